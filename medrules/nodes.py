@@ -1,0 +1,336 @@
+"""The rulebook AST: frozen attrs nodes, each with the span it was parsed from.
+
+One name per provision kind, used everywhere: grammar rule ``deductible``, node
+:class:`Deductible`, checker ``check_deductible``, evaluator step ``deductible``,
+explanation key ``deductible``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Union
+
+import attrs
+
+from medrules.source import Span
+from medrules.units import Type
+
+
+def _nodes(cls):  # frozen, identity-hashed (nodes are keys in checker side tables)
+    return attrs.frozen(eq=False)(cls)
+
+
+# ---------------------------------------------------------------- expressions
+@_nodes
+class Literal:
+    value: object  # Decimal | int | date | bool | str
+    type: Type
+    text: str
+    span: Span
+
+
+@_nodes
+class Ref:
+    """A dotted name: ``claim.kind``, ``inpatient_deductible``, ``inpatient_pool.above_cap``."""
+
+    parts: tuple[str, ...]
+    span: Span
+
+    @property
+    def text(self) -> str:
+        return ".".join(self.parts)
+
+
+@_nodes
+class Unary:
+    op: str
+    operand: Expr
+    span: Span
+
+
+@_nodes
+class Binary:
+    op: str  # + - * /
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@_nodes
+class Comparison:
+    op: str  # == != < <= > >=
+    left: Expr
+    right: Expr
+    span: Span
+
+
+@_nodes
+class Membership:
+    operand: Expr
+    names: tuple[str, ...]
+    negated: bool
+    span: Span
+
+
+@_nodes
+class Logic:
+    op: str  # and / or / not
+    operands: tuple[Expr, ...]
+    span: Span
+
+
+@_nodes
+class Call:
+    func: str  # min, max
+    args: tuple[Expr, ...]
+    span: Span
+
+
+@_nodes
+class Case:
+    value: Expr
+    when: Expr
+    span: Span
+
+
+@_nodes
+class Cases:
+    """``{ 55% when claim.institution == grassroots otherwise 50% }``"""
+
+    cases: tuple[Case, ...]
+    otherwise: Expr
+    span: Span
+
+
+Expr = Union[Literal, Ref, Unary, Binary, Comparison, Membership, Logic, Call, Cases]
+
+
+# ---------------------------------------------------------------- citations
+@_nodes
+class Label:
+    zh: str
+    en: str | None
+    span: Span
+
+    def best(self, lang: str = "zh") -> str:
+        return (self.en or self.zh) if lang == "en" else self.zh
+
+
+@_nodes
+class Citation:
+    """Where a provision comes from: a declared source, its article, the quoted text.
+
+    ``assumed`` citations mark values the source documents do not state; the
+    explanation shows them as assumptions.
+    """
+
+    source: str | None
+    article: str | None
+    quote: str | None
+    note: str | None
+    assumed: bool
+    span: Span
+
+
+# ---------------------------------------------------------------- declarations
+@_nodes
+class Rounding:
+    mode: str
+    quantum: Decimal
+    scope: str
+    span: Span
+
+
+@_nodes
+class Header:
+    id: str
+    title: Label | None
+    scheme: str | None
+    jurisdiction: str | None
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    year_starts: tuple[int, int]
+    dated_by: Ref | None
+    rounding: Rounding | None
+    span: Span
+
+
+@_nodes
+class Source:
+    name: str
+    number: str | None
+    title: Label | None
+    issued: dt.date | None
+    effective_from: dt.date | None
+    span: Span
+
+
+@_nodes
+class EnumMember:
+    name: str
+    label: Label | None
+    span: Span
+
+
+@_nodes
+class EnumDecl:
+    name: str
+    label: Label | None
+    members: tuple[EnumMember, ...]
+    span: Span
+
+
+@_nodes
+class Field:
+    name: str
+    type_name: str
+    default: Expr | None
+    label: Label | None
+    span: Span
+    type_span: Span
+
+
+@_nodes
+class Record:
+    kind: str  # member | claim
+    fields: tuple[Field, ...]
+    span: Span
+
+
+@_nodes
+class Parameter:
+    name: str
+    type_name: str
+    value: Expr
+    label: Label | None
+    citation: Citation
+    span: Span
+    type_span: Span
+
+
+@_nodes
+class Accumulator:
+    name: str
+    type_name: str
+    period: str  # year | claim
+    label: Label | None
+    span: Span
+    type_span: Span
+    period_span: Span
+
+
+# ---------------------------------------------------------------- fund clauses
+@_nodes
+class Applies:
+    when: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Base:
+    expr: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Accumulate:
+    role: str  # cost | payments | deductible
+    accumulator: str
+    span: Span
+    role_span: Span
+    accumulator_span: Span
+
+
+@_nodes
+class Deductible:
+    amount: Expr
+    per: str  # year | admission | claim
+    when: Expr | None
+    citation: Citation | None
+    span: Span
+    per_span: Span
+
+
+@_nodes
+class Cap:
+    """``cap payments at 160_000 yuan`` limits what the fund pays;
+    ``cap cost at 3_000 yuan`` limits the cost the fund pays on."""
+
+    what: str  # payments | cost
+    amount: Expr
+    per: str | None  # None: the accumulator's period; "claim": each claim on its own
+    citation: Citation | None
+    span: Span
+    what_span: Span
+
+
+@_nodes
+class Rate:
+    expr: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Band:
+    lower: Expr | None  # None: from zero
+    upper: Expr | None  # None: unbounded
+    rate: Expr
+    span: Span
+
+
+@_nodes
+class Bands:
+    on: str | None  # accumulator name; None: the claim's own amount from zero
+    bands: tuple[Band, ...]
+    citation: Citation | None
+    span: Span
+    on_span: Span | None
+
+
+@_nodes
+class Adjust:
+    amount: Expr  # points or relpct
+    when: Expr
+    citation: Citation | None
+    span: Span
+
+
+Clause = Union[Applies, Base, Accumulate, Deductible, Cap, Rate, Bands, Adjust]
+
+
+@_nodes
+class Fund:
+    name: str
+    label: Label | None
+    citation: Citation | None
+    clauses: tuple[Clause, ...]
+    span: Span
+
+    def clause(self, kind: type) -> list:
+        return [c for c in self.clauses if isinstance(c, kind)]
+
+    def title(self, lang: str = "zh") -> str:
+        return self.label.best(lang) if self.label else self.name
+
+
+@_nodes
+class Total:
+    expr: Expr
+    span: Span
+
+
+@_nodes
+class Rulebook:
+    file: str
+    header: Header | None
+    sources: tuple[Source, ...]
+    enums: tuple[EnumDecl, ...]
+    records: tuple[Record, ...]
+    parameters: tuple[Parameter, ...]
+    accumulators: tuple[Accumulator, ...]
+    funds: tuple[Fund, ...]
+    total: Total | None
+    span: Span

@@ -1,0 +1,396 @@
+"""Parse: rulebook text -> :class:`medrules.nodes.Rulebook`.
+
+The lark parser is built once (LALR, positions on). A Transformer turns lark
+trees into our own nodes, so lark types stop here. Syntax errors become
+diagnostics with the drafter's vocabulary, never lark's terminal names.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from medrules import nodes as n
+from medrules import units
+from medrules.diagnostics import Diagnostic, MedrulesError, error
+from medrules.source import SourceFile, Span
+
+GRAMMAR_FILE = "medrules.lark"
+
+
+def grammar_text() -> str:
+    """The grammar shipped in the wheel (``medrules/grammar``), or the repository's ``grammar/``."""
+    packaged = resources.files("medrules") / "grammar" / GRAMMAR_FILE
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    return (Path(__file__).parent.parent / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def parser() -> Lark:
+    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def parse(source: SourceFile) -> n.Rulebook:
+    """Parse one rulebook. Raises :class:`MedrulesError` with every problem found."""
+    try:
+        tree = parser().parse(source.text)
+    except UnexpectedInput as exc:
+        raise MedrulesError(_syntax_diagnostic(exc, source)) from None
+    builder = _Builder(source.name)
+    rulebook = builder.transform(tree)
+    if builder.diagnostics:
+        raise MedrulesError(builder.diagnostics)
+    return rulebook
+
+
+def parse_file(path: str | Path) -> n.Rulebook:
+    return parse(SourceFile.read(path))
+
+
+# ---------------------------------------------------------------- syntax errors
+# Terminal names -> what a drafter would call them.
+_WORDS = {
+    "NAME": "a name", "STRING": "a quoted text", "MONEY": "an amount such as '300 yuan'",
+    "PERCENT": "a rate such as '55%'", "POINTS": "percentage points such as '5 points'",
+    "REL_PERCENT": "a relative change such as '20% relative'", "NUMBER": "a number",
+    "DATE": "a date such as 2012-01-01", "MONTH_DAY": "a month and day such as 01-01",
+    "DAYS": "a number of days such as '90 days'", "MONTHS": "a number of months",
+    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "COLON": "':'",
+    "COMMA": "','", "EQUAL": "'='", "CMP": "a comparison such as '=='", "VBAR": "'|'",
+    "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "TRUE": "'true'",
+    "FALSE": "'false'", "DOT": "'.'", "$END": "the end of the file",
+}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    if terminal.startswith("_"):  # keyword terminals: _DEDUCTIBLE -> 'deductible'
+        return f"'{terminal[1:].lower()}'"
+    return terminal.lower()
+
+
+def _expected(names: set[str] | frozenset[str]) -> str:
+    words = sorted({_word(t) for t in names})
+    if len(words) > 8:
+        words = words[:8] + ["…"]
+    return ", ".join(words)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, source: SourceFile) -> Diagnostic:
+    line, col = max(getattr(exc, "line", 1), 1), max(getattr(exc, "column", 1), 1)
+    span = Span(source.name, line, col, line, col + 1)
+    if isinstance(exc, UnexpectedCharacters):
+        char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        hint = None
+        if char == "%":
+            hint = "a rate is written with its digits, e.g. '55%'"
+        return error("syntax", f"unexpected character {char!r}", span,
+                     hint or (f"expected {_expected(exc.allowed)}" if exc.allowed else None))
+    if isinstance(exc, UnexpectedEOF):
+        last = source.text.rstrip().splitlines() or [""]
+        span = Span(source.name, len(last), len(last[-1]) + 1)
+        return error("syntax", "the rulebook ends too early", span,
+                     f"expected {_expected(exc.expected)}; is a '}}' missing?")
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    if tok.type == "$END":
+        last = source.text.rstrip().splitlines() or [""]
+        span = Span(source.name, len(last), len(last[-1]) + 1)
+        return error("syntax", "the rulebook ends too early", span,
+                     f"expected {_expected(exc.expected)}; is a '}}' missing?")
+    span = Span(source.name, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok))
+    what = _word(tok.type) if tok.type != "NAME" else f"name '{tok}'"
+    hint = f"expected {_expected(exc.expected)}"
+    if tok.type == "NAME" and {"MONEY", "NUMBER"} & set(exc.expected):
+        hint += f"; units are written right after the number: '300 yuan', '5 points', '90 days'"
+    if tok.type == "NUMBER" and "MONEY" in exc.expected:
+        hint = "an amount needs its unit: write e.g. '300 yuan'"
+    return error("syntax", f"unexpected {what}", span, hint)
+
+
+# ---------------------------------------------------------------- tree -> nodes
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _string(tok: Token) -> str:
+    return _UNESCAPE.sub(r"\1", str(tok)[1:-1])
+
+
+def _digits(text: str) -> str:
+    return re.match(r"[\d_]+(\.\d+)?", text).group(0).replace("_", "")
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- positions
+    def span(self, meta) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.file, 1, 1)
+        return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def tspan(self, tok: Token) -> Span:
+        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+
+    def _date(self, tok: Token) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(str(tok))
+        except ValueError:
+            self.diagnostics.append(error("bad-date", f"'{tok}' is not a calendar date", self.tspan(tok),
+                                          "dates are written YYYY-MM-DD"))
+            return None
+
+    # -- literals
+    def _lit(self, meta, children, value, t):
+        tok = children[0]
+        return n.Literal(value, t, str(tok), self.tspan(tok))
+
+    def money(self, meta, c):
+        return self._lit(meta, c, Decimal(_digits(c[0])), units.MONEY)
+
+    def percent(self, meta, c):
+        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.RATE)
+
+    def rel_percent(self, meta, c):
+        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.RELPCT)
+
+    def points(self, meta, c):
+        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.POINTS)
+
+    def days(self, meta, c):
+        return self._lit(meta, c, int(_digits(c[0])), units.DAYS)
+
+    def months(self, meta, c):
+        return self._lit(meta, c, int(_digits(c[0])), units.MONTHS)
+
+    def date(self, meta, c):
+        return self._lit(meta, c, self._date(c[0]), units.DATE)
+
+    def number(self, meta, c):
+        return self._lit(meta, c, Decimal(_digits(c[0])), units.COUNT)
+
+    def boolean(self, meta, c):
+        return self._lit(meta, c, str(c[0]) == "true", units.BOOL)
+
+    def text(self, meta, c):
+        return self._lit(meta, c, _string(c[0]), units.TEXT)
+
+    # -- expressions
+    def ref(self, meta, c):
+        return n.Ref(tuple(str(t) for t in c), self.span(meta))
+
+    def neg(self, meta, c):
+        return n.Unary("-", c[0], self.span(meta))
+
+    def _bin(op):
+        def build(self, meta, c):
+            return n.Binary(op, c[0], c[1], self.span(meta))
+        return build
+
+    add, sub, mul, div = _bin("+"), _bin("-"), _bin("*"), _bin("/")
+
+    def comparison(self, meta, c):
+        return n.Comparison(str(c[1]), c[0], c[2], self.span(meta))
+
+    def membership(self, meta, c):
+        return n.Membership(c[0], tuple(str(t) for t in c[1:]), False, self.span(meta))
+
+    def non_membership(self, meta, c):
+        return n.Membership(c[0], tuple(str(t) for t in c[1:]), True, self.span(meta))
+
+    def and_op(self, meta, c):
+        return n.Logic("and", tuple(c), self.span(meta))
+
+    def or_op(self, meta, c):
+        return n.Logic("or", tuple(c), self.span(meta))
+
+    def not_op(self, meta, c):
+        return n.Logic("not", tuple(c), self.span(meta))
+
+    def call(self, meta, c):
+        return n.Call(str(c[0]), tuple(c[1:]), self.span(meta))
+
+    def case(self, meta, c):
+        return n.Case(c[0], c[1], self.span(meta))
+
+    def cases(self, meta, c):
+        return n.Cases(tuple(c[:-1]), c[-1], self.span(meta))
+
+    # -- citations and labels
+    def label(self, meta, c):
+        return n.Label(_string(c[0]), _string(c[1]) if len(c) > 1 else None, self.span(meta))
+
+    def note(self, meta, c):
+        return ("note", _string(c[0]))
+
+    def cites(self, meta, c):
+        note = c[-1][1] if isinstance(c[-1], tuple) else None
+        c = [x for x in c if not isinstance(x, tuple)]
+        article = _string(c[1]) if len(c) == 3 else None
+        return n.Citation(str(c[0]), article, _string(c[-1]), note, False, self.span(meta))
+
+    def assumed(self, meta, c):
+        note = c[-1][1] if isinstance(c[-1], tuple) else None
+        return n.Citation(None, None, _string(c[0]), note, True, self.span(meta))
+
+    def note_only(self, meta, c):
+        return n.Citation(None, None, None, c[0][1], False, self.span(meta))
+
+    # -- header and sources (items are tagged tuples, gathered by their owner)
+    def title(self, meta, c):
+        return ("title", c[0])
+
+    def scheme(self, meta, c):
+        return ("scheme", _string(c[0]))
+
+    def jurisdiction(self, meta, c):
+        return ("jurisdiction", _string(c[0]))
+
+    def effective(self, meta, c):
+        return ("effective", (self._date(c[0]), self._date(c[1]) if len(c) > 1 else None))
+
+    def benefit_year(self, meta, c):
+        month, day = (int(x) for x in str(c[0]).split("-"))
+        try:
+            dt.date(2000, month, day)
+        except ValueError:
+            self.diagnostics.append(error("bad-date", f"'{c[0]}' is not a month and day", self.tspan(c[0]),
+                                          "write the first day of the benefit year as MM-DD, e.g. 01-01"))
+        return ("benefit_year", ((month, day), c[1]))
+
+    def rounding(self, meta, c):
+        return ("rounding", n.Rounding(str(c[0]), Decimal(_digits(c[1])), str(c[2]), self.span(meta)))
+
+    def source_number(self, meta, c):
+        return ("number", _string(c[0]))
+
+    def issued(self, meta, c):
+        return ("issued", self._date(c[0]))
+
+    def header(self, meta, c):
+        items = dict(c[1:])
+        eff_from, eff_to = items.get("effective", (None, None))
+        year_starts, dated_by = items.get("benefit_year", ((1, 1), None))
+        return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
+                        eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta))
+
+    def source(self, meta, c):
+        items = dict(c[1:])
+        return n.Source(str(c[0]), items.get("number"), items.get("title"), items.get("issued"),
+                        items.get("effective", (None, None))[0], self.span(meta))
+
+    # -- declarations
+    def enum_member(self, meta, c):
+        return n.EnumMember(str(c[0]), c[1] if len(c) > 1 else None, self.span(meta))
+
+    def enum_decl(self, meta, c):
+        label = c[1] if isinstance(c[1], n.Label) else None
+        members = tuple(x for x in c[1:] if isinstance(x, n.EnumMember))
+        return n.EnumDecl(str(c[0]), label, members, self.span(meta))
+
+    def field(self, meta, c):
+        name, type_tok, rest = c[0], c[1], c[2:]
+        label = rest.pop() if rest and isinstance(rest[-1], n.Label) else None
+        default = rest[0] if rest else None
+        return n.Field(str(name), str(type_tok), default, label, self.span(meta), self.tspan(type_tok))
+
+    def record(self, meta, c):
+        return n.Record(str(c[0]), tuple(c[1:]), self.span(meta))
+
+    def parameter(self, meta, c):
+        label = c[3] if len(c) == 5 else None
+        return n.Parameter(str(c[0]), str(c[1]), c[2], label, c[-1], self.span(meta), self.tspan(c[1]))
+
+    def accumulator(self, meta, c):
+        label = c[3] if len(c) > 3 else None
+        return n.Accumulator(str(c[0]), str(c[1]), str(c[2]), label, self.span(meta),
+                             self.tspan(c[1]), self.tspan(c[2]))
+
+    # -- fund clauses
+    @staticmethod
+    def _split_citation(c):
+        if c and isinstance(c[-1], n.Citation):
+            return list(c[:-1]), c[-1]
+        return list(c), None
+
+    def applies(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Applies(c[0], cit, self.span(meta))
+
+    def base(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Base(c[0], cit, self.span(meta))
+
+    def accumulate(self, meta, c):
+        return n.Accumulate(str(c[0]), str(c[1]), self.span(meta), self.tspan(c[0]), self.tspan(c[1]))
+
+    def deductible(self, meta, c):
+        c, cit = self._split_citation(c)
+        when = c[2] if len(c) > 2 else None
+        return n.Deductible(c[0], str(c[1]), when, cit, self.span(meta), self.tspan(c[1]))
+
+    def cap(self, meta, c):
+        c, cit = self._split_citation(c)
+        per = str(c[2]) if len(c) > 2 else None
+        return n.Cap(str(c[0]), c[1], per, cit, self.span(meta), self.tspan(c[0]))
+
+    def rate(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Rate(c[0], cit, self.span(meta))
+
+    def band_up_to(self, meta, c):
+        return n.Band(None, c[0], c[1], self.span(meta))
+
+    def band_between(self, meta, c):
+        return n.Band(c[0], c[1], c[2], self.span(meta))
+
+    def band_above(self, meta, c):
+        return n.Band(c[0], None, c[1], self.span(meta))
+
+    def bands(self, meta, c):
+        c, cit = self._split_citation(c)
+        on = c[0] if isinstance(c[0], Token) else None
+        bands = tuple(x for x in c if isinstance(x, n.Band))
+        return n.Bands(str(on) if on else None, bands, cit, self.span(meta), self.tspan(on) if on else None)
+
+    def adjust(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Adjust(c[0], c[1], cit, self.span(meta))
+
+    def fund(self, meta, c):
+        name, rest = c[0], c[1:]
+        label = rest.pop(0) if rest and isinstance(rest[0], n.Label) else None
+        cit = rest.pop(0) if rest and isinstance(rest[0], n.Citation) else None
+        return n.Fund(str(name), label, cit, tuple(rest), self.span(meta))
+
+    def total(self, meta, c):
+        return n.Total(c[0], self.span(meta))
+
+    def start(self, meta, c):
+        def of(kind):
+            return tuple(x for x in c if isinstance(x, kind))
+
+        headers = of(n.Header)
+        for extra in headers[1:]:
+            self.diagnostics.append(error("duplicate", "a rulebook has one 'rulebook' header", extra.span,
+                                          related=(("first header here", headers[0].span),)))
+        totals = of(n.Total)
+        for extra in totals[1:]:
+            self.diagnostics.append(error("duplicate", "'total cost' is stated twice", extra.span,
+                                          related=(("first stated here", totals[0].span),)))
+        return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
+                          of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
+                          totals[0] if totals else None, self.span(meta))
