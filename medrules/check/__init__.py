@@ -1,0 +1,27 @@
+"""Check: a parsed rulebook -> :class:`CheckedRulebook`, or every problem at once.
+
+The passes run in order over one :class:`Context`; each reads the frozen tree and
+fills side tables (declarations, resolved names, the type of every expression,
+folded constants). A ``CheckedRulebook`` exists only when no pass found an error.
+"""
+from __future__ import annotations
+
+from medrules import nodes as n
+from medrules.check import bands, citations, declarations, funds, types
+from medrules.check.context import CheckedRulebook, Context
+from medrules.diagnostics import MedrulesError
+
+PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check)
+
+__all__ = ["CheckedRulebook", "PASSES", "check"]
+
+
+def check(rulebook: n.Rulebook, max_errors: int = 50) -> CheckedRulebook:
+    ctx = Context(rulebook)
+    for run in PASSES:
+        run(ctx)
+    errors = [d for d in ctx.diagnostics if d.severity == "error"]
+    if errors:
+        errors.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
+        raise MedrulesError(errors[:max_errors])
+    return ctx.freeze()

@@ -1,0 +1,69 @@
+"""Bands: edges are constant amounts, and the bands tile the axis with no gap or overlap.
+
+Bands are written in order: ``up to A: r``, then ``A to B: r``, then ``above B: r``.
+Each band starts where the previous one ended.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from medrules import nodes as n
+from medrules.check.context import Context
+
+
+def check(ctx: Context) -> None:
+    for fund in ctx.rulebook.funds:
+        for bands in fund.clause(n.Bands):
+            check_bands(ctx, bands)
+
+
+def check_bands(ctx: Context, bands: n.Bands) -> None:
+    previous_upper: Decimal | None = Decimal(0)
+    previous: n.Band | None = None
+    for i, band in enumerate(bands.bands):
+        lower = Decimal(0) if band.lower is None else fold(ctx, band.lower)
+        upper = None if band.upper is None else fold(ctx, band.upper)
+        if band.lower is not None and lower is None or band.upper is not None and upper is None:
+            continue  # fold reported it
+        if previous is not None and previous_upper is None:
+            ctx.error("bands", "this band comes after a band that has no upper edge", band.span,
+                      "only the last band may be 'above …'",
+                      related=(("the open band", previous.span),))
+        elif lower != previous_upper:
+            gap = lower > previous_upper
+            ctx.error("bands", f"bands {'leave a gap' if gap else 'overlap'} between "
+                      f"{min(lower, previous_upper)} and {max(lower, previous_upper)} yuan", band.span,
+                      f"start this band at {previous_upper} yuan, where the previous one ends",
+                      related=(("previous band", previous.span),) if previous else ())
+        if upper is not None and upper <= lower:
+            ctx.error("bands", f"this band is empty: it ends at {upper}, not above where it starts ({lower})",
+                      band.span)
+        if upper is not None:
+            ctx.constants[band.upper] = upper
+        if band.lower is not None:
+            ctx.constants[band.lower] = lower
+        previous_upper, previous = upper, band
+
+
+def fold(ctx: Context, e: n.Expr) -> Decimal | None:
+    """A band edge as a constant: literals, parameters, and + - * of those."""
+    value = _fold(ctx, e)
+    if value is None:
+        ctx.error("bands", "a band edge must be a fixed amount (a number of yuan or a parameter)", e.span)
+    return value
+
+
+def _fold(ctx: Context, e: n.Expr) -> Decimal | None:
+    if isinstance(e, n.Literal) and isinstance(e.value, Decimal):
+        return e.value
+    if isinstance(e, n.Ref):
+        res = ctx.resolved.get(e)
+        if res is not None and res.kind == "param":
+            return _fold(ctx, ctx.parameters[res.target].value)
+        return None
+    if isinstance(e, n.Binary):
+        left, right = _fold(ctx, e.left), _fold(ctx, e.right)
+        if left is None or right is None:
+            return None
+        return {"+": left + right, "-": left - right, "*": left * right}.get(e.op)
+    return None

@@ -1,0 +1,59 @@
+"""Citations: every provision says where it comes from.
+
+A provision is a parameter or a fund clause that decides money (applies, deductible,
+cap, rate, bands, adjust). It cites a declared source (or is marked ``assumed``),
+itself or through its fund's citation.
+"""
+from __future__ import annotations
+
+from medrules import nodes as n
+from medrules.check.context import Context, did_you_mean
+
+PROVISIONS = (n.Applies, n.Deductible, n.Cap, n.Rate, n.Bands, n.Adjust)
+
+
+def check(ctx: Context) -> None:
+    for p in ctx.rulebook.parameters:
+        check_citation(ctx, p.citation, p.span, f"parameter '{p.name}'")
+    for fund in ctx.rulebook.funds:
+        if fund.citation is not None:
+            check_citation(ctx, fund.citation, fund.span, f"fund '{fund.name}'")
+        for clause in fund.clauses:
+            if not isinstance(clause, PROVISIONS):
+                if clause_citation(clause) is not None:
+                    check_citation(ctx, clause.citation, clause.span, "this clause", required=False)
+                continue
+            own = clause.citation
+            if own is not None and (own.source or own.assumed):
+                check_citation(ctx, own, clause.span, "this provision")
+            elif not _cites(fund.citation):
+                ctx.error("citation", "this provision does not cite its source", clause.span,
+                          "add 'cites SOURCE at \"article\" \"quoted text\"' (or 'assumed \"why\"' "
+                          "for a value the documents do not state)")
+
+
+def clause_citation(clause) -> n.Citation | None:
+    return getattr(clause, "citation", None)
+
+
+def citation_of(fund: n.Fund, clause) -> n.Citation | None:
+    """The citation that applies to a clause: its own, else its fund's."""
+    own = clause_citation(clause)
+    if own is not None and (own.source or own.assumed):
+        return own
+    return fund.citation
+
+
+def _cites(c: n.Citation | None) -> bool:
+    return c is not None and (c.source is not None or c.assumed)
+
+
+def check_citation(ctx: Context, c: n.Citation, span, what: str, required: bool = True) -> None:
+    if c.source is None and not c.assumed:
+        if required:
+            ctx.error("citation", f"{what} has a note but no source", c.span,
+                      "add 'cites SOURCE …' before the note")
+        return
+    if c.source is not None and c.source not in ctx.sources:
+        ctx.error("unknown-source", f"'{c.source}' is not a declared source", c.span,
+                  did_you_mean(c.source, ctx.sources) or f"declare it: 'source {c.source} {{ number \"…\" }}'")

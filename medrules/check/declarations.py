@@ -1,0 +1,123 @@
+"""Declarations: the header, sources, enumerations, facts, parameters, accumulators and funds.
+
+Finds duplicate definitions and unknown type names, and fills the context's
+name tables that the later passes resolve against.
+"""
+from __future__ import annotations
+
+from medrules import nodes as n
+from medrules.check.context import Context, did_you_mean
+from medrules.units import TYPE_NAMES, Type
+
+ROUNDING_MODES = {"half_up": "ROUND_HALF_UP", "half_even": "ROUND_HALF_EVEN", "down": "ROUND_DOWN",
+                  "up": "ROUND_UP"}
+ROUNDING_SCOPES = {"payment"}
+RECORD_KINDS = ("member", "claim")
+ACCUMULATOR_PERIODS = ("year",)
+
+
+def check(ctx: Context) -> None:
+    rb = ctx.rulebook
+    check_header(ctx, rb.header, rb)
+    _declare(ctx, ctx.sources, rb.sources, "source")
+    _declare(ctx, ctx.enums, rb.enums, "enumeration")
+    for enum in rb.enums:
+        _declare(ctx, {}, enum.members, f"member of enumeration '{enum.name}'")
+    check_records(ctx, rb.records)
+    _declare(ctx, ctx.parameters, rb.parameters, "parameter")
+    _declare(ctx, ctx.accumulators, rb.accumulators, "accumulator")
+    _declare(ctx, ctx.funds, rb.funds, "fund")
+    for p in rb.parameters:
+        resolve_type(ctx, p.type_name, p.type_span)
+    for acc in rb.accumulators:
+        t = resolve_type(ctx, acc.type_name, acc.type_span)
+        if t is not None and t.unit != "money":
+            ctx.error("unit", f"accumulator '{acc.name}' must count money, not {t}", acc.type_span,
+                      "declare it as 'accumulator NAME: money per year'")
+        if acc.period not in ACCUMULATOR_PERIODS:
+            ctx.error("unknown-period", f"unknown accumulator period '{acc.period}'", acc.period_span,
+                      "accumulators are kept 'per year' (the benefit year declared in the header)")
+    if rb.total is None:
+        ctx.error("missing", "the rulebook does not say what a claim's total cost is", rb.span,
+                  "add e.g. 'total cost is claim.compliant_cost + claim.self_paid'")
+
+
+def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
+    if header is None:
+        ctx.error("missing", "the rulebook has no 'rulebook \"id\" { … }' header", rb.span,
+                  "start the file with a header naming the rulebook, its effective date and rounding")
+        return
+    if header.rounding is None:
+        ctx.error("missing", "the rulebook does not declare its rounding", header.span,
+                  "add e.g. 'rounding half_up to 0.01 yuan per payment'")
+    else:
+        r = header.rounding
+        if r.mode not in ROUNDING_MODES:
+            ctx.error("unknown-name", f"unknown rounding mode '{r.mode}'", r.span,
+                      "expected one of " + ", ".join(ROUNDING_MODES))
+        if r.scope not in ROUNDING_SCOPES:
+            ctx.error("unknown-name", f"unknown rounding scope '{r.scope}'", r.span,
+                      "rounding applies 'per payment' (each fund's payment on each claim)")
+        if r.quantum <= 0:
+            ctx.error("unit", "the rounding unit must be more than 0 yuan", r.span)
+    if header.effective_from is None:
+        ctx.error("missing", "the rulebook does not say when it takes effect", header.span,
+                  "add e.g. 'effective from 2012-01-01'")
+    elif header.effective_to and header.effective_to < header.effective_from:
+        ctx.error("bad-date", "the rulebook's effective period ends before it starts", header.span)
+    if header.dated_by is None:
+        ctx.error("missing", "the rulebook does not say which date places a claim in a benefit year",
+                  header.span, "add e.g. 'year starts 01-01 by claim.date'")
+
+
+def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
+    seen: dict[str, n.Record] = {}
+    for rec in records:
+        if rec.kind not in RECORD_KINDS:
+            ctx.error("unknown-name", f"facts are declared for 'member' or 'claim', not '{rec.kind}'",
+                      rec.span, did_you_mean(rec.kind, RECORD_KINDS))
+            continue
+        if rec.kind in seen:
+            ctx.error("duplicate", f"'facts {rec.kind}' is declared twice", rec.span,
+                      related=(("first declared here", seen[rec.kind].span),))
+            continue
+        seen[rec.kind] = rec
+        fields: dict[str, n.Field] = {}
+        _declare(ctx, fields, rec.fields, f"{rec.kind} field")
+        ctx.records[rec.kind] = fields
+        for f in rec.fields:
+            t = resolve_type(ctx, f.type_name, f.type_span)
+            if t is not None:
+                ctx.field_types[f] = t
+    for kind in RECORD_KINDS:
+        ctx.records.setdefault(kind, {})
+
+
+def resolve_type(ctx: Context, name: str, span) -> Type | None:
+    if name in TYPE_NAMES:
+        return TYPE_NAMES[name]
+    if name in ctx.enums:
+        return Type("enum", name)
+    ctx.error("unknown-type", f"unknown type '{name}'", span,
+              did_you_mean(name, list(TYPE_NAMES) + list(ctx.enums))
+              or "types are money, rate, points, relpct, days, months, date, count, bool, text, "
+                 "or a declared enumeration")
+    return None
+
+
+def type_of_name(ctx: Context, name: str) -> Type | None:
+    if name in TYPE_NAMES:
+        return TYPE_NAMES[name]
+    if name in ctx.enums:
+        return Type("enum", name)
+    return None
+
+
+def _declare(ctx: Context, table: dict, items, what: str) -> None:
+    for item in items:
+        if item.name in table:
+            ctx.error("duplicate", f"{what} '{item.name}' is defined twice", item.span,
+                      "give each definition its own name",
+                      related=(("first defined here", table[item.name].span),))
+        else:
+            table[item.name] = item

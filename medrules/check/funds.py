@@ -1,0 +1,124 @@
+"""Funds: each fund's clauses fit together, and layers only look at earlier layers.
+
+* one base, at most one rate or one set of bands (one of the two is required);
+* accumulators named in 'accumulate' exist, and every clause that needs one has it
+  (a yearly deductible, a cost cap, a payment cap, bands on a running total);
+* a fund may use another fund's outputs only if that fund comes earlier.
+"""
+from __future__ import annotations
+
+from medrules import nodes as n
+from medrules.check.context import Context, did_you_mean
+
+ROLES = {
+    "cost": "the running total of cost the fund counts (bands and cost caps read it)",
+    "payments": "the running total of the fund's payments (payment caps read it)",
+    "deductible": "the running total of deductible taken (a yearly deductible reads it)",
+}
+DEDUCTIBLE_SCOPES = ("year", "admission", "claim")
+CAP_KINDS = ("payments", "cost")
+
+
+def check(ctx: Context) -> None:
+    order = {f.name: i for i, f in enumerate(ctx.rulebook.funds)}
+    for fund in ctx.rulebook.funds:
+        check_fund(ctx, fund, order)
+
+
+def accumulators_of(fund: n.Fund) -> dict[str, str]:
+    return {c.role: c.accumulator for c in fund.clause(n.Accumulate)}
+
+
+def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
+    for kind, what in ((n.Base, "base"), (n.Rate, "rate"), (n.Bands, "bands"), (n.Applies, "applies when")):
+        clauses = fund.clause(kind)
+        for extra in clauses[1:]:
+            ctx.error("duplicate", f"fund '{fund.name}' states '{what}' twice", extra.span,
+                      related=(("first stated here", clauses[0].span),))
+    if not fund.clause(n.Base):
+        ctx.error("missing", f"fund '{fund.name}' does not say what it pays on", fund.span,
+                  "add e.g. 'base claim.compliant_cost'")
+    if not fund.clause(n.Rate) and not fund.clause(n.Bands):
+        ctx.error("missing", f"fund '{fund.name}' has neither a rate nor bands", fund.span,
+                  "add e.g. 'rate 50%' or 'bands on ACC { up to 60_000 yuan: 84% above 60_000 yuan: 87% }'")
+    if fund.clause(n.Rate) and fund.clause(n.Bands):
+        ctx.error("duplicate", f"fund '{fund.name}' has both a rate and bands", fund.clause(n.Bands)[0].span,
+                  "bands carry their own rates; remove the 'rate' clause")
+    check_accumulate(ctx, fund)
+    roles = accumulators_of(fund)
+    for d in fund.clause(n.Deductible):
+        check_deductible(ctx, fund, d, roles)
+    caps = {}
+    for c in fund.clause(n.Cap):
+        check_cap(ctx, fund, c, roles, caps)
+    for b in fund.clause(n.Bands):
+        if b.on is not None and roles.get("cost") != b.on:
+            ctx.error("accumulator", f"bands on '{b.on}' need the fund to count its cost there",
+                      b.on_span or b.span, f"add 'accumulate cost in {b.on}'")
+    check_layering(ctx, fund, order)
+
+
+def check_accumulate(ctx: Context, fund: n.Fund) -> None:
+    seen: dict[str, n.Accumulate] = {}
+    for a in fund.clause(n.Accumulate):
+        if a.role not in ROLES:
+            ctx.error("unknown-name", f"a fund accumulates 'cost', 'payments' or 'deductible', not '{a.role}'",
+                      a.role_span, did_you_mean(a.role, ROLES))
+        elif a.role in seen:
+            ctx.error("duplicate", f"fund '{fund.name}' accumulates {a.role} twice", a.span,
+                      related=(("first stated here", seen[a.role].span),))
+        seen[a.role] = a
+        if a.accumulator not in ctx.accumulators:
+            ctx.error("unknown-name", f"unknown accumulator '{a.accumulator}'", a.accumulator_span,
+                      did_you_mean(a.accumulator, ctx.accumulators)
+                      or f"declare it: 'accumulator {a.accumulator}: money per year'")
+
+
+def check_deductible(ctx: Context, fund: n.Fund, d: n.Deductible, roles: dict[str, str]) -> None:
+    if d.per not in DEDUCTIBLE_SCOPES:
+        ctx.error("unknown-name", f"a deductible is 'per year', 'per admission' or 'per claim', not 'per {d.per}'",
+                  d.per_span, did_you_mean(d.per, DEDUCTIBLE_SCOPES))
+    elif d.per == "year" and "deductible" not in roles:
+        ctx.error("accumulator", "a yearly deductible needs a running total of the deductible used",
+                  d.span, "add 'accumulate deductible in ACC' to the fund")
+    if len(fund.clause(n.Deductible)) > 1:
+        first = fund.clause(n.Deductible)[0]
+        if d is not first:
+            ctx.error("duplicate", f"fund '{fund.name}' states its deductible twice", d.span,
+                      "use one deductible with a '{ … when … otherwise … }' amount",
+                      related=(("first stated here", first.span),))
+
+
+def check_cap(ctx: Context, fund: n.Fund, c: n.Cap, roles: dict[str, str], caps: dict) -> None:
+    if c.what not in CAP_KINDS:
+        ctx.error("unknown-name", f"a cap limits 'payments' (what the fund pays) or 'cost' (the cost it "
+                  f"pays on), not '{c.what}'", c.what_span, did_you_mean(c.what, CAP_KINDS))
+        return
+    if c.per not in (None, "claim"):
+        ctx.error("unknown-name", f"a cap is either yearly (through its accumulator) or 'per claim', "
+                  f"not 'per {c.per}'", c.span)
+    if c.per is None and c.what not in roles:
+        ctx.error("accumulator", f"a yearly cap on {c.what} needs a running total of the fund's {c.what}",
+                  c.span, f"add 'accumulate {c.what} in ACC' to the fund, or write '… per claim'")
+    key = (c.what, c.per)
+    if key in caps:
+        ctx.error("duplicate", f"fund '{fund.name}' states the same cap twice", c.span,
+                  related=(("first stated here", caps[key].span),))
+    caps[key] = c
+
+
+def check_layering(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
+    here = order[fund.name]
+    for ref, res in list(ctx.resolved.items()):
+        if res.kind != "fund_output" or not _inside(ref.span, fund.span):
+            continue
+        if order.get(res.target, here) >= here:
+            ctx.error("layering", f"fund '{fund.name}' uses '{ref.text}', but '{res.target}' "
+                      f"{'is this fund' if res.target == fund.name else 'comes later'}", ref.span,
+                      "a fund can only use what earlier funds produced; move it below "
+                      f"'{res.target}'")
+
+
+def _inside(span, outer) -> bool:
+    return span.file == outer.file and (outer.line, outer.col) <= (span.line, span.col) and (
+        (span.line, span.col) <= (outer.end_line, outer.end_col))

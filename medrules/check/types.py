@@ -1,0 +1,224 @@
+"""Types and units: resolve every name and give every expression its type.
+
+Each place an expression stands requires a type (a deductible is money, a rate
+is a rate, an adjustment is points or relative percent, a condition is bool);
+arithmetic follows the unit algebra in :mod:`medrules.units`.
+"""
+from __future__ import annotations
+
+from medrules import nodes as n
+from medrules import units
+from medrules.check.context import FUND_OUTPUTS, Context, Resolved, did_you_mean
+from medrules.check.declarations import type_of_name
+from medrules.units import Type
+
+FUNCTIONS = {"min", "max"}
+
+
+def check(ctx: Context) -> None:
+    rb = ctx.rulebook
+    for rec in rb.records:
+        for f in rec.fields:
+            if f.default is not None and f in ctx.field_types:
+                expect(ctx, f.default, ctx.field_types[f], f"the default of '{f.name}'", fund=None)
+    for p in rb.parameters:
+        t = type_of_name(ctx, p.type_name)
+        if t is not None:
+            expect(ctx, p.value, t, f"parameter '{p.name}'", fund=None)
+    if rb.header and rb.header.dated_by is not None:
+        expect(ctx, rb.header.dated_by, units.DATE, "the date that places a claim in a benefit year", fund=None)
+    for fund in rb.funds:
+        check_fund_expressions(ctx, fund)
+    if rb.total is not None:
+        expect(ctx, rb.total.expr, units.MONEY, "the total cost", fund=None)
+
+
+def check_fund_expressions(ctx: Context, fund: n.Fund) -> None:
+    for c in fund.clauses:
+        if isinstance(c, n.Applies):
+            expect(ctx, c.when, units.BOOL, "'applies when'", fund)
+        elif isinstance(c, n.Base):
+            expect(ctx, c.expr, units.MONEY, "a fund's base", fund)
+        elif isinstance(c, n.Deductible):
+            expect(ctx, c.amount, units.MONEY, "a deductible", fund)
+            if c.when is not None:
+                expect(ctx, c.when, units.BOOL, "the deductible's condition", fund)
+        elif isinstance(c, n.Cap):
+            expect(ctx, c.amount, units.MONEY, "a cap", fund)
+        elif isinstance(c, n.Rate):
+            expect(ctx, c.expr, units.RATE, "a rate", fund)
+        elif isinstance(c, n.Bands):
+            for b in c.bands:
+                for bound in (b.lower, b.upper):
+                    if bound is not None:
+                        expect(ctx, bound, units.MONEY, "a band edge", fund)
+                expect(ctx, b.rate, units.RATE, "a band's rate", fund)
+        elif isinstance(c, n.Adjust):
+            t = infer(ctx, c.amount, fund, None)
+            if t is not None and t.unit not in ("points", "relpct"):
+                hint = ("write '+5 points' for percentage points (added to the rate) or "
+                        "'105% relative' to multiply the rate")
+                ctx.error("unit", f"an adjustment to a rate must be percentage points or relative percent, "
+                                  f"not {t}", c.amount.span, hint)
+            expect(ctx, c.when, units.BOOL, "the adjustment's condition", fund)
+
+
+def expect(ctx: Context, expr: n.Expr, want: Type, what: str, fund: n.Fund | None) -> None:
+    got = infer(ctx, expr, fund, want)
+    if got is None or got == want:
+        return
+    hint = None
+    if want.unit == "money" and got.unit == "count":
+        hint = "amounts carry their unit: write e.g. '300 yuan'"
+    elif want.unit == "rate" and got.unit == "points":
+        hint = "a rate is written with '%', e.g. '55%'; points adjust a rate ('adjust +5 points when …')"
+    elif want.unit == "rate" and got.unit == "count":
+        hint = "write the rate with '%', e.g. '55%'"
+    ctx.error("unit", f"{what} must be {want}, but this is {got}", expr.span, hint)
+
+
+def infer(ctx: Context, e: n.Expr, fund: n.Fund | None, want: Type | None) -> Type | None:
+    t = _infer(ctx, e, fund, want)
+    if t is not None:
+        ctx.types[e] = t
+    return t
+
+
+def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expression kinds
+    if isinstance(e, n.Literal):
+        return e.type
+    if isinstance(e, n.Ref):
+        return resolve_ref(ctx, e, fund, want)
+    if isinstance(e, n.Unary):
+        t = infer(ctx, e.operand, fund, want)
+        if t is not None and t.unit not in units.ORDERED - {"date"}:
+            ctx.error("unit", f"cannot negate {t}", e.span)
+            return None
+        return t
+    if isinstance(e, n.Binary):
+        left = infer(ctx, e.left, fund, None)
+        right = infer(ctx, e.right, fund, None)
+        if left is None or right is None:
+            return None
+        result = units.arith(left, e.op, right)
+        if result is None:
+            ctx.error("unit", f"cannot {_verb(e.op)} {left} {_prep(e.op)} {right}", e.span,
+                      units.arith_hint(left, e.op, right))
+        return result
+    if isinstance(e, n.Comparison):
+        left = infer(ctx, e.left, fund, None)
+        right = infer(ctx, e.right, fund, left if left and left.unit == "enum" else None)
+        if left is not None and left.unit != "enum" and right is not None and right.unit == "enum":
+            left = infer(ctx, e.left, fund, right)
+        if left is None or right is None:
+            return units.BOOL
+        if left != right:
+            hint = "write the amount with its unit, e.g. '0 yuan'" if {left.unit, right.unit} == {
+                "money", "count"} else None
+            ctx.error("unit", f"cannot compare {left} with {right}", e.span, hint)
+        elif e.op not in ("==", "!=") and left.unit not in units.ORDERED:
+            ctx.error("unit", f"'{e.op}' needs an ordered quantity, not {left}", e.span)
+        return units.BOOL
+    if isinstance(e, n.Membership):
+        t = infer(ctx, e.operand, fund, None)
+        if t is not None:
+            if t.unit != "enum":
+                ctx.error("unit", f"'in {{…}}' tests an enumeration, not {t}", e.operand.span)
+            else:
+                members = {m.name for m in ctx.enums[t.enum].members}
+                for name in e.names:
+                    if name not in members:
+                        ctx.error("unknown-name", f"'{name}' is not a member of enumeration '{t.enum}'",
+                                  e.span, did_you_mean(name, members))
+        return units.BOOL
+    if isinstance(e, n.Logic):
+        for operand in e.operands:
+            expect(ctx, operand, units.BOOL, f"an operand of '{e.op}'", fund)
+        return units.BOOL
+    if isinstance(e, n.Call):
+        if e.func not in FUNCTIONS:
+            ctx.error("unknown-name", f"unknown function '{e.func}'", e.span,
+                      did_you_mean(e.func, FUNCTIONS) or "functions are min(…) and max(…)")
+            return None
+        ts = [infer(ctx, a, fund, want) for a in e.args]
+        if None in ts:
+            return None
+        if len(set(ts)) > 1 or ts[0].unit not in units.ORDERED:
+            ctx.error("unit", f"{e.func}(…) needs arguments of one ordered unit, got "
+                      + ", ".join(map(str, ts)), e.span)
+            return None
+        return ts[0]
+    if isinstance(e, n.Cases):
+        for case in e.cases:
+            expect(ctx, case.when, units.BOOL, "a 'when' condition", fund)
+        t = infer(ctx, e.otherwise, fund, want)
+        for case in e.cases:
+            ct = infer(ctx, case.value, fund, want or t)
+            if t is not None and ct is not None and ct != t:
+                ctx.error("unit", f"all cases must have one unit: this is {ct}, 'otherwise' is {t}",
+                          case.value.span)
+        return t
+    raise AssertionError(f"unknown expression {e!r}")
+
+
+def _verb(op: str) -> str:
+    return {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}[op]
+
+
+def _prep(op: str) -> str:
+    return {"+": "and", "-": "from", "*": "by", "/": "by"}[op] if op != "-" else "and"
+
+
+def resolve_ref(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Type | None:
+    res = _resolve(ctx, ref, fund, want)
+    if res is None:
+        return None
+    ctx.resolved[ref] = res
+    if res.kind == "fact":
+        field = ctx.records[res.detail][res.target]
+        return ctx.field_types.get(field)
+    if res.kind == "param":
+        return type_of_name(ctx, ctx.parameters[res.target].type_name)
+    if res.kind in ("accumulator", "fund_output"):
+        return units.MONEY
+    if res.kind == "enum_member":
+        return Type("enum", res.target)
+    raise AssertionError(res)
+
+
+def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Resolved | None:
+    parts = ref.parts
+    head = parts[0]
+    if head in ("member", "claim"):
+        fields = ctx.records.get(head, {})
+        if len(parts) != 2 or parts[1] not in fields:
+            name = parts[1] if len(parts) > 1 else ""
+            ctx.error("unknown-fact", f"'{ref.text}' is not a declared {head} fact", ref.span,
+                      did_you_mean(name, fields) or f"declare it in 'facts {head} {{ … }}'")
+            return None
+        return Resolved("fact", parts[1], head)
+    if head in ctx.funds:
+        if len(parts) != 2 or parts[1] not in FUND_OUTPUTS:
+            ctx.error("unknown-name", f"'{ref.text}' is not something a fund provides", ref.span,
+                      "a fund provides " + ", ".join(f"'.{o}'" for o in FUND_OUTPUTS))
+            return None
+        return Resolved("fund_output", head, parts[1])
+    if len(parts) == 1:
+        if head in ctx.parameters:
+            return Resolved("param", head)
+        if head in ctx.accumulators:
+            return Resolved("accumulator", head)
+        if want is not None and want.unit == "enum":
+            members = {m.name for m in ctx.enums[want.enum].members}
+            if head in members:
+                return Resolved("enum_member", want.enum, head)
+        owners = [e.name for e in ctx.enums.values() if any(m.name == head for m in e.members)]
+        if len(owners) == 1 and (want is None or want.unit == "enum"):
+            if want is None or want.enum == owners[0]:
+                return Resolved("enum_member", owners[0], head)
+    everything = (list(ctx.parameters) + list(ctx.accumulators) + list(ctx.funds)
+                  + [m.name for e in ctx.enums.values() for m in e.members])
+    ctx.error("unknown-name", f"unknown name '{ref.text}'", ref.span,
+              did_you_mean(head, everything) or "facts are written 'member.x' or 'claim.x'; "
+              "parameters, accumulators and funds by their declared names")
+    return None
