@@ -1,0 +1,186 @@
+"""The fund kernel: how one fund settles one claim.
+
+On the fund's cost axis (its year-to-date cost accumulator, or the claim's own
+amount from zero when it keeps none) the claim occupies ``[a0, a0 + base]``:
+
+1. ``applies``     — if the condition is false the fund pays nothing;
+2. ``base``        — the amount the fund applies to;
+3. ``deductible``  — the first part of the claim's segment stays with the member;
+4. ``cap`` (cost)  — the fund pays only on the axis up to its cost cap;
+5. ``band``/``rate`` with ``adjust`` — the payable part times each rate;
+6. ``cap`` (payments) — payments stop where the fund's payment cap is reached; the
+   cost beyond that point is the fund's ``above_cap`` output, for a later layer;
+7. ``rounding``    — the declared rounding, once per payment;
+8. ``accumulate``  — cost, deductible and payments are added to the accumulators.
+
+Steps are recorded only when ``steps`` is a list; the arithmetic is the same either way.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate.compile import Env, FundPlan
+from medrules.evaluate.runtime import ZERO, Rounder
+from medrules.evaluate.trace import Step
+
+ONE = Decimal(1)
+
+
+def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) -> dict[str, Decimal]:
+    name = plan.fund.name
+    out = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+           "above_ceiling": ZERO, "remaining": ZERO, "applied": False}
+    env.out[name] = out
+    if plan.applies is not None:
+        applies = plan.applies(env)
+        if steps is not None:
+            steps.append(Step("applies", name, plan.applies_node, {"result": applies}, env.take()))
+        if not applies:
+            return out
+    out["applied"] = True
+
+    base = plan.base(env)
+    if base < 0:
+        raise MedrulesError(error("evaluate", f"fund '{name}' would apply to a negative amount ({base} yuan)",
+                                  plan.base_node.span))
+    out["base"] = base
+    if steps is not None:
+        steps.append(Step("base", name, plan.base_node, {"amount": base}, env.take()))
+    a0 = env.acc[plan.cost_acc] if plan.cost_acc else ZERO
+
+    taken = deductible(plan, env, base, steps)
+    out["deductible"] = taken
+    start, end = a0 + taken, a0 + base
+
+    if plan.cost_cap is not None:
+        cap = plan.cost_cap_amount(env)
+        point = cap if plan.cost_cap.per is None else a0 + cap
+        above = max(ZERO, end - max(start, point))
+        if steps is not None:
+            steps.append(Step("cap", name, plan.cost_cap, {
+                "what": "cost", "cap": cap, "per": plan.cost_cap.per or "year", "counted_before": a0,
+                "from": start, "to": end, "point": point, "above": above}, env.take()))
+        end = max(start, min(end, point))
+        out["above_ceiling"] = above
+    payable = end - start
+    out["payable"] = payable
+
+    adjust = adjustments(plan, env, steps)
+    pieces = []  # (cost, rate) in axis order, for the payment cap
+    if plan.bands:
+        shift = ZERO if plan.bands_node.on else a0
+        for band in plan.bands:
+            lo = band.lower + shift
+            hi = None if band.upper is None else band.upper + shift
+            part = max(ZERO, (end if hi is None else min(end, hi)) - max(start, lo))
+            if part == 0:
+                continue
+            written = band.rate(env)
+            rate = adjust(written, band.node)
+            amount = part * rate
+            pieces.append((part, rate))
+            if steps is not None:
+                steps.append(Step("band", name, band.node, {
+                    "lower": band.lower, "upper": band.upper, "from": max(start, lo),
+                    "to": end if hi is None else min(end, hi), "part": part, "written_rate": written,
+                    "rate": rate, "amount": amount}, env.take()))
+    else:
+        written = plan.rate(env)
+        rate = adjust(written, plan.rate_node)
+        pieces.append((payable, rate))
+        if steps is not None:
+            steps.append(Step("rate", name, plan.rate_node, {
+                "part": payable, "written_rate": written, "rate": rate, "amount": payable * rate}, env.take()))
+    raw = sum((part * rate for part, rate in pieces), ZERO)
+
+    paid = raw
+    if plan.payment_cap is not None:
+        cap = plan.payment_cap_amount(env)
+        yearly = plan.payment_cap.per is None
+        before = env.acc[plan.payments_acc] if yearly else ZERO
+        room = max(ZERO, cap - before)
+        above = ZERO
+        if raw > room:
+            paid = room
+            above = rounder(cost_beyond(pieces, room))
+        out["above_cap"] = above
+        if steps is not None:
+            steps.append(Step("cap", name, plan.payment_cap, {
+                "what": "payments", "cap": cap, "per": "year" if yearly else "claim", "paid_before": before,
+                "room": room, "raw": raw, "limited": raw > room, "above": above}, env.take()))
+
+    rounded = rounder(paid)
+    if steps is not None:
+        steps.append(Step("rounding", name, rounder.node, {"raw": paid, "rounded": rounded}))
+    out["paid"] = rounded
+    out["remaining"] = base - rounded
+
+    for role, acc, delta in (("cost", plan.cost_acc, base), ("deductible", plan.deductible_acc, taken),
+                             ("payments", plan.payments_acc, rounded)):
+        if acc is not None:
+            before = env.acc[acc]
+            env.acc[acc] = before + delta
+            if steps is not None:
+                steps.append(Step("accumulate", name, None, {
+                    "accumulator": acc, "role": role, "before": before, "delta": delta, "after": before + delta}))
+    if steps is not None:
+        steps.append(Step("paid", name, plan.fund, {"amount": rounded}))
+    return out
+
+
+def deductible(plan: FundPlan, env: Env, base: Decimal, steps: list | None) -> Decimal:
+    node = plan.deductible
+    if node is None:
+        return ZERO
+    applies = plan.deductible_when(env) if plan.deductible_when is not None else True
+    amount = plan.deductible_amount(env)
+    used = env.acc[plan.deductible_acc] if node.per == "year" else ZERO
+    remaining = max(ZERO, amount - used)
+    taken = min(base, remaining) if applies else ZERO
+    if steps is not None:
+        steps.append(Step("deductible", plan.fund.name, node, {
+            "amount": amount, "per": node.per, "applies": applies, "used_before": used,
+            "remaining": remaining, "taken": taken}, env.take()))
+    return taken
+
+
+def adjustments(plan: FundPlan, env: Env, steps: list | None):
+    """Evaluate the fund's adjustments once; return a function that applies them to a rate."""
+    active = []
+    for a in plan.adjusts:
+        on = a.when(env)
+        amount = a.amount(env)
+        if on:
+            active.append((a.kind, amount))
+        if steps is not None:
+            steps.append(Step("adjust", plan.fund.name, a.node, {
+                "applied": on, "kind": a.kind, "amount": amount}, env.take()))
+
+    def apply(rate: Decimal, node) -> Decimal:
+        for kind, amount in active:
+            rate = rate + amount if kind == "points" else rate * (ONE + amount)
+        if not ZERO <= rate <= ONE:
+            raise MedrulesError(error("evaluate", f"fund '{plan.fund.name}' would pay at {rate * 100}%, "
+                                      "outside 0%–100%", node.span,
+                                      "check the adjustments that apply to this rate"))
+        return rate
+
+    return apply
+
+
+def cost_beyond(pieces: list[tuple[Decimal, Decimal]], room: Decimal) -> Decimal:
+    """The cost, walking the pieces in order, beyond the point where payments reach ``room``."""
+    beyond = ZERO
+    for part, rate in pieces:
+        if room <= 0:
+            beyond += part
+            continue
+        amount = part * rate
+        if amount <= room:
+            room -= amount
+            continue
+        covered = room / rate
+        beyond += part - covered
+        room = ZERO
+    return beyond

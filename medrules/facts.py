@@ -1,0 +1,280 @@
+"""Facts: a JSON file of one member's claims, checked against the rulebook's declarations.
+
+The file is parsed with lark's JSON grammar so that every value keeps its line and
+column: a bad amount in claim 3 is reported at its place in the file, with a caret.
+Numbers are read as exact ``Decimal``s, never floats.
+
+Shape (see docs/facts.md)::
+
+    {
+      "member":  {"id": "M1", "category": "retired"},
+      "opening": {"outpatient_cost": "2800.00"},          # optional year-to-date values
+      "claims":  [{"id": "C1", "date": "2012-03-05", ...}]
+    }
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import attrs
+from lark import Lark, Transformer, v_args
+from lark.exceptions import UnexpectedInput
+
+from medrules import nodes as n
+from medrules.check import CheckedRulebook
+from medrules.check.context import did_you_mean
+from medrules.diagnostics import Diagnostic, MedrulesError, error
+from medrules.source import SourceFile, Span
+from medrules.units import Type
+
+_JSON = r"""
+?value: object | array | string | SIGNED_NUMBER -> number | "true" -> true | "false" -> false | "null" -> null
+array: "[" [value ("," value)*] "]"
+object: "{" [pair ("," pair)*] "}"
+pair: string ":" value
+string: ESCAPED_STRING
+%import common.ESCAPED_STRING
+%import common.SIGNED_NUMBER
+%import common.WS
+%ignore WS
+"""
+
+
+@functools.lru_cache(maxsize=None)
+def _json_parser() -> Lark:
+    return Lark(_JSON, start="value", parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+@attrs.frozen
+class Located:
+    """A JSON value and where it stands in its file."""
+
+    value: object  # dict[str, Located] | list[Located] | str | Decimal | bool | None
+    span: Span
+    keys: dict[str, Span] | None = None  # objects: where each key is written
+
+
+@v_args(meta=True)
+class _ToLocated(Transformer):
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+
+    def _at(self, meta, value):
+        return Located(value, Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column))
+
+    def string(self, meta, c):
+        import json
+        return self._at(meta, json.loads(c[0]))
+
+    def number(self, meta, c):
+        return self._at(meta, Decimal(str(c[0])))
+
+    def true(self, meta, c):
+        return self._at(meta, True)
+
+    def false(self, meta, c):
+        return self._at(meta, False)
+
+    def null(self, meta, c):
+        return self._at(meta, None)
+
+    def array(self, meta, c):
+        return self._at(meta, [x for x in c if x is not None])
+
+    def pair(self, meta, c):
+        return (c[0], c[1])
+
+    def object(self, meta, c):
+        pairs = [x for x in c if x is not None]
+        at = self._at(meta, {k.value: v for k, v in pairs})
+        return attrs.evolve(at, keys={k.value: k.span for k, _ in pairs})
+
+
+def read_json(source: SourceFile) -> Located:
+    try:
+        tree = _json_parser().parse(source.text)
+    except UnexpectedInput as exc:
+        line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
+        raise MedrulesError(error("facts-syntax", "this is not valid JSON", Span(source.name, line, col),
+                                  "check for a missing comma, quote or bracket just before here")) from None
+    return _ToLocated(source.name).transform(tree)
+
+
+# ---------------------------------------------------------------- validated facts
+@attrs.frozen
+class Claim:
+    id: str
+    index: int
+    values: dict[str, object]
+    span: Span
+    spans: dict[str, Span]
+
+
+@attrs.frozen
+class Facts:
+    file: str
+    member: dict[str, object]
+    member_id: str
+    claims: tuple[Claim, ...]
+    opening: dict[str, Decimal]
+    opening_spans: dict[str, Span]
+
+
+def load_facts(path: str | Path, checked: CheckedRulebook) -> Facts:
+    return facts_from_source(SourceFile.read(path), checked)
+
+
+def facts_from_source(source: SourceFile, checked: CheckedRulebook) -> Facts:
+    return validate(read_json(source), checked, source.name)
+
+
+def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
+    problems: list[Diagnostic] = []
+    if not isinstance(doc.value, dict):
+        raise MedrulesError(error("facts", "a facts file is a JSON object with 'member' and 'claims'", doc.span))
+    top = doc.value
+    _unknown_keys(doc, {"member", "claims", "opening"}, "a facts file", problems)
+    member, member_id = {}, ""
+    if "member" not in top:
+        problems.append(error("facts", "the facts file has no 'member'", doc.span,
+                              "add \"member\": {…} with the member's declared facts"))
+    else:
+        member = _record(top["member"], checked, "member", "member", problems)
+        member_id = str(member.get("id", ""))
+    claims: list[Claim] = []
+    if "claims" not in top:
+        problems.append(error("facts", "the facts file has no 'claims'", doc.span, "add \"claims\": [ {…}, … ]"))
+    elif not isinstance(top["claims"].value, list):
+        problems.append(error("facts", "'claims' must be a list", top["claims"].span))
+    else:
+        seen: dict[str, Span] = {}
+        for i, item in enumerate(top["claims"].value):
+            values = _record(item, checked, "claim", f"claims[{i}]", problems)
+            cid = str(values.get("id", i + 1))
+            if cid in seen:
+                problems.append(error("facts", f"claim id '{cid}' is used twice", item.span,
+                                      related=(("first used here", seen[cid]),)))
+            seen[cid] = item.span
+            spans = {k: v.span for k, v in item.value.items()} if isinstance(item.value, dict) else {}
+            claims.append(Claim(cid, i, values, item.span, spans))
+    opening, opening_spans = {}, {}
+    if "opening" in top:
+        block = top["opening"]
+        if not isinstance(block.value, dict):
+            problems.append(error("facts", "'opening' must be an object of accumulator values", block.span))
+        else:
+            for name, v in block.value.items():
+                if name not in checked.accumulators:
+                    problems.append(error("facts", f"'{name}' is not an accumulator of this rulebook",
+                                          block.keys[name],
+                                          did_you_mean(name, checked.accumulators)
+                                          or "opening values are given for declared accumulators"))
+                    continue
+                amount = _convert(v, Type("money"), checked, f"opening.{name}", problems)
+                if amount is not None:
+                    opening[name], opening_spans[name] = amount, v.span
+    if problems:
+        raise MedrulesError(problems)
+    return Facts(file, member, member_id, tuple(claims), opening, opening_spans)
+
+
+def _unknown_keys(obj: Located, allowed, what: str, problems: list[Diagnostic]) -> None:
+    for key, span in (obj.keys or {}).items():
+        if key not in allowed:
+            problems.append(error("facts", f"'{key}' is not part of {what}", span,
+                                  did_you_mean(key, allowed) or "expected " + ", ".join(sorted(allowed))))
+
+
+def _record(item: Located, checked: CheckedRulebook, kind: str, path: str,
+            problems: list[Diagnostic]) -> dict[str, object]:
+    fields: dict[str, n.Field] = checked.records.get(kind, {})
+    if not isinstance(item.value, dict):
+        problems.append(error("facts", f"{path} must be a JSON object", item.span))
+        return {}
+    _unknown_keys(item, fields, f"the declared {kind} facts", problems)
+    values: dict[str, object] = {}
+    for name, field in fields.items():
+        t = checked.field_types[field]
+        if name in item.value:
+            v = _convert(item.value[name], t, checked, f"{path}.{name}", problems)
+            if v is not None:
+                values[name] = v
+        elif field.default is not None:
+            values[name] = _default(field.default, checked)
+        else:
+            problems.append(error("facts", f"{path} has no '{name}'", item.span,
+                                  f"every {kind} needs '{name}' ({t})"))
+    return values
+
+
+def _default(expr: n.Expr, checked: CheckedRulebook) -> object:
+    if isinstance(expr, n.Literal):
+        return expr.value
+    res = checked.resolved.get(expr)
+    if res is not None and res.kind == "enum_member":
+        return res.detail
+    if res is not None and res.kind == "param":
+        return _default(checked.parameters[res.target].value, checked)
+    raise MedrulesError(error("facts", "a field's default must be a literal or an enumeration member",
+                              expr.span))
+
+
+_MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
+
+
+def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems) -> object | None:
+    def bad(msg, hint=None):
+        problems.append(error("facts", f"{path}: {msg}", v.span, hint))
+
+    x = v.value
+    if t.unit == "money":
+        text = str(x) if isinstance(x, (str, Decimal)) and not isinstance(x, bool) else None
+        if text is None or not _MONEY.match(text.strip()):
+            return bad(f"{_show(x)} is not an amount of yuan",
+                       "write amounts as decimal strings with at most two decimals, e.g. \"1200.50\"")
+        amount = Decimal(text.strip())
+        if amount < 0:
+            return bad("an amount cannot be negative")
+        return amount
+    if t.unit == "date":
+        try:
+            return dt.date.fromisoformat(x) if isinstance(x, str) else bad(
+                f"{_show(x)} is not a date", "write dates as \"YYYY-MM-DD\"")
+        except ValueError:
+            return bad(f"{_show(x)} is not a calendar date", "write dates as \"YYYY-MM-DD\"")
+    if t.unit == "enum":
+        members = [m.name for m in checked.enums[t.enum].members]
+        if x in members:
+            return x
+        return bad(f"{_show(x)} is not one of the {t.enum} values",
+                   (did_you_mean(str(x), members) or "") + " expected " + ", ".join(members))
+    if t.unit == "bool":
+        return x if isinstance(x, bool) else bad(f"{_show(x)} is not true or false")
+    if t.unit == "text":
+        return str(x) if isinstance(x, (str, Decimal)) and not isinstance(x, bool) else bad(
+            f"{_show(x)} is not text")
+    if t.unit in ("days", "months"):
+        try:
+            return int(Decimal(str(x)))
+        except (InvalidOperation, ValueError):
+            return bad(f"{_show(x)} is not a whole number of {t.unit}")
+    if t.unit in ("count", "rate", "points", "relpct"):
+        try:
+            value = Decimal(str(x).rstrip("%"))
+        except InvalidOperation:
+            return bad(f"{_show(x)} is not a number")
+        return value / 100 if t.unit != "count" else value
+    return bad(f"cannot read a {t} from facts")
+
+
+def _show(x) -> str:
+    if isinstance(x, (dict, list)):
+        return "an object" if isinstance(x, dict) else "a list"
+    if x is None:
+        return "null"
+    return f"'{x}'"
