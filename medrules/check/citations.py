@@ -6,6 +6,8 @@ itself or through its fund's citation.
 """
 from __future__ import annotations
 
+import attrs
+
 from medrules import nodes as n
 from medrules.check.context import Context, did_you_mean
 
@@ -37,10 +39,12 @@ def clause_citation(clause) -> n.Citation | None:
 
 
 def citation_of(fund: n.Fund, clause) -> n.Citation | None:
-    """The citation that applies to a clause: its own, else its fund's."""
+    """The citation that applies to a clause: its own, else its fund's (with the clause's own note)."""
     own = clause_citation(clause)
     if own is not None and (own.source or own.assumed):
         return own
+    if own is not None and own.note and fund.citation is not None:
+        return attrs.evolve(fund.citation, note=own.note)
     return fund.citation
 
 

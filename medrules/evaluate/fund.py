@@ -100,15 +100,16 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
         yearly = plan.payment_cap.per is None
         before = env.acc[plan.payments_acc] if yearly else ZERO
         room = max(ZERO, cap - before)
-        above = ZERO
+        above, split = ZERO, None
         if raw > room:
             paid = room
-            above = rounder(cost_beyond(pieces, room))
+            exact, split = cost_beyond(pieces, room)
+            above = rounder(exact)
         out["above_cap"] = above
         if steps is not None:
             steps.append(Step("cap", name, plan.payment_cap, {
                 "what": "payments", "cap": cap, "per": "year" if yearly else "claim", "paid_before": before,
-                "room": room, "raw": raw, "limited": raw > room, "above": above}, env.take()))
+                "room": room, "raw": raw, "limited": raw > room, "above": above, "split": split}, env.take()))
 
     rounded = rounder(paid)
     if steps is not None:
@@ -169,18 +170,26 @@ def adjustments(plan: FundPlan, env: Env, steps: list | None):
     return apply
 
 
-def cost_beyond(pieces: list[tuple[Decimal, Decimal]], room: Decimal) -> Decimal:
-    """The cost, walking the pieces in order, beyond the point where payments reach ``room``."""
-    beyond = ZERO
+def cost_beyond(pieces: list[tuple[Decimal, Decimal]], room: Decimal) -> tuple[Decimal, dict | None]:
+    """The cost, walking the pieces in order, beyond the point where payments reach ``room``.
+
+    Also returns how the piece in which the room ran out was split (for the explanation):
+    the room left when that piece began, its rate, its cost, the cost the room covered
+    (room / rate) and the cost of later pieces, all of which lies above the cap.
+    """
+    beyond, split = ZERO, None
     for part, rate in pieces:
         if room <= 0:
             beyond += part
+            if split is not None:
+                split["later"] += part
             continue
         amount = part * rate
         if amount <= room:
             room -= amount
             continue
         covered = room / rate
+        split = {"room": room, "rate": rate, "part": part, "covered": covered, "later": ZERO}
         beyond += part - covered
         room = ZERO
-    return beyond
+    return beyond, split

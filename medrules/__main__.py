@@ -1,0 +1,3 @@
+from medrules.cli import main
+
+main()

@@ -1,0 +1,149 @@
+"""The command line: ``medrules check | run | explain``.
+
+The only module that prints. Every user mistake arrives as a MedrulesError and is
+shown with file, line, column and a caret; anything else is an internal error,
+shown in one line (``--debug`` shows the traceback).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+import medrules
+from medrules.check import check as check_rulebook
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate import compile_rulebook, settle
+from medrules.explain import explain as explain_settlement
+from medrules.explain.json import explanation_json, settlement_json
+from medrules.explain.text import render_explanation, render_settlement
+from medrules.facts import facts_from_source
+from medrules.parse import parse
+from medrules.render import diagnostic_text
+from medrules.source import SourceFile
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="medrules: medical-insurance benefit rules as code, with explanations that cite the policy.")
+
+out = Console()
+if not out.is_terminal:  # piped or redirected: don't squeeze tables into 80 columns
+    out = Console(width=160)
+err = Console(stderr=True)
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+class _Session:
+    """The files read in this command, so that diagnostics can quote them."""
+
+    def __init__(self):
+        self.sources: dict[str, SourceFile] = {}
+
+    def read(self, path: Path, what: str) -> SourceFile:
+        try:
+            source = SourceFile.read(path)
+        except FileNotFoundError:
+            raise MedrulesError(error("io", f"no such {what} file: {path}")) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MedrulesError(error("io", f"cannot read {what} file {path}: {exc}")) from None
+        self.sources[source.name] = source
+        return source
+
+    def program(self, rulebook: Path):
+        source = self.read(medrules.resolve_rulebook_path(rulebook), "rulebook")
+        return compile_rulebook(check_rulebook(parse(source)))
+
+    def facts(self, path: Path, program):
+        return facts_from_source(self.read(path, "facts"), program.checked)
+
+
+def _run(body, debug: bool) -> None:
+    session = _Session()
+    try:
+        body(session)
+    except MedrulesError as exc:
+        for d in exc.diagnostics:
+            err.print(diagnostic_text(d, session.sources))
+        n = len(exc.diagnostics)
+        err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
+        raise typer.Exit(1)
+    except typer.Exit:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user never sees a traceback
+        if debug:
+            traceback.print_exc()
+        err.print(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details; "
+                  "please report it)", style="bold red", markup=False)
+        raise typer.Exit(3)
+
+
+RulebookArg = Annotated[Path, typer.Argument(help="a rulebook file (.mr); the suffix may be left out")]
+FactsArg = Annotated[Path, typer.Argument(help="a facts file (JSON), see docs/facts.md")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (amounts as decimal strings)")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="language of the explanation")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on internal errors")]
+
+
+@app.command()
+def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
+    """Check a rulebook: names, units, bands, caps, layering and citations."""
+    def body(s: _Session):
+        program = s.program(rulebook)
+        ck = program.checked
+        clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
+        out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {len(ck.funds)} funds, "
+                  f"{clauses} clauses, {len(ck.parameters)} parameters, {len(ck.accumulators)} accumulators, "
+                  f"{len(ck.sources)} sources cited")
+    _run(body, debug)
+
+
+@app.command()
+def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
+        debug: DebugOpt = False) -> None:
+    """Settle the claims in FACTS: a table of what each fund pays on each claim."""
+    def body(s: _Session):
+        program = s.program(rulebook)
+        result = settle(program, s.facts(facts, program))
+        if json_:
+            print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
+        else:
+            out.print(render_settlement(program, result, lang.value))
+    _run(body, debug)
+
+
+@app.command()
+def explain(rulebook: RulebookArg, facts: FactsArg,
+            claim: Annotated[Optional[list[str]], typer.Option("--claim", help="only this claim (repeatable)")] = None,
+            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """Explain, step by step and with citations, how each claim was settled."""
+    def body(s: _Session):
+        program = s.program(rulebook)
+        result = settle(program, s.facts(facts, program), trace=True)
+        known = {c.id for c in result.claims}
+        for cid in claim or []:
+            if cid not in known:
+                raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
+                                          hint="claims in the file: " + ", ".join(sorted(known))))
+        e = explain_settlement(program, result, lang.value, claim)
+        if json_:
+            print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
+        else:
+            out.print(render_explanation(e))
+    _run(body, debug)
+
+
+def main() -> None:
+    app(prog_name="medrules")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Explain: a traced settlement -> explanations a clerk can follow.
+
+:func:`explain` turns every recorded step into a :class:`~medrules.explain.steps.Line`
+(sentence, arithmetic, citation, rulebook location) in one language; the renderers
+in :mod:`medrules.explain.text` (rich terminal) and :mod:`medrules.explain.json`
+(machines) only lay those lines out.
+"""
+from __future__ import annotations
+
+import attrs
+
+from medrules.evaluate import ClaimResult, Program, Settlement
+from medrules.explain.steps import Describer, Line
+
+__all__ = ["ClaimExplanation", "Explanation", "Line", "explain"]
+
+
+@attrs.frozen
+class ClaimExplanation:
+    result: ClaimResult
+    lines: tuple[Line, ...]
+
+
+@attrs.frozen
+class Explanation:
+    program: Program
+    settlement: Settlement
+    lang: str
+    claims: tuple[ClaimExplanation, ...]
+
+
+def explain(program: Program, settlement: Settlement, lang: str = "zh",
+            claim_ids: list[str] | None = None) -> Explanation:
+    describer = Describer(program.checked, lang)
+    claims = []
+    for result in settlement.claims:
+        if claim_ids and result.id not in claim_ids:
+            continue
+        if result.steps is None:
+            raise ValueError("explain needs a settlement made with trace=True")
+        claims.append(ClaimExplanation(result, tuple(describer.describe(s) for s in result.steps)))
+    return Explanation(program, settlement, lang, tuple(claims))

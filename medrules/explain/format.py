@@ -1,0 +1,77 @@
+"""Numbers for people: amounts, rates and dates formatted for a language."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+LANGS = ("zh", "en")
+
+CENT = Decimal("0.01")
+
+
+def money_text(d: Decimal) -> str:
+    """Exact decimal string with at least two decimals: 300 -> '300.00', 19199.6952 stays as is."""
+    if d == d.to_integral_value() or d.as_tuple().exponent >= -2:
+        d = d.quantize(CENT)
+    return format(d, "f")
+
+
+def fraction_text(d: Decimal) -> str:
+    return format(d.normalize(), "f") if d else "0"
+
+
+class Formatter:
+    def __init__(self, lang: str = "zh"):
+        if lang not in LANGS:
+            raise ValueError(lang)
+        self.lang = lang
+
+    def number(self, d: Decimal) -> str:
+        """1234.5 -> '1,234.50'; an inexact quotient is cut to four decimals and marked '…'."""
+        suffix = ""
+        if d.as_tuple().exponent < -4:
+            d, suffix = d.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"), "…"
+        text = money_text(d)
+        whole, _, frac = text.partition(".")
+        sign = "-" if whole.startswith("-") else ""
+        whole = f"{int(whole.lstrip('-')):,}"
+        return (f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}") + suffix
+
+    def money(self, d: Decimal) -> str:
+        return f"{self.number(d)} 元" if self.lang == "zh" else f"{self.number(d)} yuan"
+
+    def amount(self, d: Decimal) -> str:
+        """A bare amount inside a formula (unit shown once, at the result)."""
+        return self.number(d)
+
+    def rate(self, d: Decimal) -> str:
+        return f"{fraction_text(d * 100)}%"
+
+    def points(self, d: Decimal) -> str:
+        p = fraction_text(d * 100)
+        sign = "+" if d >= 0 else ""
+        return f"{sign}{p} 个百分点" if self.lang == "zh" else f"{sign}{p} points"
+
+    def relpct(self, d: Decimal) -> str:
+        r = fraction_text(d * 100)
+        sign = "+" if d >= 0 else ""
+        return f"{sign}{r}%(相对)" if self.lang == "zh" else f"{sign}{r}% relative"
+
+    def date(self, d: dt.date) -> str:
+        return d.isoformat()
+
+    def value(self, v: Decimal, unit: str) -> str:
+        return {"money": self.amount, "rate": self.rate, "points": self.points,
+                "relpct": self.relpct}.get(unit, self.plain)(v)
+
+    def plain(self, v) -> str:
+        return format(v.normalize(), "f") if isinstance(v, Decimal) else str(v)
+
+    def any(self, v) -> str:
+        if isinstance(v, bool):
+            return ("是" if v else "否") if self.lang == "zh" else ("true" if v else "false")
+        if isinstance(v, Decimal):
+            return self.amount(v)
+        if isinstance(v, dt.date):
+            return self.date(v)
+        return str(v)

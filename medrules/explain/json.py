@@ -1,0 +1,95 @@
+"""JSON documents: settlements (``medrules run --json``) and explanations (``explain --json``).
+
+Amounts are decimal strings ("19199.70"); rates are decimal fractions as strings
+("0.84"). The shapes are documented in docs/json.md and versioned by ``schema``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from medrules import nodes as n
+from medrules.evaluate import SCHEMA_VERSION, ClaimResult, Program, Settlement
+from medrules.explain import Explanation
+from medrules.explain.format import money_text
+
+SETTLEMENT_SCHEMA = f"medrules.settlement/{SCHEMA_VERSION}"
+EXPLANATION_SCHEMA = f"medrules.explanation/{SCHEMA_VERSION}"
+
+
+def plain(v):
+    if isinstance(v, Decimal):
+        return money_text(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [plain(x) for x in v]
+    return v
+
+
+def rulebook_json(program: Program) -> dict:
+    h = program.checked.rulebook.header
+    return {"id": h.id, "file": program.checked.file,
+            "title": {"zh": h.title.zh, "en": h.title.en} if h.title else None,
+            "effective_from": plain(h.effective_from), "effective_to": plain(h.effective_to),
+            "rounding": {"mode": h.rounding.mode, "quantum": plain(h.rounding.quantum),
+                         "per": h.rounding.scope}}
+
+
+def claim_json(c: ClaimResult) -> dict:
+    return {
+        "id": c.id, "date": plain(c.date), "benefit_year": c.year,
+        "total_cost": plain(c.total_cost), "member_pays": plain(c.member_pays),
+        "funds": [{"fund": f.fund, "applied": f.applied, "paid": plain(f.paid), "base": plain(f.base),
+                   "deductible": plain(f.deductible), "payable": plain(f.payable),
+                   "above_cap": plain(f.above_cap), "above_ceiling": plain(f.above_ceiling)}
+                  for f in c.funds],
+        "accumulators_after": plain(c.accumulators),
+    }
+
+
+def settlement_json(program: Program, s: Settlement) -> dict:
+    funds = [p.fund.name for p in program.funds]
+    totals = {name: sum((c.fund(name).paid for c in s.claims), Decimal(0)) for name in funds}
+    return {
+        "schema": SETTLEMENT_SCHEMA,
+        "rulebook": rulebook_json(program),
+        "member": s.member_id,
+        "claims": [claim_json(c) for c in s.claims],
+        "totals": {"total_cost": plain(sum((c.total_cost for c in s.claims), Decimal(0))),
+                   "funds": plain(totals),
+                   "member_pays": plain(sum((c.member_pays for c in s.claims), Decimal(0)))},
+    }
+
+
+def citation_json(c: n.Citation | None, program: Program) -> dict | None:
+    if c is None:
+        return None
+    source = program.checked.sources.get(c.source) if c.source else None
+    return {"source": c.source, "document": source.number if source else None, "article": c.article,
+            "quote": c.quote, "note": c.note, "assumed": c.assumed}
+
+
+def explanation_json(e: Explanation) -> dict:
+    doc = settlement_json(e.program, e.settlement)
+    doc["schema"] = EXPLANATION_SCHEMA
+    doc["lang"] = e.lang
+    by_id = {c.result.id: c for c in e.claims}
+    claims = []
+    for c in doc["claims"]:
+        if c["id"] not in by_id:
+            continue
+        ce = by_id[c["id"]]
+        c["steps"] = [{
+            "kind": line.kind, "fund": line.fund, "text": line.text, "formula": line.formula,
+            "moves_money": line.moves_money,
+            "values": plain(step.values),
+            "inputs": [{"name": name, "value": plain(value), "from": origin} for name, value, origin in line.inputs],
+            "citation": citation_json(line.citation, e.program),
+            "source": line.span.to_json() if line.span else None,
+        } for line, step in zip(ce.lines, ce.result.steps)]
+        claims.append(c)
+    doc["claims"] = claims
+    return doc

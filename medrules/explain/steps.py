@@ -1,0 +1,266 @@
+"""Trace steps in words: the one place that turns a :class:`Step` into a sentence.
+
+Every step becomes a :class:`Line` with the sentence (zh or en), the arithmetic with
+numbers substituted (each amount shown with the operation that produced it), the
+provision's citation and its place in the rulebook. Both renderings (rich text and
+JSON) use these lines, so they never disagree.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from medrules import nodes as n
+from medrules.check import CheckedRulebook
+from medrules.check.citations import citation_of
+from medrules.evaluate.trace import Step
+from medrules.explain.format import Formatter
+from medrules.explain.formula import source_text, substituted
+from medrules.source import Span
+
+
+@attrs.frozen
+class Line:
+    kind: str
+    fund: str | None
+    text: str
+    formula: str | None
+    citation: n.Citation | None
+    span: Span | None
+    inputs: tuple[tuple[str, object, str], ...]  # (name, value, origin)
+    moves_money: bool  # the citizen's short view keeps these
+
+
+class Describer:
+    def __init__(self, checked: CheckedRulebook, lang: str = "zh"):
+        self.ck = checked
+        self.lang = lang
+        self.f = Formatter(lang)
+        self.funds = checked.funds
+
+    # -- helpers
+    def t(self, zh: str, en: str) -> str:
+        return zh if self.lang == "zh" else en
+
+    def m(self, d: Decimal) -> str:
+        return self.f.money(d)
+
+    def a(self, d: Decimal) -> str:
+        return self.f.amount(d)
+
+    def fund_title(self, name: str) -> str:
+        return self.funds[name].title(self.lang)
+
+    def acc_title(self, name: str) -> str:
+        acc = self.ck.accumulators[name]
+        return acc.label.best(self.lang) if acc.label else name
+
+    def condition(self, expr: n.Expr, reads: tuple) -> str:
+        shown = []
+        for node, value in reads:
+            if isinstance(node, n.Ref) and node.text not in (s.split(" = ")[0] for s in shown):
+                shown.append(f"{node.text} = {self.value_text(node, value)}")
+        text = source_text(expr)
+        return f"{text} ({'; '.join(shown)})" if shown else text
+
+    def value_text(self, ref: n.Ref, value) -> str:
+        t = self.ck.types.get(ref)
+        if t is not None and isinstance(value, Decimal):
+            return self.f.value(value, t.unit)
+        return self.f.any(value)
+
+    def inputs(self, reads: tuple) -> tuple:
+        out = []
+        for node, value in reads:
+            if isinstance(node, n.Ref):
+                res = self.ck.resolved.get(node)
+                out.append((node.text, value, res.kind if res else "value"))
+        return tuple(out)
+
+    def citation(self, step: Step) -> n.Citation | None:
+        node = step.node
+        if step.fund is None or node is None or isinstance(node, (n.Fund, n.Rounding)):
+            return getattr(node, "citation", None) if isinstance(node, n.Fund) else None
+        if isinstance(node, n.Band):
+            bands = next(c for c in self.funds[step.fund].clauses
+                         if isinstance(c, n.Bands) and node in c.bands)
+            return citation_of(self.funds[step.fund], bands)
+        return citation_of(self.funds[step.fund], node)
+
+    # -- one method per step kind (the evaluator's step names)
+    def describe(self, step: Step) -> Line:
+        text, formula, moves = getattr(self, f"step_{step.kind}")(step, step.values)
+        node = step.node
+        return Line(step.kind, step.fund, text, formula, self.citation(step),
+                    getattr(node, "span", None), self.inputs(step.reads), moves)
+
+    def step_benefit_year(self, s, v):
+        return self.t(f"待遇年度 {v['label']}({v['start']} 至 {v['end']}):年度累计从 0 开始。",
+                      f"Benefit year {v['label']} ({v['start']} to {v['end']}): year-to-date totals start at 0."), \
+            None, False
+
+    def step_opening(self, s, v):
+        items = "; ".join(f"{self.acc_title(k)} {self.m(x)}" for k, x in v["values"].items())
+        return self.t(f"本年度此前已累计(事实文件给出):{items}。",
+                      f"Already counted this year before these claims (from the facts file): {items}."), None, False
+
+    def step_applies(self, s, v):
+        fund = self.fund_title(s.fund)
+        cond = self.condition(s.node.when, s.reads)
+        if v["result"]:
+            return self.t(f"{fund}适用:{cond}。", f"{fund} applies: {cond}."), None, False
+        return self.t(f"{fund}不适用:{cond} 不成立,本基金支付 0。",
+                      f"{fund} does not apply: {cond} does not hold, so it pays 0."), None, True
+
+    def step_base(self, s, v):
+        formula = substituted(s.node.expr, s.reads, self.f, self.ck.types)
+        expr = source_text(s.node.expr)
+        result = self.m(v["amount"])
+        if formula == self.a(v["amount"]):
+            return self.t(f"计算基数:{expr} = {result}。", f"Applies to {expr} = {result}."), None, False
+        return self.t(f"计算基数:{expr} = {formula} = {result}。",
+                      f"Applies to {expr} = {formula} = {result}."), f"{formula} = {self.a(v['amount'])}", False
+
+    def step_deductible(self, s, v):
+        amount, taken = v["amount"], v["taken"]
+        if not v["applies"]:
+            cond = self.condition(s.node.when, s.reads)
+            return self.t(f"不扣起付标准:{cond} 不成立。", f"No deductible: {cond} does not hold."), None, False
+        if v["per"] == "year":
+            formula = (f"{self.a(amount)} − {self.a(v['used_before'])} = {self.a(v['remaining'])}; "
+                       f"min({self.a(v['remaining'])}, {self.t('本次费用', 'this claim')}) = {self.a(taken)}")
+            return self.t(
+                f"起付标准每年 {self.m(amount)},本次之前已累计 {self.m(v['used_before'])},尚余 "
+                f"{self.m(v['remaining'])};本次由个人承担起付部分 {self.m(taken)}。",
+                f"Deductible {self.m(amount)} per year; {self.m(v['used_before'])} used before this claim, "
+                f"{self.m(v['remaining'])} left; this claim's deductible: {self.m(taken)}, paid by the member."), \
+                formula, True
+        per = self.t({"admission": "每次住院", "claim": "每次"}[v["per"]],
+                     {"admission": "per admission", "claim": "per claim"}[v["per"]])
+        return self.t(f"起付标准{per} {self.m(amount)};本次由个人承担起付部分 {self.m(taken)}。",
+                      f"Deductible {self.m(amount)} {per}; this claim's deductible: {self.m(taken)}, "
+                      f"paid by the member."), f"min({self.t('本次费用', 'this claim')}, {self.a(amount)}) = "\
+                                              f"{self.a(taken)}", True
+
+    def step_cap(self, s, v):
+        if v["what"] == "cost":
+            per = self.t("年度累计" if v["per"] == "year" else "本次", "in the year" if v["per"] == "year"
+                         else "on this claim")
+            text = self.t(
+                f"费用封顶:{per}费用计至 {self.m(v['cap'])} 为止。本次之前已累计 {self.m(v['counted_before'])},"
+                f"本次计入后达到 {self.m(v['to'])}",
+                f"Cost cap: the fund pays on cost counted {per} up to {self.m(v['cap'])}. "
+                f"{self.m(v['counted_before'])} was counted before this claim; with it, {self.m(v['to'])}")
+            if v["above"]:
+                text += self.t(f";超过封顶线的 {self.m(v['above'])} 由个人承担。",
+                               f"; the {self.m(v['above'])} above the cap is the member's.")
+                formula = f"{self.a(v['to'])} − max({self.a(v['from'])}, {self.a(v['point'])}) = {self.a(v['above'])}"
+            else:
+                text += self.t(",未超过封顶线。", ", within the cap.")
+                formula = None
+            return text, formula, bool(v["above"])
+        per = self.t("年度" if v["per"] == "year" else "本次", "per year" if v["per"] == "year" else "per claim")
+        room = f"{self.a(v['cap'])} − {self.a(v['paid_before'])} = {self.a(v['room'])}"
+        if v["limited"]:
+            text = self.t(
+                f"最高支付限额{per} {self.m(v['cap'])}:此前已支付 {self.m(v['paid_before'])},尚可支付 "
+                f"{self.m(v['room'])};按比例应付 {self.m(v['raw'])},限额内只付 {self.m(v['room'])}。"
+                f"限额以上的费用 {self.m(v['above'])}。",
+                f"Payment cap {self.m(v['cap'])} {per}: {self.m(v['paid_before'])} paid before, "
+                f"{self.m(v['room'])} left; the rates give {self.m(v['raw'])}, so the fund pays only "
+                f"{self.m(v['room'])}. Cost above the cap: {self.m(v['above'])}.")
+            split = v["split"]
+            if split is not None:
+                covered = split["covered"]
+                earlier = v["room"] - split["room"]
+                left = (f"{self.a(v['room'])} − {self.a(earlier)} = " if earlier else "")
+                formula = (f"{room}; {left}{self.a(split['room'])} ÷ {self.f.rate(split['rate'])} = "
+                           f"{self.a(covered)} {self.t('的费用在限额内', 'of cost within the cap')}; "
+                           f"{self.a(split['part'])} − {self.a(covered)}"
+                           + (f" + {self.a(split['later'])}" if split["later"] else "")
+                           + f" = {self.a(v['above'])}")
+            else:
+                formula = f"{room}; {self.t('限额已用完,本次可计费用全部在限额以上', 'the cap was already reached: all of this claim is above it')}"
+            return text, formula, True
+        return self.t(f"最高支付限额{per} {self.m(v['cap'])}:此前已支付 {self.m(v['paid_before'])},"
+                      f"尚可支付 {self.m(v['room'])},本次 {self.m(v['raw'])} 未超限额。",
+                      f"Payment cap {self.m(v['cap'])} {per}: {self.m(v['paid_before'])} paid before, "
+                      f"{self.m(v['room'])} left; {self.m(v['raw'])} is within it."), room, False
+
+    def _rate_words(self, v) -> str:
+        if v["written_rate"] == v["rate"]:
+            return self.f.rate(v["rate"])
+        return self.t(f"{self.f.rate(v['written_rate'])} 调整为 {self.f.rate(v['rate'])}",
+                      f"{self.f.rate(v['written_rate'])} adjusted to {self.f.rate(v['rate'])}")
+
+    def step_band(self, s, v):
+        if v["upper"] is None:
+            band = self.t(f"{self.a(v['lower'])} 以上", f"above {self.a(v['lower'])}")
+        elif v["lower"] == 0:
+            band = self.t(f"{self.a(v['upper'])} 及以下", f"up to {self.a(v['upper'])}")
+        else:
+            band = self.t(f"{self.a(v['lower'])} 至 {self.a(v['upper'])}", f"{self.a(v['lower'])} to "
+                          f"{self.a(v['upper'])}")
+        formula = (f"({self.a(v['to'])} − {self.a(v['from'])}) × {self.f.rate(v['rate'])} = "
+                   f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}")
+        return self.t(
+            f"分段 {band}(按年度累计费用):本次落在此段的费用 {self.m(v['part'])}"
+            f"({self.a(v['from'])} → {self.a(v['to'])}),支付比例 {self._rate_words(v)},支付 {self.m(v['amount'])}。",
+            f"Band {band} (on the year's cumulative cost): {self.m(v['part'])} of this claim falls in it "
+            f"({self.a(v['from'])} → {self.a(v['to'])}), at {self._rate_words(v)}: {self.m(v['amount'])}."), \
+            formula, True
+
+    def step_rate(self, s, v):
+        chosen = ""
+        for node, index in s.reads:
+            if isinstance(node, n.Cases):
+                cond = (node.cases[index].when if index < len(node.cases) else None)
+                chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
+        formula = f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}"
+        return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v['part'])} × {self.f.rate(v['rate'])} = "
+                      f"{self.m(v['amount'])}。",
+                      f"Rate {self._rate_words(v)}{chosen}: {self.m(v['part'])} × {self.f.rate(v['rate'])} = "
+                      f"{self.m(v['amount'])}."), formula, True
+
+    def step_adjust(self, s, v):
+        amount = self.f.points(v["amount"]) if v["kind"] == "points" else self.f.relpct(v["amount"])
+        cond = self.condition(s.node.when, s.reads)
+        if v["applied"]:
+            return self.t(f"比例调整 {amount}:{cond}。", f"Rate adjusted {amount}: {cond}."), None, True
+        return self.t(f"比例调整 {amount} 不适用:{cond} 不成立。",
+                      f"Adjustment {amount} does not apply: {cond} does not hold."), None, False
+
+    def step_rounding(self, s, v):
+        node = s.node
+        if v["raw"] == v["rounded"]:
+            return self.t(f"无需舍入:{self.m(v['rounded'])}。", f"No rounding needed: {self.m(v['rounded'])}."), \
+                None, False
+        mode = {"half_up": self.t("四舍五入", "half-up"), "half_even": self.t("银行家舍入", "half-even"),
+                "down": self.t("舍去", "down"), "up": self.t("进位", "up")}[node.mode]
+        return self.t(f"按{mode}保留到 {node.quantum} 元:{self.a(v['raw'])} → {self.m(v['rounded'])}。",
+                      f"Rounded {mode} to {node.quantum} yuan: {self.a(v['raw'])} → {self.m(v['rounded'])}."), \
+            f"{self.a(v['raw'])} → {self.a(v['rounded'])}", True
+
+    def step_accumulate(self, s, v):
+        return self.t(f"{self.acc_title(v['accumulator'])}:{self.a(v['before'])} + {self.a(v['delta'])} = "
+                      f"{self.m(v['after'])}。",
+                      f"{self.acc_title(v['accumulator'])}: {self.a(v['before'])} + {self.a(v['delta'])} = "
+                      f"{self.m(v['after'])}."), \
+            f"{self.a(v['before'])} + {self.a(v['delta'])} = {self.a(v['after'])}", False
+
+    def step_paid(self, s, v):
+        return self.t(f"{self.fund_title(s.fund)}支付 {self.m(v['amount'])}。",
+                      f"{self.fund_title(s.fund)} pays {self.m(v['amount'])}."), None, True
+
+    def step_total(self, s, v):
+        formula = substituted(s.node.expr, s.reads, self.f, self.ck.types)
+        return self.t(f"本次总费用 {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}。",
+                      f"Total cost {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}."), \
+            f"{formula} = {self.a(v['amount'])}", True
+
+    def step_member_pays(self, s, v):
+        formula = f"{self.a(v['total'])} − {self.a(v['funds'])} = {self.a(v['amount'])}"
+        return self.t(f"个人负担:总费用 {self.m(v['total'])} − 各基金支付 {self.m(v['funds'])} = {self.m(v['amount'])}。",
+                      f"The member pays: total {self.m(v['total'])} − funds {self.m(v['funds'])} = "
+                      f"{self.m(v['amount'])}."), formula, True
