@@ -80,7 +80,7 @@ _ARITH: dict[tuple[str, str, str], Type] = {
 # Hints for the mistakes drafters actually make.
 _HINTS: dict[tuple[str, str, str], str] = {
     ("rate", "+", "rate"): "to raise a rate by percentage points write '+ 5 points'; "
-    "for a relative increase write '* 105% relative'",
+    "for a relative increase write '* 5% relative' (multiplies by 1.05)",
     ("rate", "-", "rate"): "to lower a rate by percentage points write '- 5 points'",
     ("money", "+", "count"): "write the amount with its unit, e.g. '300 yuan'",
     ("money", "-", "count"): "write the amount with its unit, e.g. '300 yuan'",

@@ -34,33 +34,54 @@ def check(ctx: Context) -> None:
 
 
 def check_fund_expressions(ctx: Context, fund: n.Fund) -> None:
-    for c in fund.clauses:
-        if isinstance(c, n.Applies):
-            expect(ctx, c.when, units.BOOL, "'applies when'", fund)
-        elif isinstance(c, n.Base):
-            expect(ctx, c.expr, units.MONEY, "a fund's base", fund)
-        elif isinstance(c, n.Deductible):
-            expect(ctx, c.amount, units.MONEY, "a deductible", fund)
-            if c.when is not None:
-                expect(ctx, c.when, units.BOOL, "the deductible's condition", fund)
-        elif isinstance(c, n.Cap):
-            expect(ctx, c.amount, units.MONEY, "a cap", fund)
-        elif isinstance(c, n.Rate):
-            expect(ctx, c.expr, units.RATE, "a rate", fund)
-        elif isinstance(c, n.Bands):
-            for b in c.bands:
-                for bound in (b.lower, b.upper):
-                    if bound is not None:
-                        expect(ctx, bound, units.MONEY, "a band edge", fund)
-                expect(ctx, b.rate, units.RATE, "a band's rate", fund)
-        elif isinstance(c, n.Adjust):
-            t = infer(ctx, c.amount, fund, None)
-            if t is not None and t.unit not in ("points", "relpct"):
-                hint = ("write '+5 points' for percentage points (added to the rate) or "
-                        "'105% relative' to multiply the rate")
-                ctx.error("unit", f"an adjustment to a rate must be percentage points or relative percent, "
-                                  f"not {t}", c.amount.span, hint)
-            expect(ctx, c.when, units.BOOL, "the adjustment's condition", fund)
+    for clause in fund.clauses:
+        check = CLAUSE_CHECKS.get(type(clause))
+        if check is not None:
+            check(ctx, fund, clause)
+
+
+def check_applies(ctx: Context, fund: n.Fund, c: n.Applies) -> None:
+    expect(ctx, c.when, units.BOOL, "'applies when'", fund)
+
+
+def check_base(ctx: Context, fund: n.Fund, c: n.Base) -> None:
+    expect(ctx, c.expr, units.MONEY, "a fund's base", fund)
+
+
+def check_deductible(ctx: Context, fund: n.Fund, c: n.Deductible) -> None:
+    expect(ctx, c.amount, units.MONEY, "a deductible", fund)
+    if c.when is not None:
+        expect(ctx, c.when, units.BOOL, "the deductible's condition", fund)
+
+
+def check_cap(ctx: Context, fund: n.Fund, c: n.Cap) -> None:
+    expect(ctx, c.amount, units.MONEY, "a cap", fund)
+
+
+def check_rate(ctx: Context, fund: n.Fund, c: n.Rate) -> None:
+    expect(ctx, c.expr, units.RATE, "a rate", fund)
+
+
+def check_bands(ctx: Context, fund: n.Fund, c: n.Bands) -> None:
+    for b in c.bands:
+        for bound in (b.lower, b.upper):
+            if bound is not None:
+                expect(ctx, bound, units.MONEY, "a band edge", fund)
+        expect(ctx, b.rate, units.RATE, "a band's rate", fund)
+
+
+def check_adjust(ctx: Context, fund: n.Fund, c: n.Adjust) -> None:
+    t = infer(ctx, c.amount, fund, None)
+    if t is not None and t.unit not in ("points", "relpct"):
+        hint = ("write '+5 points' for percentage points (added to the rate) or "
+                "'5% relative' to multiply the rate by 1.05")
+        ctx.error("unit", f"an adjustment to a rate must be percentage points or relative percent, "
+                          f"not {t}", c.amount.span, hint)
+    expect(ctx, c.when, units.BOOL, "the adjustment's condition", fund)
+
+
+CLAUSE_CHECKS = {n.Applies: check_applies, n.Base: check_base, n.Deductible: check_deductible,
+                 n.Cap: check_cap, n.Rate: check_rate, n.Bands: check_bands, n.Adjust: check_adjust}
 
 
 def expect(ctx: Context, expr: n.Expr, want: Type, what: str, fund: n.Fund | None) -> None:

@@ -82,7 +82,8 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
             pieces.append((part, rate))
             if steps is not None:
                 steps.append(Step("band", name, band.node, {
-                    "lower": band.lower, "upper": band.upper, "from": max(start, lo),
+                    "lower": band.lower, "upper": band.upper, "cumulative": plan.bands_node.on is not None,
+                    "from": max(start, lo),
                     "to": end if hi is None else min(end, hi), "part": part, "written_rate": written,
                     "rate": rate, "amount": amount}, env.take()))
     else:
@@ -141,7 +142,7 @@ def deductible(plan: FundPlan, env: Env, base: Decimal, steps: list | None) -> D
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
         steps.append(Step("deductible", plan.fund.name, node, {
-            "amount": amount, "per": node.per, "applies": applies, "used_before": used,
+            "amount": amount, "per": node.per, "applies": applies, "base": base, "used_before": used,
             "remaining": remaining, "taken": taken}, env.take()))
     return taken
 

@@ -10,8 +10,10 @@ CENT = Decimal("0.01")
 
 
 def money_text(d: Decimal) -> str:
-    """Exact decimal string with at least two decimals: 300 -> '300.00', 19199.6952 stays as is."""
-    if d == d.to_integral_value() or d.as_tuple().exponent >= -2:
+    """Exact decimal string with at least two decimals: 300 -> '300.00', 11615.8050 -> '11615.805'."""
+    if d.as_tuple().exponent < -2:
+        d = d.normalize()
+    if d.as_tuple().exponent > -2:
         d = d.quantize(CENT)
     return format(d, "f")
 

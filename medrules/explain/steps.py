@@ -129,7 +129,7 @@ class Describer:
             return self.t(f"不扣起付标准:{cond} 不成立。", f"No deductible: {cond} does not hold."), None, False
         if v["per"] == "year":
             formula = (f"{self.a(amount)} − {self.a(v['used_before'])} = {self.a(v['remaining'])}; "
-                       f"min({self.a(v['remaining'])}, {self.t('本次费用', 'this claim')}) = {self.a(taken)}")
+                       f"min({self.a(v['remaining'])}, {self.a(v['base'])}) = {self.a(taken)}")
             return self.t(
                 f"起付标准每年 {self.m(amount)},本次之前已累计 {self.m(v['used_before'])},尚余 "
                 f"{self.m(v['remaining'])};本次由个人承担起付部分 {self.m(taken)}。",
@@ -140,8 +140,7 @@ class Describer:
                      {"admission": "per admission", "claim": "per claim"}[v["per"]])
         return self.t(f"起付标准{per} {self.m(amount)};本次由个人承担起付部分 {self.m(taken)}。",
                       f"Deductible {self.m(amount)} {per}; this claim's deductible: {self.m(taken)}, "
-                      f"paid by the member."), f"min({self.t('本次费用', 'this claim')}, {self.a(amount)}) = "\
-                                              f"{self.a(taken)}", True
+                      f"paid by the member."), f"min({self.a(v['base'])}, {self.a(amount)}) = {self.a(taken)}", True
 
     def step_cap(self, s, v):
         if v["what"] == "cost":
@@ -204,10 +203,12 @@ class Describer:
                           f"{self.a(v['upper'])}")
         formula = (f"({self.a(v['to'])} − {self.a(v['from'])}) × {self.f.rate(v['rate'])} = "
                    f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}")
+        axis = self.t("按年度累计费用" if v["cumulative"] else "按本次费用",
+                      "on the year's cumulative cost" if v["cumulative"] else "on this claim's amount")
         return self.t(
-            f"分段 {band}(按年度累计费用):本次落在此段的费用 {self.m(v['part'])}"
+            f"分段 {band}({axis}):本次落在此段的费用 {self.m(v['part'])}"
             f"({self.a(v['from'])} → {self.a(v['to'])}),支付比例 {self._rate_words(v)},支付 {self.m(v['amount'])}。",
-            f"Band {band} (on the year's cumulative cost): {self.m(v['part'])} of this claim falls in it "
+            f"Band {band} ({axis}): {self.m(v['part'])} of this claim falls in it "
             f"({self.a(v['from'])} → {self.a(v['to'])}), at {self._rate_words(v)}: {self.m(v['amount'])}."), \
             formula, True
 
