@@ -34,7 +34,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 out = Console()
 if not out.is_terminal:  # piped or redirected: don't squeeze tables into 80 columns
     out = Console(width=160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # never break a caret line
 
 
 class Lang(str, Enum):
