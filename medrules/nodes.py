@@ -70,6 +70,7 @@ class Membership:
     names: tuple[str, ...]
     negated: bool
     span: Span
+    name_spans: tuple[Span, ...] = ()
 
 
 @_nodes
@@ -130,6 +131,7 @@ class Citation:
     note: str | None
     assumed: bool
     span: Span
+    source_span: Span | None = None  # where the source's name is written
 
 
 # ---------------------------------------------------------------- declarations
@@ -139,6 +141,8 @@ class Rounding:
     quantum: Decimal
     scope: str
     span: Span
+    mode_span: Span | None = None
+    scope_span: Span | None = None
 
 
 @_nodes
@@ -260,10 +264,11 @@ class Cap:
 
     what: str  # payments | cost
     amount: Expr
-    per: str | None  # None: the accumulator's period; "claim": each claim on its own
+    per: str | None  # None or "year": the accumulator's period; "claim": each claim on its own
     citation: Citation | None
     span: Span
     what_span: Span
+    per_span: Span | None = None
 
 
 @_nodes

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
+from lark.lexer import PatternStr
+from lark.parsers.lalr_analysis import Shift
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from medrules import nodes as n
@@ -37,10 +39,53 @@ def parser() -> Lark:
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
 
 
+@functools.lru_cache(maxsize=None)
+def keywords() -> frozenset[str]:
+    """Terminal names of the words the grammar reserves (``_RATE`` for 'rate', …)."""
+    return frozenset(t.name for t in parser().terminals
+                     if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha())
+
+
+def _parse_tree(text: str):
+    """Parse, letting a keyword stand as a name wherever the parser cannot take it as a keyword.
+
+    LALR merges look-aheads, so after e.g. ``x: money = 0 yuan`` the lexer may offer the
+    keyword ``rate`` where only a field name fits. Each keyword is first tried on a copy
+    of the parser state; if only a name fits there, it is fed as a name.
+    """
+    ip = parser().parse_interactive(text)
+    state, kws, last = ip.parser_state, keywords(), None
+    for tok in ip.lexer_thread.lex(state):
+        if tok.type in kws and not _accepts(state, tok):
+            as_name = Token.new_borrow_pos("NAME", str(tok), tok)
+            if _accepts(state, as_name):
+                tok = as_name
+        state.feed_token(tok)
+        last = tok
+    return ip.feed_eof(last)
+
+
+def _accepts(state, tok: Token) -> bool:
+    """Would the parser shift ``tok`` here? Runs the LALR actions on a copy of the state stack
+    only (no values are built, so nothing shared is touched)."""
+    states, stack = state.parse_conf.states, list(state.state_stack)
+    while True:
+        action = states[stack[-1]].get(tok.type)
+        if action is None:
+            return False
+        kind, arg = action
+        if kind is Shift:
+            return True
+        size = len(arg.expansion)
+        if size:
+            del stack[-size:]
+        stack.append(states[stack[-1]][arg.origin.name][1])
+
+
 def parse(source: SourceFile) -> n.Rulebook:
     """Parse one rulebook. Raises :class:`MedrulesError` with every problem found."""
     try:
-        tree = parser().parse(source.text)
+        tree = _parse_tree(source.text)
     except UnexpectedInput as exc:
         raise MedrulesError(_syntax_diagnostic(exc, source)) from None
     builder = _Builder(source.name)
@@ -77,11 +122,16 @@ def _word(terminal: str) -> str:
     return terminal.lower()
 
 
+_CLOSERS = ("RBRACE", "RPAR")
+
+
 def _expected(names: set[str] | frozenset[str]) -> str:
-    words = sorted({_word(t) for t in names})
-    if len(words) > 8:
-        words = words[:8] + ["…"]
-    return ", ".join(words)
+    """The expected tokens in drafter words; closing brackets always make the (shortened) list."""
+    closers = [_word(t) for t in _CLOSERS if t in names]
+    words = sorted({_word(t) for t in names if t not in _CLOSERS})
+    if len(words) + len(closers) > 8:
+        words = words[: 8 - len(closers)] + ["…"]
+    return ", ".join(words + closers)
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, source: SourceFile) -> Diagnostic:
@@ -108,8 +158,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: SourceFile) -> Diagnostic:
                      f"expected {_expected(exc.expected)}; is a '}}' missing?")
     span = Span(source.name, tok.line, tok.column, tok.end_line or tok.line,
                 tok.end_column or tok.column + len(tok))
-    what = _word(tok.type) if tok.type != "NAME" else f"name '{tok}'"
+    what = f"name '{tok}'" if tok.type == "NAME" else (
+        f"'{tok}'" if tok.type.startswith("_") or tok.type not in _WORDS else f"'{tok}' ({_word(tok.type)})")
     hint = f"expected {_expected(exc.expected)}"
+    if "RBRACE" in exc.expected and tok.type.startswith("_"):
+        hint += "; is a '}' missing before it?"
     if tok.type == "NAME" and {"MONEY", "NUMBER"} & set(exc.expected):
         hint += f"; units are written right after the number: '300 yuan', '5 points', '90 days'"
     if tok.type == "NUMBER" and "MONEY" in exc.expected:
@@ -206,10 +259,12 @@ class _Builder(Transformer):
         return n.Comparison(str(c[1]), c[0], c[2], self.span(meta))
 
     def membership(self, meta, c):
-        return n.Membership(c[0], tuple(str(t) for t in c[1:]), False, self.span(meta))
+        return n.Membership(c[0], tuple(str(t) for t in c[1:]), False, self.span(meta),
+                            tuple(self.tspan(t) for t in c[1:]))
 
     def non_membership(self, meta, c):
-        return n.Membership(c[0], tuple(str(t) for t in c[1:]), True, self.span(meta))
+        return n.Membership(c[0], tuple(str(t) for t in c[1:]), True, self.span(meta),
+                            tuple(self.tspan(t) for t in c[1:]))
 
     def and_op(self, meta, c):
         return n.Logic("and", tuple(c), self.span(meta))
@@ -240,7 +295,7 @@ class _Builder(Transformer):
         note = c[-1][1] if isinstance(c[-1], tuple) else None
         c = [x for x in c if not isinstance(x, tuple)]
         article = _string(c[1]) if len(c) == 3 else None
-        return n.Citation(str(c[0]), article, _string(c[-1]), note, False, self.span(meta))
+        return n.Citation(str(c[0]), article, _string(c[-1]), note, False, self.span(meta), self.tspan(c[0]))
 
     def assumed(self, meta, c):
         note = c[-1][1] if isinstance(c[-1], tuple) else None
@@ -251,16 +306,16 @@ class _Builder(Transformer):
 
     # -- header and sources (items are tagged tuples, gathered by their owner)
     def title(self, meta, c):
-        return ("title", c[0])
+        return ("title", c[0], self.span(meta))
 
     def scheme(self, meta, c):
-        return ("scheme", _string(c[0]))
+        return ("scheme", _string(c[0]), self.span(meta))
 
     def jurisdiction(self, meta, c):
-        return ("jurisdiction", _string(c[0]))
+        return ("jurisdiction", _string(c[0]), self.span(meta))
 
     def effective(self, meta, c):
-        return ("effective", (self._date(c[0]), self._date(c[1]) if len(c) > 1 else None))
+        return ("effective", (self._date(c[0]), self._date(c[1]) if len(c) > 1 else None), self.span(meta))
 
     def benefit_year(self, meta, c):
         month, day = (int(x) for x in str(c[0]).split("-"))
@@ -269,26 +324,39 @@ class _Builder(Transformer):
         except ValueError:
             self.diagnostics.append(error("bad-date", f"'{c[0]}' is not a month and day", self.tspan(c[0]),
                                           "write the first day of the benefit year as MM-DD, e.g. 01-01"))
-        return ("benefit_year", ((month, day), c[1]))
+        return ("benefit_year", ((month, day), c[1]), self.span(meta))
 
     def rounding(self, meta, c):
-        return ("rounding", n.Rounding(str(c[0]), Decimal(_digits(c[1])), str(c[2]), self.span(meta)))
+        return ("rounding", n.Rounding(str(c[0]), Decimal(_digits(c[1])), str(c[2]), self.span(meta),
+                                       self.tspan(c[0]), self.tspan(c[2])), self.span(meta))
 
     def source_number(self, meta, c):
-        return ("number", _string(c[0]))
+        return ("number", _string(c[0]), self.span(meta))
 
     def issued(self, meta, c):
-        return ("issued", self._date(c[0]))
+        return ("issued", self._date(c[0]), self.span(meta))
+
+    def _items(self, items: list, what: str) -> dict:
+        """Header / source lines by name; a line given twice is reported, the first one kept."""
+        seen: dict = {}
+        spans: dict = {}
+        for key, value, span in items:
+            if key in seen:
+                self.diagnostics.append(error("duplicate", f"the {what} states '{key.replace('_', ' ')}' twice",
+                                              span, "keep one of them", related=(("first stated here", spans[key]),)))
+                continue
+            seen[key], spans[key] = value, span
+        return seen
 
     def header(self, meta, c):
-        items = dict(c[1:])
+        items = self._items(c[1:], "rulebook header")
         eff_from, eff_to = items.get("effective", (None, None))
         year_starts, dated_by = items.get("benefit_year", ((1, 1), None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta))
 
     def source(self, meta, c):
-        items = dict(c[1:])
+        items = self._items(c[1:], f"source '{c[0]}'")
         return n.Source(str(c[0]), items.get("number"), items.get("title"), items.get("issued"),
                         items.get("effective", (None, None))[0], self.span(meta))
 
@@ -345,7 +413,10 @@ class _Builder(Transformer):
     def cap(self, meta, c):
         c, cit = self._split_citation(c)
         per = str(c[2]) if len(c) > 2 else None
-        return n.Cap(str(c[0]), c[1], per, cit, self.span(meta), self.tspan(c[0]))
+        if per == "year":  # 'per year' is what a cap without 'per' means: say it or not
+            per = None
+        return n.Cap(str(c[0]), c[1], per, cit, self.span(meta), self.tspan(c[0]),
+                     self.tspan(c[2]) if len(c) > 2 else None)
 
     def rate(self, meta, c):
         c, cit = self._split_citation(c)

@@ -15,7 +15,8 @@ class SourceFile:
 
     @classmethod
     def read(cls, path: str | Path) -> SourceFile:
-        return cls(str(path), Path(path).read_text(encoding="utf-8"))
+        # utf-8-sig: a byte-order mark some Windows editors write is not part of the text
+        return cls(str(path), Path(path).read_text(encoding="utf-8-sig"))
 
     def line(self, number: int) -> str:
         lines = self.text.splitlines()

@@ -175,3 +175,27 @@ def test_quzhou_rulebook_checks_without_errors():
     checked = check(parse(SourceFile.read(QUZHOU)))
     assert checked.id == "quzhou/employee-2012"
     assert [f.name for f in checked.rulebook.funds] == ["outpatient_pool", "inpatient_pool", "critical_illness"]
+
+
+def _quzhou_variant(*replacements: tuple[str, str]) -> SourceFile:
+    text = QUZHOU.read_text(encoding="utf-8")
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    return SourceFile("quzhou-variant.mr", text)
+
+
+_RETIRED_ADJUST = "  adjust +5 points when member.category == retired\n    cites QZ2011_102 at \"一\""
+
+
+def test_enum_member_may_be_written_on_the_left():
+    check(parse(_quzhou_variant(
+        (_RETIRED_ADJUST, "  adjust +5 points when retired == member.category\n    cites QZ2011_102 at \"一\""))))
+
+
+def test_shared_enum_member_on_the_left_is_resolved_from_the_other_side():
+    check(parse(_quzhou_variant(
+        ('  retired "退休人员" | "retired"\n', '  retired "退休人员" | "retired"\n  other "其他人员" | "other"\n'),
+        ('  special_outpatient "特殊病种门诊" | "special-disease outpatient"\n',
+         '  special_outpatient "特殊病种门诊" | "special-disease outpatient"\n  other "其他" | "other"\n'),
+        (_RETIRED_ADJUST, "  adjust +5 points when other == member.category\n    cites QZ2011_102 at \"一\""))))

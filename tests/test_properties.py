@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -53,7 +54,9 @@ ZERO, CENT = Decimal(0), Decimal("0.01")
 OUTPATIENT_DEDUCTIBLE, OUTPATIENT_COST_CAP = Decimal(300), Decimal(3000)
 INPATIENT_CAP, CRITICAL_CAP = Decimal(160_000), Decimal(250_000)
 
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# About 1 s a test on one core; MEDRULES_PROPERTY_EXAMPLES=5000 runs a deeper search.
+SETTINGS = settings(max_examples=int(os.environ.get("MEDRULES_PROPERTY_EXAMPLES", "120")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 # ---------------------------------------------------------------- generating a year

@@ -24,8 +24,11 @@ def check_bands(ctx: Context, bands: n.Bands) -> None:
         lower = Decimal(0) if band.lower is None else fold(ctx, band.lower)
         upper = None if band.upper is None else fold(ctx, band.upper)
         if band.lower is not None and lower is None or band.upper is not None and upper is None:
-            continue  # fold reported it
-        if previous is not None and previous_upper is None:
+            previous_upper, previous = _UNKNOWN, band  # fold reported it; don't guess at gaps after it
+            continue
+        if previous_upper is _UNKNOWN:
+            pass
+        elif previous is not None and previous_upper is None:
             ctx.error("bands", "this band comes after a band that has no upper edge", band.span,
                       "only the last band may be 'above …'",
                       related=(("the open band", previous.span),))
@@ -45,24 +48,34 @@ def check_bands(ctx: Context, bands: n.Bands) -> None:
         previous_upper, previous = upper, band
 
 
+_UNKNOWN = object()
+
+
+def _uses_cyclic(ctx: Context, e) -> bool:
+    res = ctx.resolved.get(e) if isinstance(e, n.Ref) else None
+    if res is not None and res.kind == "param":
+        return res.target in ctx.cyclic
+    return any(_uses_cyclic(ctx, x) for x in (getattr(e, "left", None), getattr(e, "right", None)) if x)
+
+
 def fold(ctx: Context, e: n.Expr) -> Decimal | None:
     """A band edge as a constant: literals, parameters, and + - * of those."""
     value = _fold(ctx, e)
-    if value is None:
+    if value is None and not _uses_cyclic(ctx, e):  # a cycle is reported once, where it is
         ctx.error("bands", "a band edge must be a fixed amount (a number of yuan or a parameter)", e.span)
     return value
 
 
-def _fold(ctx: Context, e: n.Expr) -> Decimal | None:
+def _fold(ctx: Context, e: n.Expr, seen: frozenset = frozenset()) -> Decimal | None:
     if isinstance(e, n.Literal) and isinstance(e.value, Decimal):
         return e.value
     if isinstance(e, n.Ref):
         res = ctx.resolved.get(e)
-        if res is not None and res.kind == "param":
-            return _fold(ctx, ctx.parameters[res.target].value)
+        if res is not None and res.kind == "param" and res.target not in seen:  # cycles: reported by types
+            return _fold(ctx, ctx.parameters[res.target].value, seen | {res.target})
         return None
     if isinstance(e, n.Binary):
-        left, right = _fold(ctx, e.left), _fold(ctx, e.right)
+        left, right = _fold(ctx, e.left, seen), _fold(ctx, e.right, seen)
         if left is None or right is None:
             return None
         return {"+": left + right, "-": left - right, "*": left * right}.get(e.op)

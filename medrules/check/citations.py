@@ -59,5 +59,5 @@ def check_citation(ctx: Context, c: n.Citation, span, what: str, required: bool 
                       "add 'cites SOURCE …' before the note")
         return
     if c.source is not None and c.source not in ctx.sources:
-        ctx.error("unknown-source", f"'{c.source}' is not a declared source", c.span,
+        ctx.error("unknown-source", f"'{c.source}' is not a declared source", c.source_span or c.span,
                   did_you_mean(c.source, ctx.sources) or f"declare it: 'source {c.source} {{ number \"…\" }}'")

@@ -46,6 +46,7 @@ class Context:
     resolved: dict[n.Ref, Resolved] = attrs.Factory(dict)
     types: dict[object, Type] = attrs.Factory(dict)  # expression node -> type
     constants: dict[object, Decimal] = attrs.Factory(dict)  # band bounds, folded
+    cyclic: set[str] = attrs.Factory(set)  # parameters defined in a circle (reported once)
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
               related: tuple = ()) -> None:

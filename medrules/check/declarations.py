@@ -22,11 +22,12 @@ def check(ctx: Context) -> None:
     _declare(ctx, ctx.sources, rb.sources, "source")
     _declare(ctx, ctx.enums, rb.enums, "enumeration")
     for enum in rb.enums:
-        _declare(ctx, {}, enum.members, f"member of enumeration '{enum.name}'")
+        _declare(ctx, {}, enum.members, "member", f" in enumeration '{enum.name}'")
     check_records(ctx, rb.records)
     _declare(ctx, ctx.parameters, rb.parameters, "parameter")
     _declare(ctx, ctx.accumulators, rb.accumulators, "accumulator")
     _declare(ctx, ctx.funds, rb.funds, "fund")
+    check_bare_names(ctx)
     for p in rb.parameters:
         resolve_type(ctx, p.type_name, p.type_span)
     for acc in rb.accumulators:
@@ -53,10 +54,10 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
     else:
         r = header.rounding
         if r.mode not in ROUNDING_MODES:
-            ctx.error("unknown-name", f"unknown rounding mode '{r.mode}'", r.span,
-                      "expected one of " + ", ".join(ROUNDING_MODES))
+            ctx.error("unknown-name", f"unknown rounding mode '{r.mode}'", r.mode_span or r.span,
+                      did_you_mean(r.mode, ROUNDING_MODES) or "expected one of " + ", ".join(ROUNDING_MODES))
         if r.scope not in ROUNDING_SCOPES:
-            ctx.error("unknown-name", f"unknown rounding scope '{r.scope}'", r.span,
+            ctx.error("unknown-name", f"unknown rounding scope '{r.scope}'", r.scope_span or r.span,
                       "rounding applies 'per payment' (each fund's payment on each claim)")
         if r.quantum <= 0:
             ctx.error("unit", "the rounding unit must be more than 0 yuan", r.span)
@@ -113,10 +114,28 @@ def type_of_name(ctx: Context, name: str) -> Type | None:
     return None
 
 
-def _declare(ctx: Context, table: dict, items, what: str) -> None:
+def check_bare_names(ctx: Context) -> None:
+    """Parameters, accumulators, funds and enumeration members are all written as bare
+    names in expressions, so one name may mean only one of them."""
+    owners: dict[str, tuple[str, object]] = {}
+    kinds = [("parameter", ctx.parameters.values()), ("accumulator", ctx.accumulators.values()),
+             ("fund", ctx.funds.values()),
+             ("enumeration member", [m for e in ctx.enums.values() for m in e.members])]
+    for kind, items in kinds:
+        for item in items:
+            if item.name in owners and owners[item.name][0] != kind:
+                first_kind, first = owners[item.name]
+                ctx.error("duplicate", f"'{item.name}' names both a {first_kind} and a {kind}", item.span,
+                          "give each its own name: in formulas a bare name must mean one thing",
+                          related=((f"the {first_kind}", first.span),))
+            else:
+                owners.setdefault(item.name, (kind, item))
+
+
+def _declare(ctx: Context, table: dict, items, what: str, where: str = "") -> None:
     for item in items:
         if item.name in table:
-            ctx.error("duplicate", f"{what} '{item.name}' is defined twice", item.span,
+            ctx.error("duplicate", f"{what} '{item.name}' is defined twice{where}", item.span,
                       "give each definition its own name",
                       related=(("first defined here", table[item.name].span),))
         else:

@@ -95,8 +95,8 @@ def check_cap(ctx: Context, fund: n.Fund, c: n.Cap, roles: dict[str, str], caps:
                   f"pays on), not '{c.what}'", c.what_span, did_you_mean(c.what, CAP_KINDS))
         return
     if c.per not in (None, "claim"):
-        ctx.error("unknown-name", f"a cap is either yearly (through its accumulator) or 'per claim', "
-                  f"not 'per {c.per}'", c.span)
+        ctx.error("unknown-name", f"a cap is 'per year' (the default, through its accumulator) or 'per claim', "
+                  f"not 'per {c.per}'", c.per_span or c.span, did_you_mean(c.per, ("year", "claim")))
     if c.per is None and c.what not in roles:
         ctx.error("accumulator", f"a yearly cap on {c.what} needs a running total of the fund's {c.what}",
                   c.span, f"add 'accumulate {c.what} in ACC' to the fund, or write '… per claim'")

@@ -25,12 +25,67 @@ def check(ctx: Context) -> None:
         t = type_of_name(ctx, p.type_name)
         if t is not None:
             expect(ctx, p.value, t, f"parameter '{p.name}'", fund=None)
+    check_parameters(ctx)
     if rb.header and rb.header.dated_by is not None:
         expect(ctx, rb.header.dated_by, units.DATE, "the date that places a claim in a benefit year", fund=None)
     for fund in rb.funds:
         check_fund_expressions(ctx, fund)
     if rb.total is not None:
         expect(ctx, rb.total.expr, units.MONEY, "the total cost", fund=None)
+
+
+def check_parameters(ctx: Context) -> None:
+    """A parameter is a fixed value: literals, enumeration members and other parameters, with no cycles."""
+    uses: dict[str, list[tuple[str, n.Ref]]] = {}
+    for p in ctx.rulebook.parameters:
+        uses[p.name] = []
+        for ref in _refs(p.value):
+            res = ctx.resolved.get(ref)
+            if res is None:
+                continue
+            if res.kind == "param":
+                uses[p.name].append((res.target, ref))
+            elif res.kind != "enum_member":
+                ctx.error("parameter", f"parameter '{p.name}' must be a fixed value, but it reads "
+                          f"'{ref.text}'", ref.span,
+                          "a value that depends on a member or a claim belongs in a fund clause, "
+                          "e.g. '{ 600 yuan when …, otherwise 900 yuan }'")
+
+    def visit(name: str, path: list[str]) -> None:
+        for target, ref in uses.get(name, ()):
+            if target in path:
+                cycle = path[path.index(target):] + [target]
+                if not ctx.cyclic & set(cycle):
+                    ctx.error("cycle", f"parameter '{target}' is defined in terms of itself: " + " → ".join(cycle),
+                              ref.span,
+                              f"'{target}' is used in its own definition; give one of them a fixed value")
+                ctx.cyclic.update(cycle)
+            elif target not in done:
+                visit(target, path + [target])
+        done.add(name)
+
+    done: set[str] = set()
+    for name in uses:
+        if name not in done:
+            visit(name, [name])
+
+
+def _refs(e):
+    if isinstance(e, n.Ref):
+        yield e
+        return
+    for child in attrs_children(e):
+        yield from _refs(child)
+
+
+def attrs_children(e):
+    import attrs
+    for f in attrs.fields(type(e)):
+        v = getattr(e, f.name)
+        if isinstance(v, tuple):
+            yield from (x for x in v if attrs.has(type(x)) and not isinstance(x, n.Label))
+        elif attrs.has(type(v)) and not isinstance(v, (n.Label,)) and f.name != "span":
+            yield v
 
 
 def check_fund_expressions(ctx: Context, fund: n.Fund) -> None:
@@ -127,8 +182,12 @@ def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expre
                       units.arith_hint(left, e.op, right))
         return result
     if isinstance(e, n.Comparison):
-        left = infer(ctx, e.left, fund, None)
-        right = infer(ctx, e.right, fund, left if left and left.unit == "enum" else None)
+        if _maybe_enum_member(ctx, e.left):  # 'retired == member.category': type the right side first
+            right = infer(ctx, e.right, fund, None)
+            left = infer(ctx, e.left, fund, right if right and right.unit == "enum" else None)
+        else:
+            left = infer(ctx, e.left, fund, None)
+            right = infer(ctx, e.right, fund, left if left and left.unit == "enum" else None)
         if left is not None and left.unit != "enum" and right is not None and right.unit == "enum":
             left = infer(ctx, e.left, fund, right)
         if left is None or right is None:
@@ -147,10 +206,10 @@ def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expre
                 ctx.error("unit", f"'in {{…}}' tests an enumeration, not {t}", e.operand.span)
             else:
                 members = {m.name for m in ctx.enums[t.enum].members}
-                for name in e.names:
+                for name, span in zip(e.names, e.name_spans or (e.span,) * len(e.names)):
                     if name not in members:
                         ctx.error("unknown-name", f"'{name}' is not a member of enumeration '{t.enum}'",
-                                  e.span, did_you_mean(name, members))
+                                  span, did_you_mean(name, members))
         return units.BOOL
     if isinstance(e, n.Logic):
         for operand in e.operands:
@@ -180,6 +239,14 @@ def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expre
                           case.value.span)
         return t
     raise AssertionError(f"unknown expression {e!r}")
+
+
+def _maybe_enum_member(ctx: Context, e) -> bool:
+    if not isinstance(e, n.Ref) or len(e.parts) != 1:
+        return False
+    name = e.parts[0]
+    return name not in ctx.parameters and name not in ctx.accumulators and name not in ctx.funds and any(
+        m.name == name for enum in ctx.enums.values() for m in enum.members)
 
 
 def _verb(op: str) -> str:
