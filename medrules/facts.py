@@ -206,6 +206,8 @@ def _record(item: Located, checked: CheckedRulebook, kind: str, path: str,
                 values[name] = v
         elif field.default is not None:
             values[name] = _default(field.default, checked)
+        elif t.unit == "set":
+            values[name] = frozenset()  # a set not given is empty: the member is in none of the categories
         else:
             problems.append(error("facts", f"{path} has no '{name}'", item.span,
                                   f"every {kind} needs '{name}' ({t})"))
@@ -253,6 +255,14 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
             return x
         return bad(f"{_show(x)} is not one of the {t.enum} values",
                    (did_you_mean(str(x), members) or "") + " expected " + ", ".join(members))
+    if t.unit == "set":
+        members = [m.name for m in checked.enums[t.enum].members]
+        if not isinstance(x, list):
+            return bad(f"{_show(x)} is not a list of {t.enum} values", "write e.g. [\"" + members[0] + "\"]")
+        unknown = [item.value for item in x if item.value not in members]
+        if unknown:
+            return bad(f"{_show(unknown[0])} is not one of the {t.enum} values", "expected " + ", ".join(members))
+        return frozenset(item.value for item in x)
     if t.unit == "bool":
         return x if isinstance(x, bool) else bad(f"{_show(x)} is not true or false")
     if t.unit == "text":

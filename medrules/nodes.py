@@ -103,7 +103,17 @@ class Cases:
     span: Span
 
 
-Expr = Union[Literal, Ref, Unary, Binary, Comparison, Membership, Logic, Call, Cases]
+@_nodes
+class Highest:
+    """``highest { 70% when a, 60% when b, otherwise 0% }``: the largest value among the cases
+    that hold (就高原则), not the first."""
+
+    cases: tuple[Case, ...]
+    otherwise: Expr
+    span: Span
+
+
+Expr = Union[Literal, Ref, Unary, Binary, Comparison, Membership, Logic, Call, Cases, Highest]
 
 
 # ---------------------------------------------------------------- citations
@@ -157,6 +167,8 @@ class Header:
     dated_by: Ref | None
     rounding: Rounding | None
     span: Span
+    day_count: str = "inclusive"  # inclusive: the start day is day 1; exclusive: the day after is day 1
+    day_count_span: Span | None = None
 
 
 @_nodes
@@ -192,6 +204,7 @@ class Field:
     label: Label | None
     span: Span
     type_span: Span
+    is_set: bool = False  # 'set of ENUM': several members at once (e.g. veterans' categories)
 
 
 @_nodes
@@ -226,6 +239,29 @@ class Accumulator:
 # ---------------------------------------------------------------- fund clauses
 @_nodes
 class Applies:
+    when: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Exclude:
+    """``exclude when COND because "reason"``: the claim is not paid (by this fund, or by any
+    fund when written at the top level), and the explanation gives the reason."""
+
+    when: Expr
+    reason: Label
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Treat:
+    """``treat claim.kind as inpatient when …``: a claim is settled as if a fact were different
+    (special-disease outpatient care treated as inpatient care)."""
+
+    target: Ref
+    value: Expr
     when: Expr
     citation: Citation | None
     span: Span
@@ -296,6 +332,15 @@ class Bands:
 
 
 @_nodes
+class Flat:
+    """``flat 800 yuan``: a fixed amount per claim (定额包干) instead of a rate; never more than the base."""
+
+    amount: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
 class Adjust:
     amount: Expr  # points or relpct
     when: Expr
@@ -303,7 +348,7 @@ class Adjust:
     span: Span
 
 
-Clause = Union[Applies, Base, Accumulate, Deductible, Cap, Rate, Bands, Adjust]
+Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust]
 
 
 @_nodes
@@ -339,3 +384,5 @@ class Rulebook:
     funds: tuple[Fund, ...]
     total: Total | None
     span: Span
+    exclusions: tuple[Exclude, ...] = ()  # top level: apply to every fund
+    treatments: tuple[Treat, ...] = ()

@@ -284,6 +284,9 @@ class _Builder(Transformer):
     def cases(self, meta, c):
         return n.Cases(tuple(c[:-1]), c[-1], self.span(meta))
 
+    def highest(self, meta, c):
+        return n.Highest(tuple(c[:-1]), c[-1], self.span(meta))
+
     # -- citations and labels
     def label(self, meta, c):
         return n.Label(_string(c[0]), _string(c[1]) if len(c) > 1 else None, self.span(meta))
@@ -330,6 +333,9 @@ class _Builder(Transformer):
         return ("rounding", n.Rounding(str(c[0]), Decimal(_digits(c[1])), str(c[2]), self.span(meta),
                                        self.tspan(c[0]), self.tspan(c[2])), self.span(meta))
 
+    def day_count(self, meta, c):
+        return ("day_count", (str(c[0]), self.tspan(c[0])), self.span(meta))
+
     def source_number(self, meta, c):
         return ("number", _string(c[0]), self.span(meta))
 
@@ -352,8 +358,10 @@ class _Builder(Transformer):
         items = self._items(c[1:], "rulebook header")
         eff_from, eff_to = items.get("effective", (None, None))
         year_starts, dated_by = items.get("benefit_year", ((1, 1), None))
+        day_count, day_count_span = items.get("day_count", ("inclusive", None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
-                        eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta))
+                        eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
+                        day_count, day_count_span)
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")
@@ -369,11 +377,17 @@ class _Builder(Transformer):
         members = tuple(x for x in c[1:] if isinstance(x, n.EnumMember))
         return n.EnumDecl(str(c[0]), label, members, self.span(meta))
 
+    def set_of(self, meta, c):
+        return ("set", c[0])
+
     def field(self, meta, c):
-        name, type_tok, rest = c[0], c[1], c[2:]
+        name, type_tok, rest = c[0], c[1], list(c[2:])
+        is_set = isinstance(type_tok, tuple)
+        if is_set:
+            type_tok = type_tok[1]
         label = rest.pop() if rest and isinstance(rest[-1], n.Label) else None
         default = rest[0] if rest else None
-        return n.Field(str(name), str(type_tok), default, label, self.span(meta), self.tspan(type_tok))
+        return n.Field(str(name), str(type_tok), default, label, self.span(meta), self.tspan(type_tok), is_set)
 
     def record(self, meta, c):
         return n.Record(str(c[0]), tuple(c[1:]), self.span(meta))
@@ -437,6 +451,18 @@ class _Builder(Transformer):
         bands = tuple(x for x in c if isinstance(x, n.Band))
         return n.Bands(str(on) if on else None, bands, cit, self.span(meta), self.tspan(on) if on else None)
 
+    def exclude(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Exclude(c[0], c[1], cit, self.span(meta))
+
+    def treat(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Treat(c[0], c[1], c[2], cit, self.span(meta))
+
+    def flat(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Flat(c[0], cit, self.span(meta))
+
     def adjust(self, meta, c):
         c, cit = self._split_citation(c)
         return n.Adjust(c[0], c[1], cit, self.span(meta))
@@ -464,4 +490,4 @@ class _Builder(Transformer):
                                           related=(("first stated here", totals[0].span),)))
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
-                          totals[0] if totals else None, self.span(meta))
+                          totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat))

@@ -21,6 +21,7 @@ count      a plain number                              ``Decimal``
 bool       true / false                                ``bool``
 text       a string                                    ``str``
 enum E     one member of enumeration E                 ``str`` (member name)
+set of E   several members of enumeration E            ``frozenset`` of names
 =========  ==========================================  =======================
 """
 from __future__ import annotations
@@ -36,6 +37,8 @@ class Type:
     enum: str | None = None
 
     def __str__(self) -> str:
+        if self.unit == "set":
+            return f"set of {self.enum}"
         return f"enum {self.enum}" if self.unit == "enum" else self.unit
 
 

@@ -18,7 +18,8 @@ from medrules.explain.steps import Describer
 GRAMMAR = (ROOT / "grammar" / "medrules.lark").read_text(encoding="utf-8")
 
 # provision kind -> the trace step it produces (bands produce one 'band' step per band touched)
-PROVISIONS = {"applies": "applies", "base": "base", "deductible": "deductible", "cap": "cap",
+PROVISIONS = {"applies": "applies", "exclude": "exclude", "treat": "treat", "base": "base",
+              "deductible": "deductible", "cap": "cap", "flat": "flat",
               "rate": "rate", "bands": "band", "adjust": "adjust"}
 
 

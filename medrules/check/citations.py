@@ -11,12 +11,18 @@ import attrs
 from medrules import nodes as n
 from medrules.check.context import Context, did_you_mean
 
-PROVISIONS = (n.Applies, n.Deductible, n.Cap, n.Rate, n.Bands, n.Adjust)
+PROVISIONS = (n.Applies, n.Exclude, n.Deductible, n.Cap, n.Rate, n.Bands, n.Flat, n.Adjust)
 
 
 def check(ctx: Context) -> None:
     for p in ctx.rulebook.parameters:
         check_citation(ctx, p.citation, p.span, f"parameter '{p.name}'")
+    for top in ctx.rulebook.exclusions + ctx.rulebook.treatments:
+        if top.citation is None or not _cites(top.citation):
+            ctx.error("citation", "this provision does not cite its source", top.span,
+                      "add 'cites SOURCE at \"article\" \"quoted text\"'")
+        else:
+            check_citation(ctx, top.citation, top.span, "this provision")
     for fund in ctx.rulebook.funds:
         if fund.citation is not None:
             check_citation(ctx, fund.citation, fund.span, f"fund '{fund.name}'")

@@ -14,6 +14,7 @@ ROUNDING_MODES = {"half_up": "ROUND_HALF_UP", "half_even": "ROUND_HALF_EVEN", "d
 ROUNDING_SCOPES = {"payment"}
 RECORD_KINDS = ("member", "claim")
 ACCUMULATOR_PERIODS = ("year",)
+DAY_COUNTS = ("inclusive", "exclusive")
 
 
 def check(ctx: Context) -> None:
@@ -61,6 +62,10 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
                       "rounding applies 'per payment' (each fund's payment on each claim)")
         if r.quantum <= 0:
             ctx.error("unit", "the rounding unit must be more than 0 yuan", r.span)
+    if header.day_count not in DAY_COUNTS:
+        ctx.error("unknown-name", f"days are counted 'inclusive' or 'exclusive', not '{header.day_count}'",
+                  header.day_count_span or header.span,
+                  "inclusive: the first day (e.g. the payment day) is day 1; exclusive: the day after it is day 1")
     if header.effective_from is None:
         ctx.error("missing", "the rulebook does not say when it takes effect", header.span,
                   "add e.g. 'effective from 2012-01-01'")
@@ -88,6 +93,12 @@ def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
         ctx.records[rec.kind] = fields
         for f in rec.fields:
             t = resolve_type(ctx, f.type_name, f.type_span)
+            if t is not None and f.is_set:
+                if t.unit != "enum":
+                    ctx.error("unknown-type", f"'set of' takes an enumeration, not {t}", f.type_span,
+                              "declare the members with 'enum NAME { … }'")
+                    continue
+                t = Type("set", t.enum)
             if t is not None:
                 ctx.field_types[f] = t
     for kind in RECORD_KINDS:

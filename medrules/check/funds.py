@@ -38,12 +38,18 @@ def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
     if not fund.clause(n.Base):
         ctx.error("missing", f"fund '{fund.name}' does not say what it pays on", fund.span,
                   "add e.g. 'base claim.compliant_cost'")
-    if not fund.clause(n.Rate) and not fund.clause(n.Bands):
-        ctx.error("missing", f"fund '{fund.name}' has neither a rate nor bands", fund.span,
-                  "add e.g. 'rate 50%' or 'bands on ACC { up to 60_000 yuan: 84% above 60_000 yuan: 87% }'")
-    if fund.clause(n.Rate) and fund.clause(n.Bands):
-        ctx.error("duplicate", f"fund '{fund.name}' has both a rate and bands", fund.clause(n.Bands)[0].span,
-                  "bands carry their own rates; remove the 'rate' clause")
+    rules = fund.clause(n.Rate) + fund.clause(n.Bands) + fund.clause(n.Flat)
+    if not rules:
+        ctx.error("missing", f"fund '{fund.name}' says neither a rate, bands nor a flat amount", fund.span,
+                  "add e.g. 'rate 50%', 'bands on ACC { up to 60_000 yuan: 84%, above 60_000 yuan: 87% }' "
+                  "or 'flat 800 yuan'")
+    for extra in rules[1:]:
+        ctx.error("duplicate", f"fund '{fund.name}' says how much it pays twice", extra.span,
+                  "a fund pays by one rate, one set of bands or one flat amount",
+                  related=(("first said here", rules[0].span),))
+    if fund.clause(n.Flat) and fund.clause(n.Deductible):
+        ctx.error("flat", "a flat amount replaces the percentage rule, so it takes no deductible",
+                  fund.clause(n.Deductible)[0].span, "remove the deductible, or pay by a rate")
     check_accumulate(ctx, fund)
     roles = accumulators_of(fund)
     for d in fund.clause(n.Deductible):

@@ -12,7 +12,13 @@ from medrules.check.context import FUND_OUTPUTS, Context, Resolved, did_you_mean
 from medrules.check.declarations import type_of_name
 from medrules.units import Type
 
-FUNCTIONS = {"min", "max"}
+# name -> (what it takes, what it gives); "ordered" means: any one ordered unit, the result in it.
+FUNCTIONS = {
+    "min": "ordered", "max": "ordered",
+    "month_start": ((units.DATE,), units.DATE),          # the first day of the date's month
+    "day_number": ((units.DATE, units.DATE), units.COUNT),  # day N of a period, per the declared day count
+    "has": ("set", units.BOOL),                           # has(member.categories, disabled_in_war)
+}
 
 
 def check(ctx: Context) -> None:
@@ -28,6 +34,10 @@ def check(ctx: Context) -> None:
     check_parameters(ctx)
     if rb.header and rb.header.dated_by is not None:
         expect(ctx, rb.header.dated_by, units.DATE, "the date that places a claim in a benefit year", fund=None)
+    for t in rb.treatments:
+        check_treat(ctx, None, t)
+    for x in rb.exclusions:
+        check_exclude(ctx, None, x)
     for fund in rb.funds:
         check_fund_expressions(ctx, fund)
     if rb.total is not None:
@@ -99,6 +109,25 @@ def check_applies(ctx: Context, fund: n.Fund, c: n.Applies) -> None:
     expect(ctx, c.when, units.BOOL, "'applies when'", fund)
 
 
+def check_exclude(ctx: Context, fund: n.Fund | None, c: n.Exclude) -> None:
+    expect(ctx, c.when, units.BOOL, "an exclusion's condition", fund)
+
+
+def check_treat(ctx: Context, fund: n.Fund | None, c: n.Treat) -> None:
+    target = infer(ctx, c.target, fund, None)
+    res = ctx.resolved.get(c.target)
+    if res is not None and res.kind != "fact":
+        ctx.error("treat", f"only a claim or member fact can be treated as something else, not '{c.target.text}'",
+                  c.target.span, "write e.g. 'treat claim.kind as inpatient when …'")
+    elif target is not None:
+        expect(ctx, c.value, target, f"the value '{c.target.text}' is treated as", fund)
+    expect(ctx, c.when, units.BOOL, "the condition of 'treat'", fund)
+
+
+def check_flat(ctx: Context, fund: n.Fund, c: n.Flat) -> None:
+    expect(ctx, c.amount, units.MONEY, "a flat amount", fund)
+
+
 def check_base(ctx: Context, fund: n.Fund, c: n.Base) -> None:
     expect(ctx, c.expr, units.MONEY, "a fund's base", fund)
 
@@ -135,8 +164,9 @@ def check_adjust(ctx: Context, fund: n.Fund, c: n.Adjust) -> None:
     expect(ctx, c.when, units.BOOL, "the adjustment's condition", fund)
 
 
-CLAUSE_CHECKS = {n.Applies: check_applies, n.Base: check_base, n.Deductible: check_deductible,
-                 n.Cap: check_cap, n.Rate: check_rate, n.Bands: check_bands, n.Adjust: check_adjust}
+CLAUSE_CHECKS = {n.Applies: check_applies, n.Exclude: check_exclude, n.Base: check_base,
+                 n.Deductible: check_deductible, n.Cap: check_cap, n.Rate: check_rate, n.Bands: check_bands,
+                 n.Flat: check_flat, n.Adjust: check_adjust}
 
 
 def expect(ctx: Context, expr: n.Expr, want: Type, what: str, fund: n.Fund | None) -> None:
@@ -216,19 +246,8 @@ def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expre
             expect(ctx, operand, units.BOOL, f"an operand of '{e.op}'", fund)
         return units.BOOL
     if isinstance(e, n.Call):
-        if e.func not in FUNCTIONS:
-            ctx.error("unknown-name", f"unknown function '{e.func}'", e.span,
-                      did_you_mean(e.func, FUNCTIONS) or "functions are min(…) and max(…)")
-            return None
-        ts = [infer(ctx, a, fund, want) for a in e.args]
-        if None in ts:
-            return None
-        if len(set(ts)) > 1 or ts[0].unit not in units.ORDERED:
-            ctx.error("unit", f"{e.func}(…) needs arguments of one ordered unit, got "
-                      + ", ".join(map(str, ts)), e.span)
-            return None
-        return ts[0]
-    if isinstance(e, n.Cases):
+        return check_call(ctx, e, fund, want)
+    if isinstance(e, (n.Cases, n.Highest)):
         for case in e.cases:
             expect(ctx, case.when, units.BOOL, "a 'when' condition", fund)
         t = infer(ctx, e.otherwise, fund, want)
@@ -237,8 +256,45 @@ def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expre
             if t is not None and ct is not None and ct != t:
                 ctx.error("unit", f"all cases must have one unit: this is {ct}, 'otherwise' is {t}",
                           case.value.span)
+        if isinstance(e, n.Highest) and t is not None and t.unit not in units.ORDERED:
+            ctx.error("unit", f"'highest' compares its cases, so they must be an ordered quantity, not {t}", e.span)
         return t
     raise AssertionError(f"unknown expression {e!r}")
+
+
+def check_call(ctx: Context, e: n.Call, fund, want):
+    sig = FUNCTIONS.get(e.func)
+    if sig is None:
+        ctx.error("unknown-name", f"unknown function '{e.func}'", e.span,
+                  did_you_mean(e.func, FUNCTIONS) or "functions are " + ", ".join(f"{f}(…)" for f in FUNCTIONS))
+        return None
+    if sig == "ordered":
+        ts = [infer(ctx, a, fund, want) for a in e.args]
+        if None in ts:
+            return None
+        if len(set(ts)) > 1 or ts[0].unit not in units.ORDERED:
+            ctx.error("unit", f"{e.func}(…) needs arguments of one ordered unit, got "
+                      + ", ".join(map(str, ts)), e.span)
+            return None
+        return ts[0]
+    takes, gives = sig
+    if takes == "set":  # has(SET, MEMBER)
+        if len(e.args) != 2:
+            ctx.error("arguments", "has(…) takes a set and a member: has(member.categories, retired)", e.span)
+            return gives
+        st = infer(ctx, e.args[0], fund, None)
+        if st is not None and st.unit != "set":
+            ctx.error("unit", f"the first argument of has(…) must be a set, not {st}", e.args[0].span)
+        elif st is not None:
+            expect(ctx, e.args[1], Type("enum", st.enum), "the second argument of has(…)", fund)
+        return gives
+    if len(e.args) != len(takes):
+        ctx.error("arguments", f"{e.func}(…) takes {len(takes)} argument{'s' if len(takes) > 1 else ''}, "
+                  f"not {len(e.args)}", e.span)
+        return gives
+    for arg, t in zip(e.args, takes):
+        expect(ctx, arg, t, f"an argument of {e.func}(…)", fund)
+    return gives
 
 
 def _maybe_enum_member(ctx: Context, e) -> bool:

@@ -14,7 +14,7 @@ import attrs
 
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate.compile import Env, Program, compile_rulebook
-from medrules.evaluate.fund import settle_fund
+from medrules.evaluate.fund import empty_outputs, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import SCHEMA_VERSION, Step
 from medrules.facts import Claim, Facts
@@ -36,6 +36,7 @@ class FundResult:
     above_cap: Decimal
     above_ceiling: Decimal
     remaining: Decimal
+    excluded_by: object = None  # the Exclude node that stopped payment, if any
 
 
 @attrs.frozen
@@ -105,13 +106,18 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
                 acc.update(facts.opening)
                 if steps is not None:
                     steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
-        env.claim = claim.values
+        env.claim, env.member = claim.values, facts.member  # 'treat' may have replaced them for the last claim
         env.out = {}
         env.take()
+        apply_treatments(program, env, steps)
+        excluded = excluded_by(program, env, steps)
         funds = []
         for plan in program.funds:
-            out = settle_fund(plan, env, program.rounder, steps)
-            funds.append(FundResult(plan.fund.name, out["applied"], *(out[k] for k in OUTPUTS)))
+            if excluded is None:
+                out = settle_fund(plan, env, program.rounder, steps)
+            else:
+                out = env.out[plan.fund.name] = empty_outputs() | {"excluded": excluded}
+            funds.append(FundResult(plan.fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
         total = program.total(env)
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
@@ -125,6 +131,31 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
         results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, dict(acc),
                                    tuple(steps) if steps is not None else None))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
+
+
+def apply_treatments(program: Program, env: Env, steps: list | None) -> None:
+    """``treat claim.kind as inpatient when …``: settle the claim as if the fact were different."""
+    for node, record, field, value, when in program.treatments:
+        if when(env):
+            facts = getattr(env, record)
+            before, after = facts[field], value(env)
+            setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
+            if steps is not None:
+                steps.append(Step("treat", None, node, {"fact": f"{record}.{field}", "before": before,
+                                                        "after": after}, env.take()))
+        else:
+            env.take()
+
+
+def excluded_by(program: Program, env: Env, steps: list | None):
+    """The first rulebook-wide exclusion that holds for this claim (no fund pays), or None."""
+    for exclusion in program.exclusions:
+        if exclusion(env):
+            if steps is not None:
+                steps.append(Step("exclude", None, exclusion.node, {"all_funds": True}, env.take()))
+            return exclusion.node
+        env.take()
+    return None
 
 
 def check_effective(program: Program, claims: list[Claim]) -> None:

@@ -67,9 +67,25 @@ def compile_expr(ck: CheckedRulebook, e: n.Expr):  # noqa: C901 - one dispatch o
             return lambda env: all(f(env) for f in fs)
         return lambda env: any(f(env) for f in fs)
     if isinstance(e, n.Call):
-        fs = [compile_expr(ck, x) for x in e.args]
-        fn = min if e.func == "min" else max
-        return lambda env: fn(f(env) for f in fs)
+        return _compile_call(ck, e)
+    if isinstance(e, n.Highest):
+        cases = [(compile_expr(ck, c.when), compile_expr(ck, c.value)) for c in e.cases]
+        otherwise, node = compile_expr(ck, e.otherwise), e
+
+        def highest_fn(env):
+            best, best_index = None, len(cases)
+            for i, (when, value) in enumerate(cases):
+                if when(env):
+                    v = value(env)
+                    if best is None or v > best:
+                        best, best_index = v, i
+            if best is None:
+                best = otherwise(env)
+            if env.reads is not None:
+                env.reads.append((node, best_index))
+            return best
+
+        return highest_fn
     if isinstance(e, n.Cases):
         cases = [(compile_expr(ck, c.when), compile_expr(ck, c.value)) for c in e.cases]
         otherwise, node = compile_expr(ck, e.otherwise), e
@@ -86,6 +102,24 @@ def compile_expr(ck: CheckedRulebook, e: n.Expr):  # noqa: C901 - one dispatch o
 
         return cases_fn
     raise AssertionError(f"cannot compile {e!r}")
+
+
+def _compile_call(ck: CheckedRulebook, e: n.Call):
+    fs = [compile_expr(ck, x) for x in e.args]
+    if e.func in ("min", "max"):
+        fn = min if e.func == "min" else max
+        return lambda env: fn(f(env) for f in fs)
+    if e.func == "month_start":
+        (f,) = fs
+        return lambda env: f(env).replace(day=1)
+    if e.func == "day_number":
+        start, day = fs
+        first = 1 if ck.rulebook.header.day_count == "inclusive" else 0  # what the start day counts as
+        return lambda env: Decimal((day(env) - start(env)).days + first)
+    if e.func == "has":
+        group, member = fs
+        return lambda env: member(env) in group(env)
+    raise AssertionError(e.func)
 
 
 def _compile_ref(ck: CheckedRulebook, e: n.Ref):
@@ -180,6 +214,7 @@ class FundPlan:
     fund: n.Fund
     applies: Compiled | None
     applies_node: n.Applies | None
+    exclusions: tuple[Compiled, ...]
     base: Compiled
     base_node: n.Base
     cost_acc: str | None
@@ -197,6 +232,7 @@ class FundPlan:
     bands: tuple[BandPlan, ...]
     bands_node: n.Bands | None
     adjusts: tuple[AdjustPlan, ...]
+    flat: Compiled | None = None
 
 
 @attrs.frozen
@@ -208,13 +244,19 @@ class Program:
     total: Compiled
     dated_by: str  # the claim field that places a claim in a benefit year
     rounder: Rounder
+    treatments: tuple[tuple[n.Treat, str, str, object, object], ...] = ()  # node, record, field, value, when
+    exclusions: tuple[Compiled, ...] = ()
 
 
 def compile_rulebook(ck: CheckedRulebook) -> Program:
     rb = ck.rulebook
     funds = tuple(compile_fund(ck, f) for f in rb.funds)
     total = Compiled(rb.total, compile_expr(ck, rb.total.expr))
-    return Program(ck, funds, total, rb.header.dated_by.parts[-1], Rounder(rb.header.rounding))
+    treatments = tuple((t, t.target.parts[0], t.target.parts[1], compile_expr(ck, t.value),
+                        compile_expr(ck, t.when)) for t in rb.treatments)
+    exclusions = tuple(Compiled(x, compile_expr(ck, x.when)) for x in rb.exclusions)
+    return Program(ck, funds, total, rb.header.dated_by.parts[-1], Rounder(rb.header.rounding),
+                   treatments, exclusions)
 
 
 def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
@@ -233,6 +275,7 @@ def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
         fund=fund,
         applies=c(applies, applies.when) if applies else None,
         applies_node=applies,
+        exclusions=tuple(c(x, x.when) for x in fund.clause(n.Exclude)),
         base=c(base, base.expr),
         base_node=base,
         cost_acc=roles.get("cost"),
@@ -253,4 +296,5 @@ def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
         bands_node=bands,
         adjusts=tuple(AdjustPlan(a, ck.types[a.amount].unit, c(a, a.amount), c(a, a.when))
                       for a in fund.clause(n.Adjust)),
+        flat=c(flat, flat.amount) if (flat := (fund.clause(n.Flat) or [None])[0]) else None,
     )

@@ -29,8 +29,7 @@ ONE = Decimal(1)
 
 def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) -> dict[str, Decimal]:
     name = plan.fund.name
-    out = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
-           "above_ceiling": ZERO, "remaining": ZERO, "applied": False}
+    out = empty_outputs()
     env.out[name] = out
     if plan.applies is not None:
         applies = plan.applies(env)
@@ -38,6 +37,13 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
             steps.append(Step("applies", name, plan.applies_node, {"result": applies}, env.take()))
         if not applies:
             return out
+    for exclusion in plan.exclusions:
+        if exclusion(env):
+            out["excluded"] = exclusion.node
+            if steps is not None:
+                steps.append(Step("exclude", name, exclusion.node, {"all_funds": False}, env.take()))
+            return out
+        env.take()
     out["applied"] = True
 
     base = plan.base(env)
@@ -66,30 +72,16 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
     payable = end - start
     out["payable"] = payable
 
-    adjust = adjustments(plan, env, steps)
-    pieces = []  # (cost, rate) in axis order, for the payment cap
-    if plan.bands:
-        shift = ZERO if plan.bands_node.on else a0
-        for band in plan.bands:
-            lo = band.lower + shift
-            hi = None if band.upper is None else band.upper + shift
-            part = max(ZERO, (end if hi is None else min(end, hi)) - max(start, lo))
-            if part == 0:
-                continue
-            written = band.rate(env)
-            rate = adjust(written, band.node)
-            amount = part * rate
-            pieces.append((part, rate))
-            if steps is not None:
-                steps.append(Step("band", name, band.node, {
-                    "lower": band.lower, "upper": band.upper, "cumulative": plan.bands_node.on is not None,
-                    "from": max(start, lo),
-                    "to": end if hi is None else min(end, hi), "part": part, "written_rate": written,
-                    "rate": rate, "amount": amount}, env.take()))
+    # (cost, rate) in axis order: what the fund pays on, and at which rate (for the payment cap)
+    if plan.flat is not None:
+        pieces = flat_pieces(plan, env, payable, steps)
+    elif plan.bands:
+        pieces = band_pieces(plan, env, a0, start, end, steps)
     else:
+        adjust = adjustments(plan, env, steps)
         written = plan.rate(env)
         rate = adjust(written, plan.rate_node)
-        pieces.append((payable, rate))
+        pieces = [(payable, rate)]
         if steps is not None:
             steps.append(Step("rate", name, plan.rate_node, {
                 "part": payable, "written_rate": written, "rate": rate, "amount": payable * rate}, env.take()))
@@ -129,6 +121,44 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
     if steps is not None:
         steps.append(Step("paid", name, plan.fund, {"amount": rounded}))
     return out
+
+
+def flat_pieces(plan: FundPlan, env: Env, payable: Decimal, steps: list | None) -> list:
+    """A flat amount per claim (定额包干), never more than the cost it is paid on."""
+    amount = plan.flat(env)
+    paid = min(amount, payable)
+    if steps is not None:
+        steps.append(Step("flat", plan.fund.name, plan.flat.node, {"amount": amount, "part": payable, "paid": paid},
+                          env.take()))
+    return [(paid, ONE)]
+
+
+def band_pieces(plan: FundPlan, env: Env, a0: Decimal, start: Decimal, end: Decimal, steps: list | None) -> list:
+    """The part of the claim's payable segment in each band, at that band's (adjusted) rate."""
+    adjust = adjustments(plan, env, steps)
+    shift = ZERO if plan.bands_node.on else a0  # bands without 'on' start at the claim's own zero
+    pieces = []
+    for band in plan.bands:
+        lo = band.lower + shift
+        hi = None if band.upper is None else band.upper + shift
+        part = max(ZERO, (end if hi is None else min(end, hi)) - max(start, lo))
+        if part == 0:
+            continue
+        written = band.rate(env)
+        rate = adjust(written, band.node)
+        pieces.append((part, rate))
+        if steps is not None:
+            steps.append(Step("band", plan.fund.name, band.node, {
+                "lower": band.lower, "upper": band.upper, "cumulative": plan.bands_node.on is not None,
+                "from": max(start, lo), "to": end if hi is None else min(end, hi), "part": part,
+                "written_rate": written, "rate": rate, "amount": part * rate}, env.take()))
+    return pieces
+
+
+def empty_outputs() -> dict:
+    """A fund's outputs on a claim it does not pay: all zero."""
+    return {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+            "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
 
 
 def deductible(plan: FundPlan, env: Env, base: Decimal, steps: list | None) -> Decimal:

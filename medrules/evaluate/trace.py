@@ -11,12 +11,15 @@ Step kinds (one name per provision kind, as in the grammar and the nodes):
 =============  ==============================================================
 benefit_year   a new benefit year starts: accumulators begin at zero
 opening        opening year-to-date values taken from the facts file
+treat          a fact the claim is settled as if it were different (reclassification)
+exclude        an exclusion that stops payment (by one fund, or by all), with its reason
 applies        whether a fund applies to the claim
 base           the amount a fund applies to
 deductible     the deductible taken from the claim
 cap            a cap: on cost counted (``what=cost``) or on payments
 band           one band of a progressive scale: the part of the claim in it
 rate           a single rate applied to the payable cost
+flat           a flat amount per claim instead of a rate
 adjust         a rate adjustment (points or relative percent), applied or not
 rounding       the declared rounding of a payment
 accumulate     a year-to-date accumulator before and after
@@ -31,8 +34,8 @@ import attrs
 
 SCHEMA_VERSION = "1"
 
-STEP_KINDS = ("benefit_year", "opening", "applies", "base", "deductible", "cap", "band", "rate", "adjust",
-              "rounding", "accumulate", "paid", "total", "member_pays")
+STEP_KINDS = ("benefit_year", "opening", "treat", "exclude", "applies", "base", "deductible", "cap", "band",
+              "rate", "flat", "adjust", "rounding", "accumulate", "paid", "total", "member_pays")
 
 
 @attrs.define(slots=True)

@@ -80,6 +80,8 @@ class Describer:
 
     def citation(self, step: Step) -> n.Citation | None:
         node = step.node
+        if isinstance(node, (n.Exclude, n.Treat)) and step.fund is None:
+            return node.citation
         if step.fund is None or node is None or isinstance(node, (n.Fund, n.Rounding)):
             return getattr(node, "citation", None) if isinstance(node, n.Fund) else None
         if isinstance(node, n.Band):
@@ -104,6 +106,25 @@ class Describer:
         items = "; ".join(f"{self.acc_title(k)} {self.m(x)}" for k, x in v["values"].items())
         return self.t(f"本年度此前已累计(事实文件给出):{items}。",
                       f"Already counted this year before these claims (from the facts file): {items}."), None, False
+
+    def step_treat(self, s, v):
+        cond = self.condition(s.node.when, s.reads)
+        return self.t(f"按规定视同:{v['fact']} 由 {self.f.any(v['before'])} 视为 {self.f.any(v['after'])}({cond})。",
+                      f"Treated as: {v['fact']} {self.f.any(v['before'])} is settled as {self.f.any(v['after'])} "
+                      f"({cond})."), None, True
+
+    def step_exclude(self, s, v):
+        cond = self.condition(s.node.when, s.reads)
+        reason = s.node.reason.best(self.lang)
+        who = self.t("各基金均不支付" if v["all_funds"] else f"{self.fund_title(s.fund)}不支付",
+                     "no fund pays" if v["all_funds"] else f"{self.fund_title(s.fund)} pays nothing")
+        return self.t(f"不予支付:{reason}。{cond},{who}。", f"Not paid: {reason}. {cond}, so {who}."), None, True
+
+    def step_flat(self, s, v):
+        formula = f"min({self.a(v['amount'])}, {self.a(v['part'])}) = {self.a(v['paid'])}"
+        return self.t(f"定额支付 {self.m(v['amount'])}(不超过本次费用 {self.m(v['part'])}):{self.m(v['paid'])}。",
+                      f"Flat amount {self.m(v['amount'])} (never more than this claim's {self.m(v['part'])}): "
+                      f"{self.m(v['paid'])}."), formula, True
 
     def step_applies(self, s, v):
         fund = self.fund_title(s.fund)
@@ -215,7 +236,7 @@ class Describer:
     def step_rate(self, s, v):
         chosen = ""
         for node, index in s.reads:
-            if isinstance(node, n.Cases):
+            if isinstance(node, (n.Cases, n.Highest)):
                 cond = (node.cases[index].when if index < len(node.cases) else None)
                 chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
         formula = f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}"
