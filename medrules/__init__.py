@@ -35,12 +35,32 @@ def resolve_rulebook_path(path: str | Path) -> Path:
     return p
 
 
-def load(path: str | Path) -> Program:
-    """Parse, check and compile a rulebook file: do it once, then settle many facts files."""
-    p = resolve_rulebook_path(path)
+def load(path: str | Path, read=SourceFile.read) -> Program:
+    """Parse, check and compile a rulebook file: do it once, then settle many facts files.
+
+    A supplementary rulebook (``layers on "…" as alias``) loads the rulebook it layers on
+    first, relative to its own file. ``read`` turns a path into a SourceFile (the CLI
+    passes one that remembers the files, to quote them in diagnostics).
+    """
+    return _load(resolve_rulebook_path(path), read, ())
+
+
+def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
+    from medrules.diagnostics import error
     try:
-        source = SourceFile.read(p)
+        source = read(path)
     except OSError as exc:
-        from medrules.diagnostics import error
         raise MedrulesError(error("io", f"cannot read rulebook '{path}': {exc.strerror}")) from None
-    return compile_rulebook(check(parse(source)))
+    rulebook = parse(source)
+    base = None
+    layers = rulebook.header.layers_on if rulebook.header else None
+    if layers is not None:
+        base_path = resolve_rulebook_path(path.parent / layers.path)
+        if base_path.resolve() in chain or base_path.resolve() == path.resolve():
+            raise MedrulesError(error("layering", f"'{layers.path}' layers on itself", layers.span,
+                                      "a supplementary rulebook layers on a different scheme"))
+        if not base_path.exists():
+            raise MedrulesError(error("io", f"the rulebook this one layers on does not exist: {base_path}",
+                                      layers.span, "the path is relative to this rulebook's file"))
+        base = _load(base_path, read, chain + (path.resolve(),))
+    return compile_rulebook(check(rulebook, base=base.checked if base else None), base=base)

@@ -17,14 +17,12 @@ import typer
 from rich.console import Console
 
 import medrules
-from medrules.check import check as check_rulebook
 from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate import compile_rulebook, settle
+from medrules.evaluate import settle
 from medrules.explain import explain as explain_settlement
 from medrules.explain.json import explanation_json, settlement_json
 from medrules.explain.text import render_explanation, render_settlement
 from medrules.facts import facts_from_source
-from medrules.parse import parse
 from medrules.render import diagnostic_text
 from medrules.source import SourceFile
 
@@ -59,8 +57,7 @@ class _Session:
         return source
 
     def program(self, rulebook: Path):
-        source = self.read(medrules.resolve_rulebook_path(rulebook), "rulebook")
-        return compile_rulebook(check_rulebook(parse(source)))
+        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"))
 
     def facts(self, path: Path, program):
         return facts_from_source(self.read(path, "facts"), program.checked)

@@ -168,11 +168,12 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
         if not isinstance(block.value, dict):
             problems.append(error("facts", "'opening' must be an object of accumulator values", block.span))
         else:
+            known = checked.accumulator_names()
             for name, v in block.value.items():
-                if name not in checked.accumulators:
+                if name not in known:
                     problems.append(error("facts", f"'{name}' is not an accumulator of this rulebook",
                                           block.keys[name],
-                                          did_you_mean(name, checked.accumulators)
+                                          did_you_mean(name, known)
                                           or "opening values are given for declared accumulators"))
                     continue
                 amount = _convert(v, Type("money"), checked, f"opening.{name}", problems)
@@ -217,11 +218,11 @@ def _record(item: Located, checked: CheckedRulebook, kind: str, path: str,
 def _default(expr: n.Expr, checked: CheckedRulebook) -> object:
     if isinstance(expr, n.Literal):
         return expr.value
-    res = checked.resolved.get(expr)
+    res = checked.resolution(expr)
     if res is not None and res.kind == "enum_member":
         return res.detail
     if res is not None and res.kind == "param":
-        return _default(checked.parameters[res.target].value, checked)
+        return _default(checked.parameter(res.target).value, checked)
     raise MedrulesError(error("facts", "a field's default must be a literal or an enumeration member",
                               expr.span))
 

@@ -169,6 +169,16 @@ class Header:
     span: Span
     day_count: str = "inclusive"  # inclusive: the start day is day 1; exclusive: the day after is day 1
     day_count_span: Span | None = None
+    layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after
+
+
+@_nodes
+class Layers:
+    """``layers on "employee-2012.mr" as basic``: settle each claim under that rulebook first."""
+
+    path: str  # relative to this rulebook's file
+    alias: str
+    span: Span
 
 
 @_nodes

@@ -336,6 +336,9 @@ class _Builder(Transformer):
     def day_count(self, meta, c):
         return ("day_count", (str(c[0]), self.tspan(c[0])), self.span(meta))
 
+    def layers(self, meta, c):
+        return ("layers", n.Layers(_string(c[0]), str(c[1]), self.span(meta)), self.span(meta))
+
     def source_number(self, meta, c):
         return ("number", _string(c[0]), self.span(meta))
 
@@ -361,7 +364,7 @@ class _Builder(Transformer):
         day_count, day_count_span = items.get("day_count", ("inclusive", None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
-                        day_count, day_count_span)
+                        day_count, day_count_span, items.get("layers"))
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")

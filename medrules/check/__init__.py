@@ -16,8 +16,13 @@ PASSES = (declarations.check, types.check, funds.check, bands.check, citations.c
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 
 
-def check(rulebook: n.Rulebook, max_errors: int = 50) -> CheckedRulebook:
-    ctx = Context(rulebook)
+def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | None = None) -> CheckedRulebook:
+    """Check a rulebook; ``base`` is the checked rulebook it layers on, if it is a supplement."""
+    ctx = Context(rulebook, base=base)
+    layers = rulebook.header.layers_on if rulebook.header else None
+    if layers is not None and base is None:  # everything else would cascade from this one
+        declarations.check_layers(ctx, rulebook.header)
+        raise MedrulesError(ctx.diagnostics)
     for run in PASSES:
         run(ctx)
     errors = [d for d in ctx.diagnostics if d.severity == "error"]

@@ -32,9 +32,19 @@ class Resolved:
     detail: str | None = None  # record kind for facts, output for funds, member for enums
 
 
+# What a supplementary rulebook can read of the scheme it layers on, as ``alias.NAME``
+# (besides ``alias.FUND.OUTPUT`` for each of the base's funds).
+BASE_OUTPUTS = {
+    "total_cost": "the claim's total cost under the base scheme",
+    "paid": "what all the base scheme's funds paid on the claim",
+    "member_pays": "what the base scheme left to the member",
+}
+
+
 @attrs.define
 class Context:
     rulebook: n.Rulebook
+    base: CheckedRulebook | None = None
     diagnostics: list[Diagnostic] = attrs.Factory(list)
     sources: dict[str, n.Source] = attrs.Factory(dict)
     enums: dict[str, n.EnumDecl] = attrs.Factory(dict)
@@ -52,10 +62,15 @@ class Context:
               related: tuple = ()) -> None:
         self.diagnostics.append(error(code, message, span, hint, related))
 
+    @property
+    def alias(self) -> str | None:
+        layers = self.rulebook.header.layers_on if self.rulebook.header else None
+        return layers.alias if layers else None
+
     def freeze(self) -> CheckedRulebook:
         return CheckedRulebook(self.rulebook, self.sources, self.enums, self.records, self.parameters,
                                self.accumulators, self.funds, self.field_types, self.resolved, self.types,
-                               self.constants)
+                               self.constants, self.base)
 
 
 def did_you_mean(name: str, candidates) -> str | None:
@@ -78,6 +93,36 @@ class CheckedRulebook:
     resolved: dict[n.Ref, Resolved]
     types: dict[object, Type]
     constants: dict[object, Decimal]
+    base: CheckedRulebook | None = None  # the rulebook this one layers on
+
+    @property
+    def alias(self) -> str | None:
+        layers = self.rulebook.header.layers_on
+        return layers.alias if layers else None
+
+    def accumulator_names(self) -> list[str]:
+        """Own accumulators, and the base scheme's as ``alias.NAME`` (what opening values may name)."""
+        base = [f"{self.alias}.{name}" for name in self.base.accumulator_names()] if self.base else []
+        return base + list(self.accumulators)
+
+    def resolution(self, ref) -> Resolved | None:
+        """What a name means, in this rulebook or the one it layers on (inherited facts' defaults)."""
+        res = self.resolved.get(ref)
+        if res is None and self.base is not None:
+            return self.base.resolution(ref)
+        return res
+
+    def parameter(self, name: str):
+        if name in self.parameters or self.base is None:
+            return self.parameters[name]
+        return self.base.parameter(name)
+
+    def layers(self) -> dict[str, CheckedRulebook]:
+        """Each rulebook in a layered scheme by how the top one names it ('' for itself)."""
+        out = {"": self}
+        if self.base is not None:
+            out |= {(f"{self.alias}.{k}" if k else self.alias): v for k, v in self.base.layers().items()}
+        return out
 
     @property
     def id(self) -> str:

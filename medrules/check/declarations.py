@@ -20,7 +20,11 @@ DAY_COUNTS = ("inclusive", "exclusive")
 def check(ctx: Context) -> None:
     rb = ctx.rulebook
     check_header(ctx, rb.header, rb)
+    check_layers(ctx, rb.header)
     _declare(ctx, ctx.sources, rb.sources, "source")
+    if ctx.base is not None:  # a supplement shares the base scheme's enumerations and facts
+        ctx.enums.update(ctx.base.enums)
+        ctx.field_types.update(ctx.base.field_types)
     _declare(ctx, ctx.enums, rb.enums, "enumeration")
     for enum in rb.enums:
         _declare(ctx, {}, enum.members, "member", f" in enumeration '{enum.name}'")
@@ -76,8 +80,29 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
                   header.span, "add e.g. 'year starts 01-01 by claim.date'")
 
 
+def check_layers(ctx: Context, header: n.Header | None) -> None:
+    layers = header.layers_on if header else None
+    if layers is None:
+        return
+    if ctx.base is None:
+        ctx.error("layering", f"this rulebook layers on '{layers.path}', which was not loaded with it", layers.span,
+                  "load it with medrules.load(path) or the medrules command, which load the base first")
+        return
+    base = ctx.base.rulebook.header
+    if (base.year_starts, base.dated_by.text if base.dated_by else None) != (
+            header.year_starts, header.dated_by.text if header.dated_by else None):
+        ctx.error("layering", f"a supplement must keep the benefit year of the scheme it layers on "
+                  f"('{ctx.base.id}')", header.span,
+                  "state the same 'year starts MM-DD by claim.FIELD' as the base rulebook")
+    if layers.alias in ("member", "claim"):
+        ctx.error("layering", f"'{layers.alias}' cannot name the base scheme: it names facts", layers.span)
+
+
 def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
     seen: dict[str, n.Record] = {}
+    if ctx.base is not None:
+        for kind, fields in ctx.base.records.items():
+            ctx.records[kind] = dict(fields)
     for rec in records:
         if rec.kind not in RECORD_KINDS:
             ctx.error("unknown-name", f"facts are declared for 'member' or 'claim', not '{rec.kind}'",
@@ -90,7 +115,13 @@ def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
         seen[rec.kind] = rec
         fields: dict[str, n.Field] = {}
         _declare(ctx, fields, rec.fields, f"{rec.kind} field")
-        ctx.records[rec.kind] = fields
+        inherited = ctx.records.get(rec.kind, {})
+        for f in rec.fields:
+            if f.name in inherited:
+                ctx.error("duplicate", f"{rec.kind} fact '{f.name}' is already declared by the rulebook this one "
+                          f"layers on", f.span, "use it as it is declared there, or give this one another name",
+                          related=(("declared here", inherited[f.name].span),))
+        ctx.records[rec.kind] = inherited | fields
         for f in rec.fields:
             t = resolve_type(ctx, f.type_name, f.type_span)
             if t is not None and f.is_set:

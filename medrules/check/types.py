@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from medrules import nodes as n
 from medrules import units
-from medrules.check.context import FUND_OUTPUTS, Context, Resolved, did_you_mean
+from medrules.check.context import BASE_OUTPUTS, FUND_OUTPUTS, Context, Resolved, did_you_mean
 from medrules.check.declarations import type_of_name
 from medrules.units import Type
 
@@ -323,11 +323,26 @@ def resolve_ref(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None
         return ctx.field_types.get(field)
     if res.kind == "param":
         return type_of_name(ctx, ctx.parameters[res.target].type_name)
-    if res.kind in ("accumulator", "fund_output"):
+    if res.kind in ("accumulator", "fund_output", "base_output"):
         return units.MONEY
     if res.kind == "enum_member":
         return Type("enum", res.target)
     raise AssertionError(res)
+
+
+def _resolve_base(ctx: Context, ref: n.Ref) -> Resolved | None:
+    rest = ref.parts[1:]
+    base = ctx.base
+    if len(rest) == 1 and rest[0] in BASE_OUTPUTS:
+        return Resolved("base_output", ctx.alias, rest[0])
+    if len(rest) == 2 and rest[0] in base.funds and rest[1] in FUND_OUTPUTS:
+        return Resolved("base_output", ctx.alias, ".".join(rest))
+    options = [f"{ctx.alias}.{o}" for o in BASE_OUTPUTS] + [f"{ctx.alias}.FUND.{o}" for o in FUND_OUTPUTS]
+    ctx.error("unknown-name", f"'{ref.text}' is not something '{base.id}' provides", ref.span,
+              did_you_mean(".".join(rest), list(BASE_OUTPUTS) + [f"{f}.{o}" for f in base.funds
+                                                                   for o in FUND_OUTPUTS])
+              or "it provides " + ", ".join(options[:4]) + ", … (funds: " + ", ".join(base.funds) + ")")
+    return None
 
 
 def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Resolved | None:
@@ -341,6 +356,8 @@ def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -
                       did_you_mean(name, fields) or f"declare it in 'facts {head} {{ … }}'")
             return None
         return Resolved("fact", parts[1], head)
+    if ctx.alias is not None and head == ctx.alias and ctx.base is not None:
+        return _resolve_base(ctx, ref)
     if head in ctx.funds:
         if len(parts) != 2 or parts[1] not in FUND_OUTPUTS:
             ctx.error("unknown-name", f"'{ref.text}' is not something a fund provides", ref.span,

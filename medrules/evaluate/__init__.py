@@ -84,11 +84,11 @@ def settle(program: Program, facts: Facts, trace: bool = False) -> Settlement:
 
 def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
     header = program.checked.rulebook.header
-    accumulators = list(program.checked.accumulators)
     claims = sorted(facts.claims, key=lambda c: (c.values[program.dated_by], c.index))
     check_effective(program, claims)
-    acc: dict[str, Decimal] = {}
-    env = Env(facts.member, acc, trace)
+    layers = _layers(program)  # the base scheme first, then each supplement on it
+    envs = [Env(facts.member, {}, trace) for _ in layers]
+    opening = split_opening(program, facts.opening)
     results = []
     year = None
     for number, claim in enumerate(claims):
@@ -97,40 +97,108 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
         this_year = benefit_year(day, header.year_starts)
         if this_year != year:
             year = this_year
-            acc.clear()
-            acc.update(dict.fromkeys(accumulators, ZERO))
+            for layer, env in zip(layers, envs):
+                env.acc.clear()
+                env.acc.update(dict.fromkeys(layer.checked.accumulators, ZERO))
+                if number == 0:
+                    env.acc.update(opening[layer.checked.id])
             if steps is not None:
                 steps.append(Step("benefit_year", None, header, {
                     "start": year[0], "end": year[1], "label": year_label(*year)}))
-            if number == 0 and facts.opening:
-                acc.update(facts.opening)
-                if steps is not None:
+                if number == 0 and facts.opening:
                     steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
-        env.claim, env.member = claim.values, facts.member  # 'treat' may have replaced them for the last claim
-        env.out = {}
-        env.take()
-        apply_treatments(program, env, steps)
-        excluded = excluded_by(program, env, steps)
-        funds = []
-        for plan in program.funds:
-            if excluded is None:
-                out = settle_fund(plan, env, program.rounder, steps)
+        funds, total, below = [], None, None
+        for depth, (layer, env) in enumerate(zip(layers, envs)):
+            prefix = ".".join(p.alias for p in layers[depth + 1:][::-1])  # how the top rulebook names this layer
+            layer_steps = [] if steps is not None else None
+            if below is not None:
+                env.out = {layer.alias: below}
+                if layer_steps is not None:
+                    layer_steps.append(Step("handoff", None, layer.checked.rulebook.header.layers_on, {
+                        "from": layers[depth - 1].checked.id, "to": layer.checked.id,
+                        "total": below["total_cost"], "paid": below["paid"], "member_pays": below["member_pays"]}))
             else:
-                out = env.out[plan.fund.name] = empty_outputs() | {"excluded": excluded}
-            funds.append(FundResult(plan.fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
-        total = program.total(env)
+                env.out = {}
+            layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
+            below = layer_outputs(layer, env, layer_funds, total)
+            funds += [attrs.evolve(f, fund=f"{prefix}.{f.fund}") if prefix else f for f in layer_funds]
+            if steps is not None:
+                steps += [_qualified(s, prefix) for s in layer_steps]
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
         if steps is not None:
-            steps.append(Step("total", None, program.total.node, {"amount": total}, env.take()))
             steps.append(Step("member_pays", None, None, {"total": total, "funds": paid, "amount": member}))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", program.total.node.span,
                                       "a fund's base should not exceed what is left of the cost"))
-        results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, dict(acc),
+        accumulators = {}
+        for depth, env in enumerate(envs):
+            prefix = ".".join(p.alias for p in layers[depth + 1:][::-1])
+            accumulators |= {f"{prefix}.{k}" if prefix else k: v for k, v in env.acc.items()}
+        results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, accumulators,
                                    tuple(steps) if steps is not None else None))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
+
+
+def _layers(program: Program) -> list[Program]:
+    chain = []
+    while program is not None:
+        chain.append(program)
+        program = program.base
+    return chain[::-1]
+
+
+def split_opening(program: Program, opening: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
+    """Opening values by rulebook: ``basic.inpatient_cost`` belongs to the base scheme."""
+    out = {layer.checked.id: {} for layer in _layers(program)}
+    layer = program
+    for name, value in opening.items():
+        target, key = layer, name
+        while "." in key and target.base is not None and key.split(".", 1)[0] == target.alias:
+            key, target = key.split(".", 1)[1], target.base
+        out[target.checked.id][key] = value
+    return out
+
+
+def settle_claim(program: Program, env: Env, claim: Claim, member: dict, steps: list | None):
+    """One claim under one rulebook: treatments, exclusions, each fund in order, the total cost."""
+    env.claim, env.member = claim.values, member  # 'treat' may have replaced them for the last claim
+    env.take()
+    apply_treatments(program, env, steps)
+    excluded = excluded_by(program, env, steps)
+    funds = []
+    for plan in program.funds:
+        if excluded is None:
+            out = settle_fund(plan, env, program.rounder, steps)
+        else:
+            out = env.out[plan.fund.name] = empty_outputs() | {"excluded": excluded}
+        funds.append(FundResult(plan.fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
+    total = program.total(env)
+    if steps is not None:
+        steps.append(Step("total", None, program.total.node, {"amount": total}, env.take()))
+    return funds, total
+
+
+def layer_outputs(program: Program, env: Env, funds: list[FundResult], total: Decimal) -> dict:
+    """What the next layer reads of this one: alias.total_cost / paid / member_pays / FUND.OUTPUT."""
+    paid = sum((f.paid for f in funds), ZERO)
+    out = {"total_cost": total, "paid": paid, "member_pays": total - paid}
+    for fund, outputs in env.out.items():
+        if fund in program.checked.funds:
+            out |= {f"{fund}.{k}": v for k, v in outputs.items() if k in OUTPUTS}
+    return out
+
+
+def _qualified(step: Step, prefix: str) -> Step:
+    """A step of a lower layer, with its fund and accumulator named as the top rulebook names them."""
+    if not prefix:
+        return step
+    values = step.values
+    if "accumulator" in values:
+        values = values | {"accumulator": f"{prefix}.{values['accumulator']}"}
+    return Step(step.kind, f"{prefix}.{step.fund}" if step.fund else None, step.node, values, step.reads,
+                layer=prefix)
 
 
 def apply_treatments(program: Program, env: Env, steps: list | None) -> None:

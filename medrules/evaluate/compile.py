@@ -145,7 +145,7 @@ def _compile_ref(ck: CheckedRulebook, e: n.Ref):
 
         def get(env):
             return env.acc[name]
-    else:  # fund_output
+    else:  # fund_output, or base_output: env.out[alias] holds the base scheme's results
         fund, output = res.target, res.detail
 
         def get(env):
@@ -246,9 +246,23 @@ class Program:
     rounder: Rounder
     treatments: tuple[tuple[n.Treat, str, str, object, object], ...] = ()  # node, record, field, value, when
     exclusions: tuple[Compiled, ...] = ()
+    base: Program | None = None  # the scheme a supplementary rulebook layers on
+
+    @property
+    def alias(self) -> str | None:
+        return self.checked.alias
+
+    def all_funds(self) -> list[tuple[str, n.Fund]]:
+        """Every fund that settles a claim, in order, by qualified name (``basic.inpatient_pool``)."""
+        base = [(f"{self.alias}.{name}", fund) for name, fund in self.base.all_funds()] if self.base else []
+        return base + [(p.fund.name, p.fund) for p in self.funds]
+
+    def all_accumulators(self) -> dict[str, n.Accumulator]:
+        base = {f"{self.alias}.{k}": v for k, v in self.base.all_accumulators().items()} if self.base else {}
+        return base | dict(self.checked.accumulators)
 
 
-def compile_rulebook(ck: CheckedRulebook) -> Program:
+def compile_rulebook(ck: CheckedRulebook, base: Program | None = None) -> Program:
     rb = ck.rulebook
     funds = tuple(compile_fund(ck, f) for f in rb.funds)
     total = Compiled(rb.total, compile_expr(ck, rb.total.expr))
@@ -256,7 +270,7 @@ def compile_rulebook(ck: CheckedRulebook) -> Program:
                         compile_expr(ck, t.when)) for t in rb.treatments)
     exclusions = tuple(Compiled(x, compile_expr(ck, x.when)) for x in rb.exclusions)
     return Program(ck, funds, total, rb.header.dated_by.parts[-1], Rounder(rb.header.rounding),
-                   treatments, exclusions)
+                   treatments, exclusions, base)
 
 
 def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:

@@ -11,6 +11,7 @@ Step kinds (one name per provision kind, as in the grammar and the nodes):
 =============  ==============================================================
 benefit_year   a new benefit year starts: accumulators begin at zero
 opening        opening year-to-date values taken from the facts file
+handoff        a supplementary rulebook takes over from the scheme it layers on
 treat          a fact the claim is settled as if it were different (reclassification)
 exclude        an exclusion that stops payment (by one fund, or by all), with its reason
 applies        whether a fund applies to the claim
@@ -34,7 +35,7 @@ import attrs
 
 SCHEMA_VERSION = "1"
 
-STEP_KINDS = ("benefit_year", "opening", "treat", "exclude", "applies", "base", "deductible", "cap", "band",
+STEP_KINDS = ("benefit_year", "opening", "handoff", "treat", "exclude", "applies", "base", "deductible", "cap", "band",
               "rate", "flat", "adjust", "rounding", "accumulate", "paid", "total", "member_pays")
 
 
@@ -45,3 +46,4 @@ class Step:
     node: object  # the clause / declaration node the step comes from (None for built-ins)
     values: dict
     reads: tuple = ()
+    layer: str = ""  # for a supplementary rulebook: which scheme below it the step belongs to ("basic")

@@ -31,7 +31,7 @@ class Explanation:
 
 def explain(program: Program, settlement: Settlement, lang: str = "zh",
             claim_ids: list[str] | None = None) -> Explanation:
-    describer = Describer(program.checked, lang)
+    describer = Describer(program, lang)
     claims = []
     for result in settlement.claims:
         if claim_ids and result.id not in claim_ids:

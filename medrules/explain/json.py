@@ -45,13 +45,15 @@ def claim_json(c: ClaimResult) -> dict:
         "funds": [{"fund": f.fund, "applied": f.applied, "paid": plain(f.paid), "base": plain(f.base),
                    "deductible": plain(f.deductible), "payable": plain(f.payable),
                    "above_cap": plain(f.above_cap), "above_ceiling": plain(f.above_ceiling)}
+                  | ({"excluded": {"zh": f.excluded_by.reason.zh, "en": f.excluded_by.reason.en}}
+                     if f.excluded_by is not None else {})
                   for f in c.funds],
         "accumulators_after": plain(c.accumulators),
     }
 
 
 def settlement_json(program: Program, s: Settlement) -> dict:
-    funds = [p.fund.name for p in program.funds]
+    funds = [name for name, _ in program.all_funds()]
     totals = {name: sum((c.fund(name).paid for c in s.claims), Decimal(0)) for name in funds}
     return {
         "schema": SETTLEMENT_SCHEMA,
@@ -64,11 +66,10 @@ def settlement_json(program: Program, s: Settlement) -> dict:
     }
 
 
-def citation_json(c: n.Citation | None, program: Program) -> dict | None:
+def citation_json(c: n.Citation | None, document: str | None) -> dict | None:
     if c is None:
         return None
-    source = program.checked.sources.get(c.source) if c.source else None
-    return {"source": c.source, "document": source.number if source else None, "article": c.article,
+    return {"source": c.source, "document": document if c.source else None, "article": c.article,
             "quote": c.quote, "note": c.note, "assumed": c.assumed}
 
 
@@ -87,7 +88,8 @@ def explanation_json(e: Explanation) -> dict:
             "moves_money": line.moves_money,
             "values": plain(step.values),
             "inputs": [{"name": name, "value": plain(value), "from": origin} for name, value, origin in line.inputs],
-            "citation": citation_json(line.citation, e.program),
+            "citation": citation_json(line.citation, line.document),
+            "layer": line.layer or None,
             "source": line.span.to_json() if line.span else None,
         } for line, step in zip(ce.lines, ce.result.steps)]
         claims.append(c)

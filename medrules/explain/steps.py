@@ -30,14 +30,35 @@ class Line:
     span: Span | None
     inputs: tuple[tuple[str, object, str], ...]  # (name, value, origin)
     moves_money: bool  # the citizen's short view keeps these
+    document: str | None = None  # the cited source's document number, e.g. 衢政发〔2011〕102号
+    fund_title: str | None = None
+    layer: str = ""  # '' for the rulebook itself; 'basic' for the scheme it layers on
+
+
+class _Merged:
+    """Side tables of every layer, looked up as one (node identities never collide)."""
+
+    def __init__(self, tables: list[dict]):
+        self.tables = tables
+
+    def get(self, key, default=None):
+        for t in self.tables:
+            if key in t:
+                return t[key]
+        return default
 
 
 class Describer:
-    def __init__(self, checked: CheckedRulebook, lang: str = "zh"):
-        self.ck = checked
+    def __init__(self, program, lang: str = "zh"):
+        self.program = program
         self.lang = lang
         self.f = Formatter(lang)
-        self.funds = checked.funds
+        self.funds = dict(program.all_funds())
+        self.accumulators = program.all_accumulators()
+        self.layers = program.checked.layers()
+        self.ck = program.checked
+        self.types = _Merged([c.types for c in self.layers.values()])
+        self.resolved = _Merged([c.resolved for c in self.layers.values()])
 
     # -- helpers
     def t(self, zh: str, en: str) -> str:
@@ -53,7 +74,7 @@ class Describer:
         return self.funds[name].title(self.lang)
 
     def acc_title(self, name: str) -> str:
-        acc = self.ck.accumulators[name]
+        acc = self.accumulators[name]
         return acc.label.best(self.lang) if acc.label else name
 
     def condition(self, expr: n.Expr, reads: tuple) -> str:
@@ -65,7 +86,7 @@ class Describer:
         return f"{text} ({'; '.join(shown)})" if shown else text
 
     def value_text(self, ref: n.Ref, value) -> str:
-        t = self.ck.types.get(ref)
+        t = self.types.get(ref)
         if t is not None and isinstance(value, Decimal):
             return self.f.value(value, t.unit)
         return self.f.any(value)
@@ -74,7 +95,7 @@ class Describer:
         out = []
         for node, value in reads:
             if isinstance(node, n.Ref):
-                res = self.ck.resolved.get(node)
+                res = self.resolved.get(node)
                 out.append((node.text, value, res.kind if res else "value"))
         return tuple(out)
 
@@ -94,8 +115,21 @@ class Describer:
     def describe(self, step: Step) -> Line:
         text, formula, moves = getattr(self, f"step_{step.kind}")(step, step.values)
         node = step.node
-        return Line(step.kind, step.fund, text, formula, self.citation(step),
-                    getattr(node, "span", None), self.inputs(step.reads), moves)
+        citation = self.citation(step)
+        sources = self.layers[step.layer].sources
+        source = sources.get(citation.source) if citation is not None and citation.source else None
+        return Line(step.kind, step.fund, text, formula, citation, getattr(node, "span", None),
+                    self.inputs(step.reads), moves, source.number if source and source.number else
+                    (citation.source if citation is not None else None),
+                    self.fund_title(step.fund) if step.fund else None, step.layer)
+
+    def step_handoff(self, s, v):
+        return self.t(
+            f"按《{v['from']}》结算后转入《{v['to']}》:总费用 {self.m(v['total'])},基本医保各基金支付 "
+            f"{self.m(v['paid'])},个人负担 {self.m(v['member_pays'])}。",
+            f"Settled under '{v['from']}', handed on to '{v['to']}': total cost {self.m(v['total'])}, "
+            f"paid by that scheme {self.m(v['paid'])}, left to the member {self.m(v['member_pays'])}."), \
+            f"{self.a(v['total'])} − {self.a(v['paid'])} = {self.a(v['member_pays'])}", True
 
     def step_benefit_year(self, s, v):
         return self.t(f"待遇年度 {v['label']}({v['start']} 至 {v['end']}):年度累计从 0 开始。",
@@ -135,7 +169,7 @@ class Describer:
                       f"{fund} does not apply: {cond} does not hold, so it pays 0."), None, True
 
     def step_base(self, s, v):
-        formula = substituted(s.node.expr, s.reads, self.f, self.ck.types)
+        formula = substituted(s.node.expr, s.reads, self.f, self.types)
         expr = source_text(s.node.expr)
         result = self.m(v["amount"])
         if formula == self.a(v["amount"]):
@@ -276,7 +310,10 @@ class Describer:
                       f"{self.fund_title(s.fund)} pays {self.m(v['amount'])}."), None, True
 
     def step_total(self, s, v):
-        formula = substituted(s.node.expr, s.reads, self.f, self.ck.types)
+        formula = substituted(s.node.expr, s.reads, self.f, self.types)
+        if formula == self.a(v["amount"]):  # a single value: nothing to compute
+            return self.t(f"本次总费用 {source_text(s.node.expr)} = {self.m(v['amount'])}。",
+                          f"Total cost {source_text(s.node.expr)} = {self.m(v['amount'])}."), None, True
         return self.t(f"本次总费用 {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}。",
                       f"Total cost {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}."), \
             f"{formula} = {self.a(v['amount'])}", True

@@ -44,8 +44,7 @@ def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
             current_fund = line.fund
             last_citation = None
             if line.fund is not None:
-                fund = e.program.checked.funds[line.fund]
-                out.append(Text(f"── {fund.title(e.lang)} ({line.fund})", style="bold magenta"))
+                out.append(Text(f"── {line.fund_title} ({line.fund})", style="bold magenta"))
         number += 1
         out.append(_line(e, line, number, show_citation=line.citation is not last_citation))
         if line.citation is not None:
@@ -69,10 +68,8 @@ def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
         if cit.assumed:
             t.append(f"\n       ⚠ {words['assumed']}: {cit.quote}", style="yellow")
         else:
-            source = e.program.checked.sources.get(cit.source)
-            doc = source.number if source and source.number else cit.source
             article = f" {cit.article}" if cit.article else ""
-            t.append(f"\n       § {doc}{article}: “{cit.quote}”", style="italic")
+            t.append(f"\n       § {line.document}{article}: “{cit.quote}”", style="italic")
         if cit.note:
             t.append(f"\n       {words['note']}: {cit.note}", style="yellow")
     return t
@@ -85,17 +82,17 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh") -> Tabl
     table.add_column(words["claim"])
     table.add_column(words["date"])
     table.add_column(words["total"], justify="right")
-    funds = [p.fund for p in program.funds]
-    for fund in funds:
+    funds = program.all_funds()
+    for _, fund in funds:
         table.add_column(fund.title(lang), justify="right")
     table.add_column(words["member"], justify="right")
     for c in s.claims:
         table.add_row(c.id, str(c.date), f.number(c.total_cost),
-                      *(f.number(c.fund(fund.name).paid) for fund in funds), f.number(c.member_pays))
+                      *(f.number(c.fund(name).paid) for name, _ in funds), f.number(c.member_pays))
     if s.claims:
         table.add_section()
         table.add_row("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
-                      *(f.number(sum((c.fund(fund.name).paid for c in s.claims), ZERO)) for fund in funds),
+                      *(f.number(sum((c.fund(name).paid for c in s.claims), ZERO)) for name, _ in funds),
                       f.number(sum((c.member_pays for c in s.claims), ZERO)))
     return table
 
