@@ -201,10 +201,13 @@ def _record(item: Located, checked: CheckedRulebook, kind: str, path: str,
     values: dict[str, object] = {}
     for name, field in fields.items():
         t = checked.field_types[field]
-        if name in item.value:
+        optional = field in checked.optional
+        if name in item.value and not (optional and item.value[name].value is None):
             v = _convert(item.value[name], t, checked, f"{path}.{name}", problems)
             if v is not None:
                 values[name] = v
+        elif optional:
+            values[name] = None  # declared '= none': left out
         elif field.default is not None:
             values[name] = _default(field.default, checked)
         elif t.unit == "set":

@@ -238,6 +238,9 @@ class _Builder(Transformer):
     def boolean(self, meta, c):
         return self._lit(meta, c, str(c[0]) == "true", units.BOOL)
 
+    def nothing(self, meta, c):
+        return self._lit(meta, c, None, units.NONE)
+
     def text(self, meta, c):
         return self._lit(meta, c, _string(c[0]), units.TEXT)
 

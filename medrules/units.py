@@ -45,6 +45,7 @@ class Type:
 MONEY, RATE, POINTS, RELPCT = Type("money"), Type("rate"), Type("points"), Type("relpct")
 DAYS, MONTHS, DATE, COUNT = Type("days"), Type("months"), Type("date"), Type("count")
 BOOL, TEXT = Type("bool"), Type("text")
+NONE = Type("none")  # only as a fact's default: the fact may be left out (test it with given(…))
 
 # Words a drafter may use in declarations (facts fields, parameters, accumulators).
 TYPE_NAMES = {t: Type(t) for t in SIMPLE}

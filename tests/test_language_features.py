@@ -131,3 +131,37 @@ def test_new_constructs_are_checked(snippet, code, fragment):
     with pytest.raises(medrules.MedrulesError) as err:
         medrules.check(medrules.parse(SourceFile("x.mr", text)))
     assert any(d.code == code and fragment in d.message for d in err.value.diagnostics), err.value
+
+
+@pytest.mark.parametrize("day, arrears_paid_on, covered", [
+    ("2017-06-30", None, True),           # arrears from 2017-06-10: still covered in June
+    ("2017-07-01", None, False),          # suspended from the next month
+    ("2017-07-01", "2017-08-15", False),  # paid in August: restored from August
+    ("2017-08-01", "2017-08-15", True),   # 'restored in the month of payment' (the whole month)
+])
+def test_optional_facts_suspension_in_arrears(program, day, arrears_paid_on, covered):
+    facts = {"member": {"id": "M", "paid_on": "2016-01-01", "arrears_from": "2017-06-10",
+                        "arrears_paid_on": arrears_paid_on},
+             "claims": [{"id": "C1", "date": day, "kind": "inpatient", "cost": "100.00"}]}
+    s = medrules.settle(program, facts_from_source(SourceFile("f.json", json.dumps(facts)), program.checked))
+    assert (paid(s.claims[0], "pool") == Decimal("60.00")) is covered
+
+
+def test_reading_a_fact_that_was_not_given_is_a_located_error():
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "adjust +10 points when has(member.categories, disabled_war)",
+        "adjust +10 points when member.arrears_from > 2017-01-01")
+    prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
+    with pytest.raises(medrules.MedrulesError) as err:
+        settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "100.00"}])
+    d = err.value.diagnostics[0]
+    assert "'member.arrears_from' is needed here but the facts do not give it" in d.message
+    assert d.span.file == "x.mr" and "given(member.arrears_from)" in d.hint
+
+
+def test_given_only_takes_optional_facts():
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "adjust +10 points when has(member.categories, disabled_war)", "adjust +10 points when given(member.paid_on)")
+    with pytest.raises(medrules.MedrulesError) as err:
+        medrules.check(medrules.parse(SourceFile("x.mr", text)))
+    assert "'member.paid_on' is always given" in str(err.value)

@@ -57,6 +57,7 @@ class Context:
     types: dict[object, Type] = attrs.Factory(dict)  # expression node -> type
     constants: dict[object, Decimal] = attrs.Factory(dict)  # band bounds, folded
     cyclic: set[str] = attrs.Factory(set)  # parameters defined in a circle (reported once)
+    optional: set[n.Field] = attrs.Factory(set)  # facts declared '= none': they may be left out
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
               related: tuple = ()) -> None:
@@ -70,7 +71,7 @@ class Context:
     def freeze(self) -> CheckedRulebook:
         return CheckedRulebook(self.rulebook, self.sources, self.enums, self.records, self.parameters,
                                self.accumulators, self.funds, self.field_types, self.resolved, self.types,
-                               self.constants, self.base)
+                               self.constants, self.base, frozenset(self.optional))
 
 
 def did_you_mean(name: str, candidates) -> str | None:
@@ -94,6 +95,7 @@ class CheckedRulebook:
     types: dict[object, Type]
     constants: dict[object, Decimal]
     base: CheckedRulebook | None = None  # the rulebook this one layers on
+    optional: frozenset = frozenset()  # facts that may be left out (declared '= none')
 
     @property
     def alias(self) -> str | None:

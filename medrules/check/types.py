@@ -18,14 +18,19 @@ FUNCTIONS = {
     "month_start": ((units.DATE,), units.DATE),          # the first day of the date's month
     "day_number": ((units.DATE, units.DATE), units.COUNT),  # day N of a period, per the declared day count
     "has": ("set", units.BOOL),                           # has(member.categories, disabled_in_war)
+    "given": ("fact", units.BOOL),                        # given(member.arrears_from): an optional fact is there
 }
 
 
 def check(ctx: Context) -> None:
     rb = ctx.rulebook
+    if ctx.base is not None:
+        ctx.optional |= ctx.base.optional
     for rec in rb.records:
         for f in rec.fields:
-            if f.default is not None and f in ctx.field_types:
+            if isinstance(f.default, n.Literal) and f.default.type == units.NONE:
+                ctx.optional.add(f)  # may be left out
+            elif f.default is not None and f in ctx.field_types:
                 expect(ctx, f.default, ctx.field_types[f], f"the default of '{f.name}'", fund=None)
     for p in rb.parameters:
         t = type_of_name(ctx, p.type_name)
@@ -192,6 +197,10 @@ def infer(ctx: Context, e: n.Expr, fund: n.Fund | None, want: Type | None) -> Ty
 
 def _infer(ctx: Context, e, fund, want):  # noqa: C901 - one dispatch over expression kinds
     if isinstance(e, n.Literal):
+        if e.type == units.NONE:
+            ctx.error("unit", "'none' is only a fact's default: it says the fact may be left out", e.span,
+                      "declare e.g. 'arrears_from: date = none', then test it with given(member.arrears_from)")
+            return None
         return e.type
     if isinstance(e, n.Ref):
         return resolve_ref(ctx, e, fund, want)
@@ -278,6 +287,17 @@ def check_call(ctx: Context, e: n.Call, fund, want):
             return None
         return ts[0]
     takes, gives = sig
+    if takes == "fact":  # given(FACT)
+        arg = e.args[0] if len(e.args) == 1 else None
+        if arg is not None:
+            infer(ctx, arg, fund, None)
+        res = ctx.resolved.get(arg) if isinstance(arg, n.Ref) else None
+        if res is None or res.kind != "fact":
+            ctx.error("arguments", "given(…) takes one member or claim fact: given(member.arrears_from)", e.span)
+        elif ctx.records[res.detail][res.target] not in ctx.optional:
+            ctx.error("arguments", f"'{arg.text}' is always given: only facts declared '= none' may be left out",
+                      e.span, f"declare it as '{res.target}: … = none' to make it optional")
+        return gives
     if takes == "set":  # has(SET, MEMBER)
         if len(e.args) != 2:
             ctx.error("arguments", "has(…) takes a set and a member: has(member.categories, retired)", e.span)

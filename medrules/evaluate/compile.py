@@ -17,6 +17,7 @@ import attrs
 from medrules import nodes as n
 from medrules.check import CheckedRulebook
 from medrules.check.funds import accumulators_of
+from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate.runtime import ZERO, Rounder, add_months
 
 
@@ -116,6 +117,10 @@ def _compile_call(ck: CheckedRulebook, e: n.Call):
         start, day = fs
         first = 1 if ck.rulebook.header.day_count == "inclusive" else 0  # what the start day counts as
         return lambda env: Decimal((day(env) - start(env)).days + first)
+    if e.func == "given":
+        res = ck.resolved[e.args[0]]
+        record, name = res.detail, res.target
+        return lambda env: getattr(env, record)[name] is not None
     if e.func == "has":
         group, member = fs
         return lambda env: member(env) in group(env)
@@ -135,7 +140,17 @@ def _compile_ref(ck: CheckedRulebook, e: n.Ref):
                 env.reads.append((e, value))
             return value
         return read
-    if res.kind == "fact":
+    if res.kind == "fact" and ck.records[res.detail][res.target] in ck.optional:
+        name, record = res.target, res.detail
+
+        def get(env):
+            value = getattr(env, record)[name]
+            if value is None:
+                raise MedrulesError(error("facts", f"'{e.text}' is needed here but the facts do not give it",
+                                          e.span, f"give {record}.{name} in the facts file, or test "
+                                          f"given({e.text}) before using it"))
+            return value
+    elif res.kind == "fact":
         name, record = res.target, res.detail
 
         def get(env):
