@@ -120,7 +120,8 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
             else:
                 env.out = {}
             layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
-            below = layer_outputs(layer, env, layer_funds, total)
+            if depth + 1 < len(layers):  # only a layer above reads this one's results
+                below = layer_outputs(layer, env, layer_funds, total)
             funds += [attrs.evolve(f, fund=f"{prefix}.{f.fund}") if prefix else f for f in layer_funds]
             if steps is not None:
                 steps += [_qualified(s, prefix) for s in layer_steps]
