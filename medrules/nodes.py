@@ -137,11 +137,12 @@ class Citation:
 
     source: str | None
     article: str | None
-    quote: str | None
-    note: str | None
+    quote: str | None  # the source's own words (one language: the policy's)
+    note: Label | None  # the drafter's reading of the text, zh | en
     assumed: bool
     span: Span
     source_span: Span | None = None  # where the source's name is written
+    assumption: Label | None = None  # for 'assumed': why the value is not from a source, zh | en
 
 
 # ---------------------------------------------------------------- declarations
@@ -167,6 +168,7 @@ class Header:
     dated_by: Ref | None
     rounding: Rounding | None
     span: Span
+    effective_citation: Citation | None = None
     day_count: str = "inclusive"  # inclusive: the start day is day 1; exclusive: the day after is day 1
     day_count_span: Span | None = None
     layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after

@@ -295,7 +295,7 @@ class _Builder(Transformer):
         return n.Label(_string(c[0]), _string(c[1]) if len(c) > 1 else None, self.span(meta))
 
     def note(self, meta, c):
-        return ("note", _string(c[0]))
+        return ("note", c[0])
 
     def cites(self, meta, c):
         note = c[-1][1] if isinstance(c[-1], tuple) else None
@@ -305,7 +305,7 @@ class _Builder(Transformer):
 
     def assumed(self, meta, c):
         note = c[-1][1] if isinstance(c[-1], tuple) else None
-        return n.Citation(None, None, _string(c[0]), note, True, self.span(meta))
+        return n.Citation(None, None, None, note, True, self.span(meta), assumption=c[0])
 
     def note_only(self, meta, c):
         return n.Citation(None, None, None, c[0][1], False, self.span(meta))
@@ -321,7 +321,8 @@ class _Builder(Transformer):
         return ("jurisdiction", _string(c[0]), self.span(meta))
 
     def effective(self, meta, c):
-        return ("effective", (self._date(c[0]), self._date(c[1]) if len(c) > 1 else None), self.span(meta))
+        cit = c.pop() if c and isinstance(c[-1], n.Citation) else None
+        return ("effective", (self._date(c[0]), self._date(c[1]) if len(c) > 1 else None, cit), self.span(meta))
 
     def benefit_year(self, meta, c):
         month, day = (int(x) for x in str(c[0]).split("-"))
@@ -362,17 +363,17 @@ class _Builder(Transformer):
 
     def header(self, meta, c):
         items = self._items(c[1:], "rulebook header")
-        eff_from, eff_to = items.get("effective", (None, None))
+        eff_from, eff_to, eff_cit = items.get("effective", (None, None, None))
         year_starts, dated_by = items.get("benefit_year", ((1, 1), None))
         day_count, day_count_span = items.get("day_count", ("inclusive", None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
-                        day_count, day_count_span, items.get("layers"))
+                        eff_cit, day_count, day_count_span, items.get("layers"))
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")
         return n.Source(str(c[0]), items.get("number"), items.get("title"), items.get("issued"),
-                        items.get("effective", (None, None))[0], self.span(meta))
+                        items.get("effective", (None, None, None))[0], self.span(meta))
 
     # -- declarations
     def enum_member(self, meta, c):

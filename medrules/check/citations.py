@@ -17,6 +17,9 @@ PROVISIONS = (n.Applies, n.Exclude, n.Deductible, n.Cap, n.Rate, n.Bands, n.Flat
 def check(ctx: Context) -> None:
     for p in ctx.rulebook.parameters:
         check_citation(ctx, p.citation, p.span, f"parameter '{p.name}'")
+    header = ctx.rulebook.header
+    if header is not None and header.effective_citation is not None:
+        check_citation(ctx, header.effective_citation, header.span, "the effective period")
     for top in ctx.rulebook.exclusions + ctx.rulebook.treatments:
         if top.citation is None or not _cites(top.citation):
             ctx.error("citation", "this provision does not cite its source", top.span,

@@ -62,9 +62,15 @@ class Formatter:
     def date(self, d: dt.date) -> str:
         return d.isoformat()
 
-    def value(self, v: Decimal, unit: str) -> str:
-        return {"money": self.amount, "rate": self.rate, "points": self.points,
-                "relpct": self.relpct}.get(unit, self.plain)(v)
+    def value(self, v, unit: str) -> str:
+        return {"money": self.amount, "rate": self.rate, "points": self.points, "relpct": self.relpct,
+                "days": self.days, "months": self.months}.get(unit, self.plain)(v)
+
+    def days(self, v) -> str:
+        return f"{v} 天" if self.lang == "zh" else f"{v} days"
+
+    def months(self, v) -> str:
+        return f"{v} 个月" if self.lang == "zh" else f"{v} months"
 
     def plain(self, v) -> str:
         return format(v.normalize(), "f") if isinstance(v, Decimal) else str(v)
@@ -74,6 +80,8 @@ class Formatter:
             return ("是" if v else "否") if self.lang == "zh" else ("true" if v else "false")
         if isinstance(v, Decimal):
             return self.amount(v)
+        if isinstance(v, frozenset):
+            return "{" + ", ".join(sorted(v)) + "}"
         if isinstance(v, dt.date):
             return self.date(v)
         return str(v)

@@ -24,7 +24,7 @@ def substituted(e: n.Expr, reads: tuple, fmt: Formatter, types: dict) -> str:
     for node, value in reads:
         if isinstance(node, n.Ref):
             t = types.get(node)
-            values[id(node)] = fmt.value(value, t.unit) if t is not None and isinstance(value, Decimal) \
+            values[id(node)] = fmt.value(value, t.unit) if t is not None and _quantity(value) \
                 else fmt.any(value)
     return _print(e, values, fmt)[0]
 
@@ -73,3 +73,7 @@ def _print(e, values: dict, fmt: Formatter | None) -> tuple[str, int]:  # noqa: 
                          for c in e.cases)
         return f"{{ {cases} otherwise {_print(e.otherwise, values, fmt)[0]} }}", _PREC["atom"]
     raise AssertionError(e)
+
+
+def _quantity(value) -> bool:
+    return isinstance(value, (Decimal, int)) and not isinstance(value, bool)

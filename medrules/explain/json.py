@@ -70,7 +70,12 @@ def citation_json(c: n.Citation | None, document: str | None) -> dict | None:
     if c is None:
         return None
     return {"source": c.source, "document": document if c.source else None, "article": c.article,
-            "quote": c.quote, "note": c.note, "assumed": c.assumed}
+            "quote": c.quote, "note": label_json(c.note), "assumed": c.assumed,
+            "assumption": label_json(c.assumption)}
+
+
+def label_json(label: n.Label | None) -> dict | None:
+    return {"zh": label.zh, "en": label.en} if label is not None else None
 
 
 def explanation_json(e: Explanation) -> dict:

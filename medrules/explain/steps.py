@@ -87,7 +87,7 @@ class Describer:
 
     def value_text(self, ref: n.Ref, value) -> str:
         t = self.types.get(ref)
-        if t is not None and isinstance(value, Decimal):
+        if t is not None and isinstance(value, (Decimal, int)) and not isinstance(value, bool):
             return self.f.value(value, t.unit)
         return self.f.any(value)
 
@@ -101,6 +101,8 @@ class Describer:
 
     def citation(self, step: Step) -> n.Citation | None:
         node = step.node
+        if step.kind == "benefit_year":
+            return node.effective_citation
         if isinstance(node, (n.Exclude, n.Treat)) and step.fund is None:
             return node.citation
         if step.fund is None or node is None or isinstance(node, (n.Fund, n.Rounding)):
@@ -207,8 +209,8 @@ class Describer:
                 f"Cost cap: the fund pays on cost counted {per} up to {self.m(v['cap'])}. "
                 f"{self.m(v['counted_before'])} was counted before this claim; with it, {self.m(v['to'])}")
             if v["above"]:
-                text += self.t(f";超过封顶线的 {self.m(v['above'])} 由个人承担。",
-                               f"; the {self.m(v['above'])} above the cap is the member's.")
+                text += self.t(f";超过封顶线的 {self.m(v['above'])} 本基金不予支付。",
+                               f"; this fund does not pay the {self.m(v['above'])} above the cap.")
                 formula = f"{self.a(v['to'])} − max({self.a(v['from'])}, {self.a(v['point'])}) = {self.a(v['above'])}"
             else:
                 text += self.t(",未超过封顶线。", ", within the cap.")

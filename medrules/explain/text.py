@@ -66,12 +66,12 @@ def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
     cit = line.citation
     if cit is not None and show_citation:
         if cit.assumed:
-            t.append(f"\n       ⚠ {words['assumed']}: {cit.quote}", style="yellow")
+            t.append(f"\n       ⚠ {words['assumed']}: {cit.assumption.best(e.lang)}", style="yellow")
         else:
             article = f" {cit.article}" if cit.article else ""
             t.append(f"\n       § {line.document}{article}: “{cit.quote}”", style="italic")
         if cit.note:
-            t.append(f"\n       {words['note']}: {cit.note}", style="yellow")
+            t.append(f"\n       {words['note']}: {cit.note.best(e.lang)}", style="yellow")
     return t
 
 
