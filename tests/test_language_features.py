@@ -165,3 +165,12 @@ def test_given_only_takes_optional_facts():
     with pytest.raises(medrules.MedrulesError) as err:
         medrules.check(medrules.parse(SourceFile("x.mr", text)))
     assert "'member.paid_on' is always given" in str(err.value)
+
+
+def test_a_computed_rate_shows_its_formula(program):
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "  rate 60%\n  adjust +10 points", "  rate max(55%, 60%)\n  adjust +10 points")
+    prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
+    s = settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "1000.00"}])
+    rate = next(line for line in explain(prog, s, "en").claims[0].lines if line.kind == "rate" and line.fund == "pool")
+    assert rate.formula == "max(55%, 60%) = 60%; 1,000.00 × 60% = 600.00"

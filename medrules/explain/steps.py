@@ -276,6 +276,11 @@ class Describer:
                 cond = (node.cases[index].when if index < len(node.cases) else None)
                 chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
         formula = f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}"
+        expr = s.node.expr
+        if not isinstance(expr, (n.Literal, n.Cases, n.Highest)):  # a computed rate: show how
+            written, source = substituted(expr, s.reads, self.f, self.types), source_text(expr)
+            steps = [source] + ([written] if written != source else []) + [self.f.rate(v["written_rate"])]
+            formula = " = ".join(steps) + f"; {formula}"
         return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v['part'])} × {self.f.rate(v['rate'])} = "
                       f"{self.m(v['amount'])}。",
                       f"Rate {self._rate_words(v)}{chosen}: {self.m(v['part'])} × {self.f.rate(v['rate'])} = "
