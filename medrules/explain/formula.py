@@ -22,7 +22,9 @@ def substituted(e: n.Expr, reads: tuple, fmt: Formatter, types: dict) -> str:
     """``e`` with every name the evaluation read replaced by its value, formatted by unit."""
     values = {}
     for node, value in reads:
-        if isinstance(node, n.Ref):
+        if isinstance(node, (n.Cases, n.Highest)):
+            values[id(node)] = ("chosen", value)  # the index of the case that held
+        elif isinstance(node, n.Ref):
             t = types.get(node)
             values[id(node)] = fmt.value(value, t.unit) if t is not None and _quantity(value) \
                 else fmt.any(value)
@@ -68,10 +70,15 @@ def _print(e, values: dict, fmt: Formatter | None) -> tuple[str, int]:  # noqa: 
         return f" {e.op} ".join(parts), p
     if isinstance(e, n.Call):
         return f"{e.func}({', '.join(_print(a, values, fmt)[0] for a in e.args)})", _PREC["atom"]
-    if isinstance(e, n.Cases):
-        cases = " ".join(f"{_print(c.value, values, fmt)[0]} when {_print(c.when, values, fmt)[0]}"
-                         for c in e.cases)
-        return f"{{ {cases} otherwise {_print(e.otherwise, values, fmt)[0]} }}", _PREC["atom"]
+    if isinstance(e, (n.Cases, n.Highest)):
+        chosen = values.get(id(e))
+        if fmt is not None and chosen is not None:  # evaluated: only the case that held matters
+            index = chosen[1]
+            return _print(e.cases[index].value if index < len(e.cases) else e.otherwise, values, fmt)
+        cases = ", ".join(f"{_print(c.value, values, fmt)[0]} when {_print(c.when, values, fmt)[0]}"
+                          for c in e.cases)
+        word = "highest " if isinstance(e, n.Highest) else ""
+        return f"{word}{{ {cases}, otherwise {_print(e.otherwise, values, fmt)[0]} }}", _PREC["atom"]
     raise AssertionError(e)
 
 

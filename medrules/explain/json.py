@@ -26,6 +26,8 @@ def plain(v):
         return {k: plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [plain(x) for x in v]
+    if isinstance(v, (set, frozenset)):  # a set-valued fact: sorted, so output is stable
+        return sorted(plain(x) for x in v)
     return v
 
 
@@ -95,6 +97,7 @@ def explanation_json(e: Explanation) -> dict:
             "inputs": [{"name": name, "value": plain(value), "from": origin} for name, value, origin in line.inputs],
             "citation": citation_json(line.citation, line.document),
             "layer": line.layer or None,
+            "assumptions": [{"parameter": name, "why": label_json(why)} for name, why in line.assumptions],
             "source": line.span.to_json() if line.span else None,
         } for line, step in zip(ce.lines, ce.result.steps)]
         claims.append(c)

@@ -33,6 +33,7 @@ class Line:
     document: str | None = None  # the cited source's document number, e.g. 衢政发〔2011〕102号
     fund_title: str | None = None
     layer: str = ""  # '' for the rulebook itself; 'basic' for the scheme it layers on
+    assumptions: tuple[tuple[str, n.Label], ...] = ()  # assumed parameters this step used: (name, why)
 
 
 class _Merged:
@@ -91,6 +92,19 @@ class Describer:
             return self.f.value(value, t.unit)
         return self.f.any(value)
 
+    def computed(self, expr: n.Expr, reads: tuple, result: str) -> str | None:
+        """'tertiary_rate = 55%', 'member.pension × 10% + … = 24,000.00 × 10% + 350.00 = 2,750.00':
+        how a value written as a formula came out, or None for a plain literal."""
+        if isinstance(expr, (n.Literal, n.Cases, n.Highest)):  # a choice: the sentence names the case that held
+            return None
+        parts = [source_text(expr)]
+        written = substituted(expr, reads, self.f, self.types)
+        if written not in parts:
+            parts.append(written)
+        if result not in parts:
+            parts.append(result)
+        return " = ".join(parts) if len(parts) > 1 else None
+
     def inputs(self, reads: tuple) -> tuple:
         out = []
         for node, value in reads:
@@ -123,7 +137,20 @@ class Describer:
         return Line(step.kind, step.fund, text, formula, citation, getattr(node, "span", None),
                     self.inputs(step.reads), moves, source.number if source and source.number else
                     (citation.source if citation is not None else None),
-                    self.fund_title(step.fund) if step.fund else None, step.layer)
+                    self.fund_title(step.fund) if step.fund else None, step.layer,
+                    self.assumptions_read(step))
+
+    def assumptions_read(self, step: Step) -> tuple:
+        """Parameters marked 'assumed' whose values this step used: the explanation flags them."""
+        out = []
+        for node, _ in step.reads:
+            res = self.resolved.get(node) if isinstance(node, n.Ref) else None
+            if res is not None and res.kind == "param":
+                p = self.layers[step.layer].parameter(res.target)
+                if p.citation.assumed and p.citation.assumption is not None and \
+                        (res.target, p.citation.assumption) not in out:
+                    out.append((res.target, p.citation.assumption))
+        return tuple(out)
 
     def step_handoff(self, s, v):
         return self.t(
@@ -152,8 +179,14 @@ class Describer:
     def step_exclude(self, s, v):
         cond = self.condition(s.node.when, s.reads)
         reason = s.node.reason.best(self.lang)
-        who = self.t("各基金均不支付" if v["all_funds"] else f"{self.fund_title(s.fund)}不支付",
-                     "no fund pays" if v["all_funds"] else f"{self.fund_title(s.fund)} pays nothing")
+        if not v["all_funds"]:
+            who = self.t(f"{self.fund_title(s.fund)}不支付", f"{self.fund_title(s.fund)} pays nothing")
+        elif len(self.layers) > 1:  # a rulebook-wide exclusion stops that rulebook's funds, not the others'
+            header = self.layers[s.layer].rulebook.header
+            title = header.title.best(self.lang) if header.title else header.id
+            who = self.t(f"《{title}》各基金均不支付", f"no fund of '{title}' pays")
+        else:
+            who = self.t("各基金均不支付", "no fund pays")
         return self.t(f"不予支付:{reason}。{cond},{who}。", f"Not paid: {reason}. {cond}, so {who}."), None, True
 
     def step_flat(self, s, v):
@@ -218,6 +251,9 @@ class Describer:
             return text, formula, bool(v["above"])
         per = self.t("年度" if v["per"] == "year" else "本次", "per year" if v["per"] == "year" else "per claim")
         room = f"{self.a(v['cap'])} − {self.a(v['paid_before'])} = {self.a(v['room'])}"
+        computed = self.computed(s.node.amount, s.reads, self.a(v["cap"]))
+        if computed:
+            room = f"{computed}; {room}"
         if v["limited"]:
             text = self.t(
                 f"最高支付限额{per} {self.m(v['cap'])}:此前已支付 {self.m(v['paid_before'])},尚可支付 "
@@ -276,11 +312,9 @@ class Describer:
                 cond = (node.cases[index].when if index < len(node.cases) else None)
                 chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
         formula = f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}"
-        expr = s.node.expr
-        if not isinstance(expr, (n.Literal, n.Cases, n.Highest)):  # a computed rate: show how
-            written, source = substituted(expr, s.reads, self.f, self.types), source_text(expr)
-            steps = [source] + ([written] if written != source else []) + [self.f.rate(v["written_rate"])]
-            formula = " = ".join(steps) + f"; {formula}"
+        computed = self.computed(s.node.expr, s.reads, self.f.rate(v["written_rate"]))
+        if computed:
+            formula = f"{computed}; {formula}"
         return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v['part'])} × {self.f.rate(v['rate'])} = "
                       f"{self.m(v['amount'])}。",
                       f"Rate {self._rate_words(v)}{chosen}: {self.m(v['part'])} × {self.f.rate(v['rate'])} = "

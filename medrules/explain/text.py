@@ -63,6 +63,8 @@ def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
         t.append(f"  [{line.span.file}:{line.span.line}]", style="dim")
     if line.formula:
         t.append(f"\n       {line.formula}", style="cyan")
+    for name, why in line.assumptions:
+        t.append(f"\n       ⚠ {words['assumed']} {name}: {why.best(e.lang)}", style="yellow")
     cit = line.citation
     if cit is not None and show_citation:
         if cit.assumed:
