@@ -174,3 +174,14 @@ def test_a_computed_rate_shows_its_formula(program):
     s = settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "1000.00"}])
     rate = next(line for line in explain(prog, s, "en").claims[0].lines if line.kind == "rate" and line.fund == "pool")
     assert rate.formula == "max(55%, 60%) = 60%; 1,000.00 × 60% = 600.00"
+
+
+@pytest.mark.parametrize("categories, applies", [(["martyr_family"], True), (["disabled_duty"], True),
+                                                 (["disabled_war"], False), ([], False)])
+def test_has_any_of_several_members(categories, applies):
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "adjust +10 points when has(member.categories, disabled_war)",
+        "adjust +10 points when has(member.categories, martyr_family, disabled_duty)")
+    prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
+    s = settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "1000.00"}], categories=categories)
+    assert paid(s.claims[0], "pool") == (Decimal("700.00") if applies else Decimal("600.00"))  # 60% (+10 points)

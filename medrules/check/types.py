@@ -298,15 +298,17 @@ def check_call(ctx: Context, e: n.Call, fund, want):
             ctx.error("arguments", f"'{arg.text}' is always given: only facts declared '= none' may be left out",
                       e.span, f"declare it as '{res.target}: … = none' to make it optional")
         return gives
-    if takes == "set":  # has(SET, MEMBER)
-        if len(e.args) != 2:
-            ctx.error("arguments", "has(…) takes a set and a member: has(member.categories, retired)", e.span)
+    if takes == "set":  # has(SET, MEMBER, …): any of the members is in the set
+        if len(e.args) < 2:
+            ctx.error("arguments", "has(…) takes a set and one or more members: has(member.categories, retired)",
+                      e.span)
             return gives
         st = infer(ctx, e.args[0], fund, None)
         if st is not None and st.unit != "set":
             ctx.error("unit", f"the first argument of has(…) must be a set, not {st}", e.args[0].span)
         elif st is not None:
-            expect(ctx, e.args[1], Type("enum", st.enum), "the second argument of has(…)", fund)
+            for arg in e.args[1:]:
+                expect(ctx, arg, Type("enum", st.enum), "a member tested by has(…)", fund)
         return gives
     if len(e.args) != len(takes):
         ctx.error("arguments", f"{e.func}(…) takes {len(takes)} argument{'s' if len(takes) > 1 else ''}, "

@@ -121,9 +121,9 @@ def _compile_call(ck: CheckedRulebook, e: n.Call):
         res = ck.resolved[e.args[0]]
         record, name = res.detail, res.target
         return lambda env: getattr(env, record)[name] is not None
-    if e.func == "has":
-        group, member = fs
-        return lambda env: member(env) in group(env)
+    if e.func == "has":  # any of the members
+        group, members = fs[0], fs[1:]
+        return lambda env: any(m(env) in group(env) for m in members)
     raise AssertionError(e.func)
 
 
