@@ -172,6 +172,7 @@ class Header:
     day_count: str = "inclusive"  # inclusive: the start day is day 1; exclusive: the day after is day 1
     day_count_span: Span | None = None
     layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after
+    day_count_citation: Citation | None = None
 
 
 @_nodes

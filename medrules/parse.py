@@ -338,7 +338,8 @@ class _Builder(Transformer):
                                        self.tspan(c[0]), self.tspan(c[2])), self.span(meta))
 
     def day_count(self, meta, c):
-        return ("day_count", (str(c[0]), self.tspan(c[0])), self.span(meta))
+        cit = c[1] if len(c) > 1 else None
+        return ("day_count", (str(c[0]), self.tspan(c[0]), cit), self.span(meta))
 
     def layers(self, meta, c):
         return ("layers", n.Layers(_string(c[0]), str(c[1]), self.span(meta)), self.span(meta))
@@ -365,10 +366,10 @@ class _Builder(Transformer):
         items = self._items(c[1:], "rulebook header")
         eff_from, eff_to, eff_cit = items.get("effective", (None, None, None))
         year_starts, dated_by = items.get("benefit_year", ((1, 1), None))
-        day_count, day_count_span = items.get("day_count", ("inclusive", None))
+        day_count, day_count_span, day_count_cit = items.get("day_count", ("inclusive", None, None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
-                        eff_cit, day_count, day_count_span, items.get("layers"))
+                        eff_cit, day_count, day_count_span, items.get("layers"), day_count_cit)
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")

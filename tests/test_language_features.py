@@ -185,3 +185,18 @@ def test_has_any_of_several_members(categories, applies):
     prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
     s = settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "1000.00"}], categories=categories)
     assert paid(s.claims[0], "pool") == (Decimal("700.00") if applies else Decimal("600.00"))  # 60% (+10 points)
+
+
+def test_a_yearly_and_a_per_claim_payment_cap_together():
+    """60% of 1,000 = 600 a claim; at most 400 a claim and 1,000 a year:
+    C1 400 (per-claim cap), C2 400 (per-claim cap; 600 left in the year), C3 200 (the year's cap)."""
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "  accumulate payments in paid\n  rate 60%",
+        "  accumulate payments in paid\n  cap payments at 1_000 yuan cites T at \"11\" \"年度限额\"\n"
+        "  cap payments at 400 yuan per claim cites T at \"12\" \"每次限额\"\n  rate 60%")
+    prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
+    claims = [{"date": f"2017-06-0{i}", "kind": "inpatient", "cost": "1000.00"} for i in (1, 2, 3)]
+    s = settle(prog, claims)
+    assert [paid(c, "pool") for c in s.claims] == [Decimal("400.00"), Decimal("400.00"), Decimal("200.00")]
+    caps = [line for line in explain(prog, s, "en").claims[2].lines if line.kind == "cap"]
+    assert len(caps) == 2 and [c.moves_money for c in caps] == [True, False]  # the yearly cap is the one that bound

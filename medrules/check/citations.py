@@ -20,6 +20,8 @@ def check(ctx: Context) -> None:
     header = ctx.rulebook.header
     if header is not None and header.effective_citation is not None:
         check_citation(ctx, header.effective_citation, header.span, "the effective period")
+    if header is not None and header.day_count_citation is not None:
+        check_citation(ctx, header.day_count_citation, header.span, "the day count")
     for top in ctx.rulebook.exclusions + ctx.rulebook.treatments:
         if top.citation is None or not _cites(top.citation):
             ctx.error("citation", "this provision does not cite its source", top.span,

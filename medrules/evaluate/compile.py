@@ -112,11 +112,11 @@ def _compile_call(ck: CheckedRulebook, e: n.Call):
         return lambda env: fn(f(env) for f in fs)
     if e.func == "month_start":
         (f,) = fs
-        return lambda env: f(env).replace(day=1)
+        return _recorded(e, lambda env: f(env).replace(day=1))
     if e.func == "day_number":
         start, day = fs
         first = 1 if ck.rulebook.header.day_count == "inclusive" else 0  # what the start day counts as
-        return lambda env: Decimal((day(env) - start(env)).days + first)
+        return _recorded(e, lambda env: Decimal((day(env) - start(env)).days + first))
     if e.func == "given":
         res = ck.resolved[e.args[0]]
         record, name = res.detail, res.target
@@ -125,6 +125,16 @@ def _compile_call(ck: CheckedRulebook, e: n.Call):
         group, members = fs[0], fs[1:]
         return lambda env: any(m(env) in group(env) for m in members)
     raise AssertionError(e.func)
+
+
+def _recorded(node: n.Call, fn):
+    """A computed date or day number: traced evaluations record it, so explanations can show it."""
+    def call(env):
+        value = fn(env)
+        if env.reads is not None:
+            env.reads.append((node, value))
+        return value
+    return call
 
 
 def _compile_ref(ck: CheckedRulebook, e: n.Ref):
@@ -238,10 +248,8 @@ class FundPlan:
     deductible: n.Deductible | None
     deductible_amount: Compiled | None
     deductible_when: Compiled | None
-    cost_cap: n.Cap | None
-    cost_cap_amount: Compiled | None
-    payment_cap: n.Cap | None
-    payment_cap_amount: Compiled | None
+    cost_caps: tuple[tuple[n.Cap, Compiled], ...]  # yearly and/or per claim
+    payment_caps: tuple[tuple[n.Cap, Compiled], ...]
     rate: Compiled | None
     rate_node: n.Rate | None
     bands: tuple[BandPlan, ...]
@@ -296,10 +304,8 @@ def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
     applies = (fund.clause(n.Applies) or [None])[0]
     base = fund.clause(n.Base)[0]
     ded = (fund.clause(n.Deductible) or [None])[0]
-    caps = {cap.what: cap for cap in fund.clause(n.Cap)}
     rate = (fund.clause(n.Rate) or [None])[0]
     bands = (fund.clause(n.Bands) or [None])[0]
-    cost_cap, pay_cap = caps.get("cost"), caps.get("payments")
     return FundPlan(
         fund=fund,
         applies=c(applies, applies.when) if applies else None,
@@ -313,10 +319,8 @@ def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
         deductible=ded,
         deductible_amount=c(ded, ded.amount) if ded else None,
         deductible_when=c(ded, ded.when) if ded and ded.when is not None else None,
-        cost_cap=cost_cap,
-        cost_cap_amount=c(cost_cap, cost_cap.amount) if cost_cap else None,
-        payment_cap=pay_cap,
-        payment_cap_amount=c(pay_cap, pay_cap.amount) if pay_cap else None,
+        cost_caps=tuple((cap, c(cap, cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "cost"),
+        payment_caps=tuple((cap, c(cap, cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "payments"),
         rate=c(rate, rate.expr) if rate else None,
         rate_node=rate,
         bands=tuple(BandPlan(b, ck.constants[b.lower] if b.lower is not None else ZERO,

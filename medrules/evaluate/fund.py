@@ -59,16 +59,17 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
     out["deductible"] = taken
     start, end = a0 + taken, a0 + base
 
-    if plan.cost_cap is not None:
-        cap = plan.cost_cap_amount(env)
-        point = cap if plan.cost_cap.per is None else a0 + cap
-        above = max(ZERO, end - max(start, point))
+    full_end = end
+    for node, amount in plan.cost_caps:  # each cost cap ends the payable part at its point
+        cap = amount(env)
+        point = cap if node.per is None else a0 + cap
+        above = max(ZERO, full_end - max(start, point))
         if steps is not None:
-            steps.append(Step("cap", name, plan.cost_cap, {
-                "what": "cost", "cap": cap, "per": plan.cost_cap.per or "year", "counted_before": a0,
-                "from": start, "to": end, "point": point, "above": above}, env.take()))
+            steps.append(Step("cap", name, node, {
+                "what": "cost", "cap": cap, "per": node.per or "year", "counted_before": a0,
+                "from": start, "to": full_end, "point": point, "above": above}, env.take()))
         end = max(start, min(end, point))
-        out["above_ceiling"] = above
+    out["above_ceiling"] = full_end - end if plan.cost_caps else ZERO
     payable = end - start
     out["payable"] = payable
 
@@ -88,11 +89,13 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
     raw = sum((part * rate for part, rate in pieces), ZERO)
 
     paid = raw
-    if plan.payment_cap is not None:
-        cap = plan.payment_cap_amount(env)
-        yearly = plan.payment_cap.per is None
-        before = env.acc[plan.payments_acc] if yearly else ZERO
-        room = max(ZERO, cap - before)
+    if plan.payment_caps:  # the fund pays up to the tightest of its payment caps
+        rooms = []
+        for node, amount in plan.payment_caps:
+            cap = amount(env)
+            before = env.acc[plan.payments_acc] if node.per is None else ZERO
+            rooms.append((node, cap, before, max(ZERO, cap - before), env.take()))
+        room = min(r[3] for r in rooms)
         above, split = ZERO, None
         if raw > room:
             paid = room
@@ -100,9 +103,13 @@ def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) 
             above = rounder(exact)
         out["above_cap"] = above
         if steps is not None:
-            steps.append(Step("cap", name, plan.payment_cap, {
-                "what": "payments", "cap": cap, "per": "year" if yearly else "claim", "paid_before": before,
-                "room": room, "raw": raw, "limited": raw > room, "above": above, "split": split}, env.take()))
+            binding = next(r for r in rooms if r[3] == room)
+            for node, cap, before, own_room, reads in rooms:
+                limited = raw > room and node is binding[0]
+                steps.append(Step("cap", name, node, {
+                    "what": "payments", "cap": cap, "per": node.per or "year", "paid_before": before,
+                    "room": own_room, "raw": raw, "limited": limited, "above": above if limited else ZERO,
+                    "split": split if limited else None}, reads))
 
     rounded = rounder(paid)
     if steps is not None:

@@ -83,8 +83,17 @@ class Describer:
         for node, value in reads:
             if isinstance(node, n.Ref) and node.text not in (s.split(" = ")[0] for s in shown):
                 shown.append(f"{node.text} = {self.value_text(node, value)}")
+            elif isinstance(node, n.Call):  # a computed date or day number
+                shown.append(f"{source_text(node)} = {self.f.any(value) if not isinstance(value, Decimal) else value}")
+                if node.func == "day_number":
+                    shown[-1] += self.day_count_words()
         text = source_text(expr)
         return f"{text} ({'; '.join(shown)})" if shown else text
+
+    def day_count_words(self) -> str:
+        inclusive = self.ck.rulebook.header.day_count == "inclusive"
+        return self.t("(起算日为第1天)" if inclusive else "(起算日不计入,次日为第1天)",
+                      " (the start day is day 1)" if inclusive else " (the start day is not counted: the next day is day 1)")
 
     def value_text(self, ref: n.Ref, value) -> str:
         t = self.types.get(ref)
@@ -234,7 +243,7 @@ class Describer:
 
     def step_cap(self, s, v):
         if v["what"] == "cost":
-            per = self.t("年度累计" if v["per"] == "year" else "本次", "in the year" if v["per"] == "year"
+            per = self.t("年度累计" if v["per"] == "year" else "本次", "in the benefit year" if v["per"] == "year"
                          else "on this claim")
             text = self.t(
                 f"费用封顶:{per}费用计至 {self.m(v['cap'])} 为止。本次之前已累计 {self.m(v['counted_before'])},"
@@ -249,7 +258,7 @@ class Describer:
                 text += self.t(",未超过封顶线。", ", within the cap.")
                 formula = None
             return text, formula, bool(v["above"])
-        per = self.t("年度" if v["per"] == "year" else "本次", "per year" if v["per"] == "year" else "per claim")
+        per = self.t("年度" if v["per"] == "year" else "本次", "per benefit year" if v["per"] == "year" else "per claim")
         room = f"{self.a(v['cap'])} − {self.a(v['paid_before'])} = {self.a(v['room'])}"
         computed = self.computed(s.node.amount, s.reads, self.a(v["cap"]))
         if computed:
