@@ -138,6 +138,20 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
     _run(body, debug)
 
 
+@app.command()
+def catalog(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.mr)")],
+            debug: DebugOpt = False) -> None:
+    """Describe rulebooks in Markdown: sources, decisions, every provision and what it cites."""
+    def body(s: _Session):
+        from medrules.catalog import catalog as render_catalog
+        programs = []
+        for path in rulebooks:
+            program = s.program(path)
+            programs.append((program, s.sources[program.checked.file].text))
+        print(render_catalog(programs), end="")
+    _run(body, debug)
+
+
 def main() -> None:
     app(prog_name="medrules")
 
