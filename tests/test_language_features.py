@@ -200,3 +200,30 @@ def test_a_yearly_and_a_per_claim_payment_cap_together():
     assert [paid(c, "pool") for c in s.claims] == [Decimal("400.00"), Decimal("400.00"), Decimal("200.00")]
     caps = [line for line in explain(prog, s, "en").claims[2].lines if line.kind == "cap"]
     assert len(caps) == 2 and [c.moves_money for c in caps] == [True, False]  # the yearly cap is the one that bound
+
+
+@pytest.mark.parametrize("old, new, code, fragment", [
+    ("rounding half_up to 0.01 yuan", "rounding half_up to 0.05 yuan", "unit", "a power of ten of a yuan"),
+    ("disease: text = \"\"", "disease: text = \"\"\n  extra: money = 1 yuan + 1 yuan", "default",
+     "the default of 'extra' must be a value"),
+    ("year starts 01-01 by claim.date", "year starts 01-01 by member.paid_on", "unit",
+     "placed in a benefit year by one of its own dates"),
+    ("  rate 60%\n  adjust", "  bands { up to 1_000 yuan: 60% }\n  adjust", "bands",
+     "the last band has an upper edge"),
+])
+def test_what_used_to_be_limitations_are_now_checked(old, new, code, fragment):
+    text = RULEBOOK.read_text(encoding="utf-8")
+    assert old in text
+    with pytest.raises(medrules.MedrulesError) as err:
+        medrules.check(medrules.parse(SourceFile("x.mr", text.replace(old, new, 1))))
+    assert any(d.code == code and fragment in d.message for d in err.value.diagnostics), err.value
+
+
+def test_division_by_zero_is_a_located_error():
+    text = RULEBOOK.read_text(encoding="utf-8").replace("  base claim.cost\n  accumulate payments in paid",
+                                                        "  base claim.cost / 0\n  accumulate payments in paid")
+    prog = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("x.mr", text))))
+    with pytest.raises(medrules.MedrulesError) as err:
+        settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "100.00"}])
+    d = err.value.diagnostics[0]
+    assert "division by zero: '0' is 0 here" in d.message and d.span.file == "x.mr"

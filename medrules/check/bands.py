@@ -46,6 +46,10 @@ def check_bands(ctx: Context, bands: n.Bands) -> None:
         if band.lower is not None:
             ctx.constants[band.lower] = lower
         previous_upper, previous = upper, band
+    last = bands.bands[-1]
+    if last.upper is not None:
+        ctx.error("bands", "the last band has an upper edge, so cost above it would fall in no band", last.span,
+                  "end with 'above …: RATE' (use 'above …: 0%' to pay nothing above it)")
 
 
 _UNKNOWN = object()

@@ -64,8 +64,9 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
         if r.scope not in ROUNDING_SCOPES:
             ctx.error("unknown-name", f"unknown rounding scope '{r.scope}'", r.scope_span or r.span,
                       "rounding applies 'per payment' (each fund's payment on each claim)")
-        if r.quantum <= 0:
-            ctx.error("unit", "the rounding unit must be more than 0 yuan", r.span)
+        if r.quantum <= 0 or r.quantum.normalize().as_tuple().digits != (1,):
+            ctx.error("unit", f"rounding is to a power of ten of a yuan (0.01, 0.1, 1, 10 …), not {r.quantum}",
+                      r.span, "write e.g. 'rounding half_up to 0.01 yuan per payment' (to the fen)")
     if header.day_count not in DAY_COUNTS:
         ctx.error("unknown-name", f"days are counted 'inclusive' or 'exclusive', not '{header.day_count}'",
                   header.day_count_span or header.span,

@@ -32,6 +32,10 @@ def check(ctx: Context) -> None:
                 ctx.optional.add(f)  # may be left out
             elif f.default is not None and f in ctx.field_types:
                 expect(ctx, f.default, ctx.field_types[f], f"the default of '{f.name}'", fund=None)
+                res = ctx.resolved.get(f.default) if isinstance(f.default, n.Ref) else None
+                if not isinstance(f.default, n.Literal) and (res is None or res.kind not in ("param", "enum_member")):
+                    ctx.error("default", f"the default of '{f.name}' must be a value, a parameter or an "
+                              "enumeration member", f.default.span, "write the value itself, e.g. '= 0 yuan'")
     for p in rb.parameters:
         t = type_of_name(ctx, p.type_name)
         if t is not None:
@@ -39,6 +43,11 @@ def check(ctx: Context) -> None:
     check_parameters(ctx)
     if rb.header and rb.header.dated_by is not None:
         expect(ctx, rb.header.dated_by, units.DATE, "the date that places a claim in a benefit year", fund=None)
+        res = ctx.resolved.get(rb.header.dated_by)
+        if res is not None and (res.kind != "fact" or res.detail != "claim"):
+            ctx.error("unit", f"a claim is placed in a benefit year by one of its own dates, not "
+                      f"'{rb.header.dated_by.text}'", rb.header.dated_by.span,
+                      "write e.g. 'year starts 01-01 by claim.date' or '… by claim.discharge_date'")
     for t in rb.treatments:
         check_treat(ctx, None, t)
     for x in rb.exclusions:

@@ -202,8 +202,20 @@ def _compile_binary(ck: CheckedRulebook, e: n.Binary):
         return lambda env: (left(env) - right(env)).days
     if e.op == "*" and "relpct" in (lt, rt):
         return lambda env: left(env) * (1 + right(env))
-    op = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[e.op]
+    if e.op == "/":
+        def divide(env):
+            divisor = right(env)
+            if not divisor:
+                raise MedrulesError(error("evaluate", f"division by zero: '{source_text_of(e.right)}' is 0 here",
+                                          e.span, "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
+            return left(env) / divisor
+        return divide
+    op = {"+": operator.add, "-": operator.sub, "*": operator.mul}[e.op]
     return lambda env: op(left(env), right(env))
+
+
+def source_text_of(e: n.Expr) -> str:
+    return e.text if isinstance(e, (n.Ref, n.Literal)) else "the divisor"
 
 
 # ---------------------------------------------------------------- fund plans
