@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import random
 import sys
 import time
@@ -27,14 +28,14 @@ sys.path.insert(0, str(ROOT))
 
 import medrules  # noqa: E402
 from medrules.explain import explain  # noqa: E402
-from medrules.facts import Claim, Facts  # noqa: E402
-from medrules.source import Span  # noqa: E402
+from medrules.facts import Facts, facts_from_source  # noqa: E402
+from medrules.source import SourceFile  # noqa: E402
 
 KINDS = ["outpatient"] * 6 + ["inpatient"] * 3 + ["family_ward", "special_outpatient"]
-NOWHERE = Span("<bench>", 1, 1)
 
 
-def synthetic_members(n: int, seed: int = 2012) -> list[Facts]:
+def synthetic_members(n: int, checked, seed: int = 2012) -> list[Facts]:
+    """Facts files for ``n`` members, validated as a user's would be (not timed)."""
     rng = random.Random(seed)
     members = []
     for m in range(n):
@@ -42,14 +43,13 @@ def synthetic_members(n: int, seed: int = 2012) -> list[Facts]:
         for i in range(rng.randint(1, 8)):
             kind = rng.choice(KINDS)
             top = 3_000 if kind == "outpatient" else 300_000
-            cost = Decimal(rng.randint(0, top * 100)) / 100
             day = dt.date(2012, 1, 1) + dt.timedelta(days=rng.randint(0, 365))
-            values = {"id": f"C{i + 1}", "date": day, "kind": kind,
-                      "institution": rng.choice(["grassroots_zero_markup", "other_designated"]),
-                      "compliant_cost": cost, "self_paid": Decimal(rng.randint(0, 50_000)) / 100}
-            claims.append(Claim(f"C{i + 1}", i, values, NOWHERE, {}))
-        member = {"id": f"M{m}", "category": rng.choice(["working", "retired"])}
-        members.append(Facts("<bench>", member, f"M{m}", tuple(claims), {}, {}))
+            claims.append({"id": f"C{i + 1}", "date": day.isoformat(), "kind": kind,
+                           "institution": rng.choice(["grassroots_zero_markup", "other_designated"]),
+                           "compliant_cost": str(Decimal(rng.randint(0, top * 100)) / 100),
+                           "self_paid": str(Decimal(rng.randint(0, 50_000)) / 100)})
+        doc = {"member": {"id": f"M{m}", "category": rng.choice(["working", "retired"])}, "claims": claims}
+        members.append(facts_from_source(SourceFile(f"member-{m}.json", json.dumps(doc)), checked))
     return members
 
 
@@ -67,10 +67,6 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=20_000)
     args = parser.parse_args()
     rulebook = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
-    members = synthetic_members(args.members)
-    claims = sum(len(m.claims) for m in members)
-    print(f"medrules {medrules.__version__} · {args.members:,} members · {claims:,} claims · Python "
-          f"{sys.version.split()[0]}")
     program = None
 
     def load():
@@ -78,6 +74,13 @@ def main() -> None:
         program = medrules.load(rulebook)
 
     timed("parse + check + compile (once)", 0, load)
+    members = synthetic_members(args.members, program.checked)
+    claims = sum(len(m.claims) for m in members)
+    print(f"medrules {medrules.__version__} · {args.members:,} members · {claims:,} claims · Python "
+          f"{sys.version.split()[0]}")
+    sample = min(args.members, 2_000)
+    timed("validate facts (JSON with positions)", sum(len(m.claims) for m in members[:sample]),
+          lambda: synthetic_members(sample, program.checked))
     timed("settle, tracing off", claims, lambda: [medrules.settle(program, m) for m in members])
     traced = []
     timed("settle, tracing on", claims, lambda: traced.extend(medrules.settle(program, m, trace=True)

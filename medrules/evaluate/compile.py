@@ -9,6 +9,7 @@ is not, the cost is one ``is None`` test per read.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 from decimal import Decimal
 
@@ -64,9 +65,7 @@ def compile_expr(ck: CheckedRulebook, e: n.Expr):  # noqa: C901 - one dispatch o
         fs = [compile_expr(ck, x) for x in e.operands]
         if e.op == "not":
             return lambda env: not fs[0](env)
-        if e.op == "and":
-            return lambda env: all(f(env) for f in fs)
-        return lambda env: any(f(env) for f in fs)
+        return functools.reduce(_and if e.op == "and" else _or, fs)
     if isinstance(e, n.Call):
         return _compile_call(ck, e)
     if isinstance(e, n.Highest):
@@ -103,6 +102,14 @@ def compile_expr(ck: CheckedRulebook, e: n.Expr):  # noqa: C901 - one dispatch o
 
         return cases_fn
     raise AssertionError(f"cannot compile {e!r}")
+
+
+def _and(a, b):
+    return lambda env: a(env) and b(env)
+
+
+def _or(a, b):
+    return lambda env: a(env) or b(env)
 
 
 def _compile_call(ck: CheckedRulebook, e: n.Call):
