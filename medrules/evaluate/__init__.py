@@ -87,6 +87,8 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
     claims = sorted(facts.claims, key=lambda c: (c.values[program.dated_by], c.index))
     check_effective(program, claims)
     layers = _layers(program)  # the base scheme first, then each supplement on it
+    # how the top rulebook names each layer's funds and accumulators: '' for itself, 'basic' below it
+    prefixes = [".".join(p.alias for p in layers[depth + 1:][::-1]) for depth in range(len(layers))]
     envs = [Env(facts.member, {}, trace) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
@@ -108,8 +110,7 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
                 if number == 0 and facts.opening:
                     steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
         funds, total, below = [], None, None
-        for depth, (layer, env) in enumerate(zip(layers, envs)):
-            prefix = ".".join(p.alias for p in layers[depth + 1:][::-1])  # how the top rulebook names this layer
+        for depth, (layer, env, prefix) in enumerate(zip(layers, envs, prefixes)):
             layer_steps = [] if steps is not None else None
             if below is not None:
                 env.out = {layer.alias: below}
@@ -134,9 +135,8 @@ def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
                                       f"than its total cost of {total} yuan", program.total.node.span,
                                       "a fund's base should not exceed what is left of the cost"))
         accumulators = {}
-        for depth, env in enumerate(envs):
-            prefix = ".".join(p.alias for p in layers[depth + 1:][::-1])
-            accumulators |= {f"{prefix}.{k}" if prefix else k: v for k, v in env.acc.items()}
+        for env, prefix in zip(envs, prefixes):
+            accumulators |= {f"{prefix}.{k}" if prefix else k: v for k, v in env.acc.items()} if prefix else env.acc
         results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, accumulators,
                                    tuple(steps) if steps is not None else None))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
