@@ -120,16 +120,33 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
 @app.command()
 def explain(rulebook: RulebookArg, facts: FactsArg,
             claim: Annotated[Optional[list[str]], typer.Option("--claim", help="only this claim (repeatable)")] = None,
+            what_if: Annotated[Optional[list[str]], typer.Option(
+                "--what-if", help="FACT=VALUE: explain what would change (repeatable), "
+                                  "e.g. claim.institution=grassroots_zero_markup")] = None,
             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     def body(s: _Session):
         program = s.program(rulebook)
-        result = settle(program, s.facts(facts, program), trace=True)
-        known = {c.id for c in result.claims}
+        the_facts = s.facts(facts, program)
+        known = {c.id for c in the_facts.claims}
         for cid in claim or []:
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
                                           hint="claims in the file: " + ", ".join(sorted(known))))
+        if what_if:
+            from medrules.explain.json import what_if_json
+            from medrules.explain.text import render_what_if
+            from medrules.explain.whatif import sensitivity, what_if as compare
+            from medrules.facts import parse_change
+            changes = [parse_change(text, program.checked) for text in what_if]
+            w = compare(program, the_facts, changes, lang.value, claim)
+            most = sensitivity(program, the_facts, claim)
+            if json_:
+                print(json.dumps(what_if_json(w, most), ensure_ascii=False, indent=2))
+            else:
+                out.print(render_what_if(w, most))
+            return
+        result = settle(program, the_facts, trace=True)
         e = explain_settlement(program, result, lang.value, claim)
         if json_:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))

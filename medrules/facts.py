@@ -292,3 +292,59 @@ def _show(x) -> str:
     if x is None:
         return "null"
     return f"'{x}'"
+
+
+# ---------------------------------------------------------------- what-if
+@attrs.frozen
+class Change:
+    """One fact set to another value: ``claim.referred=true`` (for every claim, or the named ones)."""
+
+    record: str  # member | claim
+    field: str
+    value: object  # converted to the field's type
+    text: str  # as the user wrote it
+
+
+def parse_change(text: str, checked: CheckedRulebook) -> Change:
+    """``member.category=retired``, ``claim.referred=true``, ``claim.compliant_cost=1200.50``."""
+    import json
+
+    span = Span("--what-if", 1, 1, 1, len(text) + 1)
+    name, sep, raw = text.partition("=")
+    record, _, field = name.strip().partition(".")
+    if not sep or record not in ("member", "claim") or not field:
+        raise MedrulesError(error("what-if", f"'{text}' is not FACT=VALUE", span,
+                                  "write e.g. --what-if claim.referred=true or --what-if member.category=retired"))
+    fields = checked.records.get(record, {})
+    if field not in fields:
+        raise MedrulesError(error("what-if", f"'{record}.{field}' is not a declared {record} fact", span,
+                                  did_you_mean(field, fields) or "facts: " + ", ".join(sorted(fields))))
+    raw = raw.strip()
+    try:
+        value = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
+    except ValueError:
+        value = raw  # a bare word: an enumeration member, a date, text
+    if isinstance(value, list):
+        value = [Located(v, span) for v in value]
+    problems: list[Diagnostic] = []
+    converted = _convert(Located(value, span), checked.field_types[fields[field]], checked, f"{record}.{field}",
+                         problems)
+    if problems:
+        raise MedrulesError(problems)
+    return Change(record, field, converted, text)
+
+
+def with_changes(facts: Facts, changes: list[Change], claim_ids: list[str] | None = None) -> Facts:
+    """The same facts with each change applied (claim changes to the named claims, or to all)."""
+    member = dict(facts.member)
+    claims = []
+    for c in changes:
+        if c.record == "member":
+            member[c.field] = c.value
+    for claim in facts.claims:
+        values = dict(claim.values)
+        for c in changes:
+            if c.record == "claim" and (not claim_ids or claim.id in claim_ids):
+                values[c.field] = c.value
+        claims.append(attrs.evolve(claim, values=values))
+    return attrs.evolve(facts, member=member, claims=tuple(claims))

@@ -103,3 +103,25 @@ def explanation_json(e: Explanation) -> dict:
         claims.append(c)
     doc["claims"] = claims
     return doc
+
+
+WHATIF_SCHEMA = f"medrules.whatif/{SCHEMA_VERSION}"
+
+
+def what_if_json(w, sensitivity=()) -> dict:
+    def line(x):
+        return None if x is None else {"kind": x.kind, "fund": x.fund, "text": x.text, "formula": x.formula}
+
+    return {
+        "schema": WHATIF_SCHEMA, "lang": w.lang,
+        "changes": [{"fact": f"{c.record}.{c.field}", "value": plain(c.value)} for c in w.changes],
+        "claims": [{"id": d.claim_id, "member_pays": {"before": plain(d.member_before), "after": plain(d.member_after)},
+                    "funds": [{"fund": fund, "before": plain(b), "after": plain(a), "change": plain(a - b)}
+                              for fund, _, b, a in d.funds],
+                    "steps": [{"before": line(s.before), "after": line(s.after)} for s in d.steps]}
+                   for d in w.claims],
+        "funds": {"before": plain(w.funds_before), "after": plain(w.funds_after),
+                  "change": plain(w.funds_after - w.funds_before)},
+        "most_sensitive": [{"fact": f"{s.change.record}.{s.change.field}", "value": plain(s.change.value),
+                            "change": plain(s.delta)} for s in sensitivity],
+    }

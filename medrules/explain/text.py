@@ -104,3 +104,41 @@ def to_text(renderable, width: int = 110) -> str:
     console = Console(record=True, width=width, color_system=None, force_terminal=False, file=io.StringIO())
     console.print(renderable)
     return console.export_text()
+
+
+def render_what_if(w, sensitivity=()) -> Group:
+    """The difference a changed fact makes, claim by claim, with the steps that changed."""
+    f = Formatter(w.lang)
+    zh = w.lang == "zh"
+    changes = ", ".join(c.text for c in w.changes)
+    out = [Text(("假如 " if zh else "What if ") + changes + ("?" if zh else "?"), style="bold underline")]
+    for d in w.claims:
+        out.append(Text(""))
+        head = (f"结算单 {d.claim_id}:基金多付 " if zh and d.delta >= 0 else f"结算单 {d.claim_id}:基金少付 " if zh
+                else f"Claim {d.claim_id}: the funds pay {'more' if d.delta >= 0 else 'less'} by ")
+        out.append(Text(head + f.money(abs(d.delta)) + (f";个人负担 {f.number(d.member_before)} → {f.number(d.member_after)}"
+                        if zh else f"; the member pays {f.number(d.member_before)} → {f.number(d.member_after)}"),
+                        style="bold"))
+        for fund, title, before, after in d.funds:
+            delta = after - before
+            out.append(Text(f"  {title} ({fund}): {f.number(before)} → {f.number(after)} "
+                            f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
+        if not d.steps:
+            out.append(Text("  " + ("没有变化。" if zh else "Nothing changes."), style="dim"))
+        for change in d.steps:
+            if change.before is not None:
+                out.append(Text(f"  − {change.before.text}" + (f"  [{change.before.formula}]" if change.before.formula
+                                                                 else ""), style="red"))
+            if change.after is not None:
+                out.append(Text(f"  + {change.after.text}" + (f"  [{change.after.formula}]" if change.after.formula
+                                                                else ""), style="green"))
+    total = w.funds_after - w.funds_before
+    out += [Text(""), Text((f"合计:基金支付 {f.number(w.funds_before)} → {f.number(w.funds_after)}" if zh
+                            else f"In all: the funds pay {f.number(w.funds_before)} → {f.number(w.funds_after)}")
+                           + f" ({'+' if total >= 0 else '−'}{f.number(abs(total))})", style="bold")]
+    if sensitivity:
+        out += [Text(""), Text("对结果影响最大的事实:" if zh else "The facts that would change the outcome most:",
+                               style="bold")]
+        for i, s in enumerate(sensitivity, 1):
+            out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
+    return Group(*out)

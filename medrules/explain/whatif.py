@@ -1,0 +1,148 @@
+"""What if a fact were different? Two settlements of the same claims, compared step by step.
+
+Both settlements are traced by the one evaluator; their explanation lines are aligned by
+provision (same layer, fund, step kind and rulebook node), and only the lines whose words or
+arithmetic changed are kept. :func:`sensitivity` ranks the facts that would change the
+outcome most: every enumeration and yes/no fact, tried at each of its other values.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from medrules.diagnostics import MedrulesError
+from medrules.evaluate import Program, Settlement, settle
+from medrules.explain import explain
+from medrules.explain.steps import Line
+from medrules.facts import Change, Facts, with_changes
+
+# Step kinds a reader needs to see change; accumulators and rounding follow from these.
+SHOWN = {"treat", "exclude", "applies", "base", "deductible", "cap", "band", "rate", "flat", "adjust", "paid",
+         "total", "member_pays", "handoff"}
+
+
+@attrs.frozen
+class StepChange:
+    before: Line | None  # None: the step happens only with the change
+    after: Line | None  # None: the step happens only without it
+
+
+@attrs.frozen
+class ClaimDifference:
+    claim_id: str
+    funds: tuple[tuple[str, str, Decimal, Decimal], ...]  # (fund, title, paid before, paid after), changed only
+    member_before: Decimal
+    member_after: Decimal
+    steps: tuple[StepChange, ...]
+
+    @property
+    def delta(self) -> Decimal:
+        return self.member_before - self.member_after  # what the funds pay more
+
+
+@attrs.frozen
+class WhatIf:
+    changes: tuple[Change, ...]
+    lang: str
+    before: Settlement
+    after: Settlement
+    claims: tuple[ClaimDifference, ...]  # every selected claim
+
+    @property
+    def funds_before(self) -> Decimal:
+        return sum((c.funds_paid for c in self.before.claims if self._selected(c.id)), Decimal(0))
+
+    @property
+    def funds_after(self) -> Decimal:
+        return sum((c.funds_paid for c in self.after.claims if self._selected(c.id)), Decimal(0))
+
+    def _selected(self, claim_id: str) -> bool:
+        return any(d.claim_id == claim_id for d in self.claims)
+
+
+def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "zh",
+            claim_ids: list[str] | None = None) -> WhatIf:
+    before = settle(program, facts, trace=True)
+    after = settle(program, with_changes(facts, changes, claim_ids), trace=True)
+    e_before = explain(program, before, lang, claim_ids)
+    e_after = explain(program, after, lang, claim_ids)
+    diffs = []
+    for cb, ca in zip(e_before.claims, e_after.claims):
+        funds = tuple((f.fund, fund_title(program, f.fund, lang), f.paid, ca.result.fund(f.fund).paid)
+                      for f in cb.result.funds if f.paid != ca.result.fund(f.fund).paid)
+        diffs.append(ClaimDifference(cb.result.id, funds, cb.result.member_pays, ca.result.member_pays,
+                                     align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)))
+    return WhatIf(tuple(changes), lang, before, after, tuple(diffs))
+
+
+def fund_title(program: Program, name: str, lang: str) -> str:
+    return dict(program.all_funds())[name].title(lang)
+
+
+def align(lines_b, steps_b, lines_a, steps_a) -> tuple[StepChange, ...]:
+    """Lines keyed by the provision they come from; the ones that differ, in the 'after' order."""
+    def keyed(lines, steps):
+        seen: dict = {}
+        out = {}
+        for line, step in zip(lines, steps):
+            if step.kind not in SHOWN:
+                continue
+            key = (step.layer, step.fund, step.kind, id(step.node))
+            seen[key] = seen.get(key, 0) + 1
+            out[key + (seen[key],)] = line
+        return out
+
+    before, after = keyed(lines_b, steps_b), keyed(lines_a, steps_a)
+    changes = []
+    for key, line in after.items():
+        old = before.get(key)
+        if old is None or (old.text, old.formula) != (line.text, line.formula):
+            changes.append(StepChange(old, line))
+    changes += [StepChange(line, None) for key, line in before.items() if key not in after]
+    return tuple(changes)
+
+
+@attrs.frozen
+class Sensitivity:
+    change: Change
+    delta: Decimal  # what the funds would pay more (negative: less), over the selected claims
+
+
+def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = None,
+                most: int = 5) -> tuple[Sensitivity, ...]:
+    """The enumeration and yes/no facts that, set to another value, change the funds' payment most
+    (each fact once, at the value that changes most)."""
+    ck = program.checked
+    base = _paid(settle(program, facts), claim_ids)
+    found = []
+    for record in ("member", "claim"):
+        for name, field in ck.records.get(record, {}).items():
+            if record == "claim" and name == program.dated_by:
+                continue
+            t = ck.field_types.get(field)
+            if t is None or t.unit not in ("bool", "enum"):
+                continue
+            values = [True, False] if t.unit == "bool" else [m.name for m in ck.enums[t.enum].members]
+            current = {facts.member.get(name)} if record == "member" else {
+                c.values.get(name) for c in facts.claims if not claim_ids or c.id in claim_ids}
+            for value in values:
+                if {value} == current:
+                    continue
+                shown = str(value).lower() if isinstance(value, bool) else value
+                change = Change(record, name, value, f"{record}.{name}={shown}")
+                try:
+                    delta = _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids) - base
+                except MedrulesError:  # a value this rulebook cannot settle (e.g. a fact it then needs)
+                    continue
+                if delta:
+                    found.append(Sensitivity(change, delta))
+    found.sort(key=lambda s: (-abs(s.delta), s.change.text))
+    best: dict = {}  # one entry per fact: its most consequential other value
+    for s in found:
+        best.setdefault((s.change.record, s.change.field), s)
+    return tuple(best.values())[:most]
+
+
+def _paid(s: Settlement, claim_ids) -> Decimal:
+    return sum((c.funds_paid for c in s.claims if not claim_ids or c.id in claim_ids), Decimal(0))
