@@ -21,7 +21,8 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import settle
 from medrules.explain import explain as explain_settlement
 from medrules.explain.json import explanation_json, settlement_json
-from medrules.explain.text import render_explanation, render_settlement
+from medrules.explain.document import html_page, markdown
+from medrules.explain.text import render_citizen, render_explanation, render_settlement
 from medrules.facts import facts_from_source
 from medrules.render import diagnostic_text
 from medrules.source import SourceFile
@@ -38,6 +39,18 @@ err = Console(stderr=True, soft_wrap=True)  # never break a caret line
 class Lang(str, Enum):
     zh = "zh"
     en = "en"
+
+
+class View(str, Enum):
+    citizen = "citizen"
+    auditor = "auditor"
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
 
 
 class _Session:
@@ -123,8 +136,14 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             what_if: Annotated[Optional[list[str]], typer.Option(
                 "--what-if", help="FACT=VALUE: explain what would change (repeatable), "
                                   "e.g. claim.institution=grassroots_zero_markup")] = None,
+            view: Annotated[View, typer.Option("--view", help="citizen: a few plain sentences; auditor: every "
+                                               "step, its arithmetic and citation")] = View.auditor,
+            format_: Annotated[Format, typer.Option("--format", help="text, json, markdown, or a standalone "
+                                                    "html page")] = Format.text,
             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
+    if json_:
+        format_ = Format.json
     def body(s: _Session):
         program = s.program(rulebook)
         the_facts = s.facts(facts, program)
@@ -141,15 +160,21 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             changes = [parse_change(text, program.checked) for text in what_if]
             w = compare(program, the_facts, changes, lang.value, claim)
             most = sensitivity(program, the_facts, claim)
-            if json_:
+            if format_ is Format.json:
                 print(json.dumps(what_if_json(w, most), ensure_ascii=False, indent=2))
             else:
                 out.print(render_what_if(w, most))
             return
         result = settle(program, the_facts, trace=True)
         e = explain_settlement(program, result, lang.value, claim)
-        if json_:
+        if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
+        elif format_ is Format.markdown:
+            print(markdown(e, view.value))
+        elif format_ is Format.html:
+            print(html_page(e, view.value), end="")
+        elif view is View.citizen:
+            out.print(render_citizen(e))
         else:
             out.print(render_explanation(e))
     _run(body, debug)

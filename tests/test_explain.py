@@ -114,3 +114,54 @@ def test_explanation_json_is_machine_readable():
     assert rate["citation"]["document"] == "衢政发〔2011〕102号"
     assert rate["source"]["file"].endswith("employee-2012.mr")
     assert {"name": "claim.institution", "value": "grassroots_zero_markup", "from": "fact"} in rate["inputs"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("stem", SNAPSHOT_CASES)
+def test_citizen_view(stem, lang, snapshot):
+    from medrules.explain.text import render_citizen
+    _, _, e = _explained(stem, lang)
+    assert to_text(render_citizen(e), width=120) == snapshot
+
+
+def test_citizen_view_names_the_limit_reached():
+    from medrules.explain.citizen import citizen_view
+    _, _, e = _explained("reaches-cap-into-critical", "en")
+    c2 = citizen_view(e)[1]
+    # band 1: 9,400 × 84%; band 2: 170,000 × 87%; the 160,000 limit left 118,504
+    assert c2.sentences[0] == (
+        "inpatient pooling fund: 600.00 yuan of the deductible is yours; the rates give 9,400.00 × 84% + "
+        "170,000.00 × 87% = 155,796.00 yuan; but only 118,504.00 yuan was left of its limit of 160,000.00 yuan, "
+        "so it pays 118,504.00 yuan. (per 衢政发〔2011〕102号 二)")
+    assert c2.sentences[1].startswith("supplementary critical-illness insurance: on the 42,864.37 yuan above "
+                                      "inpatient pooling fund's limit")
+    assert c2.sentences[-1] == "You pay 22,918.07 yuan. (total 180,000.00 − funds 157,081.93)"
+
+
+@pytest.mark.parametrize("view", ["citizen", "auditor"])
+def test_markdown_and_html_documents(view):
+    from html.parser import HTMLParser
+
+    from medrules.explain.document import html_page, markdown
+    _, _, e = _explained("reaches-cap-into-critical", "zh")
+    md = markdown(e, view)
+    assert md.startswith("# 医保结算说明") and "22,918.07 元" in md
+    page = html_page(e, view)
+    assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page and "22,918.07 元" in page
+    assert "<script" not in page and "http" not in page  # standalone: nothing loaded from elsewhere
+
+    class Balance(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in ("meta", "br"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag):
+            assert self.open and self.open.pop() == tag, tag
+
+    checker = Balance()
+    checker.feed(page)
+    assert checker.open == []

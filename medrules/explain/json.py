@@ -101,6 +101,10 @@ def explanation_json(e: Explanation) -> dict:
             "source": line.span.to_json() if line.span else None,
         } for line, step in zip(ce.lines, ce.result.steps)]
         claims.append(c)
+    from medrules.explain.citizen import citizen_view
+    citizen = {c.claim_id: list(c.sentences) for c in citizen_view(e)}
+    for c in claims:
+        c["citizen"] = citizen[c["id"]]
     doc["claims"] = claims
     return doc
 

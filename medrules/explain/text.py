@@ -142,3 +142,13 @@ def render_what_if(w, sensitivity=()) -> Group:
         for i, s in enumerate(sensitivity, 1):
             out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
     return Group(*out)
+
+
+def render_citizen(e: Explanation) -> Group:
+    from medrules.explain.citizen import citizen_view
+    parts = []
+    for c in citizen_view(e):
+        parts.append(Text(c.heading, style="bold"))
+        parts += [Text(f"  • {sentence}") for sentence in c.sentences]
+        parts.append(Text(""))
+    return Group(*parts)
