@@ -173,10 +173,9 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             print(markdown(e, view.value))
         elif format_ is Format.html:
             print(html_page(e, view.value), end="")
-        elif view is View.citizen:
-            out.print(render_citizen(e))
         else:
-            out.print(render_explanation(e))
+            out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
+            why_nothing(program, the_facts, result, claim, lang.value)
     _run(body, debug)
 
 
@@ -192,6 +191,23 @@ def catalog(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files
             programs.append((program, s.sources[program.checked.file].text))
         print(render_catalog(programs), end="")
     _run(body, debug)
+
+
+def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
+    """For each claim that paid nothing: the facts that, if different, would have made it pay."""
+    from medrules.explain.format import Formatter
+    from medrules.explain.whatif import sensitivity
+    f = Formatter(lang)
+    for c in result.claims:
+        if (claim_ids and c.id not in claim_ids) or c.funds_paid:
+            continue
+        found = [s for s in sensitivity(program, facts, [c.id], most=3) if s.delta > 0]
+        if found:
+            head = f"结算单 {c.id} 未获支付;以下事实不同则会支付:" if lang == "zh" else \
+                f"Claim {c.id} paid nothing; it would have been paid if:"
+            out.print(head, style="bold")
+            for s in found:
+                out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
 
 
 def main() -> None:

@@ -71,3 +71,17 @@ def test_a_broken_document_is_caught():
     doc["claims"][0]["steps"][0]["values"] = {}
     doc["claims"][0]["total_cost"] = 12.5
     assert len(list(VALIDATOR.iter_errors(doc))) >= 2
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_example_citizen_views(path, lang, snapshot):
+    """The citizen's view of every example of every shipped rulebook, in both languages (read before committing)."""
+    from medrules.explain.text import render_citizen, to_text
+
+    def read(p):
+        return SourceFile(p.resolve().relative_to(ROOT).as_posix(), p.read_text(encoding="utf-8"))
+    program = medrules.load(ROOT / _rulebook_for(path), read=read)
+    facts = facts_from_source(SourceFile.read(path), program.checked)
+    e = explain(program, medrules.settle(program, facts, trace=True), lang)
+    assert to_text(render_citizen(e), width=120) == snapshot

@@ -111,3 +111,32 @@ def test_cli_what_if_text_and_json(monkeypatch):
                                          "change": "78.47"}]
     r = CliRunner().invoke(app, args[:-2] + ["--what-if", "claim.nope=1"])
     assert r.exit_code == 1 and "is not a declared claim fact" in r.output and "Traceback" not in r.output
+
+
+def test_a_capped_claim_says_which_provision_limited_it():
+    """Quzhou 2012, C2 of the capped year: the rates give 155,796.00 but only 118,504.00 was left of the
+    160,000 limit (衢政发〔2011〕102号 二, '住院统筹基金最高支付限额上调至16万元')."""
+    from medrules.explain import explain
+    from medrules.explain.citizen import citizen_view
+    program = load("rulebooks/quzhou/employee-2012.mr")
+    f = facts(program, json.loads((ROOT / "examples/quzhou-employee-2012-inpatient-year.json").read_text()))
+    e = explain(program, medrules.settle(program, f, trace=True), "zh", ["C2"])
+    cap = next(line for line in e.claims[0].lines if line.kind == "cap" and line.fund == "inpatient_pool")
+    assert cap.citation.quote == "住院统筹基金最高支付限额上调至16万元。" and cap.document == "衢政发〔2011〕102号"
+    assert "按比例应付 155,796.00 元,限额内只付 118,504.00 元" in cap.text
+    assert "但最高支付限额 160,000.00 元 只剩 118,504.00 元" in citizen_view(e)[0].sentences[0]
+
+
+def test_explain_says_what_would_have_made_a_claim_pay(monkeypatch, tmp_path):
+    """A third party is liable, so nothing is paid; without it 1,000 × 60% = 600.00."""
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps({"member": {"id": "M", "paid_on": "2016-01-01"},
+                                "claims": [{"id": "C1", "date": "2017-06-01", "kind": "inpatient",
+                                            "third_party": True, "cost": "1000.00"}]}), encoding="utf-8")
+    r = CliRunner().invoke(app, ["explain", "tests/rulebooks/features.mr", str(path), "--view", "citizen",
+                                 "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "Not paid: a third party is liable (claim.third_party = true)." in r.output
+    assert "Claim C1 paid nothing; it would have been paid if:" in r.output
+    assert "claim.third_party=false: +600.00 yuan" in r.output

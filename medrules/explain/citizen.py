@@ -24,6 +24,7 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
     f = Formatter(e.lang)
     zh = e.lang == "zh"
     titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
+    layers = e.program.checked.layers()
     out = []
     for c in e.claims:
         r = c.result
@@ -33,7 +34,12 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
         by_fund: dict[str, list[tuple[Line, object]]] = {}
         for line, step in zip(c.lines, r.steps):
             if step.kind == "exclude" and step.fund is None:
-                sentences.append(line.text + _source(line, zh))
+                sentence = _exclusion(line, step, f, zh, all_funds=True)
+                if len(layers) > 1:  # say which scheme refused: another may still pay
+                    header = layers[step.layer].rulebook.header
+                    title = header.title.best(e.lang) if header.title else header.id
+                    sentence = f"{title}:{sentence}" if zh else f"{title}: {sentence}"
+                sentences.append(sentence)
             if step.fund is not None:
                 by_fund.setdefault(step.fund, []).append((line, step))
         for fund, items in by_fund.items():
@@ -53,8 +59,9 @@ def _fund_sentence(fund: str, items, f: Formatter, zh: bool, titles: dict) -> st
     steps = {step.kind: (line, step) for line, step in items if step.kind != "cap"}
     title = items[0][0].fund_title or fund
     if "exclude" in steps:
-        line, _ = steps["exclude"]
-        return line.text + _source(line, zh)
+        line, step = steps["exclude"]
+        return f"{title}:" + _exclusion(line, step, f, zh, all_funds=False) if zh else \
+            f"{title}: " + _exclusion(line, step, f, zh, all_funds=False)
     if "paid" not in steps:  # the fund does not apply to this kind of claim: not the citizen's concern
         return None
     parts = []
@@ -133,6 +140,22 @@ def _what_the_base_is(step, zh: bool, titles: dict) -> str | None:
     name = ".".join(expr.parts[:-1])
     qualified = f"{step.layer}.{name}" if step.layer else name
     return words.format(fund=titles.get(qualified, name), amount=f.money(step.values["amount"]))
+
+
+def _exclusion(line: Line, step, f: Formatter, zh: bool, all_funds: bool) -> str:
+    """'Not paid: <reason> (the facts that decided it)' — the condition itself is in the auditor's view."""
+    from medrules import nodes as n
+    reason = step.node.reason.best("zh" if zh else "en")
+    shown = []
+    for node, value in step.reads:
+        text = node.text if isinstance(node, n.Ref) else None
+        if isinstance(node, n.Call) and node.func == "day_number":
+            shown.append(f"第 {value} 天" if zh else f"day {value}")
+        elif text and (text.startswith("member.") or text.startswith("claim.")) and not any(
+                s.startswith(text + " ") for s in shown):
+            shown.append(f"{text} = {f.any(value)}")
+    facts = f"({';'.join(shown)})" if zh and shown else (f" ({'; '.join(shown)})" if shown else "")
+    return (f"不予支付:{reason}{facts}。" if zh else f"Not paid: {reason}{facts}.") + _source(line, zh)
 
 
 def _source(line: Line, zh: bool) -> str:
