@@ -43,3 +43,26 @@ def load_case(path: Path) -> tuple[medrules.Program, dict, medrules.Facts]:
 @pytest.fixture(scope="session")
 def quzhou() -> medrules.Program:
     return program_for(CASE_RULEBOOKS["quzhou-employee-2012"])
+
+
+@pytest.fixture(autouse=True)
+def every_explanation_validates(monkeypatch):
+    """Every explanation document any test produces must validate against the published schema."""
+    import jsonschema
+    from importlib import resources
+
+    import medrules.cli
+    import medrules.explain.json as explanation_json_module
+
+    schema = json.loads((resources.files("medrules") / "schema" / "explanation-1.schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    original = explanation_json_module.explanation_json
+
+    def validated(e):
+        doc = original(e)
+        errors = list(validator.iter_errors(json.loads(json.dumps(doc))))
+        assert not errors, [f"{list(x.path)}: {x.message}" for x in errors[:3]]
+        return doc
+
+    monkeypatch.setattr(explanation_json_module, "explanation_json", validated)
+    monkeypatch.setattr(medrules.cli, "explanation_json", validated)
