@@ -141,7 +141,52 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
     best: dict = {}  # one entry per fact: its most consequential other value
     for s in found:
         best.setdefault((s.change.record, s.change.field), s)
-    return tuple(best.values())[:most]
+    dated = date_sensitivity(program, facts, claim_ids)
+    ranked = sorted(list(best.values()) + list(dated), key=lambda s: (-abs(s.delta), s.change.text))
+    return tuple(ranked[:most])
+
+
+_OFFSETS = (0, 1, -1, 89, 90, 91, -89, -90, -91)
+
+
+def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = None) -> tuple[Sensitivity, ...]:
+    """For each member date fact (e.g. when the contribution was paid): the nearest other date, among
+    those the facts themselves suggest (each date in the facts, ±1, ±89, ±90, ±91 days, month starts),
+    at which the funds would pay more. 'Registering two days earlier would have paid 500.00.'"""
+    import datetime as dt
+
+    ck = program.checked
+    base = _paid(settle(program, facts), claim_ids)
+    dates = {v for v in facts.member.values() if isinstance(v, dt.date)}
+    for c in facts.claims:
+        dates |= {v for v in c.values.values() if isinstance(v, dt.date)}
+    candidates = set()
+    for d in dates:
+        for k in _OFFSETS:
+            candidates.add(d + dt.timedelta(days=k))
+        candidates.add(d.replace(day=1))
+    found = []
+    for name, field in ck.records.get("member", {}).items():
+        t = ck.field_types.get(field)
+        current = facts.member.get(name)
+        if t is None or t.unit != "date" or current is None:
+            continue
+        best = None
+        for candidate in sorted(candidates, key=lambda d: (abs((d - current).days), d)):
+            if candidate == current:
+                continue
+            if best is not None and abs((candidate - current).days) > abs((best.change.value - current).days):
+                break
+            change = Change("member", name, candidate, f"member.{name}={candidate.isoformat()}")
+            try:
+                delta = _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids) - base
+            except MedrulesError:
+                continue
+            if delta > 0 and (best is None or delta > best.delta):
+                best = Sensitivity(change, delta)
+        if best is not None:
+            found.append(best)
+    return tuple(found)
 
 
 def _paid(s: Settlement, claim_ids) -> Decimal:
