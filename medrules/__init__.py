@@ -45,13 +45,30 @@ def load(path: str | Path, read=SourceFile.read) -> Program:
     return _load(resolve_rulebook_path(path), read, ())
 
 
-def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
+def _resolve(path: Path, read, chain: tuple[Path, ...]):
+    """Parse a rulebook and apply it to the rulebook it amends, if any (recursively)."""
+    from medrules import amend
     from medrules.diagnostics import error
     try:
         source = read(path)
     except OSError as exc:
         raise MedrulesError(error("io", f"cannot read rulebook '{path}': {exc.strerror}")) from None
     rulebook = parse(source)
+    amends = rulebook.header.amends if rulebook.header else None
+    if amends is None:
+        return rulebook
+    base_path = resolve_rulebook_path(path.parent / amends.path)
+    if base_path.resolve() in chain + (path.resolve(),):
+        raise MedrulesError(error("amendment", f"'{amends.path}' amends itself", amends.span))
+    if not base_path.exists():
+        raise MedrulesError(error("io", f"the rulebook this one amends does not exist: {base_path}", amends.span,
+                                  "the path is relative to this rulebook's file"))
+    return amend.apply(_resolve(base_path, read, chain + (path.resolve(),)), rulebook)
+
+
+def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
+    from medrules.diagnostics import error
+    rulebook = _resolve(path, read, chain)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None
     if layers is not None:

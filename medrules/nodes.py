@@ -173,6 +173,15 @@ class Header:
     day_count_span: Span | None = None
     layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after
     day_count_citation: Citation | None = None
+    amends: Amends | None = None  # restates only what changes in another rulebook
+
+
+@_nodes
+class Amends:
+    """``amends "residents-earlier.mr"``: this rulebook is that one with the provisions it restates."""
+
+    path: str  # relative to this rulebook's file
+    span: Span
 
 
 @_nodes

@@ -341,6 +341,9 @@ class _Builder(Transformer):
         cit = c[1] if len(c) > 1 else None
         return ("day_count", (str(c[0]), self.tspan(c[0]), cit), self.span(meta))
 
+    def amends(self, meta, c):
+        return ("amends", n.Amends(_string(c[0]), self.span(meta)), self.span(meta))
+
     def layers(self, meta, c):
         return ("layers", n.Layers(_string(c[0]), str(c[1]), self.span(meta)), self.span(meta))
 
@@ -369,7 +372,8 @@ class _Builder(Transformer):
         day_count, day_count_span, day_count_cit = items.get("day_count", ("inclusive", None, None))
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
-                        eff_cit, day_count, day_count_span, items.get("layers"), day_count_cit)
+                        eff_cit, day_count, day_count_span, items.get("layers"), day_count_cit,
+                        items.get("amends"))
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")
