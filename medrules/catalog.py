@@ -35,8 +35,13 @@ def catalog(programs: list[tuple[Program, str]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def rulebook_markdown(program: Program, text: str) -> str:
+def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> str:
+    """One rulebook; with ``provenance``, each provision says which file and line it comes from
+    (for an amendment: the year that restated it, or the year it is inherited from)."""
     ck = program.checked
+
+    def at(node) -> str:
+        return f" `[{node.span.file}:{node.span.line}]`" if provenance else ""
     rb, h = ck.rulebook, ck.rulebook.header
     out = [f"\n## {h.id}", ""]
     if h.title:
@@ -47,6 +52,8 @@ def rulebook_markdown(program: Program, text: str) -> str:
              f"- benefit year starts {h.year_starts[0]:02d}-{h.year_starts[1]:02d}, placed by "
              f"`{h.dated_by.text}`; days counted {h.day_count}",
              f"- rounding: {h.rounding.mode} to {h.rounding.quantum} yuan per {h.rounding.scope}"]
+    if h.amends:
+        facts.append(f"- amends `{h.amends.path}`: restates what changes; everything else is inherited")
     if h.layers_on:
         facts.append(f"- layers on `{ck.base.id}` (as `{h.layers_on.alias}`): each claim is settled under it first")
     out += facts
@@ -60,19 +67,19 @@ def rulebook_markdown(program: Program, text: str) -> str:
     out += ["", "### Provisions", ""]
     for p in rb.parameters:
         out.append(f"- parameter `{p.name}` = `{source_text(p.value)}`"
-                   + (f" ({p.label.zh})" if p.label else "") + f" — {_cite(p.citation, ck)}")
+                   + (f" ({p.label.zh})" if p.label else "") + f" — {_cite(p.citation, ck)}{at(p)}")
     for t in rb.treatments:
         out.append(f"- treat `{t.target.text}` as `{source_text(t.value)}` when `{source_text(t.when)}` — "
-                   f"{_cite(t.citation, ck)}")
+                   f"{_cite(t.citation, ck)}{at(t)}")
     for x in rb.exclusions:
-        out.append(f"- exclude when `{source_text(x.when)}` because {x.reason.zh} — {_cite(x.citation, ck)}")
+        out.append(f"- exclude when `{source_text(x.when)}` because {x.reason.zh} — {_cite(x.citation, ck)}{at(x)}")
     for fund in rb.funds:
         out += ["", f"**{fund.title('zh')}** (`{fund.name}`)" + (f" — {fund.label.en}" if fund.label and
                                                                   fund.label.en else ""), ""]
         for clause in fund.clauses:
             if isinstance(clause, n.Accumulate):
                 continue
-            out.append(f"- {_clause(clause)} — {_cite(citation_of(fund, clause), ck)}")
+            out.append(f"- {_clause(clause)} — {_cite(citation_of(fund, clause), ck)}{at(clause)}")
     return "\n".join(out)
 
 

@@ -193,6 +193,16 @@ def catalog(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files
     _run(body, debug)
 
 
+@app.command()
+def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
+    """Print the resolved rulebook (amendments applied): each provision with the file and line it comes from."""
+    def body(s: _Session):
+        from medrules.catalog import rulebook_markdown
+        program = s.program(rulebook)
+        print(rulebook_markdown(program, s.sources[program.checked.file].text, provenance=True).lstrip())
+    _run(body, debug)
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter

@@ -87,3 +87,17 @@ def test_cataract_shares_add_up_to_the_amount():
         assert (paid["cataract_fund"], paid["cataract_federation"], paid["cataract_charity"]) == (
             Decimal("613.16"), Decimal("76.65"), Decimal("76.64"))
         assert member == Decimal("0.00")
+
+
+def test_show_says_where_each_provision_comes_from(monkeypatch):
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    monkeypatch.chdir(ROOT)
+    r = CliRunner().invoke(app, ["show", "rulebooks/pingyang/residents-2019"])
+    assert r.exit_code == 0, r.output
+    assert "amends `residents-earlier.mr`" in r.output
+    county = next(line for line in r.output.splitlines() if line.startswith("- parameter `county_rate`"))
+    assert "= `70%`" in county and "[rulebooks/pingyang/residents-2019.mr:" in county
+    outpatient = next(line for line in r.output.splitlines() if "未从基层转诊的为15%" in line and "rate" in line)
+    assert "[rulebooks/pingyang/residents-earlier.mr:" in outpatient
