@@ -53,6 +53,10 @@ class Format(str, Enum):
     html = "html"
 
 
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
+
+
 class _Session:
     """The files read in this command, so that diagnostics can quote them."""
 
@@ -88,6 +92,10 @@ def _run(body, debug: bool) -> None:
         raise typer.Exit(1)
     except typer.Exit:
         raise
+    except BrokenPipeError:  # the reader went away (e.g. '| head'): nothing more to say
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0)
     except Exception as exc:  # noqa: BLE001 - the user never sees a traceback
         if debug:
             traceback.print_exc()
@@ -110,9 +118,9 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
         program = s.program(rulebook)
         ck = program.checked
         clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
-        out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {len(ck.funds)} funds, "
-                  f"{clauses} clauses, {len(ck.parameters)} parameters, {len(ck.accumulators)} accumulators, "
-                  f"{len(ck.sources)} sources cited")
+        out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {_count(len(ck.funds), 'fund')}, "
+                  f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
+                  f"{_count(len(ck.accumulators), 'accumulator')}, {_count(len(ck.sources), 'source')} cited")
     _run(body, debug)
 
 
@@ -190,6 +198,33 @@ def catalog(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files
             program = s.program(path)
             programs.append((program, s.sources[program.checked.file].text))
         print(render_catalog(programs), end="")
+    _run(body, debug)
+
+
+@app.command()
+def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
+         new: Annotated[Path, typer.Argument(help="the later rulebook")],
+         facts: Annotated[Optional[list[Path]], typer.Argument(help="facts files to settle under both")] = None,
+         format_: Annotated[Format, typer.Option("--format", help="text, json or markdown (a policy memo)")]
+         = Format.text,
+         json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
+    from medrules.explain.diff import diff as compare, diff_json, diff_markdown
+    if json_:
+        format_ = Format.json
+
+    def body(s: _Session):
+        before, after = s.program(old), s.program(new)
+        d = compare(before, after, [s.facts(p, before) for p in facts or []], lang.value)
+        if format_ is Format.json:
+            print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
+        else:
+            text = diff_markdown(d, lang.value)
+            if format_ is Format.markdown:
+                print(text, end="")
+            else:
+                from rich.markdown import Markdown
+                out.print(Markdown(text))
     _run(body, debug)
 
 

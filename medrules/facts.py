@@ -231,6 +231,7 @@ def _default(expr: n.Expr, checked: CheckedRulebook) -> object:
 
 
 _MONEY = re.compile(r"^-?\d+(\.\d{1,2})?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems) -> object | None:
@@ -248,9 +249,10 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
             return bad("an amount cannot be negative")
         return amount
     if t.unit == "date":
+        if not isinstance(x, str) or not _DATE.match(x):
+            return bad(f"{_show(x)} is not a date", "write dates as \"YYYY-MM-DD\"")
         try:
-            return dt.date.fromisoformat(x) if isinstance(x, str) else bad(
-                f"{_show(x)} is not a date", "write dates as \"YYYY-MM-DD\"")
+            return dt.date.fromisoformat(x)
         except ValueError:
             return bad(f"{_show(x)} is not a calendar date", "write dates as \"YYYY-MM-DD\"")
     if t.unit == "enum":
@@ -258,7 +260,7 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
         if x in members:
             return x
         return bad(f"{_show(x)} is not one of the {t.enum} values",
-                   (did_you_mean(str(x), members) or "") + " expected " + ", ".join(members))
+                   " ".join(filter(None, [did_you_mean(str(x), members), "expected " + ", ".join(members)])))
     if t.unit == "set":
         members = [m.name for m in checked.enums[t.enum].members]
         if not isinstance(x, list):
@@ -274,15 +276,27 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
             f"{_show(x)} is not text")
     if t.unit in ("days", "months"):
         try:
-            return int(Decimal(str(x)))
-        except (InvalidOperation, ValueError):
+            value = Decimal(str(x))
+        except InvalidOperation:
+            value = None
+        if value is None or isinstance(x, bool) or value != value.to_integral_value():
             return bad(f"{_show(x)} is not a whole number of {t.unit}")
-    if t.unit in ("count", "rate", "points", "relpct"):
+        return int(value)
+    if t.unit in ("rate", "points", "relpct"):  # written as in a rulebook: "55%", "5 points"
+        text = str(x).strip()
+        suffix = {"rate": "%", "points": "points", "relpct": "%"}[t.unit]
+        if not isinstance(x, str) or not text.endswith(suffix):
+            return bad(f"{_show(x)} is not a {t.unit}", f"write it with its unit, e.g. \"55%\"" if suffix == "%"
+                       else "write it with its unit, e.g. \"5 points\"")
         try:
-            value = Decimal(str(x).rstrip("%"))
+            return Decimal(text[: -len(suffix)].strip()) / 100
+        except InvalidOperation:
+            return bad(f"{_show(x)} is not a {t.unit}")
+    if t.unit == "count":
+        try:
+            return Decimal(str(x))
         except InvalidOperation:
             return bad(f"{_show(x)} is not a number")
-        return value / 100 if t.unit != "count" else value
     return bad(f"cannot read a {t} from facts")
 
 

@@ -144,3 +144,32 @@ def test_a_claim_before_the_rulebook_takes_effect(tmp_path):
 
 def test_the_console_script_is_installed():
     assert shutil.which("medrules"), "pip install should put 'medrules' on PATH"
+
+
+def test_explain_json_totals_cover_only_the_claims_shown():
+    doc = json.loads(invoke("explain", RULEBOOK, INPATIENT, "--json", "--claim", "C2").output)
+    assert [c["id"] for c in doc["claims"]] == ["C2"]
+    assert doc["totals"]["total_cost"] == "180000.00"  # C2 alone, not the year
+
+
+def test_a_closed_pipe_is_not_an_internal_error():
+    import subprocess
+    exe = shutil.which("medrules")
+    if exe is None:
+        pytest.skip("medrules is not installed as a command")
+    r = subprocess.run(f"'{exe}' explain {RULEBOOK} {INPATIENT} --json | head -c 100", shell=True, cwd=ROOT,
+                       capture_output=True, text=True)
+    assert "internal error" not in r.stderr
+
+
+@pytest.mark.parametrize("field, value, fragment", [
+    ("date", "20120210", "is not a date"),
+    ("kind", "clinic", "hint: expected outpatient"),
+])
+def test_facts_values_are_strict(tmp_path, field, value, fragment):
+    facts = json.loads((ROOT / OUTPATIENT).read_text(encoding="utf-8"))
+    facts["claims"][0][field] = value
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    r = invoke("run", RULEBOOK, str(path))
+    assert r.exit_code == 1 and fragment in r.output and "hint:  " not in r.output

@@ -108,7 +108,7 @@ def test_explanation_json_is_machine_readable():
     c2 = doc["claims"][1]
     assert c2["funds"][0] == {"fund": "outpatient_pool", "applied": True, "paid": "678.38", "base": "1250.63",
                               "deductible": "120.00", "payable": "1130.63", "above_cap": "0.00",
-                              "above_ceiling": "0.00"}
+                              "above_ceiling": "0.00", "remaining": "572.25"}
     rate = next(step for step in c2["steps"] if step["kind"] == "rate")
     assert rate["values"]["rate"] == "0.60" or Decimal(rate["values"]["rate"]) == Decimal("0.60")
     assert rate["citation"]["document"] == "衢政发〔2011〕102号"

@@ -123,7 +123,7 @@ def test_bad_set_member_in_facts(program):
     ("rate 60%\n  adjust +10 points when has(claim.kind, inpatient)", "unit",
      "the first argument of has(…) must be a set"),
     ("rate 60%\n  adjust +10 points when month_start(claim.cost) == 2017-01-01", "unit",
-     "an argument of month_start(…) must be date"),
+     "an argument of month_start(…) must be a date"),
 ])
 def test_new_constructs_are_checked(snippet, code, fragment):
     text = RULEBOOK.read_text(encoding="utf-8").replace(
@@ -227,3 +227,11 @@ def test_division_by_zero_is_a_located_error():
         settle(prog, [{"date": "2017-06-01", "kind": "inpatient", "cost": "100.00"}])
     d = err.value.diagnostics[0]
     assert "division by zero: '0' is 0 here" in d.message and d.span.file == "x.mr"
+
+
+def test_flat_amounts_take_no_adjustment():
+    text = RULEBOOK.read_text(encoding="utf-8").replace("  flat 800 yuan", "  flat 800 yuan\n"
+                                                        "  adjust -50 points when true cites T at \"7\" \"x\"")
+    with pytest.raises(medrules.MedrulesError) as err:
+        medrules.check(medrules.parse(SourceFile("x.mr", text)))
+    assert any(d.code == "flat" and "has no rate to adjust" in d.message for d in err.value.diagnostics)

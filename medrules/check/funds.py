@@ -47,6 +47,9 @@ def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
         ctx.error("duplicate", f"fund '{fund.name}' says how much it pays twice", extra.span,
                   "a fund pays by one rate, one set of bands or one flat amount",
                   related=(("first said here", rules[0].span),))
+    if fund.clause(n.Flat) and fund.clause(n.Adjust):
+        ctx.error("flat", "a flat amount has no rate to adjust", fund.clause(n.Adjust)[0].span,
+                  "remove the adjustment, or pay by a rate")
     if fund.clause(n.Flat) and fund.clause(n.Deductible):
         ctx.error("flat", "a flat amount replaces the percentage rule, so it takes no deductible",
                   fund.clause(n.Deductible)[0].span, "remove the deductible, or pay by a rate")
@@ -91,7 +94,7 @@ def check_deductible(ctx: Context, fund: n.Fund, d: n.Deductible, roles: dict[st
         first = fund.clause(n.Deductible)[0]
         if d is not first:
             ctx.error("duplicate", f"fund '{fund.name}' states its deductible twice", d.span,
-                      "use one deductible with a '{ … when … otherwise … }' amount",
+                      "use one deductible with a '{ … when …, otherwise … }' amount",
                       related=(("first stated here", first.span),))
 
 

@@ -194,7 +194,19 @@ def expect(ctx: Context, expr: n.Expr, want: Type, what: str, fund: n.Fund | Non
         hint = "a rate is written with '%', e.g. '55%'; points adjust a rate ('adjust +5 points when …')"
     elif want.unit == "rate" and got.unit == "count":
         hint = "write the rate with '%', e.g. '55%'"
-    ctx.error("unit", f"{what} must be {want}, but this is {got}", expr.span, hint)
+    ctx.error("unit", f"{what} must be {_a(want)}, but this is {_a(got)}", expr.span, hint)
+
+
+def _a(t: Type) -> str:
+    """'a rate', 'an amount of money', 'a date', 'a member of enumeration visit_kind'."""
+    words = {"money": "an amount of money", "rate": "a rate (%)", "points": "percentage points",
+             "relpct": "a relative percent", "days": "a number of days", "months": "a number of months",
+             "date": "a date", "count": "a plain number", "bool": "a yes/no condition", "text": "text"}
+    if t.unit == "enum":
+        return f"a member of enumeration '{t.enum}'"
+    if t.unit == "set":
+        return f"a set of '{t.enum}'"
+    return words.get(t.unit, str(t))
 
 
 def infer(ctx: Context, e: n.Expr, fund: n.Fund | None, want: Type | None) -> Type | None:

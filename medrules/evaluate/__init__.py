@@ -8,6 +8,7 @@ with and without a trace; ``trace=True`` only makes it keep the steps.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 
 import attrs
@@ -75,17 +76,18 @@ class Settlement:
         raise KeyError(claim_id)
 
 
-def settle(program: Program, facts: Facts, trace: bool = False) -> Settlement:
-    with_context = CONTEXT.copy()
-    import decimal
-    with decimal.localcontext(with_context):
-        return _settle(program, facts, trace)
+def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: bool = True) -> Settlement:
+    """Settle a member's claims. ``in_force_only=False`` settles claims outside the rulebook's
+    effective period too (``medrules diff`` compares two policy years on the same claims)."""
+    with decimal.localcontext(CONTEXT.copy()):
+        return _settle(program, facts, trace, in_force_only)
 
 
-def _settle(program: Program, facts: Facts, trace: bool) -> Settlement:
+def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
     header = program.checked.rulebook.header
     claims = sorted(facts.claims, key=lambda c: (c.values[program.dated_by], c.index))
-    check_effective(program, claims)
+    if in_force_only:
+        check_effective(program, claims)
     layers = _layers(program)  # the base scheme first, then each supplement on it
     # how the top rulebook names each layer's funds and accumulators: '' for itself, 'basic' below it
     prefixes = [".".join(p.alias for p in layers[depth + 1:][::-1]) for depth in range(len(layers))]

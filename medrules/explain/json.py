@@ -46,7 +46,8 @@ def claim_json(c: ClaimResult) -> dict:
         "total_cost": plain(c.total_cost), "member_pays": plain(c.member_pays),
         "funds": [{"fund": f.fund, "applied": f.applied, "paid": plain(f.paid), "base": plain(f.base),
                    "deductible": plain(f.deductible), "payable": plain(f.payable),
-                   "above_cap": plain(f.above_cap), "above_ceiling": plain(f.above_ceiling)}
+                   "above_cap": plain(f.above_cap), "above_ceiling": plain(f.above_ceiling),
+                   "remaining": plain(f.remaining)}
                   | ({"excluded": {"zh": f.excluded_by.reason.zh, "en": f.excluded_by.reason.en}}
                      if f.excluded_by is not None else {})
                   for f in c.funds],
@@ -54,17 +55,18 @@ def claim_json(c: ClaimResult) -> dict:
     }
 
 
-def settlement_json(program: Program, s: Settlement) -> dict:
+def settlement_json(program: Program, s: Settlement, claim_ids=None) -> dict:
     funds = [name for name, _ in program.all_funds()]
-    totals = {name: sum((c.fund(name).paid for c in s.claims), Decimal(0)) for name in funds}
+    claims = [c for c in s.claims if not claim_ids or c.id in claim_ids]
+    totals = {name: sum((c.fund(name).paid for c in claims), Decimal(0)) for name in funds}
     return {
         "schema": SETTLEMENT_SCHEMA,
         "rulebook": rulebook_json(program),
         "member": s.member_id,
-        "claims": [claim_json(c) for c in s.claims],
-        "totals": {"total_cost": plain(sum((c.total_cost for c in s.claims), Decimal(0))),
+        "claims": [claim_json(c) for c in claims],
+        "totals": {"total_cost": plain(sum((c.total_cost for c in claims), Decimal(0))),
                    "funds": plain(totals),
-                   "member_pays": plain(sum((c.member_pays for c in s.claims), Decimal(0)))},
+                   "member_pays": plain(sum((c.member_pays for c in claims), Decimal(0)))},
     }
 
 
@@ -81,7 +83,7 @@ def label_json(label: n.Label | None) -> dict | None:
 
 
 def explanation_json(e: Explanation) -> dict:
-    doc = settlement_json(e.program, e.settlement)
+    doc = settlement_json(e.program, e.settlement, [c.result.id for c in e.claims])
     doc["schema"] = EXPLANATION_SCHEMA
     doc["lang"] = e.lang
     by_id = {c.result.id: c for c in e.claims}
