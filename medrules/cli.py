@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+import attrs
 import typer
 from rich.console import Console
 
@@ -76,6 +77,10 @@ class _Session:
     def program(self, rulebook: Path):
         return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"))
 
+    def versions(self, folder: Path):
+        from medrules.versions import load_set
+        return load_set(folder, read=lambda path: self.read(path, "rulebook"))
+
     def facts(self, path: Path, program):
         return facts_from_source(self.read(path, "facts"), program.checked)
 
@@ -127,8 +132,25 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
 @app.command()
 def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
         debug: DebugOpt = False) -> None:
-    """Settle the claims in FACTS: a table of what each fund pays on each claim."""
+    """Settle the claims in FACTS: a table of what each fund pays on each claim.
+
+    RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date."""
     def body(s: _Session):
+        if rulebook.is_dir():
+            from medrules.versions import settle_set
+            rs = s.versions(rulebook)
+            result, used = settle_set(rs, s.read(facts, "facts"))
+            if json_:
+                docs = {}
+                for program in rs.versions:
+                    mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
+                    if mine.claims:
+                        docs[program.checked.id] = settlement_json(program, mine)
+                print(json.dumps({"schema": "medrules.settlement-set/1", "versions": docs}, ensure_ascii=False,
+                                 indent=2))
+            else:
+                out.print(render_settlement(rs.versions[-1], result, lang.value, programs=rs.versions))
+            return
         program = s.program(rulebook)
         result = settle(program, s.facts(facts, program))
         if json_:
@@ -153,6 +175,23 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
     if json_:
         format_ = Format.json
     def body(s: _Session):
+        if rulebook.is_dir():
+            from medrules.versions import settle_set
+            rs = s.versions(rulebook)
+            result, used = settle_set(rs, s.read(facts, "facts"), trace=True)
+            docs = []
+            for program in rs.versions:
+                ids = [c.id for c in result.claims if used[c.id] is program and (not claim or c.id in claim)]
+                if ids:
+                    e = explain_settlement(program, result, lang.value, ids)
+                    docs.append(e)
+            if format_ is Format.json:
+                print(json.dumps({"schema": "medrules.explanation-set/1",
+                                  "explanations": [explanation_json(e) for e in docs]}, ensure_ascii=False, indent=2))
+            else:
+                for e in docs:
+                    out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
+            return
         program = s.program(rulebook)
         the_facts = s.facts(facts, program)
         known = {c.id for c in the_facts.claims}

@@ -9,6 +9,7 @@ No strings are built while evaluating; :mod:`medrules.explain` renders steps.
 Step kinds (one name per provision kind, as in the grammar and the nodes):
 
 =============  ==============================================================
+version        which version of a rulebook set settles the claim, and why (its date)
 benefit_year   a new benefit year starts: accumulators begin at zero
 opening        opening year-to-date values taken from the facts file
 handoff        a supplementary rulebook takes over from the scheme it layers on
@@ -35,7 +36,7 @@ import attrs
 
 SCHEMA_VERSION = "1"
 
-STEP_KINDS = ("benefit_year", "opening", "handoff", "treat", "exclude", "applies", "base", "deductible", "cap", "band",
+STEP_KINDS = ("version", "benefit_year", "opening", "handoff", "treat", "exclude", "applies", "base", "deductible", "cap", "band",
               "rate", "flat", "adjust", "rounding", "accumulate", "paid", "total", "member_pays")
 
 

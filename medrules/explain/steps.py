@@ -124,7 +124,7 @@ class Describer:
 
     def citation(self, step: Step) -> n.Citation | None:
         node = step.node
-        if step.kind == "benefit_year":
+        if step.kind in ("benefit_year", "version"):
             return node.effective_citation
         if isinstance(node, (n.Exclude, n.Treat)) and step.fund is None:
             return node.citation
@@ -168,6 +168,13 @@ class Describer:
             f"Settled under '{v['from']}', handed on to '{v['to']}': total cost {self.m(v['total'])}, "
             f"paid by that scheme {self.m(v['paid'])}, left to the member {self.m(v['member_pays'])}."), \
             f"{self.a(v['total'])} − {self.a(v['paid'])} = {self.a(v['member_pays'])}", True
+
+    def step_version(self, s, v):
+        until = v["effective_to"] or self.t("今", "now")
+        return self.t(f"适用版本《{v['rulebook']}》:其施行期 {v['effective_from']} 至 {until} 包含本次的 "
+                      f"claim.{v['dated_by']} {v['date']}。",
+                      f"Settled under '{v['rulebook']}': in force {v['effective_from']} to {until}, which contains "
+                      f"this claim's claim.{v['dated_by']} {v['date']}."), None, False
 
     def step_benefit_year(self, s, v):
         return self.t(f"待遇年度 {v['label']}({v['start']} 至 {v['end']}):年度累计从 0 开始。",

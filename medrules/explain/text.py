@@ -77,24 +77,31 @@ def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
     return t
 
 
-def render_settlement(program: Program, s: Settlement, lang: str = "zh") -> Table:
+def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> Table:
+    """What each fund pays on each claim. ``programs``: the versions of a rulebook set (columns for all their funds)."""
     f = Formatter(lang)
     words = HEADINGS[lang]
-    table = Table(title=f"{program.checked.id} · {s.member_id}", show_lines=False)
+    title = s.rulebook if programs else program.checked.id
+    table = Table(title=f"{title} · {s.member_id}", show_lines=False)
     table.add_column(words["claim"])
     table.add_column(words["date"])
     table.add_column(words["total"], justify="right")
     funds = program.all_funds()
+    for other in programs or ():
+        funds += [(name, fund) for name, fund in other.all_funds() if name not in dict(funds)]
     for _, fund in funds:
         table.add_column(fund.title(lang), justify="right")
+
+    def paid(claim, name):
+        return next((x.paid for x in claim.funds if x.fund == name), ZERO)
     table.add_column(words["member"], justify="right")
     for c in s.claims:
         table.add_row(c.id, str(c.date), f.number(c.total_cost),
-                      *(f.number(c.fund(name).paid) for name, _ in funds), f.number(c.member_pays))
+                      *(f.number(paid(c, name)) for name, _ in funds), f.number(c.member_pays))
     if s.claims:
         table.add_section()
         table.add_row("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
-                      *(f.number(sum((c.fund(name).paid for c in s.claims), ZERO)) for name, _ in funds),
+                      *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
                       f.number(sum((c.member_pays for c in s.claims), ZERO)))
     return table
 

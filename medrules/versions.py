@@ -1,0 +1,109 @@
+"""Policy years: a folder of rulebook versions, and the version in force for each claim.
+
+A rulebook set is every ``.mr`` file in a folder (a scheme's policy years). Each claim is
+settled under the version whose effective period contains the claim's date — the date the
+rulebooks declare (``year starts … by claim.FIELD``): service, admission or discharge date.
+Versions must not overlap and must place claims by the same date. A facts file spanning two
+years is settled under both, each claim under its own year; every claim's explanation opens
+with the version used and why.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import attrs
+
+import medrules
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate import ClaimResult, Program, Settlement, settle
+from medrules.evaluate.trace import Step
+from medrules.facts import Located, read_json, validate
+from medrules.source import SourceFile
+
+
+@attrs.frozen
+class RulebookSet:
+    folder: str
+    versions: tuple[Program, ...]  # by effective date
+
+    @property
+    def dated_by(self) -> str:
+        return self.versions[0].dated_by
+
+    def in_force(self, day: dt.date) -> Program | None:
+        for p in self.versions:
+            h = p.checked.rulebook.header
+            if h.effective_from <= day and (h.effective_to is None or day <= h.effective_to):
+                return p
+        return None
+
+
+def load_set(folder: str | Path, read=SourceFile.read) -> RulebookSet:
+    paths = sorted(Path(folder).glob("*.mr"))
+    if not paths:
+        raise MedrulesError(error("io", f"no rulebooks (*.mr) in {folder}"))
+    versions = sorted((medrules.load(p, read=read) for p in paths),
+                      key=lambda p: p.checked.rulebook.header.effective_from)
+    problems = []
+    for a, b in zip(versions, versions[1:]):
+        ha, hb = a.checked.rulebook.header, b.checked.rulebook.header
+        if ha.effective_to is None or ha.effective_to >= hb.effective_from:
+            problems.append(error("versions", f"'{ha.id}' and '{hb.id}' are both in force on {hb.effective_from}",
+                                  hb.span, "give the earlier version an end date ('effective from … to …')",
+                                  related=((f"'{ha.id}' in force from {ha.effective_from}", ha.span),)))
+        if a.dated_by != b.dated_by:
+            problems.append(error("versions", f"'{hb.id}' places claims by claim.{b.dated_by}, '{ha.id}' by "
+                                  f"claim.{a.dated_by}", hb.span, "versions of one scheme must choose by the same date"))
+    if problems:
+        raise MedrulesError(problems)
+    return RulebookSet(str(folder), tuple(versions))
+
+
+def settle_set(rs: RulebookSet, source: SourceFile, trace: bool = False) -> tuple[Settlement, dict[str, Program]]:
+    """Settle every claim under the version in force on its date. Returns the settlement (claims in date
+    order) and, for each claim id, the version it was settled under."""
+    doc = read_json(source)
+    claims = doc.value.get("claims") if isinstance(doc.value, dict) else None
+    if claims is None or not isinstance(claims.value, list):
+        return settle(rs.versions[0], validate(doc, rs.versions[0].checked, source.name)), {}
+    groups: dict[int, list[Located]] = {}
+    problems = []
+    for item in claims.value:
+        date = item.value.get(rs.dated_by) if isinstance(item.value, dict) else None
+        try:
+            day = dt.date.fromisoformat(date.value)
+        except (AttributeError, TypeError, ValueError):
+            continue  # validation below reports it, against the first version
+        version = rs.in_force(day)
+        if version is None:
+            periods = "; ".join(f"{p.checked.id}: {_period(p)}" for p in rs.versions)
+            problems.append(error("versions", f"no version of {rs.folder} is in force on {day}", date.span,
+                                  f"versions: {periods}"))
+            continue
+        groups.setdefault(rs.versions.index(version), []).append(item)
+    if problems:
+        raise MedrulesError(problems)
+    results, used, member_id = [], {}, ""
+    for index, items in sorted(groups.items()):
+        program = rs.versions[index]
+        part = attrs.evolve(doc, value=doc.value | {"claims": attrs.evolve(claims, value=items)})
+        facts = validate(part, program.checked, source.name)
+        member_id = facts.member_id
+        for c in settle(program, facts, trace).claims:
+            used[c.id] = program
+            results.append(_with_version_step(c, program) if trace else c)
+    results.sort(key=lambda c: (c.date, c.claim.index))
+    return Settlement(rs.folder, member_id, tuple(results)), used
+
+
+def _with_version_step(c: ClaimResult, program: Program) -> ClaimResult:
+    h = program.checked.rulebook.header
+    step = Step("version", None, h, {"rulebook": h.id, "effective_from": h.effective_from,
+                                     "effective_to": h.effective_to, "date": c.date, "dated_by": program.dated_by})
+    return attrs.evolve(c, steps=(step,) + c.steps)
+
+
+def _period(p: Program) -> str:
+    h = p.checked.rulebook.header
+    return f"{h.effective_from} – {h.effective_to}" if h.effective_to else f"from {h.effective_from}"
