@@ -1,0 +1,61 @@
+"""Regression tests for rulebook teams: snapshot a claims corpus per policy year.
+
+A pytest plugin (installed with medrules; pytest finds it through the ``pytest11`` entry
+point) with one fixture, ``medrules_corpus``::
+
+    def test_pingyang(medrules_corpus, snapshot):
+        assert medrules_corpus("rulebooks/pingyang", "corpus/pingyang/year.json") == snapshot
+
+It settles the facts file under the rulebook (or under each claim's version, for a folder of
+policy years) and returns stable text: one line per claim and fund, the member's share, and
+the citizen's explanation. syrupy stores it as text, so when a rulebook changes, the snapshot
+diff shows exactly which claims moved, by how much, and the sentence that says why. Run
+``pytest --snapshot-update`` to accept the new figures, after reading the diff.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import medrules
+from medrules.evaluate import Program, Settlement
+from medrules.explain import explain
+from medrules.explain.citizen import citizen_view
+from medrules.explain.format import Formatter
+from medrules.facts import load_facts
+from medrules.source import SourceFile
+
+
+def settlement_text(programs: dict[str, Program], s: Settlement, lang: str = "zh") -> str:
+    """``programs``: claim id → the rulebook version that settled it."""
+    f = Formatter(lang)
+    lines = []
+    for c in s.claims:
+        program = programs[c.id]
+        lines.append(f"claim {c.id} · {c.date} · {program.checked.id}")
+        for fund in c.funds:
+            if fund.applied or fund.paid:
+                lines.append(f"  {fund.fund:<28} {f.number(fund.paid):>14}")
+        lines.append(f"  {'member pays':<28} {f.number(c.member_pays):>14}")
+        e = explain(program, Settlement(s.rulebook, s.member_id, (c,)), lang)
+        lines += [f"    {sentence}" for claim in citizen_view(e) for sentence in claim.sentences]
+    return "\n".join(lines) + "\n"
+
+
+def settle_corpus(rulebook: str | Path, facts: str | Path, lang: str = "zh") -> str:
+    """Settle one facts file under a rulebook, or a folder of policy years, as snapshot text."""
+    rulebook, facts = Path(rulebook), Path(facts)
+    if rulebook.is_dir():
+        from medrules.versions import load_set, settle_set
+        s, used = settle_set(load_set(rulebook), SourceFile.read(facts), trace=True)
+        return settlement_text(used, s, lang)
+    program = medrules.load(rulebook)
+    s = medrules.settle(program, load_facts(facts, program.checked), trace=True)
+    return settlement_text({c.id: program for c in s.claims}, s, lang)
+
+
+@pytest.fixture
+def medrules_corpus():
+    """``medrules_corpus(RULEBOOK_OR_FOLDER, FACTS, lang="zh")`` → the settlement as snapshot text."""
+    return settle_corpus
