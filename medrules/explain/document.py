@@ -10,6 +10,7 @@ import html
 from medrules.explain import Explanation
 from medrules.explain.citizen import citizen_view
 from medrules.explain.format import Formatter
+from medrules.explain.steps import annotations
 
 WORDS = {
     "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人", "assumed": "假定", "note": "说明",
@@ -35,17 +36,8 @@ def markdown(e: Explanation, view: str = "citizen") -> str:
         for i, line in enumerate(c.lines, 1):
             where = f" `{line.span.file}:{line.span.line}`" if line.span is not None and line.span.line else ""
             out.append(f"{i}. {line.text}{where}")
-            if line.formula:
-                out.append(f"   - `{line.formula}`")
-            for name, why in line.assumptions:
-                out.append(f"   - ⚠ {w['assumed']} `{name}`: {why.best(e.lang)}")
-            cit = line.citation
-            if cit is not None and cit.assumed and cit.assumption:
-                out.append(f"   - ⚠ {w['assumed']}: {cit.assumption.best(e.lang)}")
-            elif cit is not None and cit.quote:
-                out.append(f"   - § {line.document}{' ' + cit.article if cit.article else ''}: “{cit.quote}”")
-            if cit is not None and cit.note:
-                out.append(f"   - {w['note']}: {cit.note.best(e.lang)}")
+            out += [f"   - `{text}`" if kind == "formula" else f"   - {text}"
+                    for kind, text in annotations(line, e.lang)]
         out += ["", f"**{w['funds']} {f.money(r.funds_paid)}; {w['you']} {f.money(r.member_pays)}**", ""]
     return "\n".join(out)
 
@@ -68,19 +60,7 @@ def html_page(e: Explanation, view: str = "citizen") -> str:
             r = c.result
             items = []
             for line in c.lines:
-                extra = []
-                if line.formula:
-                    extra.append(f"<div class=formula>{esc(line.formula)}</div>")
-                for name, why in line.assumptions:
-                    extra.append(f"<div class=assumed>⚠ {esc(w['assumed'])} {esc(name)}: {esc(why.best(e.lang))}</div>")
-                cit = line.citation
-                if cit is not None and cit.assumed and cit.assumption:
-                    extra.append(f"<div class=assumed>⚠ {esc(w['assumed'])}: {esc(cit.assumption.best(e.lang))}</div>")
-                elif cit is not None and cit.quote:
-                    extra.append(f"<div class=cite>§ {esc(line.document or '')} {esc(cit.article or '')}: "
-                                 f"“{esc(cit.quote)}”</div>")
-                if cit is not None and cit.note:
-                    extra.append(f"<div class=note>{esc(w['note'])}: {esc(cit.note.best(e.lang))}</div>")
+                extra = [f"<div class={kind}>{esc(text)}</div>" for kind, text in annotations(line, e.lang)]
                 where = (f" <span class=where>{esc(line.span.file)}:{line.span.line}</span>"
                          if line.span is not None and line.span.line else "")
                 items.append(f"<li>{esc(line.text)}{where}{''.join(extra)}</li>")

@@ -36,6 +36,29 @@ class Line:
     assumptions: tuple[tuple[str, n.Label], ...] = ()  # assumed parameters this step used: (name, why)
 
 
+ANNOTATION_WORDS = {"zh": {"assumed": "假定", "note": "说明"}, "en": {"assumed": "assumed", "note": "note"}}
+
+
+def annotations(line: Line, lang: str, with_citation: bool = True) -> list[tuple[str, str]]:
+    """What goes under a step, as (kind, text): its arithmetic, the assumptions it used, its
+    citation and the drafter's note. Every rendering (terminal, Markdown, HTML) lays out these."""
+    w = ANNOTATION_WORDS[lang]
+    out = []
+    if line.formula:
+        out.append(("formula", line.formula))
+    out += [("assumed", f"⚠ {w['assumed']} {name}: {why.best(lang)}") for name, why in line.assumptions]
+    cit = line.citation
+    if cit is not None and with_citation:
+        if cit.assumed and cit.assumption is not None:
+            out.append(("assumed", f"⚠ {w['assumed']}: {cit.assumption.best(lang)}"))
+        elif cit.quote:
+            article = f" {cit.article}" if cit.article else ""
+            out.append(("cite", f"§ {line.document}{article}: “{cit.quote}”"))
+        if cit.note:
+            out.append(("note", f"{w['note']}: {cit.note.best(lang)}"))
+    return out
+
+
 class _Merged:
     """Side tables of every layer, looked up as one (node identities never collide)."""
 

@@ -11,7 +11,7 @@ from medrules.evaluate import Program, Settlement
 from medrules.evaluate.runtime import ZERO
 from medrules.explain import ClaimExplanation, Explanation
 from medrules.explain.format import Formatter
-from medrules.explain.steps import Line
+from medrules.explain.steps import Line, annotations
 
 HEADINGS = {
     "zh": {"claim": "结算单", "benefit_year": "待遇年度", "total": "总费用", "member": "个人负担",
@@ -54,26 +54,17 @@ def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
     return Group(*out)
 
 
+STYLES = {"formula": "cyan", "assumed": "yellow", "cite": "italic", "note": "yellow"}
+
+
 def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
-    words = HEADINGS[e.lang]
     t = Text()
     t.append(f"{number:>3}. ", style="dim")
     t.append(line.text, style="bold" if line.kind == "paid" else "")
     if line.span is not None and line.span.line > 0:
         t.append(f"  [{line.span.file}:{line.span.line}]", style="dim")
-    if line.formula:
-        t.append(f"\n       {line.formula}", style="cyan")
-    for name, why in line.assumptions:
-        t.append(f"\n       ⚠ {words['assumed']} {name}: {why.best(e.lang)}", style="yellow")
-    cit = line.citation
-    if cit is not None and show_citation:
-        if cit.assumed:
-            t.append(f"\n       ⚠ {words['assumed']}: {cit.assumption.best(e.lang)}", style="yellow")
-        else:
-            article = f" {cit.article}" if cit.article else ""
-            t.append(f"\n       § {line.document}{article}: “{cit.quote}”", style="italic")
-        if cit.note:
-            t.append(f"\n       {words['note']}: {cit.note.best(e.lang)}", style="yellow")
+    for kind, text in annotations(line, e.lang, with_citation=show_citation):
+        t.append(f"\n       {text}", style=STYLES[kind])
     return t
 
 
