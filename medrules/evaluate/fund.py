@@ -157,7 +157,8 @@ def band_pieces(plan: FundPlan, env: Env, a0: Decimal, start: Decimal, end: Deci
         if steps is not None:
             steps.append(Step("band", plan.fund.name, band.node, {
                 "lower": band.lower, "upper": band.upper, "cumulative": plan.bands_node.on is not None,
-                "from": max(start, lo), "to": end if hi is None else min(end, hi), "part": part,
+                # positions on the bands' own axis: the year's total, or this claim's amount from zero
+                "from": max(start, lo) - shift, "to": (end if hi is None else min(end, hi)) - shift, "part": part,
                 "written_rate": written, "rate": rate, "amount": part * rate}, env.take()))
     return pieces
 
