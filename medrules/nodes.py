@@ -242,7 +242,7 @@ class Parameter:
     type_name: str
     value: Expr
     label: Label | None
-    citation: Citation
+    citation: Citation | None  # required: the checker reports a parameter without one
     span: Span
     type_span: Span
 

@@ -405,8 +405,9 @@ class _Builder(Transformer):
         return n.Record(str(c[0]), tuple(c[1:]), self.span(meta))
 
     def parameter(self, meta, c):
-        label = c[3] if len(c) == 5 else None
-        return n.Parameter(str(c[0]), str(c[1]), c[2], label, c[-1], self.span(meta), self.tspan(c[1]))
+        c, cit = self._split_citation(c)
+        label = c[3] if len(c) == 4 else None
+        return n.Parameter(str(c[0]), str(c[1]), c[2], label, cit, self.span(meta), self.tspan(c[1]))
 
     def accumulator(self, meta, c):
         label = c[3] if len(c) > 3 else None

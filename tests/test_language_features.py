@@ -235,3 +235,14 @@ def test_flat_amounts_take_no_adjustment():
     with pytest.raises(medrules.MedrulesError) as err:
         medrules.check(medrules.parse(SourceFile("x.mr", text)))
     assert any(d.code == "flat" and "has no rate to adjust" in d.message for d in err.value.diagnostics)
+
+
+def test_a_parameter_without_citation_is_reported_where_it_is():
+    text = RULEBOOK.read_text(encoding="utf-8").replace(
+        "accumulator paid: money per year", "parameter limit: money = 100 yuan\n\naccumulator paid: money per year")
+    with pytest.raises(medrules.MedrulesError) as err:
+        medrules.check(medrules.parse(SourceFile("x.mr", text)))
+    d = err.value.diagnostics[0]
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if s.startswith("parameter limit"))
+    assert (d.code, d.span.line, d.span.col) == ("citation", line, 1)
+    assert "parameter 'limit' does not cite its source" in d.message

@@ -16,7 +16,12 @@ PROVISIONS = (n.Applies, n.Exclude, n.Deductible, n.Cap, n.Rate, n.Bands, n.Flat
 
 def check(ctx: Context) -> None:
     for p in ctx.rulebook.parameters:
-        check_citation(ctx, p.citation, p.span, f"parameter '{p.name}'")
+        if p.citation is None:
+            ctx.error("citation", f"parameter '{p.name}' does not cite its source", p.span,
+                      "add 'cites SOURCE at \"article\" \"quoted text\"', or 'assumed \"why\"' for a value "
+                      "the documents do not state")
+        else:
+            check_citation(ctx, p.citation, p.span, f"parameter '{p.name}'")
     header = ctx.rulebook.header
     if header is not None and header.effective_citation is not None:
         check_citation(ctx, header.effective_citation, header.span, "the effective period")
