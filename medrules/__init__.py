@@ -21,7 +21,7 @@ from medrules.parse import parse, parse_file
 from medrules.source import SourceFile
 
 __all__ = ["CheckedRulebook", "Diagnostic", "Facts", "MedrulesError", "Program", "Settlement",
-           "check", "compile_rulebook", "load", "load_facts", "parse", "resolve_rulebook_path", "settle"]
+           "check", "compile_rulebook", "load", "load_facts", "parse", "parse_file", "resolve_rulebook_path", "settle"]
 __version__ = "0.1.0"
 
 RULEBOOK_SUFFIX = ".mr"

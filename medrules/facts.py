@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -68,7 +69,6 @@ class _ToLocated(Transformer):
         return Located(value, Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column))
 
     def string(self, meta, c):
-        import json
         return self._at(meta, json.loads(c[0]))
 
     def number(self, meta, c):
@@ -286,7 +286,7 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
         text = str(x).strip()
         suffix = {"rate": "%", "points": "points", "relpct": "%"}[t.unit]
         if not isinstance(x, str) or not text.endswith(suffix):
-            return bad(f"{_show(x)} is not a {t.unit}", f"write it with its unit, e.g. \"55%\"" if suffix == "%"
+            return bad(f"{_show(x)} is not a {t.unit}", "write it with its unit, e.g. \"55%\"" if suffix == "%"
                        else "write it with its unit, e.g. \"5 points\"")
         try:
             return Decimal(text[: -len(suffix)].strip()) / 100
@@ -321,7 +321,6 @@ class Change:
 
 def parse_change(text: str, checked: CheckedRulebook) -> Change:
     """``member.category=retired``, ``claim.referred=true``, ``claim.compliant_cost=1200.50``."""
-    import json
 
     span = Span("--what-if", 1, 1, 1, len(text) + 1)
     name, sep, raw = text.partition("=")

@@ -164,7 +164,7 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: SourceFile) -> Diagnostic:
     if "RBRACE" in exc.expected and tok.type.startswith("_"):
         hint += "; is a '}' missing before it?"
     if tok.type == "NAME" and {"MONEY", "NUMBER"} & set(exc.expected):
-        hint += f"; units are written right after the number: '300 yuan', '5 points', '90 days'"
+        hint += "; units are written right after the number: '300 yuan', '5 points', '90 days'"
     if tok.type == "NUMBER" and "MONEY" in exc.expected:
         hint = "an amount needs its unit: write e.g. '300 yuan'"
     return error("syntax", f"unexpected {what}", span, hint)

@@ -39,5 +39,3 @@ class Span:
     def to_json(self) -> dict:
         return {"file": self.file, "line": self.line, "col": self.col}
 
-
-NOWHERE = Span("<builtin>", 0, 0)

@@ -102,11 +102,3 @@ def arith_hint(left: Type, op: str, right: Type) -> str | None:
 
 
 ORDERED = {"money", "rate", "points", "relpct", "days", "months", "date", "count"}
-
-
-def comparable(left: Type, right: Type) -> bool:
-    return left == right
-
-
-def is_amount(t: Type) -> bool:
-    return t.unit == "money"

@@ -134,8 +134,9 @@ def _compile_call(ck: CheckedRulebook, e: n.Call):
     raise AssertionError(e.func)
 
 
-def _recorded(node: n.Call, fn):
-    """A computed date or day number: traced evaluations record it, so explanations can show it."""
+def _recorded(node, fn):
+    """A value read or computed (a fact, parameter, accumulator, day number …): traced evaluations
+    record it with its node, so explanations can show where each number came from."""
     def call(env):
         value = fn(env)
         if env.reads is not None:
@@ -151,12 +152,7 @@ def _compile_ref(ck: CheckedRulebook, e: n.Ref):
         return lambda env: member
     if res.kind == "param":
         value = parameter_value(ck, res.target)
-
-        def read(env):
-            if env.reads is not None:
-                env.reads.append((e, value))
-            return value
-        return read
+        return _recorded(e, lambda env: value)
     if res.kind == "fact" and ck.records[res.detail][res.target] in ck.optional:
         name, record = res.target, res.detail
 
@@ -183,12 +179,7 @@ def _compile_ref(ck: CheckedRulebook, e: n.Ref):
         def get(env):
             return env.out[fund][output]
 
-    def read(env):
-        value = get(env)
-        if env.reads is not None:
-            env.reads.append((e, value))
-        return value
-    return read
+    return _recorded(e, get)
 
 
 def parameter_value(ck: CheckedRulebook, name: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import attrs
 
+from medrules import nodes as n
 from medrules.explain import Explanation
 from medrules.explain.format import Formatter
 from medrules.explain.steps import Line
@@ -128,7 +129,6 @@ _OUTPUT_WORDS = {
 
 
 def _what_the_base_is(step, zh: bool, titles: dict) -> str | None:
-    from medrules import nodes as n
     expr = step.node.expr if step.node is not None else None
     f = Formatter("zh" if zh else "en")
     if isinstance(expr, n.Ref) and expr.parts[0] == "claim":  # the claim's own cost: nothing to say
@@ -144,7 +144,6 @@ def _what_the_base_is(step, zh: bool, titles: dict) -> str | None:
 
 def _exclusion(line: Line, step, f: Formatter, zh: bool, all_funds: bool) -> str:
     """'Not paid: <reason> (the facts that decided it)' — the condition itself is in the auditor's view."""
-    from medrules import nodes as n
     reason = step.node.reason.best("zh" if zh else "en")
     shown = []
     for node, value in step.reads:

@@ -16,10 +16,10 @@ import attrs
 from medrules import nodes as n
 from medrules.evaluate import Program, Settlement, compile_rulebook, settle
 from medrules.evaluate.compile import parameter_value
+from medrules.evaluate.runtime import ZERO
 from medrules.explain.formula import source_text
 from medrules.facts import Facts
-
-ZERO = Decimal(0)
+from medrules.units import TYPE_NAMES
 
 
 @attrs.frozen
@@ -131,14 +131,9 @@ def with_parameters(program: Program, values: dict[str, object]) -> Program:
     params = dict(ck.parameters)
     for name, value in values.items():
         old = params[name]
-        literal = n.Literal(value, ck.types.get(old.value) or _type_of(ck, old), str(value), old.span)
+        literal = n.Literal(value, ck.types.get(old.value) or TYPE_NAMES[old.type_name], str(value), old.span)
         params[name] = attrs.evolve(old, value=literal)
     return compile_rulebook(attrs.evolve(ck, parameters=params), base=program.base)
-
-
-def _type_of(ck, p: n.Parameter):
-    from medrules.units import TYPE_NAMES
-    return TYPE_NAMES[p.type_name]
 
 
 def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") -> Diff:

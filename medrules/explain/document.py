@@ -13,10 +13,10 @@ from medrules.explain.format import Formatter
 from medrules.explain.steps import annotations
 
 WORDS = {
-    "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人", "assumed": "假定", "note": "说明",
+    "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人",
            "funds": "基金支付", "you": "个人负担", "claim": "结算单"},
-    "en": {"title": "How your claim was settled", "rulebook": "rulebook", "member": "member", "assumed": "assumed",
-           "note": "note", "funds": "funds pay", "you": "member pays", "claim": "Claim"},
+    "en": {"title": "How your claim was settled", "rulebook": "rulebook", "member": "member",
+           "funds": "funds pay", "you": "member pays", "claim": "Claim"},
 }
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 import attrs
 
 from medrules import nodes as n
-from medrules.check import CheckedRulebook
 from medrules.check.citations import citation_of
 from medrules.evaluate.trace import Step
 from medrules.explain.format import Formatter

@@ -15,9 +15,9 @@ from medrules.explain.steps import Line, annotations
 
 HEADINGS = {
     "zh": {"claim": "结算单", "benefit_year": "待遇年度", "total": "总费用", "member": "个人负担",
-           "funds": "基金支付", "assumed": "假定", "note": "说明", "fund": "基金", "date": "日期"},
+           "funds": "基金支付", "fund": "基金", "date": "日期"},
     "en": {"claim": "Claim", "benefit_year": "benefit year", "total": "total cost", "member": "member pays",
-           "funds": "funds pay", "assumed": "assumed", "note": "note", "fund": "fund", "date": "date"},
+           "funds": "funds pay", "fund": "fund", "date": "date"},
 }
 
 

@@ -141,7 +141,7 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
     best: dict = {}  # one entry per fact: its most consequential other value
     for s in found:
         best.setdefault((s.change.record, s.change.field), s)
-    dated = date_sensitivity(program, facts, claim_ids)
+    dated = date_sensitivity(program, facts, claim_ids, base)
     ranked = sorted(list(best.values()) + list(dated), key=lambda s: (-abs(s.delta), s.change.text))
     return tuple(ranked[:most])
 
@@ -149,14 +149,16 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
 _OFFSETS = (0, 1, -1, 89, 90, 91, -89, -90, -91)
 
 
-def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = None) -> tuple[Sensitivity, ...]:
+def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = None,
+                     base: Decimal | None = None) -> tuple[Sensitivity, ...]:
     """For each member date fact (e.g. when the contribution was paid): the nearest other date, among
     those the facts themselves suggest (each date in the facts, ±1, ±89, ±90, ±91 days, month starts),
     at which the funds would pay more. 'Registering two days earlier would have paid 500.00.'"""
     import datetime as dt
 
     ck = program.checked
-    base = _paid(settle(program, facts), claim_ids)
+    if base is None:
+        base = _paid(settle(program, facts), claim_ids)
     dates = {v for v in facts.member.values() if isinstance(v, dt.date)}
     for c in facts.claims:
         dates |= {v for v in c.values.values() if isinstance(v, dt.date)}
