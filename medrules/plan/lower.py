@@ -40,6 +40,11 @@ def lower(checked, overrides: dict | None = None) -> ops.Plan:
     return ops.Plan(tuple(layers), overrides)
 
 
+def parameter_value(checked, name: str, overrides: dict | None = None):
+    """A parameter's folded value (after ``overrides`` of this rulebook's own parameters)."""
+    return _Lowerer(checked, dict(overrides or {})).parameter(name)
+
+
 class _Lowerer:
     def __init__(self, ck, overrides: dict):
         self.ck = ck
