@@ -8,3 +8,7 @@ The vector backend (:mod:`medrules.batch.vector`) settles columns of claims exac
 scalar backend (:mod:`medrules.evaluate`) settles one member's claims; the differential
 test proves it on every shipped rulebook.
 """
+
+from medrules.batch.run import Rulebooks, Summary, load_rulebooks, settle_files, settle_table  # noqa: E402
+
+__all__ = ["Rulebooks", "Summary", "load_rulebooks", "settle_files", "settle_table"]

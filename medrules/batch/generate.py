@@ -83,3 +83,35 @@ def random_members(checked: CheckedRulebook, n_members: int, seed: int = 2012, m
             claims.append(claim)
         out.append((member, claims))
     return out
+
+
+def text_of(value) -> str | None:
+    """A generated value as a user writes it in a claim file."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, frozenset):
+        return ";".join(sorted(value))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_rows(checked: CheckedRulebook, members: list[tuple[dict, list[dict]]]) -> dict[str, list]:
+    """Generated members as one claim table (member facts repeated on each claim row): ``member.FIELD`` and
+    ``claim.FIELD`` columns of text, a rate written with its unit."""
+    types = {(k, name): t for k in ("member", "claim") for name, (t, _) in fields(checked, k).items()}
+    columns: dict[str, list] = {f"{k}.{name}": [] for k, name in types}
+    for member, claims in members:
+        for claim in claims:
+            for (k, name), t in types.items():
+                value = (member if k == "member" else claim).get(name)
+                if value is not None and t.unit in ("rate", "relpct"):
+                    text = f"{value * 100}%"
+                elif value is not None and t.unit == "points":
+                    text = f"{value * 100} points"
+                else:
+                    text = text_of(value)
+                columns[f"{k}.{name}"].append(text)
+    return columns
