@@ -302,22 +302,20 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-@app.command()
-def settle(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
-           claims: Annotated[list[Path], typer.Argument(help="claim files: CSV, Parquet, JSON Lines, facts JSON "
-                                                              "(files or folders)")],
-           results: Annotated[Path, typer.Option("--out", help="results file: .parquet or .csv (rejects go to "
-                                                           "OUT.rejects.csv)")],
-           members: Annotated[Optional[Path], typer.Option("--members", help="members in their own file, "
-                                                                            "joined on member.id")] = None,
-           column: Annotated[Optional[list[str]], typer.Option("--column", help="FACT=COLUMN, e.g. "
-                                                                               "claim.compliant_cost=cost")] = None,
-           columns: Annotated[Optional[Path], typer.Option("--columns", help="a JSON file mapping facts to "
-                                                                             "columns")] = None,
-           scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="a dask.distributed scheduler "
-                                                                                "address (tcp://host:8786)")] = None,
-           progress: Annotated[bool, typer.Option("--progress/--no-progress", help="a progress bar")] = True,
-           debug: DebugOpt = False) -> None:
+_PathsArg = Annotated[list[Path], typer.Argument(help="claim files: CSV, Parquet, JSON Lines, facts JSON (or folders)")]
+_OutOpt = Annotated[Path, typer.Option("--out", help="results: .parquet or .csv (rejects go to OUT.rejects.csv)")]
+_MembersOpt = Annotated[Optional[Path], typer.Option("--members", help="members in their own file, on member.id")]
+_ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="FACT=COLUMN, e.g. claim.cost=amount")]
+_ColumnsOpt = Annotated[Optional[Path], typer.Option("--columns", help="a JSON file mapping facts to columns")]
+_SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="a dask.distributed scheduler address")]
+_ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
+
+
+@app.command("settle")
+def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
+                  claims: _PathsArg, results: _OutOpt, members: _MembersOpt = None, column: _ColumnOpt = None,
+                  columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
+                  debug: DebugOpt = False) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):

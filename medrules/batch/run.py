@@ -121,7 +121,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     days = convert(date_text, Type("date"), top, date_column, problems, present)
     version = _versions(rb, days, problems, date_column)
 
-    results, rows_done = [], []
+    results = []
     for v, vp in enumerate(rb.versions):
         rows = np.flatnonzero(version == v)
         if not len(rows):

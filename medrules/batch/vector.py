@@ -23,8 +23,6 @@ is compiled for it (:func:`compile_vector`), with the construct's position.
 """
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 from decimal import Decimal
 
 import attrs
@@ -652,10 +650,10 @@ class VectorProgram:
     year_starts: tuple[int, int]
 
     def fund_names(self) -> list[str]:
-        return [f"{l.prefix}.{f.node.name}" if l.prefix else f.node.name for l in self.layers for f in l.funds]
+        return [f"{y.prefix}.{f.node.name}" if y.prefix else f.node.name for y in self.layers for f in y.funds]
 
     def accumulator_names(self) -> list[str]:
-        return [f"{l.prefix}.{a}" if l.prefix else a for l in self.layers for a in l.checked.accumulators]
+        return [f"{y.prefix}.{a}" if y.prefix else a for y in self.layers for a in y.checked.accumulators]
 
 
 class _NeedScale(Exception):
