@@ -334,3 +334,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_PathsArg = Annotated[list[Path], typer.Argument(help="claim files: CSV, Parquet, JSON Lines, facts JSON (or folders)")]
+_OutOpt = Annotated[Path, typer.Option("--out", help="results: .parquet or .csv (rejects go to OUT.rejects.csv)")]
+_MembersOpt = Annotated[Optional[Path], typer.Option("--members", help="members in their own file, on member.id")]
+_ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="FACT=COLUMN, e.g. claim.cost=amount")]
+_ColumnsOpt = Annotated[Optional[Path], typer.Option("--columns", help="a JSON file mapping facts to columns")]
+_SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="a dask.distributed scheduler address")]
+_ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
+
+
+@app.command("settle")
+def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
+                  claims: _PathsArg, results: _OutOpt, members: _MembersOpt = None, column: _ColumnOpt = None,
+                  columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
+                  debug: DebugOpt = False) -> None:
+    """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
+    the accumulators after each claim (docs/batch.md)."""
+    def body(s: _Session):
+        from medrules.batch.command import column_options, settle_command
+        settle_command(rulebook, claims, results, members, column_options(column or [], columns), scheduler,
+                       progress, out, lambda path: s.read(path, "rulebook"))
+    _run(body, debug)
