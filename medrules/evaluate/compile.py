@@ -37,10 +37,11 @@ class Env:
 
     def take(self) -> tuple:
         """The reads since the last take (empty when not tracing)."""
-        if self.reads is None:
+        reads = self.reads
+        if not reads:  # not tracing, or nothing read
             return ()
-        reads, self.reads = tuple(self.reads), []
-        return reads
+        self.reads = []
+        return tuple(reads)
 
 
 def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatch over the core

@@ -64,7 +64,31 @@ from medrules.plan.core import show
 from medrules.plan.lower import lower
 from medrules.plan.ops import Layer, Plan
 
-__all__ = ["Layer", "Plan", "core", "describe", "lower", "ops"]
+__all__ = ["Layer", "Plan", "core", "describe", "facts_read", "lower", "ops"]
+
+
+def facts_read(plan: Plan) -> set[tuple[str, str]]:
+    """Every (record, field) a plan's expressions read (a vector backend's columns)."""
+    import attrs
+
+    found: set[tuple[str, str]] = set()
+
+    def walk(x):
+        if isinstance(x, core.Fact):
+            found.add((x.record, x.field))
+        elif isinstance(x, core.EXPRESSIONS):
+            for child in core.children(x):
+                walk(child)
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+        elif attrs.has(type(x)) and type(x).__module__ == ops.__name__:
+            for a in attrs.fields(type(x)):
+                if a.name not in ("node", "checked"):
+                    walk(getattr(x, a.name))
+
+    walk(plan.layers)
+    return found
 
 
 def describe(plan: Plan) -> str:
