@@ -101,10 +101,11 @@ class Claims:
             "kind": pa.array(KINDS[self.kind].tolist()),
             "compliant_cost": pc_divide_100(self.cost), "self_paid": pc_divide_100(self.self_paid)})
 
-    def facts(self, checked, limit: int):
-        """The first members' claims as the scalar backend's facts (not timed)."""
-        out, i = [], 0
-        while i < self.n and sum(len(c) for _, c in out) < limit:
+    def facts(self, checked, limit: int, start: int = 0):
+        """Whole members' claims from claim ``start`` on (a member's first), ≥ ``limit`` claims, as the scalar
+        backend's facts (not timed)."""
+        out, i, count = [], start, 0
+        while i < self.n and count < limit:
             j = i
             while j < self.n and self.member[j] == self.member[i]:
                 j += 1
@@ -116,6 +117,7 @@ class Claims:
                        "compliant_cost": Decimal(int(self.cost[k])).scaleb(-2),
                        "self_paid": Decimal(int(self.self_paid[k])).scaleb(-2)} for k in range(i, j)]
             out.append((member, claims))
+            count += len(claims)
             i = j
         return out
 
@@ -304,7 +306,11 @@ def main() -> None:  # noqa: C901 - one report
     parser.add_argument("--no-full-check", action="store_true", help="skip the untraced scalar run on every claim")
     parser.add_argument("--rulebook-claims", type=int, default=100_000, help="claims per shipped rulebook")
     parser.add_argument("--no-openfisca", action="store_true")
+    parser.add_argument("--stream", type=int, metavar="N", help="only: settle N claims from Parquet files with "
+                        "medrules settle in a child process and report its peak memory (RSS)")
     args = parser.parse_args()
+    if args.stream:
+        return stream(args.stream)
     program = medrules.load(QUZHOU)
     vp = compile_vector(program)
     tbs = None
@@ -344,13 +350,19 @@ def main() -> None:  # noqa: C901 - one report
             print(f"| {n:,} | {label} | {n / t:,.0f} | {m / 2**20:,.1f} | {tv / t:.2f} |" if label != "vector backend"
                   else f"| {n:,} | {label} | {n / t:,.0f} | {m / 2**20:,.1f} | 1.00 |")
         if n == max(args.sizes) and not args.no_full_check:
-            everyone = c.facts(program.checked, n)
-            t = time.perf_counter()
-            settled = [medrules.settle(program, as_facts(m, cl)) for m, cl in everyone]
-            full = {f: np.array([int(cr.fund(f).paid.scaleb(2)) for s in settled for cr in s.claims]) for f in names}
-            agree("untraced scalar backend (every claim)", rv, full)
+            start, seconds = 0, 0.0
+            while start < n:  # in chunks of ~10^5 claims: the facts as Python objects are large
+                chunk = c.facts(program.checked, 100_000, start)
+                facts = [as_facts(m, cl) for m, cl in chunk]
+                t = time.perf_counter()
+                settled = [medrules.settle(program, f) for f in facts]
+                seconds += time.perf_counter() - t
+                got = {f: np.array([int(cr.fund(f).paid.scaleb(2)) for s in settled for cr in s.claims]) for f in names}
+                k = sum(len(cl) for _, cl in chunk)
+                agree("untraced scalar backend", {f: v[start:start + k] for f, v in rv.items()}, got)
+                start += k
             print(f"\nall {n:,} claims: vector = numpy = OpenFisca = scalar to the fen (scalar untraced: "
-                  f"{n / (time.perf_counter() - t):,.0f} claims/s)")
+                  f"{n / seconds:,.0f} claims/s)")
     # reading Parquet: read + validate + settle from a claim file, as medrules settle does it
     n = max(args.sizes)
     c = Claims(n)
@@ -373,6 +385,30 @@ def main() -> None:  # noqa: C901 - one report
         ct, mt_ = encode_records(p.checked, "claim", rows_), encode_records(p.checked, "member", [m for m, _ in gen])
         t, _, _ = measure(lambda: settle_columns(v, who, ct, mt_))
         print(f"| {path.relative_to(ROOT / 'rulebooks').with_suffix('')} | {len(rows_):,} | {len(rows_) / t:,.0f} |")
+
+
+def stream(n: int, per_file: int = 1_000_000) -> None:
+    """``medrules settle`` on n claims in Parquet files of 10^6 (whole members each): time and peak RSS."""
+    import resource
+    import subprocess
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "claims"
+        folder.mkdir()
+        for i in range(0, n, per_file):
+            c = Claims(min(per_file, n - i), seed=2012 + i)
+            table = c.arrow()
+            table = table.set_column(0, "member_id", pa.array([f"F{i}-{m}" for m in c.member]))
+            table = table.set_column(2, "claim_id", pa.array([f"F{i}-C{k}" for k in range(c.n)]))
+            pq.write_table(table, folder / f"claims-{i // per_file:03d}.parquet")
+            del c, table
+        t = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "medrules", "settle", str(QUZHOU), str(folder), "--out",
+                               str(Path(tmp) / "results.parquet"), "--no-progress"], capture_output=True, text=True)
+        seconds = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # kB → MB (Linux)
+        print(done.stdout.splitlines()[0] if done.returncode == 0 else done.stderr)
+        print(f"medrules settle, {n:,} claims from Parquet: {seconds:,.0f} s ({n / seconds:,.0f} claims/s), "
+              f"peak RSS {peak:,.0f} MB")
 
 
 if __name__ == "__main__":
