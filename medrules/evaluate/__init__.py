@@ -17,7 +17,8 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
-from medrules.evaluate.trace import SCHEMA_VERSION, Step
+from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
+                                     OpeningStep, Step, TotalStep, TreatStep)
 from medrules.facts import Claim, Facts
 
 __all__ = ["ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -107,19 +108,19 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                 if number == 0:
                     env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
-                steps.append(Step("benefit_year", None, program.checked.rulebook.header, {
-                    "start": year[0], "end": year[1], "label": year_label(*year)}))
+                steps.append(BenefitYearStep(node=program.checked.rulebook.header, start=year[0], end=year[1],
+                                             label=year_label(*year)))
                 if number == 0 and facts.opening:
-                    steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
+                    steps.append(OpeningStep(amounts=dict(facts.opening)))
         funds, total, below = [], None, None
         for depth, (layer, env) in enumerate(zip(layers, envs)):
             prefix = layer.plan.prefix
             layer_steps = [] if steps is not None else None
             env.below = below or {}
             if below is not None and layer_steps is not None:
-                layer_steps.append(Step("handoff", None, layer.checked.rulebook.header.layers_on, {
-                    "from": layers[depth - 1].plan.id, "to": layer.plan.id,
-                    "total": below["total_cost"], "paid": below["paid"], "member_pays": below["member_pays"]}))
+                layer_steps.append(HandoffStep(
+                    node=layer.checked.rulebook.header.layers_on, from_=layers[depth - 1].plan.id, to=layer.plan.id,
+                    total=below["total_cost"], paid=below["paid"], member_pays=below["member_pays"]))
             env.out = {}
             layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
             if depth + 1 < len(layers):  # only a layer above reads this one's results
@@ -130,7 +131,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
         if steps is not None:
-            steps.append(Step("member_pays", None, None, {"total": total, "funds": paid, "amount": member}))
+            steps.append(MemberPaysStep(total=total, funds=paid, amount=member))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", top.total.node.span,
@@ -175,7 +176,7 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
         funds.append(FundResult(fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
     total = layer.total(env)
     if steps is not None:
-        steps.append(Step("total", None, layer.total.node, {"amount": total}, env.take()))
+        steps.append(TotalStep(node=layer.total.node, reads=env.take(), amount=total))
     return funds, total
 
 
@@ -192,11 +193,10 @@ def _qualified(step: Step, prefix: str) -> Step:
     """A step of a lower layer, with its fund and accumulator named as the top rulebook names them."""
     if not prefix:
         return step
-    values = step.values
-    if "accumulator" in values:
-        values = values | {"accumulator": f"{prefix}.{values['accumulator']}"}
-    return Step(step.kind, f"{prefix}.{step.fund}" if step.fund else None, step.node, values, step.reads,
-                layer=prefix)
+    changes = {"fund": f"{prefix}.{step.fund}" if step.fund else None, "layer": prefix}
+    if isinstance(step, AccumulateStep):
+        changes["accumulator"] = f"{prefix}.{step.accumulator}"
+    return attrs.evolve(step, **changes)
 
 
 def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
@@ -209,8 +209,8 @@ def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
             before, after = facts[field], value(env)
             setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
             if steps is not None:
-                steps.append(Step("treat", None, treat.node, {"fact": f"{record}.{field}", "before": before,
-                                                              "after": after}, env.take()))
+                steps.append(TreatStep(node=treat.node, reads=env.take(), fact=f"{record}.{field}", before=before,
+                                       after=after))
         else:
             env.take()
 
