@@ -23,8 +23,8 @@ def test_dask_local_cluster_gives_the_single_machine_results(tmp_path):
     rows["claim.compliant_cost"][0] = "-1"  # one bad row: its member is held back the same way on both
     pq.write_table(pa.table(rows), tmp_path / "claims.parquet")
     single = settle_files(QUZHOU_AID, [tmp_path / "claims.parquet"], tmp_path / "one.parquet", partition_rows=400)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
         spread = settle_on_dask(str(QUZHOU_AID), [tmp_path / "claims.parquet"], tmp_path / "dask.parquet",
                                 client=client, partition_rows=400)
     assert spread.partitions == single.partitions > 1

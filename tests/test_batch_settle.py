@@ -81,8 +81,8 @@ def test_two_tables_parquet_and_column_mapping(tmp_path):
     pq.write_table(pa.table({
         "insured": ["A", "B", "B", "X"], "claim_id": ["1", "2", "3", "4"],
         "date": pa.array(["2012-04-01", "2012-04-01", "2012-05-01", "2012-05-01"]).cast(pa.date32()),
-        "kind": ["outpatient"] * 4, "cost": pa.array([Decimal("1300.00"), Decimal("500"), Decimal("2000"),
-                                                       Decimal("1")], pa.decimal128(12, 2))}),
+        "kind": ["outpatient"] * 4,
+        "cost": pa.array([Decimal("1300.00"), Decimal("500"), Decimal("2000"), Decimal("1")], pa.decimal128(12, 2))}),
         tmp_path / "claims.parquet")
     out = tmp_path / "out.parquet"
     r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.parquet"), "--members",

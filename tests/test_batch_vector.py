@@ -83,8 +83,8 @@ def test_integer_rounding_matches_decimal_modes(mode, expected):
 def test_calendar_columns():
     days = np.array([day_number(dt.date(2012, 1, 31)), day_number(dt.date(2011, 12, 15))])
     # 31 January + 1 month is 29 February in a leap year; 15 December + 1 month is 15 January
-    assert add_months(days, np.array([1, 1])).tolist() == [day_number(dt.date(2012, 2, 29)),
-                                                            day_number(dt.date(2012, 1, 15))]
+    expected = [day_number(dt.date(2012, 2, 29)), day_number(dt.date(2012, 1, 15))]
+    assert add_months(days, np.array([1, 1])).tolist() == expected
     assert month_start(days).tolist() == [day_number(dt.date(2012, 1, 1)), day_number(dt.date(2011, 12, 1))]
     # a September–August year: 2017-08-31 belongs to the year from 2016-09-01, 2017-09-01 starts one
     sept = benefit_year_start(np.array([day_number(dt.date(2017, 8, 31)), day_number(dt.date(2017, 9, 1))]), (9, 1))

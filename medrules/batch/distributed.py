@@ -60,8 +60,9 @@ def settle_on_dask(rb: Rulebooks | str | Path, claim_paths: list, out: str | Pat
         try:
             client = Client(scheduler)
         except (OSError, TimeoutError, ValueError) as exc:
+            hint = "start one with 'dask scheduler', and workers with 'dask worker ADDRESS'"
             raise MedrulesError(error("dask", f"cannot reach the Dask scheduler at {scheduler}: {exc}", None,
-                                      "start one with 'dask scheduler' and workers with 'dask worker ADDRESS'")) from None
+                                      hint)) from None
     summary = Summary()
     funds = _fund_order(rb)
     writer, rejects_writer = io.Writer(out), io.Writer(rejects_path(out))

@@ -413,7 +413,8 @@ def as_arrow(data, name: str) -> pa.Table:
     try:
         return pa.table(data)
     except (TypeError, ValueError, pa.ArrowInvalid) as exc:
-        raise MedrulesError(error("io", f"{name}: expected an Arrow table or a pandas/polars DataFrame ({exc})")) from None
+        raise MedrulesError(error("io", f"{name}: expected an Arrow table or a pandas/polars DataFrame ({exc})")
+                            ) from None
 
 
 def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:

@@ -16,11 +16,11 @@ int64 is refused (the member goes to the rejects file), never wrapped.
 
 It reads the lowered plan (:mod:`medrules.plan`: the operations of each fund, the expression
 core, the arithmetic of docs/arithmetic.md), never the rulebook's syntax tree. One function per
-plan operation, the column-wise twin of the scalar kernel (:mod:`medrules.evaluate.fund`): ``settle_applies``, ``settle_exclude``, ``settle_base``,
-``settle_deductible``, ``settle_cost_cap``, ``settle_rate`` / ``settle_bands`` /
-``settle_flat`` with ``settle_adjust``, ``settle_payment_cap``, ``settle_rounding``,
-``settle_accumulate``. A construct it cannot settle exactly is refused when the rulebook
-is compiled for it (:func:`compile_vector`), with the construct's position.
+plan operation, the column-wise twin of the scalar kernel (:mod:`medrules.evaluate.fund`):
+``settle_applies``, ``settle_exclude``, ``settle_base``, ``settle_deductible``, ``settle_cost_cap``,
+``settle_rate`` / ``settle_bands`` / ``settle_flat`` with ``settle_adjust``, ``settle_payment_cap``,
+``settle_rounding``, ``settle_accumulate``. A construct it cannot settle exactly is refused when
+the rulebook is compiled for it (:func:`compile_vector`), with the construct's position.
 """
 from __future__ import annotations
 
@@ -82,7 +82,9 @@ def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
 
 
 def _largest(a) -> int:
-    return int(np.abs(a).max()) if np.ndim(a) and len(a) else abs(int(a)) if not np.ndim(a) else 0
+    if not np.ndim(a):
+        return abs(int(a))
+    return max(int(a.max()), -int(a.min())) if len(a) else 0
 
 
 def _where(node) -> str:
