@@ -169,3 +169,12 @@ def test_parameter_overrides_reach_the_vector_backend(programs):
              "compliant_cost": Decimal(50600), "self_paid": Decimal(0)}
     _, r = settle_vector(program, [(member, [claim])])
     assert yuan(r.funds["inpatient_pool"][0]) == Decimal("41664.00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(num=st.lists(st.integers(-10 ** 12, 10 ** 12), min_size=1, max_size=5), den=st.integers(1, 10 ** 6),
+       mode=st.sampled_from(["half_up", "half_even", "down", "up"]))
+def test_integer_rounding_is_decimal_quantize(num, den, mode):
+    from medrules.plan.arith import MODES
+    expected = [int((Decimal(x) / Decimal(den)).quantize(Decimal(1), rounding=MODES[mode])) for x in num]
+    assert round_div(np.array(num, np.int64), den, mode).tolist() == expected

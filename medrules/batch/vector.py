@@ -109,18 +109,18 @@ def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
 
 def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
     """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    sign = np.where(num < 0, -1, 1)
-    mag = np.abs(num)
-    q, r = np.divmod(mag, den)
-    if mode == "down":
-        pass
+    negative = num < 0
+    mag = np.abs(num) if negative.any() else num
+    if mode == "half_up":  # ties away from zero
+        q = (2 * mag + den) // (2 * den)
+    elif mode == "down":
+        q = mag // den
     elif mode == "up":
-        q = q + (r > 0)
-    elif mode == "half_up":
-        q = q + (2 * r >= den)
+        q = -(-mag // den)
     else:  # half_even
+        q, r = np.divmod(mag, den)
         q = q + ((2 * r > den) | ((2 * r == den) & (q % 2 == 1)))
-    return sign * q
+    return np.where(negative, -q, q) if mag is not num else q
 
 
 # ---------------------------------------------------------------- expressions
@@ -201,9 +201,11 @@ class Compiler:
         if isinstance(e, c.In):
             f = self.expr(e.operand)
             members = enum_members(self.ck, self.type(e.operand).enum)
-            codes = np.array([members.index(x) for x in sorted(e.names)], np.int64)
-            negated = e.negated
-            return V(lambda w, m: np.isin(f(w, m), codes) != negated, None, e.node)
+            table = np.zeros(len(members), bool)  # member code -> in the set (a lookup, not a search)
+            table[[members.index(x) for x in e.names]] = True
+            if e.negated:
+                table = ~table
+            return V(lambda w, m: table[f(w, m)], None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
@@ -561,22 +563,26 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding)
     room_r = rescale(room, R, w, active, f.plan.node)
     limited = active & (raw > room_r)
     paid = np.where(limited, room_r, raw)
-    # the cost beyond the point where payments reach the room, walking the pieces in order (cost_beyond)
-    left = room_r.copy()
-    beyond = np.zeros(w.n, np.int64)  # whole pieces above the cap (scale M)
-    num = np.zeros(w.n, np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
-    den = np.ones(w.n, np.int64)
-    for part, rate, _scale in pieces:
-        exhausted = left <= 0
-        beyond += np.where(exhausted, part, 0)
-        amount = multiply(w, active, part, rate, f.plan.node)
-        splits = ~exhausted & (amount > left)
-        num = np.where(splits, amount - left, num)
-        den = np.where(splits, np.maximum(rate, 1), den)
-        left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-    total = multiply(w, limited, beyond, den, f.plan.node) + num
-    above = rounding(total, den, 0)  # total / den is already in units of the money scale
-    return paid, room, np.where(limited, above, 0)
+    above = np.zeros(w.n, np.int64)
+    rows = np.flatnonzero(limited)
+    if len(rows):  # the cost beyond the point where payments reach the room, walking the pieces in order
+        left = room_r[rows]
+        beyond = np.zeros(len(rows), np.int64)  # whole pieces above the cap (scale M)
+        num = np.zeros(len(rows), np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
+        den = np.ones(len(rows), np.int64)
+        some = limited[rows]
+        for part, rate, _scale in pieces:
+            part, rate = part[rows], rate[rows]
+            exhausted = left <= 0
+            beyond += np.where(exhausted, part, 0)
+            amount = multiply(w, some, part, rate, f.plan.node)
+            splits = ~exhausted & (amount > left)
+            num = np.where(splits, amount - left, num)
+            den = np.where(splits, np.maximum(rate, 1), den)
+            left = np.where(exhausted, left, np.where(splits, 0, left - amount))
+        total = multiply(w, some, beyond, den, f.plan.node) + num
+        above[rows] = rounding(total, den, 0)  # total / den is already in units of the money scale
+    return paid, room, above
 
 
 def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding) -> np.ndarray:
@@ -771,83 +777,108 @@ class Result:
 
 def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
     """The first day of the benefit year containing each day (runtime.benefit_year)."""
+    if not len(days):
+        return days.copy()
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo < 100_000:  # a table over the days in range: no sort
+        unique, inverse = np.arange(lo, hi + 1), days - lo
+    else:
+        unique, inverse = np.unique(days, return_inverse=True)
     month, dom = starts
-    d = days.astype("datetime64[D]")
+    d = unique.astype("datetime64[D]")
     years = d.astype("datetime64[Y]").astype(np.int64) + 1970
 
     def start_in(y):
         return ((y - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]") + (dom - 1)
     this, prev = start_in(years), start_in(years - 1)
-    return np.where(d < this, prev, this).astype(np.int64)
+    return np.where(d < this, prev, this).astype(np.int64)[inverse.reshape(-1)]
 
 
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
                    opening: dict[str, np.ndarray] | None = None) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
-    accumulators, per member, for the year of the member's first claim."""
+    accumulators, per member, for the year of the member's first claim.
+
+    Layout: members are ordered by their number of claims, most first; wave k holds the k-th claim of
+    the first c_k members (those with more than k claims), in that order. So a wave's members, their
+    facts and their accumulators are a prefix of the previous wave's: slices, not gathers."""
     n_claims = len(member_of)
     M = vp.money_scale
+    member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
     if n_claims and dates.max() - dates.min() < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
-        order = np.argsort(member_of.astype(np.int64) << 32 | (dates - dates.min()), kind="stable")
+        order = np.argsort(member_of << 32 | (dates - dates.min()), kind="stable")
     else:
         order = np.lexsort((np.arange(n_claims), dates, member_of))
-    sorted_member = member_of[order]
-    # the position of each claim among its member's claims: its wave
-    starts = np.r_[0, np.flatnonzero(sorted_member[1:] != sorted_member[:-1]) + 1] if n_claims else np.array([], int)
-    rank = np.arange(n_claims) - np.repeat(starts, np.diff(np.r_[starts, n_claims]))
-    year = benefit_year_start(dates, vp.year_starts)
     n_members = len(members)
+    counts = np.bincount(member_of, minlength=n_members)
+    by_count = np.argsort(-counts, kind="stable")  # members, most claims first
+    position = np.empty(n_members, np.int64)
+    position[by_count] = np.arange(n_members)
+    sorted_member = member_of[order]
+    first = np.r_[0, np.cumsum(counts)[:-1]]  # where each member's claims start in ``order``
+    rank = np.arange(n_claims) - first[sorted_member]  # the claim's wave
+    waves = int(counts.max()) if n_claims else 0
+    width = np.array([(counts > k).sum() for k in range(waves)], np.int64)  # members in each wave
+    offset = np.r_[0, np.cumsum(width)]
+    layout = np.empty(n_claims, np.int64)  # wave-major position -> input row
+    layout[offset[rank] + position[sorted_member]] = order
+    year = benefit_year_start(dates, vp.year_starts)
+    claim_cols = _only(claims, "claim", vp.reads).take(layout)
+    member_cols = _only(members, "member", vp.reads).take(by_count)
+    wave_year = year[layout]
     state = [{a: np.zeros(n_members, np.int64) for a in layer.accumulators} for layer in vp.layers]
+    opening = {k: v[by_count] for k, v in (opening or {}).items()}
     last_year = np.full(n_members, np.iinfo(np.int64).min, np.int64)
-    opening = opening or {}
-    fund_names = vp.fund_names()
-    paid_out = {name: np.zeros(n_claims, np.int64) for name in fund_names}
+    paid_out = {name: np.zeros(n_claims, np.int64) for name in vp.fund_names()}
     acc_out = {name: np.zeros(n_claims, np.int64) for name in vp.accumulator_names()}
     total_out = np.zeros(n_claims, np.int64)
     member_out = np.zeros(n_claims, np.int64)
     error_out = np.zeros(n_claims, np.int32)
     messages: list[str] = []
-    claim_read, member_read = _only(claims, "claim", vp.reads), _only(members, "member", vp.reads)
-    by_wave = order[np.argsort(rank, kind="stable")]
-    bounds = np.searchsorted(np.sort(rank), np.arange(rank.max() + 2 if n_claims else 1))
-    for k in range(len(bounds) - 1):
-        rows = by_wave[bounds[k]:bounds[k + 1]]
-        if not len(rows):
-            break
-        who = member_of[rows]
-        claim_cols = claim_read.take(rows)
-        member_cols = member_read.take(who)
-        new_year = year[rows] != last_year[who]
-        last_year[who] = year[rows]
+    for k in range(waves):
+        c, at = int(width[k]), slice(offset[k], offset[k + 1])
+        this_year = wave_year[at]
+        new_year = this_year != last_year[:c]
+        last_year[:c] = this_year
+        fresh = new_year.all()
         accs = []
         for layer, st in zip(vp.layers, state):
             acc = {}
             for a, col in st.items():
-                values = np.where(new_year, 0, col[who])
+                values = np.zeros(c, np.int64) if fresh else np.where(new_year, 0, col[:c])
                 key = f"{layer.prefix}.{a}" if layer.prefix else a
                 if k == 0 and key in opening:
-                    values = values + opening[key][who]
+                    values = values + opening[key]
                 acc[a] = values
             accs.append(acc)
-        w_error, total, paid_sum, outs = settle_wave(vp, claim_cols, member_cols, accs, messages, len(rows))
+        w_error, total, paid_sum, outs = settle_wave(vp, claim_cols.slice(at), member_cols.slice(slice(0, c)), accs,
+                                                     messages, c)
         for layer, st, acc in zip(vp.layers, state, accs):
             for a in st:
-                st[a][who] = acc[a]
-                key = f"{layer.prefix}.{a}" if layer.prefix else a
-                acc_out[key][rows] = acc[a]
+                st[a][:c] = acc[a]
+                acc_out[f"{layer.prefix}.{a}" if layer.prefix else a][at] = acc[a]
         for name, paid in outs.items():
-            paid_out[name][rows] = paid
-        total_out[rows] = total
-        member_out[rows] = total - paid_sum
-        error_out[rows] = w_error
-    # a member with any row that could not be settled is held back whole
-    errors = np.array([""] + messages, dtype=object)[error_out]
-    bad_members = np.unique(member_of[error_out > 0])
-    held = np.isin(member_of, bad_members) & (error_out == 0)
-    errors[held] = "held back: another claim of this member could not be settled"
-    return Result(order, year, paid_out, total_out, member_out, acc_out, errors, M)
+            paid_out[name][at] = paid
+        total_out[at] = total
+        member_out[at] = total - paid_sum
+        error_out[at] = w_error
+    # back to the order of the input
+    back = np.empty(n_claims, np.int64)
+    back[layout] = np.arange(n_claims)
+
+    def unlayout(x):
+        return x[back]
+    codes = unlayout(error_out)
+    errors = np.full(n_claims, "", object)
+    if messages:
+        failed = codes > 0
+        errors[failed] = np.array(messages, dtype=object)[codes[failed] - 1]
+        held = np.isin(member_of, np.unique(member_of[failed])) & ~failed
+        errors[held] = "held back: another claim of this member could not be settled"  # the member whole
+    return Result(order, year, {k: unlayout(v) for k, v in paid_out.items()}, unlayout(total_out),
+                  unlayout(member_out), {k: unlayout(v) for k, v in acc_out.items()}, errors, M)
 
 
 def _only(table: Table, record: str, reads) -> Table:
