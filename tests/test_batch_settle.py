@@ -81,8 +81,8 @@ def test_two_tables_parquet_and_column_mapping(tmp_path):
     pq.write_table(pa.table({
         "insured": ["A", "B", "B", "X"], "claim_id": ["1", "2", "3", "4"],
         "date": pa.array(["2012-04-01", "2012-04-01", "2012-05-01", "2012-05-01"]).cast(pa.date32()),
-        "kind": ["outpatient"] * 4, "cost": pa.array([Decimal("1300.00"), Decimal("500"), Decimal("2000"),
-                                                       Decimal("1")], pa.decimal128(12, 2))}),
+        "kind": ["outpatient"] * 4,
+        "cost": pa.array([Decimal("1300.00"), Decimal("500"), Decimal("2000"), Decimal("1")], pa.decimal128(12, 2))}),
         tmp_path / "claims.parquet")
     out = tmp_path / "out.parquet"
     r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.parquet"), "--members",
@@ -212,3 +212,19 @@ def test_unknown_fact_in_mapping_is_a_located_error(tmp_path):
     r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out", str(tmp_path / "o.csv"),
                             "--column", "claim.compliant_cots=cost"])
     assert r.exit_code == 1 and "claim.compliant_cost" in r.output  # did you mean …
+
+
+def test_json_lines_with_a_mapping_file(tmp_path):
+    lines = [{"insured": "A", "category": "working", "claim_id": "1", "date": "2012-04-01", "kind": "outpatient",
+              "cost": "1300.00"},
+             {"insured": "A", "category": "working", "claim_id": "2", "date": "2012-05-01", "kind": "outpatient",
+              "cost": "100"}]
+    (tmp_path / "claims.jsonl").write_text("\n".join(json.dumps(x) for x in lines), encoding="utf-8")
+    (tmp_path / "map.json").write_text(json.dumps({"member.id": "insured", "claim.compliant_cost": "cost"}))
+    out = tmp_path / "r.csv"
+    r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.jsonl"), "--columns",
+                            str(tmp_path / "map.json"), "--out", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    # working member: (1,300 − 300) × 50% = 500.00; then 100 × 50% = 50.00 (deductible used up)
+    assert [row["paid.outpatient_pool"] for row in read_csv(out)] == ["500.00", "50.00"]
+    assert [row["after.outpatient_paid"] for row in read_csv(out)] == ["500.00", "550.00"]

@@ -83,8 +83,8 @@ def test_integer_rounding_matches_decimal_modes(mode, expected):
 def test_calendar_columns():
     days = np.array([day_number(dt.date(2012, 1, 31)), day_number(dt.date(2011, 12, 15))])
     # 31 January + 1 month is 29 February in a leap year; 15 December + 1 month is 15 January
-    assert add_months(days, np.array([1, 1])).tolist() == [day_number(dt.date(2012, 2, 29)),
-                                                            day_number(dt.date(2012, 1, 15))]
+    expected = [day_number(dt.date(2012, 2, 29)), day_number(dt.date(2012, 1, 15))]
+    assert add_months(days, np.array([1, 1])).tolist() == expected
     assert month_start(days).tolist() == [day_number(dt.date(2012, 1, 1)), day_number(dt.date(2011, 12, 1))]
     # a September–August year: 2017-08-31 belongs to the year from 2016-09-01, 2017-09-01 starts one
     sept = benefit_year_start(np.array([day_number(dt.date(2017, 8, 31)), day_number(dt.date(2017, 9, 1))]), (9, 1))
@@ -105,3 +105,76 @@ def test_vector_equals_scalar_on_a_seeded_corpus(programs, path):
 def test_vector_equals_scalar_hypothesis(programs, path, seed, size, claims):
     program = programs(path)
     assert differences(program, random_members(program.checked, size, seed=seed, max_claims=claims)) == []
+
+
+def _inline(body: str, rounding: str = "half_up to 0.01 yuan"):
+    from medrules.source import SourceFile
+    text = f"""
+rulebook "arith" {{
+  effective from 2012-01-01
+  year starts 01-01 by claim.date
+  rounding {rounding} per payment
+}}
+source S {{ number "n" }}
+facts member {{ id: text }}
+facts claim {{ id: text  date: date  cost: money }}
+{body}
+total cost is claim.cost
+"""
+    return medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("arith.mr", text))))
+
+
+def _claims(*costs):
+    return [({"id": "M"}, [{"id": f"C{i}", "date": dt.date(2012, i, 1), "cost": Decimal(c)}
+                           for i, c in enumerate(costs, 1)])]
+
+
+def test_rounding_up_stays_within_a_yearly_cap():
+    # cap 100.5 yuan a year, rounding up to 1 yuan, rate 100%: C1 100.00 pays 100 (room 100.5); C2 3.00 has
+    # a room of 0.5, rounding up would pay 1: the largest whole yuan within 0.5 is 0 (docs/arithmetic.md)
+    prog = _inline('accumulator paid: money per year\nfund f cites S "q" {\n base claim.cost\n rate 100%\n'
+                   ' accumulate payments in paid\n cap payments at 100.5 yuan\n}', rounding="up to 1 yuan")
+    _, r = settle_vector(prog, _claims("100.00", "3.00"))
+    assert [yuan(x, r.scale) for x in r.funds["f"]] == [Decimal(100), Decimal(0)]
+
+
+def test_the_veterans_sub_fen_quota_is_not_exceeded(programs):
+    # pension standard 1,234.65 × 10% = 123.465, the quota; a 200.00 outpatient claim is above it; half-up
+    # would pay 123.47, above the quota: the fund pays 123.46
+    prog = programs(ROOT / "rulebooks" / "veterans" / "subsidy.mr")
+    member = {"id": "V", "categories": frozenset({"martyr_family"}), "pension_standard": Decimal("1234.65"),
+              "quota_brought_forward": Decimal(0)}
+    claim = {"id": "C1", "date": dt.date(2011, 3, 1), "kind": "outpatient", "compliant_cost": Decimal("200.00"),
+             "self_paid": Decimal(0), "designated": True, "cause": "ordinary", "abroad": False,
+             "liable_party": "nobody"}
+    _, r = settle_vector(prog, [(member, [claim])])
+    assert yuan(r.funds["outpatient_quota"][0], r.scale) == Decimal("123.46")
+
+
+def test_a_division_is_refused_at_load_naming_it():
+    from medrules.batch.vector import compile_vector
+    prog = _inline('fund f cites S "q" {\n base claim.cost / 3\n rate 90%\n}')
+    with pytest.raises(medrules.MedrulesError) as exc:
+        compile_vector(prog)
+    d = exc.value.diagnostics[0]
+    assert "division" in d.message and (d.span.file, d.span.line) == ("arith.mr", 11)
+
+
+def test_parameter_overrides_reach_the_vector_backend(programs):
+    # the plan is lowered with inpatient_deductible = 1,000: (50,600 − 1,000) × 84% = 41,664.00
+    program = medrules.compile_rulebook(programs(QUZHOU).checked, overrides={"inpatient_deductible": Decimal(1000)})
+    member = {"id": "M1", "category": "working", "enrolled_paid_on": None, "arrears_from": None,
+              "arrears_paid_on": None, "resumed_paid_on": None}
+    claim = {"id": "C1", "date": dt.date(2012, 3, 1), "kind": "inpatient", "institution": "other_designated",
+             "compliant_cost": Decimal(50600), "self_paid": Decimal(0)}
+    _, r = settle_vector(program, [(member, [claim])])
+    assert yuan(r.funds["inpatient_pool"][0]) == Decimal("41664.00")
+
+
+@settings(max_examples=200, deadline=None)
+@given(num=st.lists(st.integers(-10 ** 12, 10 ** 12), min_size=1, max_size=5), den=st.integers(1, 10 ** 6),
+       mode=st.sampled_from(["half_up", "half_even", "down", "up"]))
+def test_integer_rounding_is_decimal_quantize(num, den, mode):
+    from medrules.plan.arith import MODES
+    expected = [int((Decimal(x) / Decimal(den)).quantize(Decimal(1), rounding=MODES[mode])) for x in num]
+    assert round_div(np.array(num, np.int64), den, mode).tolist() == expected

@@ -62,6 +62,10 @@ class Table:
     def take(self, index: np.ndarray) -> Table:
         return Table({k: v[index] for k, v in self.values.items()}, {k: v[index] for k, v in self.given.items()})
 
+    def slice(self, at: slice) -> Table:
+        """Rows ``at`` as views (no copy)."""
+        return Table({k: v[at] for k, v in self.values.items()}, {k: v[at] for k, v in self.given.items()})
+
 
 def fields(checked: CheckedRulebook, kind: str) -> dict:
     """The declared facts of a record: name -> (Type, optional)."""

@@ -32,8 +32,8 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]]):
     rows = [c for _, cs in members for c in cs]
     who = np.array([i for i, (_, cs) in enumerate(members) for _ in cs], np.int64)
     ck = program.checked
-    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), encode_records(ck, "member",
-                                                                                       [m for m, _ in members]))
+    member_table = encode_records(ck, "member", [m for m, _ in members])
+    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table)
 
 
 def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20) -> list[str]:

@@ -360,28 +360,45 @@ def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
             yield pa.concat_tables(tables, promote_options="permissive")
         return
     with tempfile.TemporaryDirectory(prefix="medrules-settle-") as tmp:
-        writers: dict[int, pq.ParquetWriter] = {}
-        schema = None
-        for p in paths:
-            for table in io.read_batches(p):
-                table = table.cast(pa.schema([(f.name, pa.string() if f.name != io.ROW else pa.int64())
-                                              for f in table.schema]))
-                if schema is None:
-                    schema = table.schema
-                elif table.schema != schema:
-                    table = table.select(schema.names) if set(schema.names) <= set(table.column_names) else table
-                names = io.column_names(table.column_names, rb.top.checked, columns)
-                ids = np.asarray(pc.fill_null(table.column(names[("member", "id")]), "").to_numpy(
-                    zero_copy_only=False), object)
-                keys = io.member_keys(ids, n_parts)
-                for k in np.unique(keys):
-                    if k not in writers:
-                        writers[k] = pq.ParquetWriter(Path(tmp) / f"part-{k}.parquet", table.schema)
-                    writers[k].write_table(table.take(pa.array(np.flatnonzero(keys == k))))
-        for w in writers.values():
-            w.close()
-        for k in sorted(writers):
-            yield pq.read_table(Path(tmp) / f"part-{k}.parquet")
+        for path in spill(paths, rb, columns, n_parts, Path(tmp)):
+            yield pq.read_table(path)
+
+
+def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path) -> list[Path]:
+    """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
+    of a member's claims in one file); every column as text, each row with its file and row number."""
+    writers: dict[int, pq.ParquetWriter] = {}
+    schema = None
+    for p in paths:
+        for table in io.read_batches(p):
+            table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
+                                          for f in table.schema]))
+            if schema is None:
+                schema = table.schema
+            elif table.schema != schema:
+                missing = [f for f in schema if f.name not in table.column_names]
+                for f in missing:
+                    table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+                extra = [c for c in table.column_names if c not in schema.names]
+                if extra:
+                    raise MedrulesError(error("io", f"'{p}' has columns the first claim file has not: "
+                                                    f"{', '.join(extra)}", None,
+                                              "give claim files of one layout (or settle them separately)"))
+                table = table.select(schema.names)
+            names = io.column_names(table.column_names, rb.top.checked, columns, members_elsewhere=True)
+            if ("member", "id") not in names:
+                raise MedrulesError(error("columns", f"no column of '{p}' gives the member id", None,
+                                          "name it member_id or member.id, or map it: --column member.id=COLUMN"))
+            ids = np.asarray(pc.fill_null(table.column(names[("member", "id")]), "").to_numpy(
+                zero_copy_only=False), object)
+            keys = io.member_keys(ids, n_parts)
+            for k in np.unique(keys):
+                if k not in writers:
+                    writers[k] = pq.ParquetWriter(folder / f"part-{k:05d}.parquet", schema)
+                writers[k].write_table(table.take(pa.array(np.flatnonzero(keys == k))))
+    for w in writers.values():
+        w.close()
+    return [folder / f"part-{k:05d}.parquet" for k in sorted(writers)]
 
 
 # ---------------------------------------------------------------- the Python API
@@ -396,7 +413,8 @@ def as_arrow(data, name: str) -> pa.Table:
     try:
         return pa.table(data)
     except (TypeError, ValueError, pa.ArrowInvalid) as exc:
-        raise MedrulesError(error("io", f"{name}: expected an Arrow table or a pandas/polars DataFrame ({exc})")) from None
+        raise MedrulesError(error("io", f"{name}: expected an Arrow table or a pandas/polars DataFrame ({exc})")
+                            ) from None
 
 
 def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:

@@ -35,8 +35,10 @@ class Problems:
     def add(self, rows: np.ndarray, column: str, reason) -> None:
         rows = rows & (self.reason == None)  # noqa: E711 - numpy element-wise
         if rows.any():
-            self.column[rows] = column if column is None or isinstance(column, str) else np.asarray(column,
-                                                                                                   object)[rows]
+            if column is None or isinstance(column, str):
+                self.column[rows] = column
+            else:
+                self.column[rows] = np.asarray(column, object)[rows]
             self.reason[rows] = reason if isinstance(reason, str) else np.asarray(reason, object)[rows]
 
     @property

@@ -14,12 +14,13 @@ applied where the scalar backend applies it, by integer division with the declar
 so the results are the scalar backend's bit for bit. An amount that would not fit in
 int64 is refused (the member goes to the rejects file), never wrapped.
 
-One function per fund operation, the column-wise twin of the scalar kernel
-(:mod:`medrules.evaluate.fund`): ``settle_applies``, ``settle_exclude``, ``settle_base``,
-``settle_deductible``, ``settle_cost_cap``, ``settle_rate`` / ``settle_bands`` /
-``settle_flat`` with ``settle_adjust``, ``settle_payment_cap``, ``settle_rounding``,
-``settle_accumulate``. A construct it cannot settle exactly is refused when the rulebook
-is compiled for it (:func:`compile_vector`), with the construct's position.
+It reads the lowered plan (:mod:`medrules.plan`: the operations of each fund, the expression
+core, the arithmetic of docs/arithmetic.md), never the rulebook's syntax tree. One function per
+plan operation, the column-wise twin of the scalar kernel (:mod:`medrules.evaluate.fund`):
+``settle_applies``, ``settle_exclude``, ``settle_base``, ``settle_deductible``, ``settle_cost_cap``,
+``settle_rate`` / ``settle_bands`` / ``settle_flat`` with ``settle_adjust``, ``settle_payment_cap``,
+``settle_rounding``, ``settle_accumulate``. A construct it cannot settle exactly is refused when
+the rulebook is compiled for it (:func:`compile_vector`), with the construct's position.
 """
 from __future__ import annotations
 
@@ -28,12 +29,11 @@ from decimal import Decimal
 import attrs
 import numpy as np
 
-from medrules import nodes as n
 from medrules.batch.columns import SCALES, Table, day_number, enum_members
 from medrules.check import CheckedRulebook
-from medrules.check.funds import accumulators_of
 from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate.compile import Program, parameter_value
+from medrules.plan import core as c
+from medrules.plan import ops
 
 NUMERIC = ("money", "rate", "points", "relpct", "count", "days", "months")
 LIMIT = 2 ** 62  # any intermediate beyond this is refused (int64 holds 2^63)
@@ -49,7 +49,7 @@ def _refuse(node, what: str, hint: str | None = None) -> MedrulesError:
 class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
-    __slots__ = ("n", "claim", "member", "given", "acc", "out", "error", "messages")
+    __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -58,7 +58,8 @@ class Wave:
         self.given = {("claim", k): v for k, v in claim.given.items()} | {
             ("member", k): v for k, v in member.given.items()}
         self.acc = acc
-        self.out: dict[str, dict[str, np.ndarray]] = {}
+        self.out: dict[str, dict[str, np.ndarray]] = {}  # this layer's funds settled so far
+        self.below: dict[str, np.ndarray] = {}  # the layer below's results (BaseOutput)
         self.error = np.zeros(n_rows, np.int32)  # 0: fine; else an index into messages (+1)
         self.messages = messages
 
@@ -80,6 +81,12 @@ def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
         w.fail(bad, f"an amount is too large for exact arithmetic at {_where(node)}")
 
 
+def _largest(a) -> int:
+    if not np.ndim(a):
+        return abs(int(a))
+    return max(int(a.max()), -int(a.min())) if len(a) else 0
+
+
 def _where(node) -> str:
     span = getattr(node, "span", None)
     return f"{span.file}:{span.line}" if span else "the rulebook"
@@ -88,30 +95,32 @@ def _where(node) -> str:
 def rescale(values: np.ndarray, by: int, w: Wave | None = None, mask=None, node=None) -> np.ndarray:
     if by == 0:
         return values
-    if w is not None and mask is not None:
+    if w is not None and mask is not None and _largest(values) * 10 ** by > LIMIT:  # rarely: check row by row
         _check_range(w, mask, values.astype(np.float64) * 10.0 ** by, node)
     return values * (10 ** by)
 
 
 def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
-    _check_range(w, mask, a.astype(np.float64) * b.astype(np.float64), node)
+    """a × b, refusing (the rows of) products beyond int64's safe range instead of wrapping."""
+    if _largest(a) * _largest(b) > LIMIT:  # rarely: check row by row
+        _check_range(w, mask, np.asarray(a, np.float64) * np.asarray(b, np.float64), node)
     return a * b
 
 
 def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
     """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    sign = np.where(num < 0, -1, 1)
-    mag = np.abs(num)
-    q, r = np.divmod(mag, den)
-    if mode == "down":
-        pass
+    negative = num < 0
+    mag = np.abs(num) if negative.any() else num
+    if mode == "half_up":  # ties away from zero
+        q = (2 * mag + den) // (2 * den)
+    elif mode == "down":
+        q = mag // den
     elif mode == "up":
-        q = q + (r > 0)
-    elif mode == "half_up":
-        q = q + (2 * r >= den)
+        q = -(-mag // den)
     else:  # half_even
+        q, r = np.divmod(mag, den)
         q = q + ((2 * r > den) | ((2 * r == den) & (q % 2 == 1)))
-    return sign * q
+    return np.where(negative, -q, q) if mag is not num else q
 
 
 # ---------------------------------------------------------------- expressions
@@ -146,63 +155,91 @@ def constant(value, t, node) -> V:
 
 
 class Compiler:
-    """Expressions of one checked rulebook → column functions."""
+    """The plan's core expressions (:mod:`medrules.plan.core`) of one layer → column functions.
 
-    def __init__(self, ck: CheckedRulebook, money_scale: int):
+    Units come from the checker's table of the node each expression keeps (``ck.types[e.node]``):
+    a number's scale, an enumeration's member codes."""
+
+    def __init__(self, ck: CheckedRulebook, money_scale: int, reads: set | None = None):
         self.ck = ck
         self.M = money_scale
+        self.reads = reads if reads is not None else set()  # (record, field) of every fact the plan reads
 
-    def unit(self, e) -> str:
-        return self.ck.types[e].unit
+    def type(self, e):
+        return self.ck.types[e.node]
 
-    def expr(self, e: n.Expr) -> V:  # noqa: C901 - one dispatch over expression kinds
-        ck = self.ck
-        if isinstance(e, n.Literal):
-            t = ck.types[e]
+    def enum_code(self, e, name: str) -> int:
+        return enum_members(self.ck, self.type(e).enum).index(name)
+
+    def expr(self, e) -> V:  # noqa: C901 - one dispatch over the core's expression kinds
+        if isinstance(e, (c.Const, c.Param)):
+            t = self.type(e)
             if t.unit == "enum":
-                code = enum_members(ck, t.enum).index(e.value)
-                return V(lambda w, m: np.full(w.n, code, np.int64), None, e)
-            return constant(e.value, t, e)
-        if isinstance(e, n.Ref):
-            return self.ref(e)
-        if isinstance(e, n.Unary):
+                code = self.enum_code(e, e.value)
+                return V(lambda w, m: np.full(w.n, code, np.int64), None, e.node)
+            if t.unit == "set":
+                raise _refuse(e.node, "a constant set")
+            return constant(e.value, t, e.node)
+        if isinstance(e, c.Fact):
+            return self.fact(e)
+        if isinstance(e, c.Acc):
+            name = e.name
+            return V(lambda w, m: w.acc[name], self.M, e.node)
+        if isinstance(e, c.FundOutput):
+            fund, output = e.fund, e.output
+            return V(lambda w, m: w.out[fund][output], self.M, e.node)
+        if isinstance(e, c.BaseOutput):
+            key = e.key
+            return V(lambda w, m: w.below[key], self.M, e.node)
+        if isinstance(e, c.Neg):
             f = self.expr(e.operand)
-            return V(lambda w, m: -f(w, m), f.scale, e)
-        if isinstance(e, n.Binary):
-            return self.binary(e)
-        if isinstance(e, n.Comparison):
-            return self.comparison(e)
-        if isinstance(e, n.Membership):
+            return V(lambda w, m: -f(w, m), f.scale, e.node)
+        if isinstance(e, c.Arith):
+            return self.arith(e)
+        if isinstance(e, c.Compare):
+            return self.compare(e)
+        if isinstance(e, c.In):
             f = self.expr(e.operand)
-            members = enum_members(ck, ck.types[e.operand].enum)
-            codes = np.array([members.index(x) for x in e.names], np.int64)
-            negated = e.negated
-            return V(lambda w, m: np.isin(f(w, m), codes) != negated, None, e)
-        if isinstance(e, n.Logic):
+            members = enum_members(self.ck, self.type(e.operand).enum)
+            table = np.zeros(len(members), bool)  # member code -> in the set (a lookup, not a search)
+            table[[members.index(x) for x in e.names]] = True
+            if e.negated:
+                table = ~table
+            return V(lambda w, m: table[f(w, m)], None, e.node)
+        if isinstance(e, c.Not):
+            f = self.expr(e.operand)
+            return V(lambda w, m: ~f(w, m), None, e.node)
+        if isinstance(e, c.And):
             fs = [self.expr(x) for x in e.operands]
-            if e.op == "not":
-                return V(lambda w, m: ~fs[0](w, m), None, e)
-            if e.op == "and":
-                def and_fn(w, m):
-                    result = np.ones(w.n, bool)
-                    for f in fs:  # each operand is evaluated only where the ones before it held
-                        result &= f(w, m & result)
-                    return result
-                return V(and_fn, None, e)
+
+            def and_fn(w, m):
+                result = np.ones(w.n, bool)
+                for f in fs:  # each operand is evaluated only where the ones before it held
+                    sub = m & result
+                    if not sub.any():  # false wherever it matters: the rest is not evaluated
+                        return sub
+                    result &= f(w, sub)
+                return result
+            return V(and_fn, None, e.node)
+        if isinstance(e, c.Or):
+            fs = [self.expr(x) for x in e.operands]
 
             def or_fn(w, m):
                 result = np.zeros(w.n, bool)
                 for f in fs:
-                    result |= f(w, m & ~result)
+                    sub = m & ~result
+                    if not sub.any():
+                        return result
+                    result |= f(w, sub)
                 return result
-            return V(or_fn, None, e)
-        if isinstance(e, n.Call):
+            return V(or_fn, None, e.node)
+        if isinstance(e, c.Call):
             return self.call(e)
-        if isinstance(e, n.Cases):
+        if isinstance(e, c.Cases):
             return self.cases(e)
-        if isinstance(e, n.Highest):
+        if isinstance(e, c.Highest):
             return self.highest(e)
-        raise _refuse(e, f"the expression '{type(e).__name__}'")
+        raise _refuse(getattr(e, "node", None), f"the expression '{type(e).__name__}'")
 
     # numbers of different scales, aligned to the larger
     def aligned(self, fs: list[V]) -> tuple[list[V], int]:
@@ -216,81 +253,61 @@ class Compiler:
                 out.append(V(lambda w, m, g=g, by=by: rescale(g(w, m), by, w, m, g.node), scale, f.node))
         return out, scale
 
-    def ref(self, e: n.Ref) -> V:
-        ck = self.ck
-        res = ck.resolved[e]
-        t = ck.types[e]
-        if res.kind == "enum_member":
-            code = enum_members(ck, t.enum).index(res.detail)
-            return V(lambda w, m: np.full(w.n, code, np.int64), None, e)
-        if res.kind == "param":
-            value = parameter_value(ck, res.target)
-            if t.unit == "enum":
-                code = enum_members(ck, t.enum).index(value)
-                return V(lambda w, m: np.full(w.n, code, np.int64), None, e)
-            if t.unit == "set":
-                raise _refuse(e, "a parameter that is a set")
-            return constant(value, t, e)
+    def fact(self, e: c.Fact) -> V:
+        t = self.type(e)
         scale = SCALES.get(t.unit) if t.unit in NUMERIC else None
-        if res.kind == "fact":
-            record, name = res.detail, res.target
-            optional = ck.records[record][name] in ck.optional
-            if optional:
-                message = (f"'{e.text}' is needed at {_where(e)} but the facts do not give it "
-                           f"(give {record}.{name}, or test given({e.text}) before using it)")
+        record, name = e.record, e.field
+        self.reads.add((record, name))
+        if e.optional:
+            text = getattr(e.node, "text", f"{record}.{name}")
+            message = (f"'{text}' is needed at {_where(e.node)} but the facts do not give it "
+                       f"(give {record}.{name}, or test given({text}) before using it)")
 
-                def get_optional(w, m):
-                    missing = m & ~w.given[(record, name)]
-                    if missing.any():
-                        w.fail(missing, message)
-                    return w.record(record)[name]
-                return V(get_optional, scale, e)
-            return V(lambda w, m: w.record(record)[name], scale, e)
-        if res.kind == "accumulator":
-            name = res.target
-            return V(lambda w, m: w.acc[name], self.M, e)
-        fund, output = res.target, res.detail  # fund_output, base_output
-        return V(lambda w, m: w.out[fund][output], self.M, e)
+            def get_optional(w, m):
+                missing = m & ~w.given[(record, name)]
+                if missing.any():
+                    w.fail(missing, message)
+                return w.record(record)[name]
+            return V(get_optional, scale, e.node)
+        return V(lambda w, m: w.record(record)[name], scale, e.node)
 
-    def binary(self, e: n.Binary) -> V:
+    def arith(self, e: c.Arith) -> V:
         left, right = self.expr(e.left), self.expr(e.right)
-        lt, rt = self.unit(e.left), self.unit(e.right)
-        if lt == "date" and e.op in "+-":
-            if rt == "days":
-                sign = 1 if e.op == "+" else -1
-                return V(lambda w, m: left(w, m) + sign * right(w, m), None, e)
-            if rt == "months":
-                if e.op == "-":
-                    raise _refuse(e, "a date minus months")
-                return V(lambda w, m: add_months(left(w, m), right(w, m)), None, e)
-            return V(lambda w, m: left(w, m) - right(w, m), 0, e)  # date - date: days
-        if e.op == "/":
-            raise _refuse(e, "a division", "write the rulebook without '/' (multiply by a rate), or settle it "
-                          "with the scalar backend (medrules run)")
-        if e.op == "*":
-            if "relpct" in (lt, rt):  # x * (1 + pct)
-                if rt != "relpct":
-                    left, right = right, left
-                one = 10 ** right.scale
-                return V(lambda w, m: multiply(w, m, left(w, m), one + right(w, m), e), left.scale + right.scale, e)
+        op = e.op
+        if op in ("date_add_days", "date_sub_days"):
+            sign = 1 if op == "date_add_days" else -1
+            return V(lambda w, m: left(w, m) + sign * right(w, m), None, e.node)
+        if op == "date_add_months":
+            return V(lambda w, m: add_months(left(w, m), right(w, m)), None, e.node)
+        if op == "date_diff":
+            return V(lambda w, m: left(w, m) - right(w, m), 0, e.node)
+        if op == "div":
+            raise _refuse(e.node, "a division", "the vector backend keeps amounts as scaled integers; write the "
+                          "rulebook without '/' (multiply by a rate), or settle it with medrules run")
+        if op == "mul_relpct":  # a × (1 + b)
+            one = 10 ** right.scale
+            return V(lambda w, m: multiply(w, m, left(w, m), one + right(w, m), e.node), left.scale + right.scale,
+                     e.node)
+        if op == "mul":
             if left.scale + right.scale > MAX_SCALE:
-                raise _refuse(e, "a product this precise")
-            return V(lambda w, m: multiply(w, m, left(w, m), right(w, m), e), left.scale + right.scale, e)
+                raise _refuse(e.node, "a product this precise")
+            return V(lambda w, m: multiply(w, m, left(w, m), right(w, m), e.node), left.scale + right.scale, e.node)
         (a, b), scale = self.aligned([left, right])
-        if e.op == "+":
-            return V(lambda w, m: a(w, m) + b(w, m), scale, e)
-        return V(lambda w, m: a(w, m) - b(w, m), scale, e)
+        if op == "add":
+            return V(lambda w, m: a(w, m) + b(w, m), scale, e.node)
+        if op == "sub":
+            return V(lambda w, m: a(w, m) - b(w, m), scale, e.node)
+        raise _refuse(e.node, f"the operation '{op}'")
 
-    def comparison(self, e: n.Comparison) -> V:
+    def compare(self, e: c.Compare) -> V:
         left, right = self.expr(e.left), self.expr(e.right)
         if left.scale is not None and right.scale is not None:
             (left, right), _ = self.aligned([left, right])
         op = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
               ">=": np.greater_equal}[e.op]
-        return V(lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool), None, e)
+        return V(lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool), None, e.node)
 
-    def call(self, e: n.Call) -> V:
-        ck = self.ck
+    def call(self, e: c.Call) -> V:
         if e.func in ("min", "max"):
             fs, scale = self.aligned([self.expr(x) for x in e.args])
             fold = np.minimum if e.func == "min" else np.maximum
@@ -300,40 +317,38 @@ class Compiler:
                 for f in fs[1:]:
                     result = fold(result, f(w, m))
                 return result
-            return V(minmax, scale, e)
+            return V(minmax, scale, e.node)
         if e.func == "month_start":
             f = self.expr(e.args[0])
-            return V(lambda w, m: month_start(f(w, m)), None, e)
+            return V(lambda w, m: month_start(f(w, m)), None, e.node)
         if e.func == "day_number":
             start, day = self.expr(e.args[0]), self.expr(e.args[1])
-            first = 1 if ck.rulebook.header.day_count == "inclusive" else 0
-            return V(lambda w, m: day(w, m) - start(w, m) + first, 0, e)
+            first = e.first
+            return V(lambda w, m: day(w, m) - start(w, m) + first, 0, e.node)
         if e.func == "given":
-            res = ck.resolved[e.args[0]]
-            key = (res.detail, res.target)
-            if ck.records[res.detail][res.target] not in ck.optional:
-                return V(lambda w, m: np.ones(w.n, bool), None, e)
-            return V(lambda w, m: w.given[key].copy(), None, e)
+            fact = e.args[0]
+            if not getattr(fact, "optional", False):
+                return V(lambda w, m: np.ones(w.n, bool), None, e.node)
+            key = (fact.record, fact.field)
+            self.reads.add(key)
+            return V(lambda w, m: w.given[key].copy(), None, e.node)
         if e.func == "has":
             group = self.expr(e.args[0])
-            members = enum_members(ck, ck.types[e.args[0]].enum)
+            members = enum_members(self.ck, self.type(e.args[0]).enum)
             bits = 0
             for x in e.args[1:]:
-                res = ck.resolved.get(x)
-                if res is None or res.kind != "enum_member":
-                    raise _refuse(x, "has(…) with a member that is not written out")
-                bits |= 1 << members.index(res.detail)
-            return V(lambda w, m: (group(w, m) & bits) != 0, None, e)
-        raise _refuse(e, f"the function '{e.func}'")
+                if not isinstance(x, c.Const):
+                    raise _refuse(x.node, "has(…) with a member that is not written out")
+                bits |= 1 << members.index(x.value)
+            return V(lambda w, m: (group(w, m) & bits) != 0, None, e.node)
+        raise _refuse(e.node, f"the function '{e.func}'")
 
-    def cases(self, e: n.Cases) -> V:
-        whens = [self.expr(c.when) for c in e.cases]
-        values = [self.expr(c.value) for c in e.cases] + [self.expr(e.otherwise)]
-        numeric = values[0].scale is not None
-        if numeric:
+    def cases(self, e: c.Cases) -> V:
+        whens = [self.expr(when) for when, _ in e.cases]
+        values = [self.expr(value) for _, value in e.cases] + [self.expr(e.otherwise)]
+        scale = None
+        if values[0].scale is not None:
             values, scale = self.aligned(values)
-        else:
-            scale = None
 
         def cases_fn(w, m):
             remaining = m.copy()
@@ -345,11 +360,11 @@ class Compiler:
                 remaining &= ~holds
             v = values[-1](w, remaining)
             return np.where(remaining, v, result) if result is not None else v
-        return V(cases_fn, scale, e)
+        return V(cases_fn, scale, e.node)
 
-    def highest(self, e: n.Highest) -> V:
-        whens = [self.expr(c.when) for c in e.cases]
-        values, scale = self.aligned([self.expr(c.value) for c in e.cases] + [self.expr(e.otherwise)])
+    def highest(self, e: c.Highest) -> V:
+        whens = [self.expr(when) for when, _ in e.cases]
+        values, scale = self.aligned([self.expr(value) for _, value in e.cases] + [self.expr(e.otherwise)])
 
         def highest_fn(w, m):
             best = np.zeros(w.n, np.int64)
@@ -357,12 +372,12 @@ class Compiler:
             for when, value in zip(whens, values):
                 holds = when(w, m) & m
                 v = value(w, holds)
-                better = holds & (~found | (v > best))
+                better = holds & (~found | (v > best))  # ties: the first
                 best = np.where(better, v, best)
                 found |= holds
             other = m & ~found
             return np.where(other, values[-1](w, other), best)
-        return V(highest_fn, scale, e)
+        return V(highest_fn, scale, e.node)
 
 
 def month_start(days: np.ndarray) -> np.ndarray:
@@ -383,66 +398,59 @@ def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- fund operations
 @attrs.frozen
 class VFund:
-    """One fund's operations, compiled for columns (the twin of evaluate.compile.FundPlan)."""
+    """One fund of the plan (:class:`medrules.plan.ops.FundPlan`), its expressions compiled for columns."""
 
-    node: n.Fund
+    plan: ops.FundPlan
     applies: V | None
     exclusions: tuple[V, ...]
     base: V
-    cost_acc: str | None
-    payments_acc: str | None
-    deductible_acc: str | None
-    deductible: n.Deductible | None
     deductible_amount: V | None
     deductible_when: V | None
-    cost_caps: tuple[tuple[n.Cap, V], ...]
-    payment_caps: tuple[tuple[n.Cap, V], ...]
-    rate: V | None
-    bands: tuple[tuple[int, int | None, V, n.Band], ...]  # lower, upper (money scale), rate
-    bands_on: str | None
-    adjusts: tuple[tuple[str, V, V, n.Adjust], ...]  # kind, amount, when
-    flat: V | None
+    cost_caps: tuple[tuple[ops.CostCap, V], ...]
+    payment_caps: tuple[tuple[ops.PaymentCap, V], ...]
+    rate: V | None  # Rate: the written rate; Flat: the amount
+    bands: tuple[tuple[int, int | None, V, ops.Band], ...]  # lower, upper (money scale), rate
+    adjusts: tuple[tuple[str, V, V, ops.Adjust], ...]  # kind, amount, when
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
 
 
-def compile_fund(c: Compiler, fund: n.Fund) -> VFund:
-    ck, M = c.ck, c.M
-    roles = accumulators_of(fund)
-
-    def first(kind):
-        return (fund.clause(kind) or [None])[0]
-
-    applies, base, ded, rate, bands, flat = (first(k) for k in (n.Applies, n.Base, n.Deductible, n.Rate, n.Bands,
-                                                                n.Flat))
+def compile_fund(comp: Compiler, fund: ops.FundPlan) -> VFund:
+    M = comp.M
 
     def money(expr):
-        v = c.expr(expr)
+        v = comp.expr(expr)
         if v.scale > M:
-            raise _NeedScale(v.scale, expr)
+            raise _NeedScale(v.scale, expr.node)
         by = M - v.scale
-        return V(lambda w, m: rescale(v(w, m), by, w, m, expr), M, expr) if by else v
+        return V(lambda w, m: rescale(v(w, m), by, w, m, expr.node), M, expr.node) if by else v
 
     def edge(x):
         if x is None:
             return None
-        d = ck.constants[x]
+        d = Decimal(x)
+        if -d.as_tuple().exponent > M:
+            raise _NeedScale(-d.as_tuple().exponent, fund.pay.node)
         return int(d.scaleb(M))
 
+    pay = fund.pay
+    ded = fund.deductible
     return VFund(
-        node=fund,
-        applies=c.expr(applies.when) if applies else None,
-        exclusions=tuple(attrs.evolve(c.expr(x.when), node=x) for x in fund.clause(n.Exclude)),
-        base=money(base.expr),
-        cost_acc=roles.get("cost"), payments_acc=roles.get("payments"), deductible_acc=roles.get("deductible"),
-        deductible=ded,
+        plan=fund,
+        applies=comp.expr(fund.applies.when) if fund.applies else None,
+        exclusions=tuple(comp.expr(x.when) for x in fund.excludes),
+        base=money(fund.base.expr),
         deductible_amount=money(ded.amount) if ded else None,
-        deductible_when=c.expr(ded.when) if ded is not None and ded.when is not None else None,
-        cost_caps=tuple((cap, money(cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "cost"),
-        payment_caps=tuple((cap, money(cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "payments"),
-        rate=c.expr(rate.expr) if rate else None,
-        bands=tuple((edge(b.lower) or 0, edge(b.upper), c.expr(b.rate), b) for b in bands.bands) if bands else (),
-        bands_on=bands.on if bands else None,
-        adjusts=tuple((ck.types[a.amount].unit, c.expr(a.amount), c.expr(a.when), a) for a in fund.clause(n.Adjust)),
-        flat=money(flat.amount) if flat else None,
+        deductible_when=comp.expr(ded.when) if ded is not None and ded.when is not None else None,
+        cost_caps=tuple((cap, money(cap.amount)) for cap in fund.cost_caps),
+        payment_caps=tuple((cap, money(cap.amount)) for cap in fund.payment_caps),
+        rate=comp.expr(pay.expr) if isinstance(pay, ops.Rate) else money(pay.amount) if isinstance(pay, ops.Flat)
+        else None,
+        bands=tuple((edge(b.lower) or 0, edge(b.upper), comp.expr(b.rate), b) for b in pay.bands)
+        if isinstance(pay, ops.Bands) else (),
+        adjusts=tuple((a.kind, comp.expr(a.amount), comp.expr(a.when), a) for a in fund.adjusts),
     )
 
 
@@ -457,7 +465,7 @@ def settle_applies(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
 
 
 def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
-    for exclusion in f.exclusions:
+    for exclusion in f.exclusions:  # the first that holds stops the fund
         active = active & ~(exclusion(w, active) & active)
     return active
 
@@ -466,16 +474,17 @@ def settle_base(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     base = f.base(w, active)
     negative = active & (base < 0)
     if negative.any():
-        w.fail(negative, f"fund '{f.node.name}' would apply to a negative amount ({_where(f.base.node)})")
+        w.fail(negative, f"fund '{f.name}' would apply to a negative amount ({_where(f.base.node)})")
     return base
 
 
 def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray) -> np.ndarray:
-    if f.deductible is None:
+    ded = f.plan.deductible
+    if ded is None:
         return np.zeros(w.n, np.int64)
     applies = f.deductible_when(w, active) if f.deductible_when is not None else np.ones(w.n, bool)
     amount = f.deductible_amount(w, active)
-    used = w.acc[f.deductible_acc] if f.deductible.per == "year" else 0
+    used = w.acc[f.plan.deductible_acc] if ded.per == "year" else 0
     remaining = np.maximum(0, amount - used)
     return np.where(applies, np.minimum(base, remaining), 0)
 
@@ -483,16 +492,16 @@ def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray) -
 def settle_cost_cap(f: VFund, w: Wave, active, a0, start, end) -> tuple[np.ndarray, np.ndarray]:
     """Each cost cap ends the payable part at its point; returns (end, above_ceiling)."""
     full_end = end
-    for node, amount in f.cost_caps:
-        cap = amount(w, active)
-        point = cap if node.per is None else a0 + cap
+    for cap, amount in f.cost_caps:
+        value = amount(w, active)
+        point = a0 + value if cap.per == "claim" else value
         end = np.maximum(start, np.minimum(end, point))
     return end, (full_end - end) if f.cost_caps else np.zeros(w.n, np.int64)
 
 
 def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
     out = []
-    for kind, amount, when, _node in f.adjusts:
+    for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
         out.append((kind, on, amount(w, active), amount.scale))
     return out
@@ -511,75 +520,95 @@ def adjusted(f: VFund, w: Wave, active, rate: np.ndarray, scale: int, adjust, no
             scale += ascale
     outside = active & ((rate < 0) | (rate > 10 ** scale))
     if outside.any():
-        w.fail(outside, f"fund '{f.node.name}' would pay at a rate outside 0%–100% ({_where(node)})")
+        w.fail(outside, f"fund '{f.name}' would pay at a rate outside 0%–100% ({_where(node)})")
     return rate, scale
 
 
 def settle_rate(f: VFund, w: Wave, active, payable) -> list:
     adjust = settle_adjust(f, w, active)
-    rate, scale = adjusted(f, w, active, f.rate(w, active), f.rate.scale, adjust, f.rate.node)
+    rate, scale = adjusted(f, w, active, f.rate(w, active), f.rate.scale, adjust, f.plan.pay.node)
     return [(payable, rate, scale)]
 
 
 def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
     adjust = settle_adjust(f, w, active)
-    shift = 0 if f.bands_on else a0
+    shift = 0 if f.plan.pay.on else a0  # bands without 'on' start at the claim's own zero
     pieces = []
-    for lower, upper, rate_expr, node in f.bands:
+    for lower, upper, rate_expr, band in f.bands:
         lo = lower + shift
         top = end if upper is None else np.minimum(end, upper + shift)
         part = np.maximum(0, top - np.maximum(start, lo))
         inside = active & (part > 0)
-        rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, node)
+        rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, band.node)
         pieces.append((np.where(inside, part, 0), np.where(inside, rate, 0), scale))
     return pieces
 
 
 def settle_flat(f: VFund, w: Wave, active, payable) -> list:
-    amount = f.flat(w, active)
+    amount = f.rate(w, active)
     return [(np.minimum(amount, payable), np.ones(w.n, np.int64), 0)]
 
 
-def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, M: int, rounding):
-    """Payments stop at the tightest payment cap. Returns (paid at scale M+R, above_cap at scale M)."""
+def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding):
+    """Payments stop at the tightest payment cap. Returns (payment at scale M+R, room at scale M or None,
+    above_cap at scale M)."""
     if not f.payment_caps:
-        return raw, np.zeros(w.n, np.int64)
+        return raw, None, np.zeros(w.n, np.int64)
     room = None
-    for node, amount in f.payment_caps:
-        cap = amount(w, active)
-        before = w.acc[f.payments_acc] if node.per is None else 0
-        own = np.maximum(0, cap - before)
+    for cap, amount in f.payment_caps:
+        value = amount(w, active)
+        before = w.acc[f.plan.payments_acc] if cap.per == "year" else 0
+        own = np.maximum(0, value - before)
         room = own if room is None else np.minimum(room, own)
-    room_r = rescale(room, R, w, active, f.node)
+    room_r = rescale(room, R, w, active, f.plan.node)
     limited = active & (raw > room_r)
     paid = np.where(limited, room_r, raw)
-    # the cost beyond the point where payments reach the room, walking the pieces in order (cost_beyond)
-    left = room_r.copy()
-    beyond = np.zeros(w.n, np.int64)  # whole pieces above the cap (scale M)
-    num = np.zeros(w.n, np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
-    den = np.ones(w.n, np.int64)
-    for part, rate, _scale in pieces:
-        exhausted = left <= 0
-        beyond += np.where(exhausted, part, 0)
-        amount = multiply(w, active, part, rate, f.node)
-        splits = ~exhausted & (amount > left)
-        num = np.where(splits, amount - left, num)
-        den = np.where(splits, np.maximum(rate, 1), den)
-        left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-    total = multiply(w, limited, beyond, den, f.node) + num
-    above = rounding(total, den, 0)  # total / den is already in units of the money scale
-    return paid, np.where(limited, above, 0)
+    above = np.zeros(w.n, np.int64)
+    rows = np.flatnonzero(limited)
+    if len(rows):  # the cost beyond the point where payments reach the room, walking the pieces in order
+        left = room_r[rows]
+        beyond = np.zeros(len(rows), np.int64)  # whole pieces above the cap (scale M)
+        num = np.zeros(len(rows), np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
+        den = np.ones(len(rows), np.int64)
+        some = limited[rows]
+        for part, rate, _scale in pieces:
+            part, rate = part[rows], rate[rows]
+            exhausted = left <= 0
+            beyond += np.where(exhausted, part, 0)
+            amount = multiply(w, some, part, rate, f.plan.node)
+            splits = ~exhausted & (amount > left)
+            num = np.where(splits, amount - left, num)
+            den = np.where(splits, np.maximum(rate, 1), den)
+            left = np.where(exhausted, left, np.where(splits, 0, left - amount))
+        total = multiply(w, some, beyond, den, f.plan.node) + num
+        above[rows] = rounding(total, den, 0)  # total / den is already in units of the money scale
+    return paid, room, above
+
+
+def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding) -> np.ndarray:
+    """The declared rounding; where it would carry the payment above a payment cap's room or the base,
+    the largest amount on the grid within that limit (docs/arithmetic.md)."""
+    rounded = rounding(paid_raw, 1, R)
+    limit = base if room is None else np.minimum(room, base)
+    over = rounded > limit
+    if over.any():
+        rounded = np.where(over, rounding.within(limit), rounded)
+    bad = active & ((rounded < 0) | (rounded > base) | ((rounded > room) if room is not None else False))
+    if bad.any():
+        w.fail(bad, f"fund '{f.name}' would pay outside 0 to what it may pay ({_where(f.plan.node)})")
+    return rounded
 
 
 def settle_accumulate(f: VFund, w: Wave, active, base, taken, paid) -> None:
-    for acc, delta in ((f.cost_acc, base), (f.deductible_acc, taken), (f.payments_acc, paid)):
-        if acc is not None:
-            w.acc[acc] = w.acc[acc] + np.where(active, delta, 0)
+    deltas = {"cost": base, "deductible": taken, "payments": paid}
+    for acc in f.plan.accumulates:  # cost, deductible, payments
+        w.acc[acc.accumulator] = w.acc[acc.accumulator] + np.where(active, deltas[acc.role], 0)
 
 
 @attrs.frozen
 class Rounding:
-    """The rulebook's declared rounding on exact fractions ``num / (den × 10^R)`` of the money scale."""
+    """A declared rounding (by the quantum's value) on exact fractions ``num / (den × 10^R)`` of the money
+    scale (plan.arith.round_to, column-wise)."""
 
     mode: str
     quantum: int  # in units of the money scale
@@ -588,23 +617,28 @@ class Rounding:
     def __call__(self, num: np.ndarray, den, R: int) -> np.ndarray:
         return round_div(num, den * (10 ** R) * self.quantum, self.mode) * self.quantum
 
+    def within(self, limit: np.ndarray) -> np.ndarray:
+        """The largest amount on the grid not above ``limit`` (toward zero)."""
+        return round_div(limit, self.quantum, "down") * self.quantum
 
-def settle_fund(f: VFund, w: Wave, active: np.ndarray, M: int, rounding: Rounding) -> dict[str, np.ndarray]:
+
+def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> dict[str, np.ndarray]:
     out = zero_outputs(w.n)
-    w.out[f.node.name] = out
+    w.out[f.name] = out
     active = settle_applies(f, w, active)
     active = settle_exclude(f, w, active)
     if not active.any():
         return out
     base = settle_base(f, w, active)
-    a0 = w.acc[f.cost_acc] if f.cost_acc else np.zeros(w.n, np.int64)
+    a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.zeros(w.n, np.int64)
     taken = settle_deductible(f, w, active, base)
     start, end = a0 + taken, a0 + base
     end, above_ceiling = settle_cost_cap(f, w, active, a0, start, end)
     payable = end - start
-    if f.flat is not None:
+    pay = f.plan.pay
+    if isinstance(pay, ops.Flat):
         pieces = settle_flat(f, w, active, payable)
-    elif f.bands:
+    elif isinstance(pay, ops.Bands):
         pieces = settle_bands(f, w, active, a0, start, end)
     else:
         pieces = settle_rate(f, w, active, payable)
@@ -614,46 +648,62 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, M: int, rounding: Roundin
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
-        raw = raw + multiply(w, active, part, rate, f.node)
-    paid_raw, above_cap = settle_payment_cap(f, w, active, aligned, R, raw, M, rounding)
-    paid = rounding(paid_raw, 1, R)
+        raw = raw + multiply(w, active, part, rate, f.plan.node)
+    paid_raw, room, above_cap = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
+    paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding)
     settle_accumulate(f, w, active, base, taken, paid)
 
+    everyone = active.all()
+
     def on(x):
-        return np.where(active, x, 0)
+        return x if everyone else np.where(active, x, 0)
     out.update(paid=on(paid), base=on(base), deductible=on(taken), payable=on(payable), above_cap=on(above_cap),
                above_ceiling=on(above_ceiling), remaining=on(base - paid), applied=active)
     return out
 
 
-# ---------------------------------------------------------------- a rulebook, layered
+# ---------------------------------------------------------------- a plan, layered
 @attrs.frozen
 class VLayer:
-    """One rulebook of a layered scheme, compiled for columns."""
+    """One layer of the plan (:class:`medrules.plan.ops.Layer`), compiled for columns."""
 
-    checked: CheckedRulebook
-    alias: str | None
-    prefix: str  # how the top rulebook names this layer's funds and accumulators ('' for itself)
+    plan: ops.Layer
     treatments: tuple  # (record, field, value V, when V)
     exclusions: tuple[V, ...]
     funds: tuple[VFund, ...]
     total: V
+    rounding: Rounding
+
+    @property
+    def prefix(self) -> str:
+        return self.plan.prefix
+
+    @property
+    def accumulators(self) -> list[str]:
+        return [a.name for a in self.plan.accumulators]
 
 
 @attrs.frozen
 class VectorProgram:
-    program: Program
+    program: object  # the scalar Program (its plan, checked rulebook and explanations)
+    plan: ops.Plan
     layers: tuple[VLayer, ...]  # the base scheme first
     money_scale: int
-    rounding: Rounding
-    dated_by: str
-    year_starts: tuple[int, int]
+    reads: frozenset = frozenset()  # (record, field): the facts the plan reads
+
+    @property
+    def dated_by(self) -> str:
+        return self.plan.dated_by
+
+    @property
+    def year_starts(self) -> tuple[int, int]:
+        return self.plan.top.year_starts
 
     def fund_names(self) -> list[str]:
-        return [f"{y.prefix}.{f.node.name}" if y.prefix else f.node.name for y in self.layers for f in y.funds]
+        return [f"{y.prefix}.{f.name}" if y.prefix else f.name for y in self.layers for f in y.funds]
 
     def accumulator_names(self) -> list[str]:
-        return [f"{y.prefix}.{a}" if y.prefix else a for y in self.layers for a in y.checked.accumulators]
+        return [f"{y.prefix}.{a}" if y.prefix else a for y in self.layers for a in y.accumulators]
 
 
 class _NeedScale(Exception):
@@ -667,56 +717,47 @@ class _NeedScale(Exception):
 MAX_MONEY_SCALE = 8
 
 
-def compile_vector(program: Program) -> VectorProgram:
-    """A loaded rulebook compiled for the vector backend, or a MedrulesError naming what it cannot settle.
+def compile_vector(program) -> VectorProgram:
+    """A loaded rulebook's plan compiled for the vector backend, or a MedrulesError naming the construct it
+    cannot settle exactly (at load: never a silent slow path).
 
     Money in the fund kernel (bases, deductibles, caps, accumulators) is held at one decimal scale: fen,
-    or finer when an amount has more decimals (``8% × pension`` is exact at 10^-4 yuan)."""
-    header = program.checked.rulebook.header
-    M = max(2, -header.rounding.quantum.as_tuple().exponent)
+    or finer when an amount has more decimals (``10% × pension`` is exact at 10^-3 yuan)."""
+    plan = program.plan
+    M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:
-            return _compile_vector(program, M)
+            return _compile_vector(program, plan, M)
         except _NeedScale as need:
-            if need.scale > MAX_MONEY_SCALE:
+            if need.scale > MAX_MONEY_SCALE or need.scale <= M:
                 raise _refuse(need.node, f"an amount with {need.scale} decimals",
                               f"amounts of at most {MAX_MONEY_SCALE} decimals are exact in int64") from None
             M = need.scale
 
 
-def _compile_vector(program: Program, M: int) -> VectorProgram:
-    chain = []
-    p = program
-    while p is not None:
-        chain.append(p)
-        p = p.base
-    chain.reverse()
-    header = program.checked.rulebook.header
-    quantum = header.rounding.quantum
-    rounding_node = header.rounding
-    if Decimal(int(quantum.scaleb(M))).scaleb(-M) != quantum:
-        raise _refuse(rounding_node, f"rounding to {quantum}")
+def _compile_vector(program, plan: ops.Plan, M: int) -> VectorProgram:
     layers = []
-    for depth, p in enumerate(chain):
-        ck = p.checked
-        c = Compiler(ck, M)
-        rb = ck.rulebook
-        prefix = ".".join(q.alias for q in chain[depth + 1:][::-1])
-        if p.rounder.node.quantum != quantum or p.rounder.node.mode != rounding_node.mode:
-            raise _refuse(p.rounder.node, "layers with different roundings")
-        treatments = tuple((t.target.parts[0], t.target.parts[1], c.expr(t.value), c.expr(t.when))
-                           for t in rb.treatments)
-        exclusions = tuple(c.expr(x.when) for x in rb.exclusions)
-        funds = tuple(compile_fund(c, f) for f in rb.funds)
-        total = c.expr(rb.total.expr)
+    reads: set = set()
+    for layer in plan.layers:
+        comp = Compiler(layer.checked, M, reads)
+        q = layer.rounding.quantum
+        quantum = int(q.scaleb(M))
+        if Decimal(quantum).scaleb(-M) != q or quantum <= 0:
+            raise _refuse(layer.rounding.node, f"rounding to {q}")
+        treatments = tuple((t.record, t.field, comp.expr(t.value), comp.expr(t.when)) for t in layer.treatments)
+        exclusions = tuple(comp.expr(x.when) for x in layer.exclusions)
+        funds = tuple(compile_fund(comp, f) for f in layer.funds)
+        total = comp.expr(layer.total.expr)
         if total.scale > M:
-            raise _NeedScale(total.scale, rb.total)
+            raise _NeedScale(total.scale, layer.total.node)
         if total.scale < M:
             t0, by = total, M - total.scale
-            total = V(lambda w, m, t0=t0, by=by: rescale(t0(w, m), by), M, rb.total)
-        layers.append(VLayer(ck, p.alias, prefix, treatments, exclusions, funds, total))
-    rounding = Rounding(rounding_node.mode, int(quantum.scaleb(M)), rounding_node)
-    return VectorProgram(program, tuple(layers), M, rounding, program.dated_by, header.year_starts)
+            total = V(lambda w, m, t0=t0, by=by: rescale(t0(w, m), by), M, layer.total.node)
+        layers.append(VLayer(layer, treatments, exclusions, funds, total,
+                             Rounding(layer.rounding.mode, quantum, layer.rounding.node)))
+    for layer in plan.layers:  # a treatment writes the fact it treats
+        reads |= {(t.record, t.field) for t in layer.treatments}
+    return VectorProgram(program, plan, tuple(layers), M, frozenset(reads))
 
 
 # ---------------------------------------------------------------- settling columns
@@ -736,79 +777,114 @@ class Result:
 
 def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
     """The first day of the benefit year containing each day (runtime.benefit_year)."""
+    if not len(days):
+        return days.copy()
+    lo, hi = int(days.min()), int(days.max())
+    if hi - lo < 100_000:  # a table over the days in range: no sort
+        unique, inverse = np.arange(lo, hi + 1), days - lo
+    else:
+        unique, inverse = np.unique(days, return_inverse=True)
     month, dom = starts
-    d = days.astype("datetime64[D]")
+    d = unique.astype("datetime64[D]")
     years = d.astype("datetime64[Y]").astype(np.int64) + 1970
 
     def start_in(y):
         return ((y - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]") + (dom - 1)
     this, prev = start_in(years), start_in(years - 1)
-    return np.where(d < this, prev, this).astype(np.int64)
+    return np.where(d < this, prev, this).astype(np.int64)[inverse.reshape(-1)]
 
 
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
                    opening: dict[str, np.ndarray] | None = None) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
-    accumulators, per member, for the year of the member's first claim."""
+    accumulators, per member, for the year of the member's first claim.
+
+    Layout: members are ordered by their number of claims, most first; wave k holds the k-th claim of
+    the first c_k members (those with more than k claims), in that order. So a wave's members, their
+    facts and their accumulators are a prefix of the previous wave's: slices, not gathers."""
     n_claims = len(member_of)
     M = vp.money_scale
+    member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
-    order = np.lexsort((np.arange(n_claims), dates, member_of))
-    sorted_member = member_of[order]
-    # the position of each claim among its member's claims: its wave
-    starts = np.r_[0, np.flatnonzero(sorted_member[1:] != sorted_member[:-1]) + 1] if n_claims else np.array([], int)
-    rank = np.arange(n_claims) - np.repeat(starts, np.diff(np.r_[starts, n_claims]))
-    year = benefit_year_start(dates, vp.year_starts)
+    if n_claims and dates.max() - dates.min() < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
+        order = np.argsort(member_of << 32 | (dates - dates.min()), kind="stable")
+    else:
+        order = np.lexsort((np.arange(n_claims), dates, member_of))
     n_members = len(members)
-    state = [{a: np.zeros(n_members, np.int64) for a in layer.checked.accumulators} for layer in vp.layers]
+    counts = np.bincount(member_of, minlength=n_members)
+    by_count = np.argsort(-counts, kind="stable")  # members, most claims first
+    position = np.empty(n_members, np.int64)
+    position[by_count] = np.arange(n_members)
+    sorted_member = member_of[order]
+    first = np.r_[0, np.cumsum(counts)[:-1]]  # where each member's claims start in ``order``
+    rank = np.arange(n_claims) - first[sorted_member]  # the claim's wave
+    waves = int(counts.max()) if n_claims else 0
+    width = np.array([(counts > k).sum() for k in range(waves)], np.int64)  # members in each wave
+    offset = np.r_[0, np.cumsum(width)]
+    layout = np.empty(n_claims, np.int64)  # wave-major position -> input row
+    layout[offset[rank] + position[sorted_member]] = order
+    year = benefit_year_start(dates, vp.year_starts)
+    claim_cols = _only(claims, "claim", vp.reads).take(layout)
+    member_cols = _only(members, "member", vp.reads).take(by_count)
+    wave_year = year[layout]
+    state = [{a: np.zeros(n_members, np.int64) for a in layer.accumulators} for layer in vp.layers]
+    opening = {k: v[by_count] for k, v in (opening or {}).items()}
     last_year = np.full(n_members, np.iinfo(np.int64).min, np.int64)
-    opening = opening or {}
-    fund_names = vp.fund_names()
-    paid_out = {name: np.zeros(n_claims, np.int64) for name in fund_names}
+    paid_out = {name: np.zeros(n_claims, np.int64) for name in vp.fund_names()}
     acc_out = {name: np.zeros(n_claims, np.int64) for name in vp.accumulator_names()}
     total_out = np.zeros(n_claims, np.int64)
     member_out = np.zeros(n_claims, np.int64)
     error_out = np.zeros(n_claims, np.int32)
     messages: list[str] = []
-    by_wave = order[np.argsort(rank, kind="stable")]
-    bounds = np.searchsorted(np.sort(rank), np.arange(rank.max() + 2 if n_claims else 1))
-    for k in range(len(bounds) - 1):
-        rows = by_wave[bounds[k]:bounds[k + 1]]
-        if not len(rows):
-            break
-        who = member_of[rows]
-        claim_cols = claims.take(rows)
-        member_cols = members.take(who)
-        new_year = year[rows] != last_year[who]
-        last_year[who] = year[rows]
+    for k in range(waves):
+        c, at = int(width[k]), slice(offset[k], offset[k + 1])
+        this_year = wave_year[at]
+        new_year = this_year != last_year[:c]
+        last_year[:c] = this_year
+        fresh = new_year.all()
         accs = []
         for layer, st in zip(vp.layers, state):
             acc = {}
             for a, col in st.items():
-                values = np.where(new_year, 0, col[who])
+                values = np.zeros(c, np.int64) if fresh else np.where(new_year, 0, col[:c])
                 key = f"{layer.prefix}.{a}" if layer.prefix else a
                 if k == 0 and key in opening:
-                    values = values + opening[key][who]
+                    values = values + opening[key]
                 acc[a] = values
             accs.append(acc)
-        w_error, total, paid_sum, outs = settle_wave(vp, claim_cols, member_cols, accs, messages, len(rows))
+        w_error, total, paid_sum, outs = settle_wave(vp, claim_cols.slice(at), member_cols.slice(slice(0, c)), accs,
+                                                     messages, c)
         for layer, st, acc in zip(vp.layers, state, accs):
             for a in st:
-                st[a][who] = acc[a]
-                key = f"{layer.prefix}.{a}" if layer.prefix else a
-                acc_out[key][rows] = acc[a]
+                st[a][:c] = acc[a]
+                acc_out[f"{layer.prefix}.{a}" if layer.prefix else a][at] = acc[a]
         for name, paid in outs.items():
-            paid_out[name][rows] = paid
-        total_out[rows] = total
-        member_out[rows] = total - paid_sum
-        error_out[rows] = w_error
-    # a member with any row that could not be settled is held back whole
-    errors = np.array([""] + messages, dtype=object)[error_out]
-    bad_members = np.unique(member_of[error_out > 0])
-    held = np.isin(member_of, bad_members) & (error_out == 0)
-    errors[held] = "held back: another claim of this member could not be settled"
-    return Result(order, year, paid_out, total_out, member_out, acc_out, errors, M)
+            paid_out[name][at] = paid
+        total_out[at] = total
+        member_out[at] = total - paid_sum
+        error_out[at] = w_error
+    # back to the order of the input
+    back = np.empty(n_claims, np.int64)
+    back[layout] = np.arange(n_claims)
+
+    def unlayout(x):
+        return x[back]
+    codes = unlayout(error_out)
+    errors = np.full(n_claims, "", object)
+    if messages:
+        failed = codes > 0
+        errors[failed] = np.array(messages, dtype=object)[codes[failed] - 1]
+        held = np.isin(member_of, np.unique(member_of[failed])) & ~failed
+        errors[held] = "held back: another claim of this member could not be settled"  # the member whole
+    return Result(order, year, {k: unlayout(v) for k, v in paid_out.items()}, unlayout(total_out),
+                  unlayout(member_out), {k: unlayout(v) for k, v in acc_out.items()}, errors, M)
+
+
+def _only(table: Table, record: str, reads) -> Table:
+    keep = {f for r, f in reads if r == record}
+    return Table({k: v for k, v in table.values.items() if k in keep},
+                 {k: v for k, v in table.given.items() if k in keep})
 
 
 def settle_wave(vp: VectorProgram, claim_cols: Table, member_cols: Table, accs, messages, n_rows):
@@ -821,7 +897,7 @@ def settle_wave(vp: VectorProgram, claim_cols: Table, member_cols: Table, accs, 
     for layer, acc in zip(vp.layers, accs):
         w = Wave(n_rows, claim_cols, member_cols, acc, messages)
         if below is not None:
-            w.out = {layer.alias: below}
+            w.below = below
         for record, field, value, when in layer.treatments:
             holds = when(w, everyone)
             facts = w.record(record)
@@ -835,16 +911,15 @@ def settle_wave(vp: VectorProgram, claim_cols: Table, member_cols: Table, accs, 
             active &= ~(exclusion(w, active) & active)
         layer_paid = np.zeros(n_rows, np.int64)
         for f in layer.funds:
-            out = settle_fund(f, w, active, vp.money_scale, vp.rounding)
-            name = f"{layer.prefix}.{f.node.name}" if layer.prefix else f.node.name
+            out = settle_fund(f, w, active, layer.rounding)
+            name = f"{layer.prefix}.{f.name}" if layer.prefix else f.name
             outs[name] = out["paid"]
             layer_paid += out["paid"]
         total = layer.total(w, everyone)
         paid_sum += layer_paid
         below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
         for fname, o in w.out.items():
-            if fname in layer.checked.funds:
-                below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
+            below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
         error = np.where(error == 0, w.error, error)
     negative = (total - paid_sum) < 0
     if negative.any():
