@@ -300,3 +300,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@app.command()
+def translate(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr), or - for standard input")],
+              to: Annotated[Lang, typer.Option("--to", help="the keyword set to write it with")],
+              debug: DebugOpt = False) -> None:
+    """Print a rulebook with the other keyword set (Chinese or English); names, quotes and comments are kept."""
+    def body(s: _Session):
+        from medrules.translate import command
+        sys.stdout.write(command(s, rulebook, to.value))
+    _run(body, debug)
