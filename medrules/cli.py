@@ -311,3 +311,20 @@ def translate(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.m
         from medrules.translate import command
         sys.stdout.write(command(s, rulebook, to.value))
     _run(body, debug)
+
+
+@app.command()
+def fmt(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.mr), or - for standard input")],
+        check: Annotated[bool, typer.Option("--check", help="change nothing; exit 1 if a file is not formatted")] = False,
+        debug: DebugOpt = False) -> None:
+    """Format rulebooks in place (either keyword set): indentation, spacing, comments kept; '-' prints the result."""
+    def body(s: _Session):
+        from medrules.fmt import command
+        changed, printed = command(s, rulebooks, check)
+        if printed is not None and not check:
+            sys.stdout.write(printed)
+        for name in changed:
+            err.print(f"{'not formatted' if check else 'formatted'}: {name}", markup=False)
+        if check and changed:
+            raise typer.Exit(1)
+    _run(body, debug)
