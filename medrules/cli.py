@@ -90,8 +90,10 @@ def _run(body, debug: bool) -> None:
     try:
         body(session)
     except MedrulesError as exc:
+        from medrules.messages import language_for, localise
+        lang = language_for(exc.diagnostics, session.sources, getattr(session, "lang", None))
         for d in exc.diagnostics:
-            err.print(diagnostic_text(d, session.sources))
+            err.print(diagnostic_text(localise(d, lang), session.sources))
         n = len(exc.diagnostics)
         err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
         raise typer.Exit(1)
@@ -117,9 +119,11 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on int
 
 
 @app.command()
-def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
+def check(rulebook: RulebookArg, debug: DebugOpt = False,
+          lang: Annotated[Optional[Lang], typer.Option("--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
     """Check a rulebook: names, units, bands, caps, layering and citations."""
     def body(s: _Session):
+        s.lang = lang.value if lang else None
         program = s.program(rulebook)
         ck = program.checked
         clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
