@@ -3,6 +3,7 @@ full-width punctuation, and the keyword language of a rulebook."""
 from __future__ import annotations
 
 import itertools
+import re
 import json
 from decimal import Decimal
 
@@ -248,3 +249,15 @@ def test_comments_live_in_the_tree():
     rb = parse_text('# head\nparameter p: money = 1 yuan assumed "x"  # tail\n')
     assert [(c.text, c.trailing, c.span.line, c.span.col) for c in rb.comments] == [
         ("# head", False, 1, 1), ("# tail", True, 2, 42)]
+
+
+# ---------------------------------------------------------------- the documentation
+def test_docs_table_lists_every_chinese_keyword_and_its_example_checks():
+    from conftest import ROOT
+    doc = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 15.1 Chinese keywords"):doc.index("### 15.2")]
+    rows = re.findall(r"^\| (\S+) \| `([^`]+)` \|$", section, re.M)
+    assert rows == [(zh_word, " ".join(en)) for zh_word, en in lexicon.ZH if en]
+    (example,) = re.findall(r"```medrules\n(.*?)```", section, re.S)
+    checked = medrules.check(parse_text(example))
+    assert checked.rulebook.lang == "zh" and checked.id == "demo/zh"
