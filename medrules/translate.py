@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 
+import attrs
+
 from medrules import lexicon, zh
+from medrules import nodes as n
 from medrules.parse import keywords, parse_tokens
 from medrules.source import SourceFile
 
@@ -27,8 +30,31 @@ def translate(text: str, to: str, name: str = "<rulebook>") -> str:
     if rulebook.lang == to:
         return text
     normal = zh.normalise(text)
-    edits = _to_zh(normal, tokens) if to == "zh" else _to_en(normal, tokens)
+    edits = _to_zh(normal, tokens) + _closing_shi(normal, rulebook) if to == "zh" else _to_en(normal, tokens)
     return _apply(normal, edits)
+
+
+_WHEN_OWNERS = (n.Case, n.Adjust, n.Deductible, n.Exclude, n.Treat)
+
+
+def _closing_shi(text: str, rulebook: n.Rulebook) -> list[tuple[int, int, str]]:
+    """当 … 时: a 时 after each condition that follows 'when' (not 'applies when': 适用条件)."""
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
+    edits = []
+
+    def visit(node) -> None:
+        if isinstance(node, _WHEN_OWNERS) and node.when is not None:
+            span = node.when.span
+            edits.append((starts[span.end_line - 1] + span.end_col - 1,) * 2 + (lexicon.FILLER,))
+        if attrs.has(type(node)):
+            for f in attrs.fields(type(node)):
+                visit(getattr(node, f.name))
+        elif isinstance(node, tuple):
+            for item in node:
+                visit(item)
+
+    visit(rulebook)
+    return edits
 
 
 def _literal(tok, units: dict[str, str], sep: str) -> str | None:
