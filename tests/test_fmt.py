@@ -168,3 +168,31 @@ def test_formatting_does_not_depend_on_blank_space(data):
         assert once == format_source(text)
         assert format_source(once) == once
         assert n.shape(_tree(once)) == n.shape(_tree(shaken))
+
+
+_EDITS = list('“”"「」：，（）％＋；{}()#\n \t时当且或5元%,')
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_any_edit_formats_faithfully_or_is_reported(data):
+    """Damage a small rulebook in either keyword set: formatting and translating either report
+    a diagnostic or keep the tree (and formatting is then idempotent); never anything else."""
+    from medrules.diagnostics import MedrulesError
+    from test_zh import CHINESE, ENGLISH
+    text = data.draw(st.sampled_from([CHINESE, ENGLISH, MESSY]))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(text)))
+        if data.draw(st.booleans()):
+            text = text[:at] + data.draw(st.sampled_from(_EDITS)) + text[at:]
+        else:
+            text = text[:at] + text[at + data.draw(st.integers(1, 3)):]
+    try:
+        once = format_source(text)
+    except MedrulesError as exc:
+        assert all(d.span is None or d.span.line >= 1 for d in exc.diagnostics)
+        return
+    assert format_source(once) == once
+    assert n.shape(_tree(once)) == n.shape(_tree(text))
+    for lang in ("zh", "en"):
+        assert n.shape(_tree(translate(text, lang))) == n.shape(_tree(text))
