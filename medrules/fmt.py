@@ -1,7 +1,8 @@
 """``medrules fmt``: one layout for every rulebook, in either keyword set.
 
 The formatter keeps the drafter's line breaks (a provision's citation on its own line, a long
-label continued) and decides everything within them, like gofmt:
+label continued), puts each statement, header item, member and clause on a line of its own
+(with the braces around them), and decides everything within lines, like gofmt:
 
 * indentation: two spaces per block; a line that continues a statement two more (four while
   the statement's own ``{`` is still to come, and for a line that starts with an operator or
@@ -127,7 +128,16 @@ def _layout(text: str, words: list[_Word], comments: dict[int, str]) -> str:
     item = ("", None, False)  # the statement being written: indent, first word, its '{' to come
     tight: list[bool] = []
     parens = 0  # parentheses open at the start of a line: two more spaces each
-    prev: _Word | None = None
+    prev: _Word | None = None  # the word before the current one
+    row: list[_Word] = []  # the words of the output line being built
+    row_start: tuple = (None, "")  # (the word before the row, its indent)
+
+    def flush(comment: str | None = None) -> None:
+        content = _join(row, row_start[0], tight)
+        if comment is not None:
+            content += "  " + comment
+        out.append((row_start[1], content))
+        row.clear()
 
     for number, raw in enumerate(text.splitlines(), start=1):
         code = by_line.get(number)
@@ -138,22 +148,25 @@ def _layout(text: str, words: list[_Word], comments: dict[int, str]) -> str:
             elif not raw.strip() and out and out[-1][1] is not None:
                 out.append(("", None))
             continue
-        first = code[0]
-        block = blocks[-1] if blocks else None
-        if first.first == "}":
-            indent = block.item[0] if block else ""
-            comment_indent = block.base if block else ""
-        elif _starts(first, block, prev):
-            indent = comment_indent = block.base if block else ""
-            item = (indent, first.first, first.first in BLOCKS)
-        else:
-            extra = 2 if item[2] or first.first in OPERATORS or first.first == "when" else 1
-            indent = comment_indent = item[0] + INDENT * (extra + parens)
-        for i in waiting:
-            out[i] = (comment_indent, out[i][1])
-        waiting = []
-        content = _join(code, prev, tight)
         for w in code:
+            block = blocks[-1] if blocks else None
+            if row and _splits(w, block, prev):
+                flush()
+            if not row:
+                if w.first == "}":
+                    indent = block.item[0] if block else ""
+                    comment_indent = block.base if block else ""
+                elif _starts(w, block, prev):
+                    indent = comment_indent = block.base if block else ""
+                    item = (indent, w.first, w.first in BLOCKS)
+                else:
+                    extra = 2 if item[2] or w.first in OPERATORS or w.first == "when" else 1
+                    indent = comment_indent = item[0] + INDENT * (extra + parens)
+                for i in waiting:
+                    out[i] = (comment_indent, out[i][1])
+                waiting = []
+                row_start = (prev, indent)
+            row.append(w)
             if w.first == "{":
                 kind = BLOCKS[item[1]] if item[2] and item[1] in BLOCKS else "list"
                 item = (item[0], item[1], False)
@@ -162,13 +175,24 @@ def _layout(text: str, words: list[_Word], comments: dict[int, str]) -> str:
                 item = blocks.pop().item
             elif w.first in ("(", ")"):
                 parens = max(parens + (1 if w.first == "(" else -1), 0)
-        if number in comments:
-            content += "  " + comments[number]
-        out.append((indent, content))
-        prev = code[-1]
+            prev = w
+        flush(comments.get(number))
     while out and out[-1][1] is None:
         out.pop()
     return "\n".join(f"{indent}{content}" if content is not None else "" for indent, content in out) + "\n"
+
+
+def _splits(w: _Word, block: _Block | None, prev: _Word | None) -> bool:
+    """Does ``w`` begin a new line though written after other words on its line? Statements,
+    header items, members and clauses each go on a line of their own, and so do the braces
+    around them; entries of a list (bands, cases) stay where the drafter put them."""
+    if block is not None and block.kind == "list":
+        return False
+    if w.first == "}":
+        return block is not None
+    if prev is not None and prev.first == "{":
+        return block is not None  # (block is the one '{' opened)
+    return _starts(w, block, prev)
 
 
 def _starts(w: _Word, block: _Block | None, prev: _Word | None) -> bool:
@@ -180,7 +204,8 @@ def _starts(w: _Word, block: _Block | None, prev: _Word | None) -> bool:
     if block.kind == "clauses":
         return w.first in CLAUSES
     if block.kind == "members":
-        return w.first == "NAME" and (prev is None or prev.first not in OPERATORS | {"=", ":", ",", "("})
+        return w.first == "NAME" and (prev is None or prev.first not in OPERATORS | {"=", ":", ",", "(", "."}) \
+            and not (prev.keyword and prev.last not in ("true", "false", "none"))
     return prev is not None and prev.first in (",", "{")
 
 

@@ -75,7 +75,7 @@ total cost is claim.cost
 
 '''
 
-# Worked out by hand from the rules in medrules/fmt.py's docstring.
+# Worked out by hand from the rules in medrules/fmt.py's docstring (and docs/language.md §15.2).
 TIDY = '''# head
 rulebook "x" {
   title "a" | "b"
@@ -83,11 +83,19 @@ rulebook "x" {
 }
 # about the source
 source S {
-  number "1" issued 2012-01-01 }
-enum k { a "A"
+  number "1"
+  issued 2012-01-01
+}
+enum k {
+  a "A"
   b "B"
-    | "bee" }
-facts claim { id: text kind: k cost: money = 0 yuan "费用" }
+    | "bee"
+}
+facts claim {
+  id: text
+  kind: k
+  cost: money = 0 yuan "费用"
+}
 
 parameter p: money = (1 yuan + 2 yuan) * 3  # why
   assumed "x"
@@ -113,7 +121,7 @@ def test_a_messy_rulebook():
 def test_chinese_keywords_and_full_width_punctuation():
     messy = '规则书"x"{标题"a"\n施行自2012-01-01}\n参数 p：money=1元 假定"x"\n基金 f"F"\n引用S条款"1""q"{\n' \
             '计算基数 claim.cost\n支付比例{55％当 claim.cost>1元 时，否则50%}\n最高支付限额3_000元\n}\n'
-    tidy = '规则书 "x" { 标题 "a"\n  施行自 2012-01-01 }\n参数 p: money = 1元 假定 "x"\n基金 f "F"\n' \
+    tidy = '规则书 "x" {\n  标题 "a"\n  施行自 2012-01-01\n}\n参数 p: money = 1元 假定 "x"\n基金 f "F"\n' \
            '    引用 S 条款 "1" "q" {\n  计算基数 claim.cost\n  支付比例 { 55% 当 claim.cost > 1元 时, 否则 50% }\n' \
            '  最高支付限额 3_000元\n}\n'
     assert format_source(messy) == tidy
