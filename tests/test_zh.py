@@ -73,6 +73,9 @@ def test_any_two_keywords_written_together_read_as_the_two():
     ("claim.kind不属于{inpatient}", ["claim", ".", "kind", "not", "in", "{", "inpatient", "}"]),
     # a Chinese name is quoted 「…」: the brackets are not part of it
     ("「就诊日期」: date", ["就诊日期", ":", "date"]),
+    ("起付标准「起付线」每年度", ["deductible", "起付线", "per", "year"]),
+    ("基金「门诊统筹」\"门诊统筹基金\"引用", ["fund", "门诊统筹", '"门诊统筹基金"', "cites"]),
+    ("outpatient_pool基金", ["outpatient_pool", "fund"]),
     ("适用条件「门诊」==是", ["applies", "when", "门诊", "==", "true"]),
     # units inside literals
     ("20%相对", ["20%相对"]),
