@@ -110,7 +110,8 @@ def parse_tokens(source: SourceFile) -> tuple[n.Rulebook, list[Token]]:
     try:
         tree = _parse_tree(text, tokens, lang)
     except UnexpectedInput as exc:
-        raise MedrulesError(zh.syntax_diagnostic(exc, source, text, lang) or _syntax_diagnostic(exc, source)) from None
+        generic = _syntax_diagnostic(exc, source)
+        raise MedrulesError(zh.syntax_diagnostic(exc, source, text, lang, generic) or generic) from None
     mixed = zh.mixed_keywords(tokens, text, source.name) if lang == "zh" else []
     if mixed:
         raise MedrulesError(mixed)

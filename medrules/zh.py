@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import attrs
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex as _LarkPostLex
@@ -189,7 +190,8 @@ def _char_name(ch: str) -> str:
     return f"U+{ord(ch):04X} {unicodedata.name(ch, '').lower()}".strip()
 
 
-def syntax_diagnostic(exc: UnexpectedInput, source: SourceFile, text: str, lang: str = "en") -> Diagnostic | None:
+def syntax_diagnostic(exc: UnexpectedInput, source: SourceFile, text: str, lang: str = "en",
+                      generic: Diagnostic | None = None) -> Diagnostic | None:
     """A better message for a character the lexer refuses: a quote closed with the other kind
     of quote mark, full-width punctuation, Chinese words that are not keywords. None: the
     parser's generic message fits."""
@@ -203,6 +205,10 @@ def syntax_diagnostic(exc: UnexpectedInput, source: SourceFile, text: str, lang:
                      "is written with English keywords",
                      Span(source.name, tok.line, tok.column, tok.end_line, tok.end_column),
                      f"write '{english}'; the first keyword of a rulebook sets its language")
+    if isinstance(exc, UnexpectedToken) and generic is not None and is_zh_token(exc.token, text):
+        # a Chinese word stands for several English tokens: name the word as written
+        word = text[exc.token.start_pos:exc.token.end_pos]
+        return attrs.evolve(generic, message=f"unexpected '{word}'")
     if not isinstance(exc, UnexpectedCharacters):
         return None
     pos = exc.pos_in_stream
