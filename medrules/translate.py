@@ -148,7 +148,7 @@ def read_source(session, path):
     from pathlib import Path
 
     if str(path) == "-":
-        source = SourceFile("<stdin>", sys.stdin.read())
+        source = SourceFile("<stdin>", sys.stdin.read().removeprefix("\ufeff"))
         session.sources[source.name] = source
         return source
     from medrules import resolve_rulebook_path

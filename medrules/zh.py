@@ -37,7 +37,7 @@ def language(text: str) -> str:
     """``zh`` when the first thing after comments and blank space is a Chinese keyword."""
     for kind, start, end in _segments(text):
         if kind == "code":
-            code = text[start:end].lstrip()
+            code = text[start:end].lstrip(" \t\r\n\ufeff")
             if code:
                 return "zh" if lexicon.is_cjk(code[0]) else "en"
         elif kind == "string":

@@ -204,3 +204,10 @@ def test_any_edit_formats_faithfully_or_is_reported(data):
     assert n.shape(_tree(once)) == n.shape(_tree(text))
     for lang in ("zh", "en"):
         assert n.shape(_tree(translate(text, lang))) == n.shape(_tree(text))
+
+
+def test_windows_line_ends_and_byte_order_mark():
+    text = (ROOT / "rulebooks" / "zh" / "quzhou" / "employee-2012.mr").read_text(encoding="utf-8")
+    assert format_source(text.replace("\n", "\r\n")) == text
+    r = CliRunner().invoke(app, ["fmt", "--check", "-"], input="\ufeff" + text)
+    assert r.exit_code == 0, r.output
