@@ -4,6 +4,7 @@ and translates back to exactly the text it came from."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -12,7 +13,9 @@ import medrules
 from conftest import ROOT
 from medrules import nodes as n
 from medrules.cli import app
-from medrules.explain.json import settlement_json
+from medrules.explain import explain
+from medrules.explain.json import explanation_json, settlement_json
+from medrules.testing import settle_corpus
 from medrules.parse import parse
 from medrules.source import SourceFile
 from medrules.translate import translate
@@ -62,6 +65,39 @@ def test_translated_rulebook_is_the_same_rulebook(path, zh_tree):
                 if any(e.name.startswith(prefix + "-") and EXAMPLES[prefix] == stem for prefix in EXAMPLES)]
     for example in examples:
         assert _settled(zh_program, example) == _settled(en_program, example), example.name
+        for lang in ("zh", "en"):  # the explanations too: every step, citation and line
+            assert _explained(zh_program, example, lang, str(_zh(zh_tree, path).parent)) == \
+                _explained(en_program, example, lang, str(path.parent)), example.name
+
+
+_UNITS = re.compile(r"(\d)[ \t]*(yuan|元|points|个百分点|days|天|months|个月)")
+
+
+def _explained(program, facts_path, lang: str, folder: str) -> object:
+    """The explanation as JSON, without columns (keywords change width), with the rulebooks'
+    folder named 'RB', and with units spelt one way (a formula quotes a literal as the rulebook spells it:
+    '0 yuan' or '0元')."""
+    settlement = medrules.settle(program, medrules.load_facts(facts_path, program.checked), trace=True)
+    doc = explanation_json(explain(program, settlement, lang))
+
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items() if k != "col"}
+        if isinstance(v, list):
+            return [plain(x) for x in v]
+        return _UNITS.sub(r"\1 \2", v.replace(folder, "RB")).replace(" 元", " yuan").replace(" 个百分点", " points") \
+            .replace(" 天", " days").replace(" 个月", " months") if isinstance(v, str) else v
+    return plain(doc)
+
+
+@pytest.mark.parametrize("facts", sorted((ROOT / "tests" / "corpus").glob("*/*.json")),
+                         ids=lambda p: p.relative_to(ROOT / "tests" / "corpus").as_posix())
+def test_translated_policy_years_settle_the_corpus_alike(facts, zh_tree):
+    """A folder of policy years written in Chinese settles each claim under the same version,
+    with the same explanation text (the regression corpus' snapshot format)."""
+    english = settle_corpus(ROOT / "rulebooks" / facts.parent.name, facts)
+    chinese = settle_corpus(zh_tree / facts.parent.name, facts)
+    assert chinese.replace(str(zh_tree), str(ROOT / "rulebooks")) == english
 
 
 def test_examples_cover_most_rulebooks():
