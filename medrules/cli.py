@@ -122,8 +122,10 @@ def _run(body, debug: bool) -> None:
     try:
         body(session)
     except MedrulesError as exc:
+        from medrules.messages import language_for, localise
+        lang = language_for(exc.diagnostics, session.sources, getattr(session, "lang", None))
         for d in exc.diagnostics:
-            err.print(diagnostic_text(d, session.sources))
+            err.print(diagnostic_text(localise(d, lang), session.sources))
         n = len(exc.diagnostics)
         err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
         raise typer.Exit(1)
@@ -149,9 +151,11 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on int
 
 
 @app.command()
-def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
+def check(rulebook: RulebookArg, debug: DebugOpt = False,
+          lang: Annotated[Optional[Lang], typer.Option("--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
     """Check a rulebook: names, units, bands, caps, layering and citations."""
     def body(s: _Session):
+        s.lang = lang.value if lang else None
         program = s.program(rulebook)
         ck = program.checked
         clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
@@ -356,4 +360,32 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
         from medrules.batch.command import column_options, settle_command
         settle_command(rulebook, claims, results, members, column_options(column or [], columns), scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"))
+    _run(body, debug)
+
+
+@app.command()
+def translate(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr), or - for standard input")],
+              to: Annotated[Lang, typer.Option("--to", help="the keyword set to write it with")],
+              debug: DebugOpt = False) -> None:
+    """Print a rulebook with the other keyword set (Chinese or English); names, quotes and comments are kept."""
+    def body(s: _Session):
+        from medrules.translate import command
+        sys.stdout.write(command(s, rulebook, to.value))
+    _run(body, debug)
+
+
+@app.command()
+def fmt(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.mr), or - for standard input")],
+        check: Annotated[bool, typer.Option("--check", help="change nothing; exit 1 if a file is not formatted")] = False,
+        debug: DebugOpt = False) -> None:
+    """Format rulebooks in place (either keyword set): indentation, spacing, comments kept; '-' prints the result."""
+    def body(s: _Session):
+        from medrules.fmt import command
+        changed, printed = command(s, rulebooks, check)
+        if printed is not None and not check:
+            sys.stdout.write(printed)
+        for name in changed:
+            err.print(f"{'not formatted' if check else 'formatted'}: {name}", markup=False)
+        if check and changed:
+            raise typer.Exit(1)
     _run(body, debug)

@@ -395,6 +395,15 @@ class Total:
 
 
 @_nodes
+class Comment:
+    """``# …`` to the end of its line; ``trailing`` when code precedes it on the line."""
+
+    text: str  # with its '#'
+    trailing: bool
+    span: Span
+
+
+@_nodes
 class Rulebook:
     file: str
     header: Header | None
@@ -408,3 +417,28 @@ class Rulebook:
     span: Span
     exclusions: tuple[Exclude, ...] = ()  # top level: apply to every fund
     treatments: tuple[Treat, ...] = ()
+    comments: tuple[Comment, ...] = ()  # in source order; the formatter puts them back
+    lang: str = "en"  # the keyword set it is written in: en | zh
+
+
+# ---------------------------------------------------------------- comparing trees
+_PLACE = {"span", "file", "name_spans", "comments", "lang"}  # where it was written, not what it says
+
+
+def shape(value: object) -> object:
+    """A node (or anything holding nodes) as plain tuples, without positions, file names,
+    comments, keyword language or the literal spelling: two rulebooks that say the same thing
+    in either keyword set, or before and after formatting, have the same shape."""
+    if attrs.has(type(value)):
+        return (type(value).__name__,) + tuple(
+            (f.name, shape(getattr(value, f.name))) for f in attrs.fields(type(value))
+            if f.name not in _PLACE and not f.name.endswith("_span")
+            and not (f.name == "text" and isinstance(value, Literal)))
+    if isinstance(value, dict):
+        return tuple((shape(k), shape(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple, frozenset, set)):
+        items = [shape(v) for v in value]
+        return tuple(sorted(items, key=repr)) if isinstance(value, (set, frozenset)) else tuple(items)
+    if isinstance(value, Span):
+        return None
+    return value

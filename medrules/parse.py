@@ -13,6 +13,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+import attrs
 from lark import Lark, Token, Transformer, v_args
 from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
@@ -20,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from medrules import nodes as n
 from medrules import units
+from medrules import zh
 from medrules.diagnostics import Diagnostic, MedrulesError, error
 from medrules.source import SourceFile, Span
 
@@ -35,7 +37,11 @@ def grammar_text() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def parser() -> Lark:
+def parser(lang: str = "en") -> Lark:
+    """The parser for rulebooks written with English (``en``) or Chinese (``zh``) keywords."""
+    if lang == "zh":
+        return Lark(zh.grammar(grammar_text()), parser="lalr", propagate_positions=True,
+                    maybe_placeholders=False, postlex=zh.PostLex())
     return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
                 cache=parser_cache_file() or False)
 
@@ -68,21 +74,30 @@ def keywords() -> frozenset[str]:
                      if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha())
 
 
-def _parse_tree(text: str):
+def _parse_tree(text: str, tokens: list | None = None, lang: str = "en"):
     """Parse, letting a keyword stand as a name wherever the parser cannot take it as a keyword.
 
     LALR merges look-aheads, so after e.g. ``x: money = 0 yuan`` the lexer may offer the
     keyword ``rate`` where only a field name fits. Each keyword is first tried on a copy
     of the parser state; if only a name fits there, it is fed as a name.
+
+    ``tokens``, if given, receives every token as fed (and the Chinese filler words, which
+    are not fed): the formatter and the translator work on them.
     """
-    ip = parser().parse_interactive(text)
+    ip = parser(lang).parse_interactive(text)
     state, kws, last = ip.parser_state, keywords(), None
     for tok in ip.lexer_thread.lex(state):
+        if tok.type == zh.FILLER_TYPE:
+            if tokens is not None:
+                tokens.append(tok)
+            continue
         if tok.type in kws and not _accepts(state, tok):
             as_name = Token.new_borrow_pos("NAME", str(tok), tok)
             if _accepts(state, as_name):
                 tok = as_name
         state.feed_token(tok)
+        if tokens is not None:
+            tokens.append(tok)
         last = tok
     return ip.feed_eof(last)
 
@@ -106,15 +121,27 @@ def _accepts(state, tok: Token) -> bool:
 
 def parse(source: SourceFile) -> n.Rulebook:
     """Parse one rulebook. Raises :class:`MedrulesError` with every problem found."""
+    return parse_tokens(source)[0]
+
+
+def parse_tokens(source: SourceFile) -> tuple[n.Rulebook, list[Token]]:
+    """The rulebook and the tokens it was read from (see :func:`_parse_tree`)."""
+    text = zh.normalise(source.text)  # full-width punctuation -> ASCII, one character for one
+    lang = zh.language(text)  # the first keyword decides
+    tokens: list[Token] = []
     try:
-        tree = _parse_tree(source.text)
+        tree = _parse_tree(text, tokens, lang)
     except UnexpectedInput as exc:
-        raise MedrulesError(_syntax_diagnostic(exc, source)) from None
+        generic = _syntax_diagnostic(exc, source)
+        raise MedrulesError(zh.syntax_diagnostic(exc, source, text, lang, generic) or generic) from None
+    mixed = zh.mixed_keywords(tokens, text, source.name) if lang == "zh" else []
+    if mixed:
+        raise MedrulesError(mixed)
     builder = _Builder(source.name)
     rulebook = builder.transform(tree)
     if builder.diagnostics:
         raise MedrulesError(builder.diagnostics)
-    return rulebook
+    return attrs.evolve(rulebook, lang=lang, comments=zh.comments(text, source.name)), tokens
 
 
 def parse_file(path: str | Path) -> n.Rulebook:
@@ -258,7 +285,7 @@ class _Builder(Transformer):
         return self._lit(meta, c, Decimal(_digits(c[0])), units.COUNT)
 
     def boolean(self, meta, c):
-        return self._lit(meta, c, str(c[0]) == "true", units.BOOL)
+        return self._lit(meta, c, c[0].type == "TRUE", units.BOOL)
 
     def nothing(self, meta, c):
         return self._lit(meta, c, None, units.NONE)
