@@ -288,14 +288,20 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
     _run(body, debug)
 
 
+WHY_NOTHING_BUDGET = 10  # unpaid claims analysed for "what would have made it pay"
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
     from medrules.explain.whatif import sensitivity
     f = Formatter(lang)
-    for c in result.claims:
-        if (claim_ids and c.id not in claim_ids) or c.funds_paid:
-            continue
+    unpaid = [c for c in result.claims if not (claim_ids and c.id not in claim_ids) and not c.funds_paid]
+    if len(unpaid) > WHY_NOTHING_BUDGET:  # each costs settlements: a bounded number, the rest named
+        rest = ", ".join(c.id for c in unpaid[WHY_NOTHING_BUDGET:][:20])
+        out.print(f"({len(unpaid) - WHY_NOTHING_BUDGET} more unpaid claims not analysed: {rest}"
+                  f"{' …' if len(unpaid) > WHY_NOTHING_BUDGET + 20 else ''}; use --claim ID)", markup=False)
+    for c in unpaid[:WHY_NOTHING_BUDGET]:
         found = [s for s in sensitivity(program, facts, [c.id], most=3) if s.delta > 0]
         if found:
             head = f"结算单 {c.id} 未获支付;以下事实不同则会支付:" if lang == "zh" else \

@@ -316,3 +316,30 @@ def test_a_diagnostic_about_a_raw_escape_prints_it_escaped(tmp_path):
     r = invoke("run", QZ, p)
     assert located(r) == ("facts-syntax", 1, 21)
     assert "\x1b" not in r.output
+
+
+# ---------------------------------------------------------------- resources
+def test_what_would_have_paid_is_bounded(tmp_path):
+    # 12 unpaid outpatient claims of 0.00: 10 are analysed, the other 2 are named
+    claims = [{"id": f"C{i}", "date": f"2012-03-{i + 1:02d}", "kind": "outpatient", "compliant_cost": "0.00"}
+              for i in range(12)]
+    facts = facts_file(tmp_path, json.dumps({"member": {"id": "M", "category": "working"}, "claims": claims}))
+    r = invoke("explain", QZ, facts, "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert "2 more unpaid claims not analysed: C10, C11" in r.output
+
+
+def test_sensitivity_of_one_claim_ignores_the_claims_after_it(monkeypatch):
+    """Leaving out later claims changes nothing: the same ranking as re-settling the whole file."""
+    from conftest import program_for
+    from medrules.explain import whatif
+    from medrules.facts import facts_from_source
+    from medrules.source import SourceFile
+    program = program_for(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")
+    path = ROOT / "examples" / "quzhou-employee-2012-inpatient-year.json"
+    facts = facts_from_source(SourceFile(str(path), path.read_text("utf-8")), program.checked)
+    ids = [c.id for c in facts.claims]
+    assert len(whatif.upto(program, facts, [ids[1]]).claims) == 2  # C1, C2 of four claims in date order
+    bounded = [whatif.sensitivity(program, facts, [cid]) for cid in ids]
+    monkeypatch.setattr(whatif, "upto", lambda program, facts, claim_ids: facts)
+    assert bounded == [whatif.sensitivity(program, facts, [cid]) for cid in ids]
