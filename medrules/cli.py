@@ -6,6 +6,7 @@ shown in one line (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -13,29 +14,56 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import attrs
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 import medrules
-from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate import settle
-from medrules.explain import explain as explain_settlement
-from medrules.explain.json import explanation_json, settlement_json
-from medrules.explain.document import html_page, markdown
-from medrules.explain.text import render_citizen, render_explanation, render_settlement
-from medrules.facts import facts_from_source
-from medrules.render import diagnostic_text
-from medrules.source import SourceFile
+
+# Start-up: only typer is imported here, so 'medrules --help' stays fast; the pipeline, rich and attrs
+# are imported by the command that needs them (each name below imports its module on first use).
+
+
+def _lazy(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    call.__name__ = name
+    return call
+
+
+settle = _lazy("medrules.evaluate", "settle")
+explain_settlement = _lazy("medrules.explain", "explain")
+explanation_json = _lazy("medrules.explain.json", "explanation_json")
+settlement_json = _lazy("medrules.explain.json", "settlement_json")
+html_page = _lazy("medrules.explain.document", "html_page")
+markdown = _lazy("medrules.explain.document", "markdown")
+render_citizen = _lazy("medrules.explain.text", "render_citizen")
+render_explanation = _lazy("medrules.explain.text", "render_explanation")
+render_settlement = _lazy("medrules.explain.text", "render_settlement")
+facts_from_source = _lazy("medrules.facts", "facts_from_source")
+diagnostic_text = _lazy("medrules.render", "diagnostic_text")
+error = _lazy("medrules.diagnostics", "error")
+
+
+class _Console:
+    """A rich Console made on first use."""
+
+    def __init__(self, **options):
+        self._options, self._console = options, None
+
+    def __getattr__(self, name):
+        if self._console is None:
+            from rich.console import Console
+            console = Console(**self._options)
+            if not self._options and not console.is_terminal:  # piped: don't squeeze tables into 80 columns
+                console = Console(width=160)
+            self._console = console
+        return getattr(self._console, name)
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="medrules: medical-insurance benefit rules as code, with explanations that cite the policy.")
 
-out = Console()
-if not out.is_terminal:  # piped or redirected: don't squeeze tables into 80 columns
-    out = Console(width=160)
-err = Console(stderr=True, soft_wrap=True)  # never break a caret line
+out = _Console()
+err = _Console(stderr=True, soft_wrap=True)  # never break a caret line
 
 
 class Lang(str, Enum):
@@ -63,11 +91,12 @@ class _Session:
     """The files read in this command, so that diagnostics can quote them."""
 
     def __init__(self, root: Path | None = None):
-        self.sources: dict[str, SourceFile] = {}
+        self.sources: dict = {}
         self.root = root  # where 'amends' and 'layers on' may refer (default: medrules.rulebook_root)
 
-    def read(self, path: Path, what: str) -> SourceFile:
-        from medrules.source import MAX_FACTS_BYTES
+    def read(self, path: Path, what: str):
+        from medrules.diagnostics import MedrulesError
+        from medrules.source import MAX_FACTS_BYTES, SourceFile
         try:
             source = SourceFile.read(path, MAX_FACTS_BYTES, regular_only=False) if what == "facts" \
                 else SourceFile.read(path)
@@ -91,6 +120,7 @@ class _Session:
 
 
 def _run(body, debug: bool, root: Path | None = None) -> None:
+    from medrules.diagnostics import MedrulesError
     session = _Session(root)
     try:
         body(session)
@@ -131,6 +161,7 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False, root: RootOpt = None) 
         program = s.program(rulebook)
         ck = program.checked
         clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
+        from rich.markup import escape
         out.print(f"[green]✓[/green] {escape(ck.file)}: rulebook '{escape(ck.id)}' is consistent — "
                   f"{_count(len(ck.funds), 'fund')}, "
                   f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
@@ -150,6 +181,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             rs = s.versions(rulebook)
             result, used = settle_set(rs, s.read(facts, "facts"))
             if json_:
+                import attrs
                 docs = {}
                 for program in rs.versions:
                     mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
@@ -204,6 +236,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         program = s.program(rulebook)
         the_facts = s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
+        from medrules.diagnostics import MedrulesError
         for cid in claim or []:
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
@@ -211,7 +244,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         if what_if:
             from medrules.explain.json import what_if_json
             from medrules.explain.text import render_what_if
-            from medrules.explain.whatif import sensitivity, what_if as compare
+            from medrules.analyses.whatif import sensitivity, what_if as compare
             from medrules.facts import parse_change
             changes = [parse_change(text, program.checked) for text in what_if]
             w = compare(program, the_facts, changes, lang.value, claim)
@@ -257,7 +290,7 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          = Format.text,
          json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
     """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
-    from medrules.explain.diff import diff as compare, diff_json, diff_markdown
+    from medrules.analyses.diff import diff as compare, diff_json, diff_markdown
     if json_:
         format_ = Format.json
 
@@ -294,7 +327,7 @@ WHY_NOTHING_BUDGET = 10  # unpaid claims analysed for "what would have made it p
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
-    from medrules.explain.whatif import sensitivity
+    from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
     unpaid = [c for c in result.claims if not (claim_ids and c.id not in claim_ids) and not c.funds_paid]
     if len(unpaid) > WHY_NOTHING_BUDGET:  # each costs settlements: a bounded number, the rest named

@@ -188,9 +188,14 @@ def test_negative_and_sub_fen_amounts_are_refused(tmp_path, clause, col):
     assert located(invoke("check", write(tmp_path, "r.mr", text)), "r.mr") == ("amount", line, col)
 
 
-def test_a_payment_cap_off_the_rounding_grid_is_refused():
-    # rounding up to 1 yuan and a cap of 100.5: the year paid 101.00 (issue 13)
-    assert located(invoke("check", HOSTILE / "m04-round-up-cap.mr"), "m04-round-up-cap.mr") == ("amount", 14, 19)
+def test_a_payment_cap_off_the_rounding_grid_is_never_exceeded():
+    # rounding up to 1 yuan and a cap of 100.5 a year (issue 13: the year paid 101.00).
+    # C1 100.00 → 100; C2 3.00: the room is 0.50 and a whole yuan does not fit in it → 0. Year: 100 ≤ 100.5
+    r = invoke("run", HOSTILE / "m04-round-up-cap.mr", HOSTILE / "m04.json", "--json")
+    assert r.exit_code == 0, r.output
+    from decimal import Decimal
+    paid = [Decimal(c["funds"][0]["paid"]) for c in json.loads(r.stdout)["claims"]]
+    assert paid == [Decimal(100), Decimal(0)]
 
 
 def test_negative_flat_from_the_issue():
@@ -332,7 +337,7 @@ def test_what_would_have_paid_is_bounded(tmp_path):
 def test_sensitivity_of_one_claim_ignores_the_claims_after_it(monkeypatch):
     """Leaving out later claims changes nothing: the same ranking as re-settling the whole file."""
     from conftest import program_for
-    from medrules.explain import whatif
+    from medrules.analyses import whatif
     from medrules.facts import facts_from_source
     from medrules.source import SourceFile
     program = program_for(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")

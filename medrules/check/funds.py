@@ -187,22 +187,6 @@ def _on_grid(ctx: Context, clause, expr: n.Expr, value: Decimal | None) -> None:
     elif value != value.quantize(FEN, rounding=ROUND_DOWN):
         ctx.error("amount", f"{what} of {format(value.normalize(), 'f')} yuan is not a whole number of fen",
                   expr.span, "write it to the fen (two decimals), as the policy pays it")
-    elif _pays(clause) and _quantum(ctx) is not None and value % _quantum(ctx) != 0:
-        q = format(_quantum(ctx), "f")
-        ctx.error("amount", f"{what} of {format(value.normalize(), 'f')} yuan is not a multiple of the rounding "
-                  f"({q} yuan)", expr.span,
-                  f"payments are rounded to {q} yuan, so a payment could not stop exactly at this amount; "
-                  "state it on that grid, or round more finely")
-
-
-def _pays(clause) -> bool:
-    return isinstance(clause, n.Flat) or (isinstance(clause, n.Cap) and clause.what == "payments")
-
-
-def _quantum(ctx: Context) -> Decimal | None:
-    header = ctx.rulebook.header
-    q = header.rounding.quantum if header is not None and header.rounding is not None else None
-    return q if q is not None and q > 0 else None
 
 
 def _fixed(ctx: Context, e: n.Expr) -> Decimal | None:
