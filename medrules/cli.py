@@ -344,6 +344,25 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
                 out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
 
 
+@app.command()
+def prove(rulebook: RulebookArg, json_: JsonOpt = False,
+          timeout: Annotated[int, typer.Option("--timeout", help="seconds the solver may spend on each "
+                                               "property")] = 20,
+          debug: DebugOpt = False, root: RootOpt = None) -> None:
+    """Prove properties of every fund for ALL inputs (0 ≤ paid ≤ base, caps, rounding grid, member share,
+    more cost never pays less); a failing property prints a counterexample facts file. Exit 1 if one fails."""
+    def body(s: _Session):
+        from medrules.prove import prove as run_prove, report_json, report_text
+        report = run_prove(s.program(rulebook), timeout_ms=timeout * 1000)
+        if json_:
+            print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+        else:
+            print(report_text(report))
+        if not report.ok:
+            raise typer.Exit(1)
+    _run(body, debug, root)
+
+
 def main() -> None:
     app(prog_name="medrules")
 
