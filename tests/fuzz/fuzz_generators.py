@@ -235,8 +235,8 @@ def generated_rulebooks(draw) -> str:
 
 
 # ---------------------------------------------------------------- facts
-def _json_value_for(unit: str, draw, name: str):
-    hostile = draw(st.integers(0, 9)) == 0
+def _json_value_for(unit: str, draw, name: str, hostile_ok: bool = True):
+    hostile = hostile_ok and draw(st.integers(0, 9)) == 0
     if hostile:
         return json.loads(draw(st.sampled_from(HOSTILE_JSON[:8]))) if draw(st.booleans()) else draw(
             st.sampled_from(HOSTILE_TEXT))
@@ -261,7 +261,7 @@ def _json_value_for(unit: str, draw, name: str):
 
 
 @st.composite
-def facts_for(draw, checked) -> str:
+def facts_for(draw, checked, hostile: bool = True) -> str:
     """A facts file for a rulebook: members, claims and their dates from the rulebook's own declarations
     (enumerations, sets, optional facts), amounts across caps and bands, and sometimes hostile values."""
     import datetime as dt
@@ -287,7 +287,7 @@ def facts_for(draw, checked) -> str:
                 members = [m.name for m in checked.enums[t.enum].members]
                 out[name] = draw(st.lists(st.sampled_from(members), max_size=2, unique=True))
             else:
-                out[name] = _json_value_for(t.unit, draw, name)
+                out[name] = _json_value_for(t.unit, draw, name, hostile)
         return out
 
     doc = {"member": record("member"), "claims": [record("claim", i + 1) for i in range(draw(st.integers(1, 5)))]}
