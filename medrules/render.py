@@ -43,7 +43,7 @@ def excerpt(span: Span, source: SourceFile | None) -> str:
         line = ("…" if first else "") + shown + ("…" if first + WINDOW < len(line) else "")
         span = Span(span.file, span.line, span.col - first + (1 if first else 0))
         width = min(width, WINDOW)
-    line = "".join(ch if ch.isprintable() else "?" for ch in line)  # one column per character, nothing raw
+    line = "".join(ch if ch.isprintable() else " " if ch == "\t" else "?" for ch in line)  # nothing raw
     # East Asian characters take two columns in a terminal.
     pad = sum(2 if _wide(ch) else 1 for ch in line[: span.col - 1])
     marks = sum(2 if _wide(ch) else 1 for ch in line[span.col - 1: span.col - 1 + width]) or 1

@@ -281,6 +281,15 @@ def test_references_leaving_the_root_or_not_rulebooks(tmp_path, ref):
     assert "secret" not in r.output
 
 
+def test_layers_on_is_confined_too(tmp_path):
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    write(inner, "notes.txt", "secret first line\n")
+    p = write(inner, "r.mr", 'rulebook "x" {\n  layers on "notes.txt" as base\n}\n')
+    r = invoke("check", p)
+    assert located(r, "r.mr") == ("confinement", 2, 3) and "secret" not in r.output
+
+
 def test_an_explicit_root_lets_a_reference_leave_the_folder(tmp_path):
     inner = tmp_path / "inner"
     inner.mkdir()
