@@ -266,8 +266,10 @@ class _Encoding:
             return rate
 
         pay = f.pay
+        pieces = []  # (part of the cost, rate): the cost beyond a payment cap walks them in order
         if isinstance(pay, ops.Flat):
             raw = _min(z3, self.expr(pay.amount), payable)
+            pieces.append((raw, z3.RealVal(1)))
         elif isinstance(pay, ops.Bands):
             shift = zero if pay.on else a0
             raw = zero
@@ -275,9 +277,13 @@ class _Encoding:
                 lo = z3.RealVal(str(band.lower)) + shift
                 top = end if band.upper is None else _min(z3, end, z3.RealVal(str(band.upper)) + shift)
                 part = _max(z3, zero, top - _max(z3, start, lo))
-                raw = raw + _mul(z3, part, adjust(self.expr(band.rate)))
+                band_rate = adjust(self.expr(band.rate))
+                raw = raw + _mul(z3, part, band_rate)
+                pieces.append((part, band_rate))
         else:
-            raw = _mul(z3, payable, adjust(self.expr(pay.expr)))
+            rate = adjust(self.expr(pay.expr))
+            raw = _mul(z3, payable, rate)
+            pieces.append((payable, rate))
         rooms = []
         for cap in f.payment_caps:
             before = self.acc[f.payments_acc] if cap.per == "year" and f.payments_acc else zero
@@ -296,7 +302,7 @@ class _Encoding:
         paid = z3.If(rounded > limit, within, rounded)
         out = {"paid": z3.If(active, paid, zero), "base": z3.If(active, base, zero),
                "deductible": z3.If(active, taken, zero), "payable": z3.If(active, payable, zero),
-               "above_cap": z3.If(active, self._above_cap(f.name, payable, raw, room), zero) if rooms else zero,
+               "above_cap": z3.If(active, _above_cap(z3, f, pieces, raw, room), zero) if rooms else zero,
                "above_ceiling": z3.If(active, full_end - end, zero) if f.cost_caps else zero}
         out["remaining"] = out["base"] - out["paid"]
         self.outputs[f.name] = out
@@ -304,16 +310,27 @@ class _Encoding:
                 "limit": limit, "q": q, "raw_paid": paid}
 
 
-def _above_cap_of(self, name, payable, raw, room):
-    """The cost beyond a payment cap (room ÷ rate, walked over the pieces): followed only as far as
-    'none when the cap does not bind, at most the payable part when it does'."""
-    z3 = self.z3
-    v = self._money(("above_cap", self.tag, name))
-    self.pre.append(z3.If(raw > room, v <= payable, v == 0))
-    return v
+def _above_cap(z3, f, pieces, raw, room):
+    """The cost beyond a payment cap, exactly as the evaluator's ``cost_beyond``: walking the pieces in
+    order, the room each leaves; where it runs out, the part beyond room ÷ rate; then every later
+    piece. Rounded by the declared rounding. Zero when the cap does not bind."""
+    zero = z3.RealVal(0)
+    beyond, used = zero, zero
+    for part, rate in pieces:
+        left = room - used
+        amount = _mul(z3, part, rate)
+        beyond = beyond + z3.If(left <= 0, part, z3.If(amount <= left, zero, part - _div(z3, left, rate)))
+        used = used + amount
+    q = z3.RealVal(str(f.rounding.quantum))
+    return z3.If(raw > room, q * _round(z3, beyond / q, f.rounding.mode), zero)
 
 
-_Encoding._above_cap = _above_cap_of
+def _div(z3, a, b):
+    """a ÷ b, distributing over choices of b (a rate chosen by cases)."""
+    if z3.is_app_of(b, z3.Z3_OP_ITE):
+        c, x, y = b.children()
+        return z3.If(c, _div(z3, a, x), _div(z3, a, y))
+    return a / b
 
 
 def _mul(z3, a, b):
