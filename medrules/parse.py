@@ -402,8 +402,11 @@ class _Builder(Transformer):
         return ("benefit_year", ((month, day), c[1]), self.span(meta))
 
     def rounding(self, meta, c):
-        # by its value: 'to 0.010 yuan' is 'to 0.01 yuan', 'to 10 yuan' rounds to tens (1E+1)
-        return ("rounding", n.Rounding(str(c[0]), self._bounded(c[1], 9, 9, "rounding quanta").normalize(), str(c[2]),
+        # by its value: 'to 0.010 yuan' is 'to 0.01 yuan', 'to 1.0 yuan' is 'to 1 yuan', '10' stays 10
+        quantum = self._bounded(c[1], 9, 9, "rounding quanta").normalize()
+        if quantum == quantum.to_integral_value():
+            quantum = quantum.quantize(Decimal(1))
+        return ("rounding", n.Rounding(str(c[0]), quantum, str(c[2]),
                                        self.span(meta),
                                        self.tspan(c[0]), self.tspan(c[2])), self.span(meta))
 

@@ -175,6 +175,9 @@ def test_rounding_quantum_is_taken_by_value(tmp_path):
         doc = json.loads(r.stdout)
         from decimal import Decimal
         assert Decimal(doc["claims"][0]["funds"][0]["paid"]) == Decimal(paid), (quantum, doc["claims"][0])
+        assert Decimal(doc["rulebook"]["rounding"]["quantum"]) == Decimal(quantum)  # the same value …
+    r = invoke("show", write(tmp_path, "r.mr", HEADER.replace("to 0.01 yuan", "to 0.010 yuan") + rule))
+    assert "to 0.01 yuan" in r.output  # … shown as the fen, not 0.010
 
 
 @pytest.mark.parametrize("clause, col", [
