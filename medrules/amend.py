@@ -20,7 +20,11 @@ from medrules import nodes as n
 from medrules.diagnostics import MedrulesError, error
 
 
-def apply(base: n.Rulebook, amendment: n.Rulebook) -> n.Rulebook:
+def apply(base: n.Rulebook, amendment: n.Rulebook, at=None) -> n.Rulebook:
+    """``at``: the span of the ``amends`` clause, where a base without a header is reported."""
+    if base.header is None:
+        raise MedrulesError(error("amendment", "the rulebook this one amends has no 'rulebook \"id\" { … }' header",
+                                  at or amendment.span, "amend a complete rulebook"))
     problems = []
     header = merge_header(base.header, amendment.header)
     for kind, old, new in (("source", base.sources, amendment.sources), ("enumeration", base.enums, amendment.enums),

@@ -90,35 +90,38 @@ def _count(number: int, word: str) -> str:
 class _Session:
     """The files read in this command, so that diagnostics can quote them."""
 
-    def __init__(self):
+    def __init__(self, root: Path | None = None):
         self.sources: dict = {}
+        self.root = root  # where 'amends' and 'layers on' may refer (default: medrules.rulebook_root)
 
     def read(self, path: Path, what: str):
         from medrules.diagnostics import MedrulesError
-        from medrules.source import SourceFile
+        from medrules.source import MAX_FACTS_BYTES, SourceFile
         try:
-            source = SourceFile.read(path)
+            source = SourceFile.read(path, MAX_FACTS_BYTES, regular_only=False) if what == "facts" \
+                else SourceFile.read(path)
         except FileNotFoundError:
             raise MedrulesError(error("io", f"no such {what} file: {path}")) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise MedrulesError(error("io", f"cannot read {what} file {path}: {exc}")) from None
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
+            raise MedrulesError(error("io", f"cannot read {what} file {path}: "
+                                            f"{getattr(exc, 'strerror', None) or 'a symbolic link loops'}")) from None
         self.sources[source.name] = source
         return source
 
     def program(self, rulebook: Path):
-        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"))
+        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"), root=self.root)
 
     def versions(self, folder: Path):
         from medrules.versions import load_set
-        return load_set(folder, read=lambda path: self.read(path, "rulebook"))
+        return load_set(folder, read=lambda path: self.read(path, "rulebook"), root=self.root)
 
     def facts(self, path: Path, program):
         return facts_from_source(self.read(path, "facts"), program.checked)
 
 
-def _run(body, debug: bool) -> None:
+def _run(body, debug: bool, root: Path | None = None) -> None:
     from medrules.diagnostics import MedrulesError
-    session = _Session()
+    session = _Session(root)
     try:
         body(session)
     except MedrulesError as exc:
@@ -148,10 +151,13 @@ FactsArg = Annotated[Path, typer.Argument(help="a facts file (JSON), see docs/fa
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (amounts as decimal strings)")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="language of the explanation")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on internal errors")]
+RootOpt = Annotated[Optional[Path], typer.Option(
+    "--root", help="the folder that rulebooks may amend or layer on files in (default: the nearest folder "
+                   "with a .medrules-root file, else the rulebook's own folder)")]
 
 
 @app.command()
-def check(rulebook: RulebookArg, debug: DebugOpt = False,
+def check(rulebook: RulebookArg, debug: DebugOpt = False, root: RootOpt = None,
           lang: Annotated[Optional[Lang], typer.Option("--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
     """Check a rulebook: names, units, bands, caps, layering and citations."""
     def body(s: _Session):
@@ -159,15 +165,17 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False,
         program = s.program(rulebook)
         ck = program.checked
         clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
-        out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {_count(len(ck.funds), 'fund')}, "
+        from rich.markup import escape
+        out.print(f"[green]✓[/green] {escape(ck.file)}: rulebook '{escape(ck.id)}' is consistent — "
+                  f"{_count(len(ck.funds), 'fund')}, "
                   f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
                   f"{_count(len(ck.accumulators), 'accumulator')}, {_count(len(ck.sources), 'source')} cited")
-    _run(body, debug)
+    _run(body, debug, root)
 
 
 @app.command()
 def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
-        debug: DebugOpt = False) -> None:
+        debug: DebugOpt = False, root: RootOpt = None) -> None:
     """Settle the claims in FACTS: a table of what each fund pays on each claim.
 
     RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date."""
@@ -194,7 +202,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
         else:
             out.print(render_settlement(program, result, lang.value))
-    _run(body, debug)
+    _run(body, debug, root)
 
 
 @app.command()
@@ -207,7 +215,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                                                "step, its arithmetic and citation")] = View.auditor,
             format_: Annotated[Format, typer.Option("--format", help="text, json, markdown, or a standalone "
                                                     "html page")] = Format.text,
-            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False, root: RootOpt = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
@@ -261,7 +269,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             why_nothing(program, the_facts, result, claim, lang.value)
-    _run(body, debug)
+    _run(body, debug, root)
 
 
 @app.command()
@@ -292,7 +300,9 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
 
     def body(s: _Session):
         before, after = s.program(old), s.program(new)
-        d = compare(before, after, [s.facts(p, before) for p in facts or []], lang.value)
+        from medrules.facts import facts_for_both  # FACTS are checked against both rulebooks
+        d = compare(before, after, [facts_for_both(s.read(p, "facts"), before.checked, after.checked)
+                                    for p in facts or []], lang.value)
         if format_ is Format.json:
             print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
         else:
@@ -315,14 +325,20 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
     _run(body, debug)
 
 
+WHY_NOTHING_BUDGET = 10  # unpaid claims analysed for "what would have made it pay"
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
     from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
-    for c in result.claims:
-        if (claim_ids and c.id not in claim_ids) or c.funds_paid:
-            continue
+    unpaid = [c for c in result.claims if not (claim_ids and c.id not in claim_ids) and not c.funds_paid]
+    if len(unpaid) > WHY_NOTHING_BUDGET:  # each costs settlements: a bounded number, the rest named
+        rest = ", ".join(c.id for c in unpaid[WHY_NOTHING_BUDGET:][:20])
+        out.print(f"({len(unpaid) - WHY_NOTHING_BUDGET} more unpaid claims not analysed: {rest}"
+                  f"{' …' if len(unpaid) > WHY_NOTHING_BUDGET + 20 else ''}; use --claim ID)", markup=False)
+    for c in unpaid[:WHY_NOTHING_BUDGET]:
         found = [s for s in sensitivity(program, facts, [c.id], most=3) if s.delta > 0]
         if found:
             head = f"结算单 {c.id} 未获支付;以下事实不同则会支付:" if lang == "zh" else \
@@ -330,6 +346,25 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
             out.print(head, style="bold")
             for s in found:
                 out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
+
+
+@app.command()
+def prove(rulebook: RulebookArg, json_: JsonOpt = False,
+          timeout: Annotated[int, typer.Option("--timeout", help="seconds the solver may spend on each "
+                                               "property")] = 20,
+          debug: DebugOpt = False, root: RootOpt = None) -> None:
+    """Prove properties of every fund for ALL inputs (0 ≤ paid ≤ base, caps, rounding grid, member share,
+    more cost never pays less); a failing property prints a counterexample facts file. Exit 1 if one fails."""
+    def body(s: _Session):
+        from medrules.prove import prove as run_prove, report_json, report_text
+        report = run_prove(s.program(rulebook), timeout_ms=timeout * 1000)
+        if json_:
+            print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+        else:
+            print(report_text(report))
+        if not report.ok:
+            raise typer.Exit(1)
+    _run(body, debug, root)
 
 
 def main() -> None:

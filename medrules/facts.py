@@ -29,7 +29,7 @@ from medrules import nodes as n
 from medrules.check import CheckedRulebook
 from medrules.check.context import did_you_mean
 from medrules.diagnostics import Diagnostic, MedrulesError, error
-from medrules.source import SourceFile, Span
+from medrules.source import SourceFile, Span, unsafe_char
 from medrules.units import Type
 
 _JSON = r"""
@@ -59,17 +59,47 @@ class Located:
     keys: dict[str, Span] | None = None  # objects: where each key is written
 
 
+# Bounds on what a facts file may hold: each is far beyond a real member's facts, and each keeps
+# the arithmetic exact and every date on the calendar (see docs/facts.md).
+MAX_DEPTH = 32  # nesting of JSON arrays and objects
+MAX_TEXT = 1000  # characters of a text fact
+MAX_ID = 200  # characters of an id (member.id, claim.id)
+MAX_AMOUNT = Decimal("1e12")  # yuan: a trillion
+MAX_COUNT = Decimal("1e9")
+MAX_DAYS = 100_000  # days or months as a fact
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+
+
+def unsafe_text(text: str) -> str | None:
+    """Why this text cannot be a fact (see :func:`medrules.source.unsafe_char`), or None."""
+    found = unsafe_char(text)
+    return found[1] if found else None
+
+
 @v_args(meta=True)
 class _ToLocated(Transformer):
     def __init__(self, file: str):
         super().__init__()
         self.file = file
+        self.problems: list[Diagnostic] = []
 
     def _at(self, meta, value):
         return Located(value, Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column))
 
     def string(self, meta, c):
-        return self._at(meta, json.loads(c[0]))
+        try:
+            text = json.loads(c[0])
+        except ValueError as exc:  # a bad escape (\q) or a raw control character in the quotes
+            at = Span(self.file, meta.line, meta.column + getattr(exc, "colno", 1) - 1)
+            self.problems.append(error("facts-syntax", f"this is not a valid JSON string: {exc.msg}", at,
+                                       "inside quotes, write a backslash as \\\\ and a tab as \\t"))
+            return self._at(meta, "")
+        why = unsafe_text(text)
+        if why is not None:
+            self.problems.append(error("facts", f"this text contains {why}", self._at(meta, None).span,
+                                       "facts are plain printable text"))
+            return self._at(meta, "")
+        return self._at(meta, text)
 
     def number(self, meta, c):
         return self._at(meta, Decimal(str(c[0])))
@@ -96,13 +126,44 @@ class _ToLocated(Transformer):
 
 
 def read_json(source: SourceFile) -> Located:
+    _check_depth(source)
     try:
         tree = _json_parser().parse(source.text)
     except UnexpectedInput as exc:
         line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
         raise MedrulesError(error("facts-syntax", "this is not valid JSON", Span(source.name, line, col),
                                   "check for a missing comma, quote or bracket just before here")) from None
-    return _ToLocated(source.name).transform(tree)
+    builder = _ToLocated(source.name)
+    doc = builder.transform(tree)
+    if builder.problems:
+        raise MedrulesError(builder.problems[:50])
+    return doc
+
+
+def _check_depth(source: SourceFile) -> None:
+    """Refuse arrays and objects nested deeper than MAX_DEPTH, at the bracket that goes too deep
+    (one pass over the text, before anything recursive sees it)."""
+    depth, in_string, escaped, line, line_start = 0, False, False, 1, 0
+    for i, ch in enumerate(source.text):
+        if ch == "\n":
+            line, line_start = line + 1, i + 1
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise MedrulesError(error("facts-depth", f"arrays and objects are nested more than {MAX_DEPTH} deep",
+                                          Span(source.name, line, i - line_start + 1),
+                                          "a facts file is a member, an opening and a list of claims"))
+        elif ch in "]}":
+            depth -= 1
 
 
 # ---------------------------------------------------------------- validated facts
@@ -131,6 +192,16 @@ def load_facts(path: str | Path, checked: CheckedRulebook) -> Facts:
 
 def facts_from_source(source: SourceFile, checked: CheckedRulebook) -> Facts:
     return validate(read_json(source), checked, source.name)
+
+
+def facts_for_both(source: SourceFile, old: CheckedRulebook, new: CheckedRulebook) -> Facts:
+    """Facts to settle under two rulebooks (``medrules diff``): checked against both, so a fact that
+    only the new year declares is read (or defaulted) too; each claim carries the union of its values."""
+    doc = read_json(source)
+    before, after = validate(doc, old, source.name), validate(doc, new, source.name)
+    claims = tuple(attrs.evolve(a, values=b.values | a.values, spans=b.spans | a.spans)
+                   for a, b in zip(before.claims, after.claims))
+    return attrs.evolve(before, member=after.member | before.member, claims=claims)
 
 
 def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
@@ -247,20 +318,27 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
         amount = Decimal(text.strip())
         if amount < 0:
             return bad("an amount cannot be negative")
+        if amount >= MAX_AMOUNT:
+            return bad(f"{_show(x)} is more than any claim can cost", "amounts are below 1,000,000,000,000 yuan")
         return amount
     if t.unit == "date":
         if not isinstance(x, str) or not _DATE.match(x):
             return bad(f"{_show(x)} is not a date", "write dates as \"YYYY-MM-DD\"")
         try:
-            return dt.date.fromisoformat(x)
+            day = dt.date.fromisoformat(x)
         except ValueError:
             return bad(f"{_show(x)} is not a calendar date", "write dates as \"YYYY-MM-DD\"")
+        if not FIRST_DATE <= day <= LAST_DATE:
+            return bad(f"{_show(x)} is outside the years medrules settles",
+                       f"dates are from {FIRST_DATE} to {LAST_DATE}")
+        return day
     if t.unit == "enum":
         members = [m.name for m in checked.enums[t.enum].members]
         if x in members:
             return x
         return bad(f"{_show(x)} is not one of the {t.enum} values",
-                   " ".join(filter(None, [did_you_mean(str(x), members), "expected " + ", ".join(members)])))
+                   " ".join(filter(None, [did_you_mean(str(x), members) if len(str(x)) < 100 else None,
+                                          "expected " + ", ".join(members)])))
     if t.unit == "set":
         members = [m.name for m in checked.enums[t.enum].members]
         if not isinstance(x, list):
@@ -272,15 +350,22 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
     if t.unit == "bool":
         return x if isinstance(x, bool) else bad(f"{_show(x)} is not true or false")
     if t.unit == "text":
-        return str(x) if isinstance(x, (str, Decimal)) and not isinstance(x, bool) else bad(
-            f"{_show(x)} is not text")
+        if not isinstance(x, (str, Decimal)) or isinstance(x, bool):
+            return bad(f"{_show(x)} is not text")
+        text = str(x)
+        limit = MAX_ID if path.endswith(".id") else MAX_TEXT
+        if len(text) > limit:
+            return bad(f"this text is {len(text)} characters long", f"{path} is at most {limit} characters")
+        return text
     if t.unit in ("days", "months"):
         try:
             value = Decimal(str(x))
         except InvalidOperation:
             value = None
-        if value is None or isinstance(x, bool) or value != value.to_integral_value():
+        if value is None or isinstance(x, bool) or not value.is_finite() or value != value.to_integral_value():
             return bad(f"{_show(x)} is not a whole number of {t.unit}")
+        if abs(value) > MAX_DAYS:
+            return bad(f"{_show(x)} is more {t.unit} than medrules counts", f"at most {MAX_DAYS:,} {t.unit}")
         return int(value)
     if t.unit in ("rate", "points", "relpct"):  # written as in a rulebook: "55%", "5 points"
         text = str(x).strip()
@@ -289,14 +374,20 @@ def _convert(v: Located, t: Type, checked: CheckedRulebook, path: str, problems)
             return bad(f"{_show(x)} is not a {t.unit}", "write it with its unit, e.g. \"55%\"" if suffix == "%"
                        else "write it with its unit, e.g. \"5 points\"")
         try:
-            return Decimal(text[: -len(suffix)].strip()) / 100
+            value = Decimal(text[: -len(suffix)].strip())
         except InvalidOperation:
-            return bad(f"{_show(x)} is not a {t.unit}")
+            value = None
+        if value is None or not value.is_finite() or abs(value) > 1000 or value.as_tuple().exponent < -6:
+            return bad(f"{_show(x)} is not a {t.unit}", "at most 1000, with at most six decimals, e.g. \"55%\"")
+        return value / 100
     if t.unit == "count":
         try:
-            return Decimal(str(x))
+            value = Decimal(str(x)) if not isinstance(x, (bool, dict, list)) and x is not None else None
         except InvalidOperation:
-            return bad(f"{_show(x)} is not a number")
+            value = None
+        if value is None or not value.is_finite() or abs(value) >= MAX_COUNT or value.as_tuple().exponent < -6:
+            return bad(f"{_show(x)} is not a number", "a count is a plain number such as 2 or \"2\"")
+        return value
     return bad(f"cannot read a {t} from facts")
 
 
@@ -305,7 +396,8 @@ def _show(x) -> str:
         return "an object" if isinstance(x, dict) else "a list"
     if x is None:
         return "null"
-    return f"'{x}'"
+    text = str(x)
+    return f"'{text[:40]}…'" if len(text) > 41 else f"'{text}'"
 
 
 # ---------------------------------------------------------------- what-if
@@ -333,6 +425,11 @@ def parse_change(text: str, checked: CheckedRulebook) -> Change:
         raise MedrulesError(error("what-if", f"'{record}.{field}' is not a declared {record} fact", span,
                                   did_you_mean(field, fields) or "facts: " + ", ".join(sorted(fields))))
     raw = raw.strip()
+    why = unsafe_text(text)
+    if why is not None or len(text) > MAX_TEXT:
+        raise MedrulesError(error("what-if", f"'{record}.{field}': the value is too long or contains "
+                                  f"{why or 'too much'}", span, "write a plain value, e.g. claim.referred=true"))
+    _check_depth(SourceFile("--what-if", raw))
     try:
         value = json.loads(raw, parse_float=Decimal, parse_int=Decimal)
     except ValueError:

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 import attrs
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.lexer import PatternStr
 from lark.parsers.lalr_analysis import Shift
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -23,7 +23,7 @@ from medrules import nodes as n
 from medrules import units
 from medrules import zh
 from medrules.diagnostics import Diagnostic, MedrulesError, error
-from medrules.source import SourceFile, Span
+from medrules.source import SourceFile, Span, unsafe_char
 
 GRAMMAR_FILE = "medrules.lark"
 
@@ -119,6 +119,9 @@ def _accepts(state, tok: Token) -> bool:
         stack.append(states[stack[-1]][arg.origin.name][1])
 
 
+MAX_DEPTH = 100  # nesting of the syntax tree; the shipped rulebooks reach 15
+
+
 def parse(source: SourceFile) -> n.Rulebook:
     """Parse one rulebook. Raises :class:`MedrulesError` with every problem found."""
     return parse_tokens(source)[0]
@@ -126,6 +129,7 @@ def parse(source: SourceFile) -> n.Rulebook:
 
 def parse_tokens(source: SourceFile) -> tuple[n.Rulebook, list[Token]]:
     """The rulebook and the tokens it was read from (see :func:`_parse_tree`)."""
+    _check_characters(source)
     text = zh.normalise(source.text)  # full-width punctuation -> ASCII, one character for one
     lang = zh.language(text)  # the first keyword decides
     tokens: list[Token] = []
@@ -137,11 +141,38 @@ def parse_tokens(source: SourceFile) -> tuple[n.Rulebook, list[Token]]:
     mixed = zh.mixed_keywords(tokens, text, source.name) if lang == "zh" else []
     if mixed:
         raise MedrulesError(mixed)
+    _check_depth(tree, source)
     builder = _Builder(source.name)
     rulebook = builder.transform(tree)
     if builder.diagnostics:
         raise MedrulesError(builder.diagnostics)
     return attrs.evolve(rulebook, lang=lang, comments=zh.comments(text, source.name)), tokens
+
+
+def _check_characters(source: SourceFile) -> None:
+    """A rulebook is text: no control characters (except tab and line ends) that could reach a terminal."""
+    found = unsafe_char(source.text, "\t\n\r")
+    if found is not None:
+        at, why = found
+        line = source.text.count("\n", 0, at) + 1
+        col = at - (source.text.rfind("\n", 0, at) + 1) + 1
+        raise MedrulesError(error("syntax", f"the rulebook contains {why}", Span(source.name, line, col),
+                                  "a rulebook is plain text; remove the character"))
+
+
+def _check_depth(tree, source: SourceFile) -> None:
+    """Refuse expressions nested deeper than MAX_DEPTH (a 500-term 'or', 490 nested 'not'), before
+    any recursive pass sees them: walks the tree with an explicit stack."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            line, col = (meta.line, meta.column) if not getattr(meta, "empty", True) else (1, 1)
+            raise MedrulesError(error("too-deep", f"this expression is nested more than {MAX_DEPTH} levels deep",
+                                      Span(source.name, line, col),
+                                      "split it into parameters, or write a long 'or' as 'in [ … ]'"))
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
 def parse_file(path: str | Path) -> n.Rulebook:
@@ -260,29 +291,42 @@ class _Builder(Transformer):
         tok = children[0]
         return n.Literal(value, t, str(tok), self.tspan(tok))
 
+    def _bounded(self, tok: Token, whole: int, places: int, what: str) -> Decimal:
+        """The literal's number, if it has at most ``whole`` digits before the point and ``places``
+        after it (amounts below 10^12 yuan, days below 10^5, …): far beyond any policy, and keeps
+        arithmetic exact and dates on the calendar. Otherwise a diagnostic, and 0."""
+        text = _digits(str(tok))
+        integer, _, fraction = text.partition(".")
+        if len(integer.lstrip("0")) > whole or len(fraction) > places:
+            limit = f"fewer than {whole} digits" + (f" and at most {places} decimals" if places else ", whole")
+            self.diagnostics.append(error("bounds", f"'{tok}' is out of range for {what}", self.tspan(tok),
+                                          f"{what} are written with {limit}"))
+            return Decimal(0)
+        return Decimal(text)
+
     def money(self, meta, c):
-        return self._lit(meta, c, Decimal(_digits(c[0])), units.MONEY)
+        return self._lit(meta, c, self._bounded(c[0], 12, 6, "amounts"), units.MONEY)
 
     def percent(self, meta, c):
-        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.RATE)
+        return self._lit(meta, c, self._bounded(c[0], 4, 6, "rates") / 100, units.RATE)
 
     def rel_percent(self, meta, c):
-        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.RELPCT)
+        return self._lit(meta, c, self._bounded(c[0], 4, 6, "rates") / 100, units.RELPCT)
 
     def points(self, meta, c):
-        return self._lit(meta, c, Decimal(_digits(c[0])) / 100, units.POINTS)
+        return self._lit(meta, c, self._bounded(c[0], 4, 6, "percentage points") / 100, units.POINTS)
 
     def days(self, meta, c):
-        return self._lit(meta, c, int(_digits(c[0])), units.DAYS)
+        return self._lit(meta, c, int(self._bounded(c[0], 5, 0, "days")), units.DAYS)
 
     def months(self, meta, c):
-        return self._lit(meta, c, int(_digits(c[0])), units.MONTHS)
+        return self._lit(meta, c, int(self._bounded(c[0], 4, 0, "months")), units.MONTHS)
 
     def date(self, meta, c):
         return self._lit(meta, c, self._date(c[0]), units.DATE)
 
     def number(self, meta, c):
-        return self._lit(meta, c, Decimal(_digits(c[0])), units.COUNT)
+        return self._lit(meta, c, self._bounded(c[0], 9, 6, "numbers"), units.COUNT)
 
     def boolean(self, meta, c):
         return self._lit(meta, c, c[0].type == "TRUE", units.BOOL)
@@ -376,14 +420,21 @@ class _Builder(Transformer):
     def benefit_year(self, meta, c):
         month, day = (int(x) for x in str(c[0]).split("-"))
         try:
-            dt.date(2000, month, day)
+            dt.date(2001, month, day)  # not a leap year: a year that starts on 02-29 has no start in three of four
         except ValueError:
-            self.diagnostics.append(error("bad-date", f"'{c[0]}' is not a month and day", self.tspan(c[0]),
+            self.diagnostics.append(error("bad-date", f"'{c[0]}' is not a month and day of every year",
+                                          self.tspan(c[0]),
                                           "write the first day of the benefit year as MM-DD, e.g. 01-01"))
+            month, day = 1, 1
         return ("benefit_year", ((month, day), c[1]), self.span(meta))
 
     def rounding(self, meta, c):
-        return ("rounding", n.Rounding(str(c[0]), Decimal(_digits(c[1])), str(c[2]), self.span(meta),
+        # by its value: 'to 0.010 yuan' is 'to 0.01 yuan', 'to 1.0 yuan' is 'to 1 yuan', '10' stays 10
+        quantum = self._bounded(c[1], 9, 9, "rounding quanta").normalize()
+        if quantum == quantum.to_integral_value():
+            quantum = quantum.quantize(Decimal(1))
+        return ("rounding", n.Rounding(str(c[0]), quantum, str(c[2]),
+                                       self.span(meta),
                                        self.tspan(c[0]), self.tspan(c[2])), self.span(meta))
 
     def day_count(self, meta, c):

@@ -39,11 +39,11 @@ class RulebookSet:
         return None
 
 
-def load_set(folder: str | Path, read=SourceFile.read) -> RulebookSet:
+def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None = None) -> RulebookSet:
     paths = sorted(Path(folder).glob("*.mr"))
     if not paths:
         raise MedrulesError(error("io", f"no rulebooks (*.mr) in {folder}"))
-    versions = sorted((medrules.load(p, read=read) for p in paths),
+    versions = sorted((medrules.load(p, read=read, root=root) for p in paths),
                       key=lambda p: p.checked.rulebook.header.effective_from)
     problems = []
     for a, b in zip(versions, versions[1:]):
@@ -69,6 +69,14 @@ def settle_set(rs: RulebookSet, source: SourceFile, trace: bool = False) -> tupl
         return settle(rs.versions[0], validate(doc, rs.versions[0].checked, source.name)), {}
     groups: dict[int, list[Located]] = {}
     problems = []
+    seen = {}  # claim ids are unique in the whole file, not only within one year's claims
+    for item in claims.value:
+        cid = item.value.get("id") if isinstance(item.value, dict) else None
+        if cid is not None and isinstance(cid.value, str):
+            if cid.value in seen:
+                problems.append(error("facts", f"claim id '{cid.value}' is used twice", cid.span,
+                                      related=(("first used here", seen[cid.value]),)))
+            seen.setdefault(cid.value, cid.span)
     for item in claims.value:
         date = item.value.get(rs.dated_by) if isinstance(item.value, dict) else None
         try:

@@ -114,6 +114,7 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
     """The enumeration and yes/no facts that, set to another value, change the funds' payment most
     (each fact once, at the value that changes most)."""
     ck = program.checked
+    facts = upto(program, facts, claim_ids)
     base = _paid(settle(program, facts), claim_ids)
     found = []
     for record in ("member", "claim"):
@@ -157,11 +158,13 @@ def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None
     import datetime as dt
 
     ck = program.checked
+    facts = upto(program, facts, claim_ids)
     if base is None:
         base = _paid(settle(program, facts), claim_ids)
     dates = {v for v in facts.member.values() if isinstance(v, dt.date)}
     for c in facts.claims:
-        dates |= {v for v in c.values.values() if isinstance(v, dt.date)}
+        if not claim_ids or c.id in claim_ids:  # the selected claims' dates suggest the candidates
+            dates |= {v for v in c.values.values() if isinstance(v, dt.date)}
     candidates = set()
     for d in dates:
         for k in _OFFSETS:
@@ -174,7 +177,8 @@ def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None
         if t is None or t.unit != "date" or current is None:
             continue
         best = None
-        for candidate in sorted(candidates, key=lambda d: (abs((d - current).days), d)):
+        nearest = sorted(candidates, key=lambda d: (abs((d - current).days), d))[:MAX_DATE_CANDIDATES]
+        for candidate in nearest:
             if candidate == current:
                 continue
             if best is not None and abs((candidate - current).days) > abs((best.change.value - current).days):
@@ -189,6 +193,23 @@ def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None
         if best is not None:
             found.append(best)
     return tuple(found)
+
+
+MAX_DATE_CANDIDATES = 40  # other dates tried per member date fact: each costs one settlement
+
+
+def upto(program: Program, facts: Facts, claim_ids: list[str] | None) -> Facts:
+    """Only the claims that can affect the selected ones: claims are settled in date order and
+    year-to-date totals only flow forward, so claims after the last selected one are left out
+    (the settlement of one unpaid claim among 400 re-settles only those before it)."""
+    if not claim_ids:
+        return facts
+    key = {c.id: (c.values.get(program.dated_by), c.index) for c in facts.claims}
+    chosen = [key[c] for c in claim_ids if c in key]
+    if not chosen or any(k[0] is None for k in key.values()):
+        return facts
+    last = max(chosen)
+    return attrs.evolve(facts, claims=tuple(c for c in facts.claims if key[c.id] <= last))
 
 
 def _paid(s: Settlement, claim_ids) -> Decimal:

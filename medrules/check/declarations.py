@@ -5,6 +5,8 @@ name tables that the later passes resolve against.
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from medrules import nodes as n
 from medrules.check.context import Context, did_you_mean
 from medrules.units import TYPE_NAMES, Type
@@ -15,6 +17,7 @@ ROUNDING_SCOPES = {"payment"}
 RECORD_KINDS = ("member", "claim")
 ACCUMULATOR_PERIODS = ("year",)
 DAY_COUNTS = ("inclusive", "exclusive")
+MIN_QUANTUM, MAX_QUANTUM = Decimal("0.01"), Decimal(10000)  # the fen is the smallest unit of the yuan
 
 
 def check(ctx: Context) -> None:
@@ -64,9 +67,11 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
         if r.scope not in ROUNDING_SCOPES:
             ctx.error("unknown-name", f"unknown rounding scope '{r.scope}'", r.scope_span or r.span,
                       "rounding applies 'per payment' (each fund's payment on each claim)")
-        if r.quantum <= 0 or r.quantum.normalize().as_tuple().digits != (1,):
-            ctx.error("unit", f"rounding is to a power of ten of a yuan (0.01, 0.1, 1, 10 …), not {r.quantum}",
-                      r.span, "write e.g. 'rounding half_up to 0.01 yuan per payment' (to the fen)")
+        q = r.quantum.normalize()
+        if q <= 0 or q.as_tuple().digits != (1,) or not MIN_QUANTUM <= q <= MAX_QUANTUM:
+            ctx.error("unit", f"rounding is to a power of ten of a yuan from 0.01 (the fen) to 10,000, "
+                      f"not {format(q, 'f')}", r.span,
+                      "write e.g. 'rounding half_up to 0.01 yuan per payment' (to the fen)")
     if header.day_count not in DAY_COUNTS:
         ctx.error("unknown-name", f"days are counted 'inclusive' or 'exclusive', not '{header.day_count}'",
                   header.day_count_span or header.span,

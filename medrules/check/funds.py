@@ -7,7 +7,11 @@
 """
 from __future__ import annotations
 
+import bisect
+from decimal import ROUND_DOWN, Decimal
+
 from medrules import nodes as n
+from medrules.check.bands import _fold, _uses_cyclic
 from medrules.check.context import Context, did_you_mean
 
 ROLES = {
@@ -21,15 +25,37 @@ CAP_KINDS = ("payments", "cost")
 
 def check(ctx: Context) -> None:
     order = {f.name: i for i, f in enumerate(ctx.rulebook.funds)}
+    uses = _fund_output_refs(ctx)
     for fund in ctx.rulebook.funds:
-        check_fund(ctx, fund, order)
+        check_fund(ctx, fund, order, uses.get(id(fund), ()))
+
+
+def _fund_output_refs(ctx: Context) -> dict[int, list]:
+    """The references to fund outputs inside each fund (by the fund node's id), found in one pass:
+    each reference is placed in the fund whose span contains it by a binary search over the funds'
+    spans (checking each fund against every reference was quadratic: 3,000 funds took 37 s)."""
+    by_file: dict[str, list] = {}
+    for fund in ctx.rulebook.funds:
+        by_file.setdefault(fund.span.file, []).append(((fund.span.line, fund.span.col), fund))
+    for funds in by_file.values():
+        funds.sort(key=lambda x: x[0])
+    starts = {file: [start for start, _ in funds] for file, funds in by_file.items()}
+    found: dict[int, list] = {}
+    for ref, res in ctx.resolved.items():
+        if res.kind != "fund_output" or ref.span.file not in by_file:
+            continue
+        funds = by_file[ref.span.file]
+        i = bisect.bisect_right(starts[ref.span.file], (ref.span.line, ref.span.col)) - 1
+        if i >= 0 and _inside(ref.span, funds[i][1].span):
+            found.setdefault(id(funds[i][1]), []).append((ref, res))
+    return found
 
 
 def accumulators_of(fund: n.Fund) -> dict[str, str]:
     return {c.role: c.accumulator for c in fund.clause(n.Accumulate)}
 
 
-def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
+def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int], uses=None) -> None:
     for kind, what in ((n.Base, "base"), (n.Rate, "rate"), (n.Bands, "bands"), (n.Applies, "applies when")):
         clauses = fund.clause(kind)
         for extra in clauses[1:]:
@@ -64,7 +90,8 @@ def check_fund(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
         if b.on is not None and roles.get("cost") != b.on:
             ctx.error("accumulator", f"bands on '{b.on}' need the fund to count its cost there",
                       b.on_span or b.span, f"add 'accumulate cost in {b.on}'")
-    check_layering(ctx, fund, order)
+    check_layering(ctx, fund, order, uses)
+    check_amounts(ctx, fund)
 
 
 def check_accumulate(ctx: Context, fund: n.Fund) -> None:
@@ -116,11 +143,11 @@ def check_cap(ctx: Context, fund: n.Fund, c: n.Cap, roles: dict[str, str], caps:
     caps[key] = c
 
 
-def check_layering(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
+def check_layering(ctx: Context, fund: n.Fund, order: dict[str, int], uses=None) -> None:
     here = order[fund.name]
-    for ref, res in list(ctx.resolved.items()):
-        if res.kind != "fund_output" or not _inside(ref.span, fund.span):
-            continue
+    if uses is None:
+        uses = _fund_output_refs(ctx).get(id(fund), ())
+    for ref, res in uses:
         if order.get(res.target, here) >= here:
             ctx.error("layering", f"fund '{fund.name}' uses '{ref.text}', but '{res.target}' "
                       f"{'is this fund' if res.target == fund.name else 'comes later'}", ref.span,
@@ -131,3 +158,49 @@ def check_layering(ctx: Context, fund: n.Fund, order: dict[str, int]) -> None:
 def _inside(span, outer) -> bool:
     return span.file == outer.file and (outer.line, outer.col) <= (span.line, span.col) and (
         (span.line, span.col) <= (outer.end_line, outer.end_col))
+
+
+FEN = Decimal("0.01")
+
+
+def check_amounts(ctx: Context, fund: n.Fund) -> None:
+    """Fixed amounts of flats, caps and deductibles lie on the money grid: not negative, whole fen.
+
+    A negative flat would make the fund take money from the member; a cap of 123.465 yuan cannot
+    be paid to the fen without paying above it. Amounts that depend on facts are kept on the grid
+    by the settlement (it never pays more than a cap after rounding)."""
+    for clause in fund.clause(n.Flat) + fund.clause(n.Cap) + fund.clause(n.Deductible):
+        value = _fixed(ctx, clause.amount)
+        for case in _cases(clause.amount) if value is None else ():
+            _on_grid(ctx, clause, case, _fixed(ctx, case))
+        if value is not None:
+            _on_grid(ctx, clause, clause.amount, value)
+
+
+def _on_grid(ctx: Context, clause, expr: n.Expr, value: Decimal | None) -> None:
+    what = {n.Flat: "a flat amount", n.Cap: "a cap", n.Deductible: "a deductible"}[type(clause)]
+    if value is None:
+        return
+    if value < 0:
+        ctx.error("amount", f"{what} cannot be negative ({format(value, 'f')} yuan)", expr.span,
+                  "amounts a fund pays, caps and deductibles are zero or more")
+    elif value != value.quantize(FEN, rounding=ROUND_DOWN):
+        ctx.error("amount", f"{what} of {format(value.normalize(), 'f')} yuan is not a whole number of fen",
+                  expr.span, "write it to the fen (two decimals), as the policy pays it")
+
+
+def _fixed(ctx: Context, e: n.Expr) -> Decimal | None:
+    if isinstance(e, n.Unary) and e.op == "-":
+        inner = _fixed(ctx, e.operand)
+        return -inner if inner is not None else None
+    if _uses_cyclic(ctx, e):  # a cycle or an over-long chain: reported by the types pass
+        return None
+    value = _fold(ctx, e)
+    return value if isinstance(value, Decimal) else None
+
+
+def _cases(e: n.Expr):
+    """The values of a choice '{ a when …, otherwise b }', each a fixed amount or not."""
+    if isinstance(e, n.Cases):
+        return tuple(c.value for c in e.cases) + (e.otherwise,)
+    return ()

@@ -75,6 +75,15 @@ def check_parameters(ctx: Context) -> None:
                           "a value that depends on a member or a claim belongs in a fund clause, "
                           "e.g. '{ 600 yuan when …, otherwise 900 yuan }'")
 
+    depths = _chain_depths(uses)
+    too_deep = [p for p in ctx.rulebook.parameters if depths.get(p.name, 0) > MAX_PARAMETER_CHAIN]
+    if too_deep:  # refused before the recursive passes below (and the compiler) follow the chain
+        p = min(too_deep, key=lambda p: depths[p.name])
+        ctx.error("too-deep", f"parameter '{p.name}' is defined through a chain of more than "
+                  f"{MAX_PARAMETER_CHAIN} parameters", p.span, "define it from fewer intermediate parameters")
+        ctx.cyclic.update(uses)
+        return
+
     def visit(name: str, path: list[str]) -> None:
         for target, ref in uses.get(name, ()):
             if target in path:
@@ -92,6 +101,31 @@ def check_parameters(ctx: Context) -> None:
     for name in uses:
         if name not in done:
             visit(name, [name])
+
+
+MAX_PARAMETER_CHAIN = 64  # parameters defined through parameters: the shipped rulebooks chain at most 3
+
+
+def _chain_depths(uses: dict[str, list[tuple[str, n.Ref]]]) -> dict[str, int]:
+    """How many parameters each parameter is defined through (itself included), without recursion;
+    a cycle (reported elsewhere) counts as ending."""
+    depth: dict[str, int] = {}
+    for root in uses:
+        if root in depth:
+            continue
+        on_stack, stack = {root}, [(root, iter(uses[root]))]
+        while stack:
+            name, targets = stack[-1]
+            nxt = next(targets, None)
+            if nxt is None:
+                stack.pop()
+                on_stack.discard(name)
+                depth[name] = 1 + max((depth.get(t, 0) for t, _ in uses.get(name, ()) if t not in on_stack),
+                                      default=0)
+            elif nxt[0] not in depth and nxt[0] not in on_stack and nxt[0] in uses:
+                on_stack.add(nxt[0])
+                stack.append((nxt[0], iter(uses[nxt[0]])))
+    return depth
 
 
 def _refs(e):

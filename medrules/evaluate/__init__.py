@@ -14,6 +14,7 @@ from decimal import Decimal
 import attrs
 
 from medrules.diagnostics import MedrulesError, error
+from medrules.source import Span
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
@@ -81,7 +82,13 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
     """Settle a member's claims. ``in_force_only=False`` settles claims outside the rulebook's
     effective period too (``medrules diff`` compares two policy years on the same claims)."""
     with decimal.localcontext(CONTEXT.copy()):
-        return _settle(program, facts, trace, in_force_only)
+        try:
+            return _settle(program, facts, trace, in_force_only)
+        except (ArithmeticError, ValueError, RecursionError) as exc:  # the boundary (trust): never a traceback
+            raise MedrulesError(error(
+                "arithmetic", f"these facts take the arithmetic or the calendar out of range "
+                f"({type(exc).__name__}: {str(exc)[:80]})", Span(facts.file, 1, 1),
+                "check the amounts and dates in the facts file against the rulebook's parameters")) from None
 
 
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:

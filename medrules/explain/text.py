@@ -73,7 +73,7 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
     f = Formatter(lang)
     words = HEADINGS[lang]
     title = s.rulebook if programs else program.checked.id
-    table = Table(title=f"{title} · {s.member_id}", show_lines=False)
+    table = Table(title=Text(f"{title} · {s.member_id}"), show_lines=False)  # Text: ids are never markup
     table.add_column(words["claim"])
     table.add_column(words["date"])
     table.add_column(words["total"], justify="right")
@@ -81,13 +81,13 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
     for other in programs or ():
         funds += [(name, fund) for name, fund in other.all_funds() if name not in dict(funds)]
     for _, fund in funds:
-        table.add_column(fund.title(lang), justify="right")
+        table.add_column(Text(fund.title(lang)), justify="right")
 
     def paid(claim, name):
         return next((x.paid for x in claim.funds if x.fund == name), ZERO)
     table.add_column(words["member"], justify="right")
     for c in s.claims:
-        table.add_row(c.id, str(c.date), f.number(c.total_cost),
+        table.add_row(Text(c.id), str(c.date), f.number(c.total_cost),
                       *(f.number(paid(c, name)) for name, _ in funds), f.number(c.member_pays))
     if s.claims:
         table.add_section()
