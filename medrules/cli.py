@@ -54,6 +54,18 @@ class Format(str, Enum):
     html = "html"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"medrules {medrules.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                   help="print the version and exit")] = False) -> None:
+    """medrules: medical-insurance benefit rules as code, with explanations that cite the policy."""
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
@@ -117,15 +129,38 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on int
 
 
 @app.command()
-def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
-    """Check a rulebook: names, units, bands, caps, layering and citations."""
+def check(rulebooks: Annotated[list[Path], typer.Argument(
+              help="rulebook files (.mr), folders of policy years, or '-' for standard input")],
+          json_: Annotated[bool, typer.Option("--json", help="print the diagnostics as JSON")] = False,
+          sarif: Annotated[bool, typer.Option("--sarif", help="print the diagnostics as SARIF 2.1.0 (CI)")] = False,
+          debug: DebugOpt = False) -> None:
+    """Check rulebooks: names, units, bands, caps, layering and citations; warn of provisions that never apply."""
+    from medrules.diagnose import check_paths, stdin_reader
+
     def body(s: _Session):
-        program = s.program(rulebook)
-        ck = program.checked
-        clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
-        out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {_count(len(ck.funds), 'fund')}, "
-                  f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
-                  f"{_count(len(ck.accumulators), 'accumulator')}, {_count(len(ck.sources), 'source')} cited")
+        report = check_paths(rulebooks, stdin_reader(lambda path: s.read(path, "rulebook"), s.sources))
+        if json_ or sarif:
+            from medrules.sarif import sarif as sarif_log
+            doc = sarif_log(report.diagnostics) if sarif else report.to_json()
+            print(json.dumps(doc, ensure_ascii=False, indent=2))
+            if not report.ok:
+                raise typer.Exit(1)
+            return
+        for d in report.diagnostics:
+            err.print(diagnostic_text(d, s.sources))
+        for f in report.files:
+            summary = f.summary()
+            if summary is None:
+                continue
+            out.print(f"[green]✓[/green] {f.file}: rulebook '{summary['rulebook']}' is consistent — "
+                      f"{_count(summary['funds'], 'fund')}, {_count(summary['clauses'], 'clause')}, "
+                      f"{_count(summary['parameters'], 'parameter')}, "
+                      f"{_count(summary['accumulators'], 'accumulator')}, {_count(summary['sources'], 'source')} cited"
+                      + (f", {_count(len(f.diagnostics), 'warning')}" if f.diagnostics else ""))
+        if not report.ok:
+            n = len(report.errors)
+            err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
+            raise typer.Exit(1)
     _run(body, debug)
 
 
