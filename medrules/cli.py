@@ -312,6 +312,38 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
     _run(body, debug)
 
 
+@app.command("test")
+def test_(paths: Annotated[list[Path], typer.Argument(help="test files (YAML) or folders holding them")],
+          junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="also write JUnit XML here (CI)")]
+          = None,
+          coverage: Annotated[bool, typer.Option("--coverage", help="which provisions the tests exercised")] = False,
+          coverage_html: Annotated[Optional[Path], typer.Option("--coverage-html",
+                                                                help="write the coverage as an HTML page")] = None,
+          lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """Run expected outcomes written beside a rulebook: facts, and what each fund pays on each claim."""
+    def body(s: _Session):
+        from medrules.outcomes import report
+        from medrules.outcomes.run import run_paths
+        files = run_paths(paths, read=lambda path: s.read(path, "test"), lang=lang.value)
+        for r in report.render_results(files, s.sources):
+            out.print(r, soft_wrap=True)  # a failure's place stays on one line
+        passed, failed, errors = report.counts(files)
+        if junit_xml is not None:
+            junit_xml.write_text(report.junit_xml(files), encoding="utf-8")
+        if coverage or coverage_html is not None:
+            covs = report.coverages(files)
+            if coverage:
+                for cov in covs:
+                    out.print(report.coverage_table(cov))
+            if coverage_html is not None:
+                coverage_html.write_text(report.coverage_html(covs), encoding="utf-8")
+        style = "bold green" if not failed and not errors else "bold red"
+        out.print(f"{passed} passed, {failed} failed, {errors} error{'s' if errors != 1 else ''}", style=style)
+        if failed or errors:
+            raise typer.Exit(1)
+    _run(body, debug)
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
