@@ -344,6 +344,14 @@ def test_(paths: Annotated[list[Path], typer.Argument(help="test files (YAML) or
     _run(body, debug)
 
 
+@app.command()
+def lsp() -> None:
+    """Run the language server over standard input and output (for editors: diagnostics, hover, go to
+    definition, completion, outline, formatting)."""
+    from medrules.lsp.server import main as serve
+    serve()
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
