@@ -352,6 +352,23 @@ def lsp() -> None:
     serve()
 
 
+@app.command()
+def docs(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.mr) or folders of them")],
+         out_: Annotated[Path, typer.Option("--out", help="the folder to write the site into")],
+         sources: Annotated[Optional[list[Path]], typer.Option(
+             "--sources", help="a folder of policy texts (*.txt); each rulebook's own sources/ folder is read too")]
+         = None,
+         debug: DebugOpt = False) -> None:
+    """A static site: each rulebook beside its policy text, every provision next to the clause it quotes."""
+    def body(s: _Session):
+        from medrules.site.build import build_site
+        paths = [p for r in rulebooks for p in (sorted(r.glob("*.mr")) if r.is_dir() else [r])]
+        programs = [s.program(p) for p in paths]
+        written = build_site(programs, out_, list(sources or []))
+        out.print(f"[green]✓[/green] {_count(len(written), 'page')} written to {out_}/ (open {out_ / 'index.html'})")
+    _run(body, debug)
+
+
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
