@@ -128,3 +128,42 @@ def test_textmate_scopes_agree_with_the_parser_lexer(path, textmate):
         assert len(got) == 1 and next(iter(got)).startswith(want), (path.name, word, got)
         checked += 1
     assert checked > 50
+
+
+# ---------------------------------------------------------------- Chinese keywords
+ZH_SNIPPET = '''\
+规则书 "quzhou/employee-2012-zh" {
+  年度起始 01-01 按 claim.date
+  四舍五入 至 0.01元 每笔支付
+}
+基金 outpatient_pool "门诊统筹基金" | "outpatient pooling fund"
+    引用 QZ2011_102 条款 "一" "调整门诊统筹待遇标准" {
+  适用条件 claim.kind == outpatient
+  起付标准300元每年度
+    引用 QZ2011_102 条款 "一" "1个自然年度内起付标准下调至300元"
+  支付比例 { 55% 当 claim.institution == grassroots_zero_markup, 否则 50% }
+  调整 +5个百分点 当 member.category == retired 时
+}
+'''
+
+
+def test_chinese_keywords_are_keywords_in_pygments():
+    tokens = [(t, v) for t, v in MedrulesLexer().get_tokens(ZH_SNIPPET) if v.strip()]
+    assert [v for t, v in tokens if t is Error] == []
+    for word in ("规则书", "年度起始", "基金", "适用条件", "起付标准", "每年度", "支付比例", "当", "否则", "调整", "时"):
+        assert (Keyword, word) in tokens, word
+    assert (Number, "300元") in tokens and (Number, "5个百分点") in tokens and (Number, "0.01元") in tokens
+    assert (String.Double, '"1个自然年度内起付标准下调至300元"') in tokens
+
+
+def test_chinese_keywords_are_keywords_in_textmate(textmate):
+    lines = ZH_SNIPPET.split("\n")
+    line = lines[7]  # '  起付标准300元每年度'
+    scopes = textmate.scopes(line)
+    at = {word: scopes[line.index(word)] for word in ("起付标准", "300元", "每年度")}
+    assert at["起付标准"].startswith("keyword.control") and at["每年度"].startswith("keyword.control")
+    assert at["300元"].startswith("constant.numeric")
+    date_line = lines[1]
+    assert textmate.scopes(date_line)[date_line.index("01-01")].startswith("constant.numeric")
+    quoted = lines[8]
+    assert textmate.scopes(quoted)[quoted.index("1个自然")].startswith("string.")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import re
 
-from medrules.highlight import (BUILTINS, CONSTANT_WORDS, DAY_UNITS, MONEY_UNITS, MONTH_UNITS, POINT_UNITS,
-                                keyword_words)
+from medrules.highlight import (BUILTINS, CJK_RUN, CONSTANT_WORDS, DAY_UNITS, MONEY_UNITS, MONTH_UNITS,
+                                POINT_UNITS, keyword_words, unit_words)
 
 SCOPE = "source.medrules"
 DECLARING = ("fund", "parameter", "accumulator", "source", "enum", "rulebook", "facts")
@@ -32,22 +32,23 @@ def grammar() -> dict:
         "fileTypes": ["mr"],
         "patterns": [{"include": f"#{name}"} for name in
                      ("comment", "string", "declaration", "date", "quantity", "number", "constant", "builtin",
-                      "keyword", "fact", "operator", "punctuation")],
+                      "keyword", "keyword-zh", "fact", "operator", "punctuation")],
         "repository": {
             "comment": {"name": "comment.line.number-sign.medrules", "match": r"#.*$"},
             "string": {"name": "string.quoted.double.medrules", "match": r'"(?:[^"\\\n]|\\.)*"'},
             "declaration": {"match": rf"(?<![\w.])({_alt(DECLARING)})\s+({_IDENT})",
                             "captures": {"1": {"name": "storage.type.medrules"},
                                          "2": {"name": "entity.name.type.medrules"}}},
-            "date": {"name": "constant.numeric.date.medrules", "match": r"\b\d{4}-\d{2}-\d{2}\b|\b\d{2}-\d{2}\b"},
+            "date": {"name": "constant.numeric.date.medrules", "match": r"(?<!\d)\d{4}-\d{2}-\d{2}(?!\d)|(?<!\d)\d{2}-\d{2}(?!\d)"},
             "quantity": {"name": "constant.numeric.quantity.medrules",
-                         "match": rf"{_NUM}%[ \t]*relative\b|{_NUM}%|{_NUM}[ \t]*(?:{_alt(MONEY_UNITS)})(?!\w)"
-                                  rf"|{_NUM}[ \t]*(?:{_alt(POINT_UNITS)})(?!\w)"
-                                  rf"|\d[\d_]*[ \t]*(?:{_alt(DAY_UNITS + MONTH_UNITS)})(?!\w)"},
-            "number": {"name": "constant.numeric.medrules", "match": rf"(?<!\w){_NUM}"},
+                         "match": rf"{_NUM}%[ \t]*(?:relative\b|相对)|{_NUM}%|{_NUM}[ \t]*{unit_words(MONEY_UNITS)}"
+                                  rf"|{_NUM}[ \t]*{unit_words(POINT_UNITS)}"
+                                  rf"|\d[\d_]*[ \t]*{unit_words(DAY_UNITS + MONTH_UNITS)}"},
+            "number": {"name": "constant.numeric.medrules", "match": rf"(?<![A-Za-z_\d.]){_NUM}"},
             "constant": {"name": "constant.language.medrules", "match": rf"(?<![\w.])(?:{_alt(CONSTANT_WORDS)})(?!\w)"},
             "builtin": {"name": "support.function.medrules", "match": rf"(?<![\w.])(?:{_alt(BUILTINS)})(?=\s*\()"},
             "keyword": {"name": "keyword.control.medrules", "match": rf"(?<![\w.])(?:{_alt(others)})(?!\w)"},
+            "keyword-zh": {"name": "keyword.control.zh.medrules", "match": CJK_RUN},
             "fact": {"match": rf"(?<![\w.])(claim|member)(\.)({_IDENT})",
                      "captures": {"1": {"name": "variable.language.medrules"},
                                   "3": {"name": "variable.other.member.medrules"}}},

@@ -239,14 +239,14 @@ def definition(a: Analysis, line: int, col: int) -> Span | None:
 
 
 # ---------------------------------------------------------------- completion
-def keyword_words() -> list[str]:
-    """The grammar's reserved words (a Chinese keyword set added to the grammar is included)."""
-    from lark.lexer import PatternStr
-
-    from medrules.parse import parser
-    words = {t.pattern.value for t in parser().terminals
-             if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha()}
-    return sorted(words | set(STATEMENT_WORDS))
+def keyword_words(text: str = "") -> list[str]:
+    """The reserved words in the file's language: Chinese ones (medrules.lexicon, when the project has
+    the Chinese keyword set) for a file written with them, else the grammar's English words."""
+    from medrules.highlight import CJK_RUN, keyword_words as english, zh_keyword_words
+    zh = zh_keyword_words()
+    if zh and re.search(CJK_RUN, re.sub(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*', "", text)):
+        return sorted(zh)
+    return sorted(set(english()) | set(STATEMENT_WORDS))
 
 
 def completions(a: Analysis, line: int, col: int) -> list[tuple[str, str, str]]:
@@ -290,7 +290,7 @@ def completions(a: Analysis, line: int, col: int) -> list[tuple[str, str, str]]:
             add(f.name, "fund", _label(f.label))
         for s in rb.sources:
             add(s.name, "source", s.number or "")
-    for word in keyword_words():
+    for word in keyword_words(a.text):
         add(word, "keyword")
     return out
 

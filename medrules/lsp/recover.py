@@ -18,7 +18,19 @@ from medrules.source import SourceFile
 
 STATEMENT_WORDS = ("rulebook", "source", "enum", "facts", "parameter", "accumulator", "exclude", "treat",
                    "fund", "total")
-_STATEMENT = re.compile(r"^(?:%s)\b" % "|".join(STATEMENT_WORDS))
+
+
+def _zh_statement_words() -> list[str]:
+    """Chinese keywords that open a statement, when the project has the Chinese keyword set (medrules.lexicon)."""
+    try:
+        from medrules.lexicon import EXPANSION
+    except ImportError:
+        return []
+    return sorted((w for w, en in EXPANSION.items() if en and en[0] in STATEMENT_WORDS), key=len, reverse=True)
+
+
+_STATEMENT = re.compile(r"^(?:(?:%s)\b|%s)" % ("|".join(STATEMENT_WORDS),
+                                               "|".join(map(re.escape, _zh_statement_words())) or "(?!)"))
 MAX_ROUNDS = 50
 
 
