@@ -36,7 +36,17 @@ class Analysis:
 
 
 def analyse(name: str, text: str, read_other=SourceFile.read) -> Analysis:
-    """Parse with recovery; if nothing is broken, load (amendments, layering) and check, with warnings."""
+    """Parse with recovery; if nothing is broken, load (amendments, layering) and check, with warnings.
+    Never raises: an unexpected failure is one 'internal' diagnostic at the top of the file."""
+    try:
+        return _analyse(name, text, read_other)
+    except Exception as exc:  # noqa: BLE001 - the editor shows a message, never a traceback
+        from medrules.diagnostics import error
+        return Analysis(name, text, None, None, None, (error(
+            "internal", f"internal error: {type(exc).__name__}: {exc} (please report it)", Span(name, 1, 1)),))
+
+
+def _analyse(name: str, text: str, read_other) -> Analysis:
     source = SourceFile(name, text)
     own, diagnostics = parse_recovering(source)
     if diagnostics or own is None:
