@@ -124,6 +124,7 @@ def test_bad_facts_point_into_the_test_file(tmp_path):
     ("rulebook: x.mr\nfacts: [\n", "test-syntax", 3),
     ("rulebook: RULEBOOK\nfacts: {}\nexpect: []\n", "test", 3),  # 'expect' is not a key; 'expected' is missing
     ("", "test", 1),
+    ("rulebook: RULEBOOK\nfacts: {}\nexpected:\n  - claim: C1\n    funds: {}\n", "test", 4),  # checks nothing
 ])
 def test_malformed_test_files_are_located(tmp_path, text, code, line):
     path = _file(tmp_path, text)

@@ -98,7 +98,8 @@ def items_of(rulebook: n.Rulebook) -> dict[int, Item]:
             elif isinstance(c, n.Cap):
                 add(id(c), "cap", f.name, f"cap {c.what} at {_text(c.amount)}", c.span)
             elif isinstance(c, n.Rate):
-                add(id(c), "rate", f.name, f"rate {_text(c.expr)}", c.span)
+                choice = {n.Cases: "{ … }", n.Highest: "highest { … }"}.get(type(c.expr))  # its cases are items
+                add(id(c), "rate", f.name, f"rate {choice or _text(c.expr)}", c.span)
             elif isinstance(c, n.Bands):
                 for b in c.bands:
                     lo = _text(b.lower) if b.lower is not None else "0"

@@ -181,6 +181,10 @@ def _case(item: Located, source: SourceFile, rulebook: Path | None, index: int, 
         working = m.get("working")
         lines = () if working is None else tuple(str(plain(x)) for x in working.value) \
             if isinstance(working.value, list) else (str(working.value),)
+        if not funds and member is None and not excluded:
+            problems.append(error("test", f"the expectation for claim {m['claim'].value} checks nothing", e.span,
+                                  "give what each fund pays ('funds'), 'member_pays' or 'excluded'"))
+            continue
         expected.append(ClaimExpectation(str(m["claim"].value), e.span, funds, member, excluded, lines))
     after = {k: a for k, v in _mapping(top.get("accumulators_after"), "accumulators_after", problems).items()
              if (a := _amount(v, k, problems)) is not None}
