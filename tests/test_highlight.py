@@ -14,6 +14,8 @@ from medrules.highlight.textmate import text as textmate_text
 from medrules.parse import parser
 
 RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
+# every rulebook, those written with Chinese keywords (rulebooks/zh/…) included
+EVERY_RULEBOOK = sorted((ROOT / "rulebooks").rglob("*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
 GRAMMAR = ROOT / "editors" / "medrules.tmLanguage.json"
 
 
@@ -23,7 +25,7 @@ def _lark_tokens(text: str):
 
 
 # ---------------------------------------------------------------- Pygments
-@pytest.mark.parametrize("path", RULEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EVERY_RULEBOOK, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_pygments_lexes_every_shipped_rulebook_without_errors(path):
     tokens = list(MedrulesLexer().get_tokens(path.read_text("utf-8")))
     assert [v for t, v in tokens if t is Error] == []

@@ -132,7 +132,7 @@ def test_warnings_do_not_stop_the_rulebook_and_are_shown(tmp_path, monkeypatch):
     assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == CLAUSE
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "rulebooks").glob("*/*.mr")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted((ROOT / "rulebooks").rglob("*.mr")), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_the_shipped_rulebooks_have_no_warnings(path):
     program = medrules.load(path)
     assert warnings(program.checked) == []
