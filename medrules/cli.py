@@ -133,20 +133,23 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
               help="rulebook files (.mr), folders of policy years, or '-' for standard input")],
           json_: Annotated[bool, typer.Option("--json", help="print the diagnostics as JSON")] = False,
           sarif: Annotated[bool, typer.Option("--sarif", help="print the diagnostics as SARIF 2.1.0 (CI)")] = False,
-          debug: DebugOpt = False) -> None:
+          debug: DebugOpt = False,
+          lang: Annotated[Optional[Lang], typer.Option(
+              "--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
     """Check rulebooks: names, units, bands, caps, layering and citations; warn of provisions that never apply."""
-    from medrules.diagnose import check_paths, stdin_reader
+    from medrules.diagnose import check_paths, localised, stdin_reader
 
     def body(s: _Session):
         report = check_paths(rulebooks, stdin_reader(lambda path: s.read(path, "rulebook"), s.sources))
+        diagnostics = localised(report.diagnostics, s.sources, lang.value if lang else None)
         if json_ or sarif:
             from medrules.sarif import sarif as sarif_log
-            doc = sarif_log(report.diagnostics) if sarif else report.to_json()
+            doc = sarif_log(diagnostics) if sarif else report.to_json(diagnostics)
             print(json.dumps(doc, ensure_ascii=False, indent=2))
             if not report.ok:
                 raise typer.Exit(1)
             return
-        for d in report.diagnostics:
+        for d in diagnostics:
             err.print(diagnostic_text(d, s.sources))
         for f in report.files:
             summary = f.summary()

@@ -63,11 +63,23 @@ class Report:
     def ok(self) -> bool:
         return not self.errors
 
-    def to_json(self) -> dict:
+    def to_json(self, diagnostics: list[Diagnostic] | None = None) -> dict:
+        """The report as JSON; ``diagnostics`` are this report's, worded for the reader (see :func:`localised`)."""
         return {"schema": "medrules.check/1", "ok": self.ok,
                 "errors": len(self.errors), "warnings": len(self.warnings),
                 "files": [{"file": f.file, "ok": f.ok, "summary": f.summary()} for f in self.files],
-                "diagnostics": [diagnostic_json(d) for d in self.diagnostics]}
+                "diagnostics": [diagnostic_json(d) for d in (self.diagnostics if diagnostics is None else diagnostics)]}
+
+
+def localised(diagnostics: list[Diagnostic], sources: dict, lang: str | None = None) -> list[Diagnostic]:
+    """The diagnostics in the rulebook's language (Chinese for a rulebook written with Chinese keywords,
+    or as asked), when the project has the diagnostics catalog (``medrules.messages``); else as they are."""
+    try:
+        from medrules.messages import language_for, localise
+    except ImportError:
+        return list(diagnostics)
+    chosen = language_for(list(diagnostics), sources, lang)
+    return [localise(d, chosen) for d in diagnostics]
 
 
 def diagnostic_json(d: Diagnostic) -> dict:
