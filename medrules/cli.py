@@ -83,6 +83,18 @@ class Format(str, Enum):
     html = "html"
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"medrules {medrules.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                                   help="print the version and exit")] = False) -> None:
+    """medrules: medical-insurance benefit rules as code, with explanations that cite the policy."""
+
+
 def _count(number: int, word: str) -> str:
     return f"{number} {word}{'' if number == 1 else 's'}"
 
@@ -157,19 +169,42 @@ RootOpt = Annotated[Optional[Path], typer.Option(
 
 
 @app.command()
-def check(rulebook: RulebookArg, debug: DebugOpt = False, root: RootOpt = None,
-          lang: Annotated[Optional[Lang], typer.Option("--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
-    """Check a rulebook: names, units, bands, caps, layering and citations."""
+def check(rulebooks: Annotated[list[Path], typer.Argument(
+              help="rulebook files (.mr), folders of policy years, or '-' for standard input")],
+          json_: Annotated[bool, typer.Option("--json", help="print the diagnostics as JSON")] = False,
+          sarif: Annotated[bool, typer.Option("--sarif", help="print the diagnostics as SARIF 2.1.0 (CI)")] = False,
+          debug: DebugOpt = False,
+          lang: Annotated[Optional[Lang], typer.Option(
+              "--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
+    """Check rulebooks: names, units, bands, caps, layering and citations; warn of provisions that never apply."""
+    from medrules.diagnose import check_paths, localised, stdin_reader
+
     def body(s: _Session):
-        s.lang = lang.value if lang else None
-        program = s.program(rulebook)
-        ck = program.checked
-        clauses = sum(len(f.clauses) for f in ck.rulebook.funds)
-        from rich.markup import escape
-        out.print(f"[green]✓[/green] {escape(ck.file)}: rulebook '{escape(ck.id)}' is consistent — "
-                  f"{_count(len(ck.funds), 'fund')}, "
-                  f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
-                  f"{_count(len(ck.accumulators), 'accumulator')}, {_count(len(ck.sources), 'source')} cited")
+        report = check_paths(rulebooks, stdin_reader(lambda path: s.read(path, "rulebook"), s.sources), root)
+        diagnostics = localised(report.diagnostics, s.sources, lang.value if lang else None)
+        if json_ or sarif:
+            from medrules.sarif import sarif as sarif_log
+            doc = sarif_log(diagnostics) if sarif else report.to_json(diagnostics)
+            print(json.dumps(doc, ensure_ascii=False, indent=2))
+            if not report.ok:
+                raise typer.Exit(1)
+            return
+        for d in diagnostics:
+            err.print(diagnostic_text(d, s.sources))
+        for f in report.files:
+            summary = f.summary()
+            if summary is None:
+                continue
+            from rich.markup import escape
+            out.print(f"[green]✓[/green] {escape(f.file)}: rulebook '{escape(summary['rulebook'])}' is consistent — "
+                      f"{_count(summary['funds'], 'fund')}, {_count(summary['clauses'], 'clause')}, "
+                      f"{_count(summary['parameters'], 'parameter')}, "
+                      f"{_count(summary['accumulators'], 'accumulator')}, {_count(summary['sources'], 'source')} cited"
+                      + (f", {_count(len(f.diagnostics), 'warning')}" if f.diagnostics else ""))
+        if not report.ok:
+            n = len(report.errors)
+            err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
+            raise typer.Exit(1)
     _run(body, debug, root)
 
 
@@ -322,6 +357,63 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
         from medrules.catalog import rulebook_markdown
         program = s.program(rulebook)
         print(rulebook_markdown(program, s.sources[program.checked.file].text, provenance=True).lstrip())
+    _run(body, debug)
+
+
+@app.command("test")
+def test_(paths: Annotated[list[Path], typer.Argument(help="test files (YAML) or folders holding them")],
+          junit_xml: Annotated[Optional[Path], typer.Option("--junit-xml", help="also write JUnit XML here (CI)")]
+          = None,
+          coverage: Annotated[bool, typer.Option("--coverage", help="which provisions the tests exercised")] = False,
+          coverage_html: Annotated[Optional[Path], typer.Option("--coverage-html",
+                                                                help="write the coverage as an HTML page")] = None,
+          lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """Run expected outcomes written beside a rulebook: facts, and what each fund pays on each claim."""
+    def body(s: _Session):
+        from medrules.outcomes import report
+        from medrules.outcomes.run import run_paths
+        files = run_paths(paths, read=lambda path: s.read(path, "test"), lang=lang.value)
+        for r in report.render_results(files, s.sources):
+            out.print(r, soft_wrap=True)  # a failure's place stays on one line
+        passed, failed, errors = report.counts(files)
+        if junit_xml is not None:
+            junit_xml.write_text(report.junit_xml(files), encoding="utf-8")
+        if coverage or coverage_html is not None:
+            covs = report.coverages(files)
+            if coverage:
+                for cov in covs:
+                    out.print(report.coverage_table(cov))
+            if coverage_html is not None:
+                coverage_html.write_text(report.coverage_html(covs), encoding="utf-8")
+        style = "bold green" if not failed and not errors else "bold red"
+        out.print(f"{passed} passed, {failed} failed, {errors} error{'s' if errors != 1 else ''}", style=style)
+        if failed or errors:
+            raise typer.Exit(1)
+    _run(body, debug)
+
+
+@app.command()
+def lsp() -> None:
+    """Run the language server over standard input and output (for editors: diagnostics, hover, go to
+    definition, completion, outline, formatting)."""
+    from medrules.lsp.server import main as serve
+    serve()
+
+
+@app.command()
+def docs(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.mr) or folders of them")],
+         out_: Annotated[Path, typer.Option("--out", help="the folder to write the site into")],
+         sources: Annotated[Optional[list[Path]], typer.Option(
+             "--sources", help="a folder of policy texts (*.txt); each rulebook's own sources/ folder is read too")]
+         = None,
+         debug: DebugOpt = False) -> None:
+    """A static site: each rulebook beside its policy text, every provision next to the clause it quotes."""
+    def body(s: _Session):
+        from medrules.site.build import build_site
+        paths = [p for r in rulebooks for p in (sorted(r.glob("*.mr")) if r.is_dir() else [r])]
+        programs = [s.program(p) for p in paths]
+        written = build_site(programs, out_, list(sources or []))
+        out.print(f"[green]✓[/green] {_count(len(written), 'page')} written to {out_}/ (open {out_ / 'index.html'})")
     _run(body, debug)
 
 

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 
 import medrules
-from medrules.facts import facts_from_source
 from medrules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ROOT / "tests" / "cases"
+# hand-computed cases, as test files beside their rulebook (run by 'medrules test' too)
+CASES = ROOT / "rulebooks" / "quzhou" / "tests"
 
-# tests/cases/<folder> -> the rulebook its hand-computed cases settle under
 CASE_RULEBOOKS = {
     "quzhou-employee-2012": ROOT / "rulebooks" / "quzhou" / "employee-2012.mr",
 }
@@ -28,16 +27,18 @@ def program_for(path: Path) -> medrules.Program:
 
 
 def case_files() -> list[Path]:
-    return sorted(p for folder in CASE_RULEBOOKS for p in (CASES / folder).glob("*.json"))
+    return sorted(CASES.glob("*.yaml"))
 
 
 def load_case(path: Path) -> tuple[medrules.Program, dict, medrules.Facts]:
-    """A case file: its program, the parsed JSON, and its facts validated against the rulebook."""
-    case = json.loads(path.read_text(encoding="utf-8"))
-    program = program_for(CASE_RULEBOOKS[path.parent.name])
-    text = json.dumps(case["facts"], ensure_ascii=False, indent=2)
-    facts = facts_from_source(SourceFile(f"{path.parent.name}/{path.name}#facts", text), program.checked)
-    return program, case, facts
+    """A case file (a 'medrules test' file): its program, its content as plain data (amounts as
+    decimal strings) and its facts validated against the rulebook."""
+    from medrules.facts import validate
+    from medrules.outcomes.spec import plain, read_tests, read_yaml
+    source = SourceFile(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
+    [case] = read_tests(source)
+    program = program_for((ROOT / case.rulebook).resolve())
+    return program, plain(read_yaml(source)), validate(case.facts, program.checked, source.name)
 
 
 @pytest.fixture(scope="session")

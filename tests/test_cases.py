@@ -1,8 +1,9 @@
 """Worked examples computed by hand from the policy text, settled to the fen.
 
-Each case file in tests/cases/ holds the facts, the expected payment of every fund
-on every claim, what the member pays, the accumulators after the last claim, and
-the hand arithmetic (``working``) that produced them from the quoted provisions.
+Each case file in rulebooks/quzhou/tests/ (a ``medrules test`` file, YAML) holds the facts,
+the expected payment of every fund on every claim, what the member pays, the accumulators
+after the last claim, and the hand arithmetic (``working``) that produced them from the
+quoted provisions. The suite checks them both here and through ``medrules test``.
 """
 from __future__ import annotations
 
@@ -79,3 +80,23 @@ def test_retiree_gets_five_more_points_than_a_working_member_on_the_same_claims(
 def _program_and_facts(stem):
     program, _, facts = load_case(next(p for p in CASES if p.stem == stem))
     return program, facts
+
+
+def test_medrules_test_passes_every_case(tmp_path, monkeypatch):
+    """The same files through the command a drafter runs, with JUnit XML as CI reads it."""
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    from conftest import CASES, ROOT
+    from medrules.cli import app
+    monkeypatch.chdir(ROOT)
+    junit = tmp_path / "junit.xml"
+    r = CliRunner().invoke(app, ["test", str(CASES.relative_to(ROOT)), "--junit-xml", str(junit)])
+    assert r.exit_code == 0, r.output
+    assert f"{len(CASES_FOUND)} passed, 0 failed, 0 errors" in r.output
+    root = ET.parse(junit).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == (str(len(CASES_FOUND)), "0", "0")
+
+
+CASES_FOUND = CASES

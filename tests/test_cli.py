@@ -34,7 +34,7 @@ def test_check_accepts_the_shipped_rulebook():
 def test_run_prints_a_table_per_claim_and_fund():
     r = invoke("run", RULEBOOK, OUTPATIENT, "--lang", "en")
     assert r.exit_code == 0, r.output
-    for figure in ("678.38", "863.15", "1,541.53"):  # hand-computed, see tests/cases
+    for figure in ("678.38", "863.15", "1,541.53"):  # hand-computed, see rulebooks/quzhou/tests
         assert figure in r.output
 
 
