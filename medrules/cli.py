@@ -173,7 +173,7 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
               help="rulebook files (.mr), folders of policy years, or '-' for standard input")],
           json_: Annotated[bool, typer.Option("--json", help="print the diagnostics as JSON")] = False,
           sarif: Annotated[bool, typer.Option("--sarif", help="print the diagnostics as SARIF 2.1.0 (CI)")] = False,
-          debug: DebugOpt = False,
+          debug: DebugOpt = False, root: RootOpt = None,
           lang: Annotated[Optional[Lang], typer.Option(
               "--lang", help="language of the diagnostics (default: the rulebook's keywords')")] = None) -> None:
     """Check rulebooks: names, units, bands, caps, layering and citations; warn of provisions that never apply."""
