@@ -70,7 +70,7 @@ def _analyse(name: str, text: str, read_other) -> Analysis:
 def _resolved_only(name: str, read) -> n.Rulebook | None:
     """The rulebook with its amendments applied, even when it does not check (for navigation)."""
     try:
-        return medrules._resolve(Path(name), read, ())
+        return medrules._resolve(Path(name), read, (), medrules.rulebook_root(name))
     except (MedrulesError, OSError):
         return None
 
