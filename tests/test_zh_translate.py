@@ -30,6 +30,8 @@ def zh_tree(tmp_path_factory):
     """Every shipped rulebook translated, in a copy of the rulebooks folder (amendments and
     supplements name their base by a relative path)."""
     root = tmp_path_factory.mktemp("zh") / "rulebooks"
+    root.mkdir()
+    (root / ".medrules-root").write_text("", encoding="utf-8")  # as in the shipped folder
     for path in RULEBOOKS:
         target = root / path.relative_to(ROOT / "rulebooks")
         target.parent.mkdir(parents=True, exist_ok=True)
