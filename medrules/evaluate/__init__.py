@@ -91,7 +91,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
         check_effective(program, claims)
-    layers = program.layers  # the base scheme first, then each supplement on it
+    layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
     envs = [Env(facts.member, {}, trace) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
@@ -99,9 +99,8 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     for number, claim in enumerate(claims):
         day = claim.values[dated_by]
         steps: list | None = [] if trace else None
-        this_year = benefit_year(day, top.year_starts)
-        if this_year != year:
-            year = this_year
+        if year is None or not year[0] <= day <= year[1]:  # a new benefit year
+            year = benefit_year(day, top.year_starts)
             for layer, env in zip(layers, envs):
                 env.acc.clear()
                 env.acc.update(dict.fromkeys((a.name for a in layer.plan.accumulators), ZERO))
@@ -173,8 +172,10 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
             out = settle_fund(fund, env, rounding, steps)
         else:
             out = env.out[fund.name] = empty_outputs() | {"excluded": excluded}
-        funds.append(FundResult(fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
-    total = layer.total(env)
+        funds.append(FundResult(fund.name, out["applied"], out["paid"], out["base"], out["deductible"],
+                                out["payable"], out["above_cap"], out["above_ceiling"], out["remaining"],
+                                out["excluded"]))
+    total = layer.total.fn(env)
     if steps is not None:
         steps.append(TotalStep(node=layer.total.node, reads=env.take(), amount=total))
     return funds, total

@@ -50,7 +50,7 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
 
     base = settle_base(fund, env, steps)
     out["base"] = base
-    a0 = env.acc[fund.plan.cost_acc] if fund.plan.cost_acc else ZERO
+    a0 = env.acc[fund.cost_acc] if fund.cost_acc else ZERO
 
     taken = settle_deductible(fund, env, base, steps) if fund.deductible is not None else ZERO
     out["deductible"] = taken
@@ -85,7 +85,7 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
 
 
 def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
-    applies = fund.applies(env)
+    applies = fund.applies.fn(env)
     if steps is not None:
         steps.append(AppliesStep(fund=fund.name, node=fund.applies.node, reads=env.take(), result=applies))
     return applies
@@ -93,7 +93,7 @@ def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
 
 def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list | None) -> bool:
     """A fund's exclusion (``fund`` given) or a rulebook-wide one (``fund`` None)."""
-    if exclusion(env):
+    if exclusion.fn(env):
         if steps is not None:
             steps.append(ExcludeStep(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
                                      all_funds=fund is None))
@@ -103,7 +103,7 @@ def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list |
 
 
 def settle_base(fund: CompiledFund, env: Env, steps: list | None):
-    base = fund.base(env)
+    base = fund.base.fn(env)
     if base < 0:
         raise MedrulesError(error("evaluate", f"fund '{fund.name}' would apply to a negative amount ({base} yuan)",
                                   fund.base.node.span))
@@ -118,7 +118,7 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
     node = ded.node
     applies = when_fn(env) if when_fn is not None else True
     amount = amount_fn(env)
-    used = env.acc[fund.plan.deductible_acc] if ded.op.per == "year" else ZERO
+    used = env.acc[fund.deductible_acc] if ded.op.per == "year" else ZERO
     remaining = max(ZERO, amount - used)
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
@@ -129,7 +129,7 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
 
 def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end, steps: list | None):
     """Where the payable part ends once this cost cap applies."""
-    amount = cap(env)
+    amount = cap.fn(env)
     per_claim = cap.op.per == "claim"
     point = a0 + amount if per_claim else amount
     if steps is not None:
@@ -165,7 +165,7 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
 
 
 def settle_rate(fund: CompiledFund, env: Env, payable, adjust, steps: list | None) -> list:
-    written = fund.pay(env)
+    written = fund.pay.fn(env)
     rate = adjust(written, fund.pay.node)
     if steps is not None:
         steps.append(RateStep(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
@@ -200,7 +200,7 @@ def settle_bands(fund: CompiledFund, env: Env, a0, start, end, adjust, steps: li
 
 def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> list:
     """A flat amount per claim (定额包干), never more than the cost it is paid on."""
-    amount = fund.pay(env)
+    amount = fund.pay.fn(env)
     paid = min(amount, payable)
     if steps is not None:
         steps.append(FlatStep(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
@@ -213,10 +213,10 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
     """The fund pays up to the tightest of its payment caps. Returns (payment, room, above_cap)."""
     rooms = []
     for cap in fund.payment_caps:
-        amount = cap(env)
-        before = env.acc[fund.plan.payments_acc] if cap.op.per == "year" else ZERO
+        amount = cap.fn(env)
+        before = env.acc[fund.payments_acc] if cap.op.per == "year" else ZERO
         rooms.append((cap.node, amount, before, max(ZERO, amount - before), env.take()))
-    room = min(r[3] for r in rooms)
+    room = rooms[0][3] if len(rooms) == 1 else min(r[3] for r in rooms)
     paid, above, split = raw, ZERO, None
     if raw > room:
         paid = room
@@ -263,10 +263,13 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
                                         after=before + delta))
 
 
+_EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+          "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
+
+
 def empty_outputs() -> dict:
     """A fund's outputs on a claim it does not pay: all zero."""
-    return {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
-            "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
+    return _EMPTY.copy()
 
 
 def cost_beyond(pieces: list, room) -> tuple:
