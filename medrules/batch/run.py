@@ -2,7 +2,7 @@
 
 A run reads its input in batches and, when it is large, spills it to member partitions
 (Parquet files in a temporary folder, by a hash of the member id), then settles one
-partition at a time: memory holds one partition (≈ 2×10^6 claims), whatever the input's size.
+partition at a time: memory holds one partition (≈ 5×10^5 claims), whatever the input's size.
 Each partition is settled under each rulebook version in force (a policy-year folder), each
 claim under the version in force on its date, exactly as ``medrules run`` does it.
 """
@@ -32,7 +32,7 @@ from medrules.evaluate.runtime import add_months, year_label
 from medrules.versions import load_set
 from medrules.units import Type
 
-PARTITION_ROWS = 2_000_000
+PARTITION_ROWS = 500_000  # claims settled at once when the input is spilled to member partitions
 REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("member", pa.string()),
                            ("claim", pa.string()), ("column", pa.string()), ("reason", pa.string())])
 
@@ -388,10 +388,13 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
     of a member's claims in one file); every column as text, each row with its file and row number."""
     writers: dict[int, pq.ParquetWriter] = {}
     schema = None
+    kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
+    typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
     for p in paths:
         for table in io.read_batches(p):
-            table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
-                                          for f in table.schema]))
+            if not typed:
+                table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
+                                              for f in table.schema]))
             if schema is None:
                 schema = table.schema
             elif table.schema != schema:
