@@ -388,13 +388,16 @@ def main() -> None:  # noqa: C901 - one report
 
 
 def stream(n: int, per_file: int = 1_000_000) -> None:
-    """``medrules settle`` on n claims in Parquet files of 10^6 (whole members each): time and peak RSS."""
+    """``medrules settle`` on n claims in Parquet files of 10^6 (whole members each): time and peak RSS.
+    The files are kept in the temporary folder's medrules-stream-N (made once)."""
     import resource
     import subprocess
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "claims"
-        folder.mkdir()
+        folder = Path(tempfile.gettempdir()) / f"medrules-stream-{n}"
+        folder.mkdir(exist_ok=True)
         for i in range(0, n, per_file):
+            if (folder / f"claims-{i // per_file:03d}.parquet").exists():
+                continue
             c = Claims(min(per_file, n - i), seed=2012 + i)
             table = c.arrow()
             table = table.set_column(0, "member_id", pa.array([f"F{i}-{m}" for m in c.member]))

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -59,7 +58,8 @@ def estimate_rows(paths: list[Path]) -> int:
 def labelled(batch: pa.RecordBatch | pa.Table, file: str, first: int) -> pa.Table:
     table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     n = table.num_rows
-    table = table.append_column(FILE, pa.array(np.full(n, file, object), pa.string()))
+    files = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), pa.array([file])).cast(pa.string())
+    table = table.append_column(FILE, files)
     return table.append_column(ROW, pa.array(np.arange(first, first + n), pa.int64()))
 
 
@@ -196,8 +196,10 @@ class Writer:
 
 
 def decimal_column(values: np.ndarray, scale: int) -> pa.Array:
-    """Integers in units of 10^-scale yuan as an exact decimal column with two decimals (or more)."""
-    dec = pa.array(values, pa.int64()).cast(pa.decimal128(20, 0))
-    out = pc.multiply(dec, pa.scalar(pa.scalar(1, pa.decimal128(1, 0)).as_py().scaleb(-scale),
-                                     pa.decimal128(scale + 1, scale)))
-    return out.cast(pa.decimal128(20 + scale, scale))
+    """Integers in units of 10^-scale yuan as an exact decimal column (built from the integers' bytes: a
+    decimal128 is the 128-bit integer of its unscaled value)."""
+    values = np.asarray(values, np.int64)
+    words = np.empty((len(values), 2), np.int64)
+    words[:, 0] = values
+    words[:, 1] = values >> 63  # the sign, extended to 128 bits
+    return pa.Array.from_buffers(pa.decimal128(20 + scale, scale), len(values), [None, pa.py_buffer(words)])

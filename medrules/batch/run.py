@@ -2,7 +2,7 @@
 
 A run reads its input in batches and, when it is large, spills it to member partitions
 (Parquet files in a temporary folder, by a hash of the member id), then settles one
-partition at a time: memory holds one partition (≈ 2×10^6 claims), whatever the input's size.
+partition at a time: memory holds one partition (≈ 5×10^5 claims), whatever the input's size.
 Each partition is settled under each rulebook version in force (a policy-year folder), each
 claim under the version in force on its date, exactly as ``medrules run`` does it.
 """
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import medrules
 from medrules.batch import io
 from medrules.batch.columns import from_day_number
-from medrules.batch.validate import Problems, as_text, convert, validate_record
+from medrules.batch.validate import Problems, as_text, convert, native, validate_record
 from medrules.batch.vector import VectorProgram, compile_vector, settle_columns
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import Program
@@ -32,7 +32,7 @@ from medrules.evaluate.runtime import add_months, year_label
 from medrules.versions import load_set
 from medrules.units import Type
 
-PARTITION_ROWS = 2_000_000
+PARTITION_ROWS = 500_000  # claims settled at once when the input is spilled to member partitions
 REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("member", pa.string()),
                            ("claim", pa.string()), ("column", pa.string()), ("reason", pa.string())])
 
@@ -100,25 +100,32 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     if ("member", "id") not in names:
         raise MedrulesError(error("columns", "no column gives the member id", None,
                                   "name it member_id or member.id, or map it: --column member.id=COLUMN"))
-    member_ids = np.asarray(pc.fill_null(as_text(claims.column(names[("member", "id")]), "member.id", "text"), "")
-                            .to_numpy(zero_copy_only=False), object)
-    problems.add(member_ids == "", names[("member", "id")], "missing: every claim needs its member's id")
+    # ids as Arrow text, and as integer codes (hashed in Arrow, never sorted as Python strings)
+    member_ids = pc.fill_null(as_text(claims.column(names[("member", "id")]), "member.id", "text"), "")
+    member_code, member_names = _codes(member_ids)
+    problems.add(_np(pc.equal(member_ids, "")), names[("member", "id")],
+                 "missing: every claim needs its member's id")
     if ("claim", "id") in names:
-        claim_ids = np.asarray(pc.fill_null(as_text(claims.column(names[("claim", "id")]), "claim.id", "text"), "")
-                               .to_numpy(zero_copy_only=False), object)
+        claim_ids = pc.fill_null(as_text(claims.column(names[("claim", "id")]), "claim.id", "text"), "")
     else:
-        claim_ids = np.array([f"{f}:{r}" for f, r in zip(claims.column(io.FILE).to_pylist(),
-                                                         claims.column(io.ROW).to_pylist())], object)
-    _duplicates(member_ids + "\x00" + claim_ids, problems, names.get(("claim", "id"), "claim.id"))
+        claim_ids = pc.binary_join_element_wise(claims.column(io.FILE).combine_chunks(),
+                                                pc.cast(claims.column(io.ROW).combine_chunks(), pa.string()), ":")
+    claim_code, _ = _codes(claim_ids, values=False)
+    _duplicates(member_code << 32 | claim_code, problems, names.get(("claim", "id"), "claim.id"))
     date_column = names.get(("claim", rb.dated_by))
     if date_column is None:
         raise MedrulesError(error("columns", f"no column gives claim.{rb.dated_by}, the date that places a claim "
                                   "in a benefit year", None, f"name it {rb.dated_by} or map it: "
                                   f"--column claim.{rb.dated_by}=COLUMN"))
-    date_text = as_text(claims.column(date_column), date_column, "date")
-    present = np.asarray(pc.is_valid(date_text).to_numpy(zero_copy_only=False), bool)
+    typed = native(claims.column(date_column), "date", date_column, problems)
+    if typed is not None:
+        days, present = typed
+    else:
+        date_text = as_text(claims.column(date_column), date_column, "date")
+        present = np.asarray(pc.is_valid(date_text).to_numpy(zero_copy_only=False), bool)
     problems.add(~present, date_column, f"missing: every claim needs its {rb.dated_by}")
-    days = convert(date_text, Type("date"), top, date_column, problems, present)
+    if typed is None:
+        days = convert(date_text, Type("date"), top, date_column, problems, present)
     version = _versions(rb, days, problems, date_column)
 
     results = []
@@ -131,8 +138,8 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         sub = Problems(len(rows))
         vnames = io.column_names(part.column_names, ck, columns, members_elsewhere=members is not None)
         claim_table = validate_record(part, ck, "claim", {f: c for (k, f), c in vnames.items() if k == "claim"}, sub)
-        ids = member_ids[rows]
-        unique, first, member_of = np.unique(ids, return_index=True, return_inverse=True)
+        unique_codes, first, member_of = np.unique(member_code[rows], return_index=True, return_inverse=True)
+        unique = member_names[unique_codes]
         if members is None:  # one table: each member's facts from its first row
             mpart = part.take(pa.array(first))
             mproblems = Problems(len(first))
@@ -144,9 +151,8 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         else:
             member_table, opening, missing = _members_for(vp, members, unique, columns, problems_out := [])
             sub.add(missing[member_of], "member.id", "no such member in the members file")
-            for row_problems in problems_out:
-                bad_member = np.isin(ids, row_problems[0])
-                sub.add(bad_member, "member", row_problems[1])
+            for index, reason in problems_out:
+                sub.add(member_of == index, "member", reason)
         # merge the version's problems into the partition's
         mask = np.zeros(n_rows, bool)
         mask[rows] = sub.bad
@@ -166,8 +172,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         results.append((vp, rows, result))
 
     # a member with a rejected row: all its claims are held back
-    bad_members = set(member_ids[problems.bad])
-    held = np.isin(member_ids, list(bad_members)) & ~problems.bad
+    held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
     problems.add(held, "", "held back: another row of this member was rejected")
     keep = ~problems.bad
     tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep) for vp, rows, r in results]
@@ -178,15 +183,26 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     rejects = pa.table({
         "file": claims.column(io.FILE).take(pa.array(bad)),
         "row": claims.column(io.ROW).take(pa.array(bad)),
-        "member": pa.array(member_ids[bad].tolist(), pa.string()),
-        "claim": pa.array(claim_ids[bad].tolist(), pa.string()),
+        "member": member_ids.take(pa.array(bad)), "claim": claim_ids.take(pa.array(bad)),
         "column": pa.array([c or "" for c in problems.column[bad]], pa.string()),
         "reason": pa.array([str(r) for r in problems.reason[bad]], pa.string())}, schema=REJECT_SCHEMA)
     return out, rejects
 
 
+def _np(a) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False))
+
+
+def _codes(text: pa.Array, values: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """Text → (an int64 code per row, the distinct values by code when ``values``)."""
+    encoded = pc.dictionary_encode(text)
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), np.int64)
+    return codes, np.asarray(encoded.dictionary.to_numpy(zero_copy_only=False), object) if values else None
+
+
 def _add_many(problems: Problems, mask, column, reason) -> None:
     rows = mask & ~problems.bad
+    problems.bad |= rows
     problems.column[rows] = column[rows]
     problems.reason[rows] = reason[rows]
 
@@ -258,8 +274,8 @@ def _members_for(vp: VectorProgram, members: pa.Table, ids: np.ndarray, columns,
     opening = _opening(vp, part, names, columns, mproblems)
     bad = mproblems.bad & found
     for i in np.flatnonzero(bad):
-        problems_out.append((ids[i], f"{mproblems.reason[i]} (members file row {int(rows[i]) + 1}, "
-                                     f"column {mproblems.column[i]})"))
+        problems_out.append((i, f"{mproblems.reason[i]} (members file row {int(rows[i]) + 1}, "
+                                f"column {mproblems.column[i]})"))
     return table, opening, ~found
 
 
@@ -286,11 +302,14 @@ def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, da
     for y in np.unique(years):
         start = from_day_number(y)
         labels[y] = year_label(start, add_months(start, 12) - dt.timedelta(days=1))
-    cols = {"member_id": pa.array(member_ids[at].tolist(), pa.string()),
-            "claim_id": pa.array(claim_ids[at].tolist(), pa.string()),
+    label_values = sorted(labels)
+    year_index = np.searchsorted(np.array(label_values, np.int64), years).astype(np.int32)
+    cols = {"member_id": member_ids.take(pa.array(at)), "claim_id": claim_ids.take(pa.array(at)),
             vp.dated_by: pa.array(days[at].astype("int32"), pa.int32()).cast(pa.date32()),
-            "year": pa.array([labels[y] for y in years], pa.string()),
-            "rulebook": pa.array([vp.program.checked.id] * len(at), pa.string())}
+            "year": pa.DictionaryArray.from_arrays(pa.array(year_index), pa.array([labels[y] for y in label_values]))
+            .cast(pa.string()),
+            "rulebook": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(at), np.int32)),
+                                                       pa.array([vp.program.checked.id])).cast(pa.string())}
     for f, values in r.funds.items():
         cols[f"paid.{f}"] = io.decimal_column(values[order], r.scale)
     cols["total_cost"] = io.decimal_column(r.total[order], r.scale)
@@ -369,10 +388,13 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
     of a member's claims in one file); every column as text, each row with its file and row number."""
     writers: dict[int, pq.ParquetWriter] = {}
     schema = None
+    kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
+    typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
     for p in paths:
         for table in io.read_batches(p):
-            table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
-                                          for f in table.schema]))
+            if not typed:
+                table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
+                                              for f in table.schema]))
             if schema is None:
                 schema = table.schema
             elif table.schema != schema:

@@ -31,19 +31,17 @@ class Problems:
     def __init__(self, n_rows: int):
         self.column = np.full(n_rows, None, object)
         self.reason = np.full(n_rows, None, object)
+        self.bad = np.zeros(n_rows, bool)
 
     def add(self, rows: np.ndarray, column: str, reason) -> None:
-        rows = rows & (self.reason == None)  # noqa: E711 - numpy element-wise
+        rows = rows & ~self.bad
         if rows.any():
+            self.bad |= rows
             if column is None or isinstance(column, str):
                 self.column[rows] = column
             else:
                 self.column[rows] = np.asarray(column, object)[rows]
             self.reason[rows] = reason if isinstance(reason, str) else np.asarray(reason, object)[rows]
-
-    @property
-    def bad(self) -> np.ndarray:
-        return self.reason != None  # noqa: E711
 
 
 def as_text(column: pa.ChunkedArray | pa.Array, name: str, unit: str) -> pa.Array:
@@ -65,8 +63,41 @@ def as_text(column: pa.ChunkedArray | pa.Array, name: str, unit: str) -> pa.Arra
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
+def native(column, unit: str, name: str, problems: Problems):
+    """A typed column (Parquet dates, decimals, integers) read without going through text: (values, present),
+    or None when the column is text or does not convert exactly."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    t = column.type
+    present = _bool_array(pc.is_valid(column))
+    if unit == "date" and (pa.types.is_date(t) or pa.types.is_timestamp(t)):
+        days = pc.cast(pc.cast(column, pa.date32()), pa.int32())
+        return np.asarray(pc.fill_null(days, 0).to_numpy(zero_copy_only=False), np.int64), present
+    if unit in ("money", "count", "days", "months") and (pa.types.is_decimal(t) or pa.types.is_integer(t)):
+        values = _fast_number(column, unit, name, problems, present)
+        return (values, present) if values is not None else None
+    return None
+
+
 def _bool_array(a) -> np.ndarray:
     return np.asarray(pc.fill_null(a, False).to_numpy(zero_copy_only=False), bool)
+
+
+def _fast_number(text: pa.Array, unit: str, name: str, problems: Problems, present: np.ndarray):
+    """The common case of a clean column: one exact cast of the whole column (None if any value is bad, and
+    the row-by-row path then says which and why)."""
+    if unit not in ("money", "count", "days", "months"):
+        return None
+    scale = SCALES[unit]
+    try:
+        dec = pc.cast(text, pa.decimal128(30, scale))  # refuses more decimals than the scale (data loss)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = pc.multiply(dec, pa.scalar(Decimal(10) ** scale, pa.decimal128(scale + 1, 0))) if scale else dec
+    out = np.asarray(pc.fill_null(pc.cast(values, pa.int64()), 0).to_numpy(zero_copy_only=False), np.int64)
+    if unit == "money":
+        problems.add(present & (out < 0), name, "an amount cannot be negative")
+    return out
 
 
 def convert(text: pa.Array, t, checked: CheckedRulebook, name: str, problems: Problems,
@@ -74,6 +105,9 @@ def convert(text: pa.Array, t, checked: CheckedRulebook, name: str, problems: Pr
     """Text → encoded values; rows that do not convert are added to ``problems`` (only where present)."""
     n_rows = len(text)
     unit = t.unit
+    fast = _fast_number(text, unit, name, problems, present)
+    if fast is not None:
+        return fast
     if unit in _NUMBER or unit in _RATE_UNIT:
         body = text
         if unit in _RATE_UNIT:
@@ -98,12 +132,12 @@ def convert(text: pa.Array, t, checked: CheckedRulebook, name: str, problems: Pr
             problems.add(present & ok & (out < 0), name, "an amount cannot be negative")
         return out
     if unit == "date":
-        shaped = _bool_array(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"))
-        clean = pc.if_else(pa.array(shaped), text, pa.scalar(None, pa.string()))
-        parsed = pc.strptime(clean, format="%Y-%m-%d", unit="s", error_is_null=True)
-        real = _bool_array(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), clean))  # 2012-02-30 is not a day
-        problems.add(present & ~shaped, name, "not a date: write \"YYYY-MM-DD\"")
-        problems.add(present & shaped & ~real, name, "not a calendar date")
+        parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+        real = _bool_array(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text))  # 2012-02-30 is not a day
+        if (present & ~real).any():  # say why, for the rows that are not dates
+            shaped = _bool_array(pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}$"))
+            problems.add(present & ~shaped, name, "not a date: write \"YYYY-MM-DD\"")
+            problems.add(present & shaped & ~real, name, "not a calendar date")
         days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32())
         return np.asarray(pc.fill_null(days, 0).to_numpy(zero_copy_only=False), np.int64)
     if unit == "enum":
@@ -147,16 +181,18 @@ def validate_record(table: pa.Table, checked: CheckedRulebook, kind: str, names:
     for name, (t, optional) in fields(checked, kind).items():
         field = checked.records[kind][name]
         column = names.get(name)
-        if column is None:
-            text = pa.nulls(n_rows, pa.string())
+        typed = native(table.column(column), t.unit, column, problems) if column is not None else None
+        if typed is not None:
+            encoded, present = typed
         else:
-            text = as_text(table.column(column), column, t.unit)
-        present = _bool_array(pc.is_valid(text))
+            text = as_text(table.column(column), column, t.unit) if column else pa.nulls(n_rows, pa.string())
+            present = _bool_array(pc.is_valid(text))
         if optional:
             given[name] = present
         elif field.default is None and t.unit != "set":
             problems.add(~present, column or f"{kind}.{name}", f"missing: every {kind} needs '{name}' ({t})")
-        encoded = convert(text, t, checked, column or name, problems, present)
+        if typed is None:
+            encoded = convert(text, t, checked, column or name, problems, present)
         if field.default is not None and not optional:
             default = _default(field.default, checked)
             encoded = np.where(present, encoded, encode_value(default, t, checked))

@@ -74,6 +74,20 @@ class Wave:
     def record(self, name: str) -> dict:
         return self.claim if name == "claim" else self.member
 
+    def subset(self, rows: np.ndarray) -> Wave:
+        """The same wave on some of its rows (a fund that applies to few claims is settled on those only)."""
+        w = Wave.__new__(Wave)
+        w.n = len(rows)
+        w.claim = {k: v[rows] for k, v in self.claim.items()}
+        w.member = {k: v[rows] for k, v in self.member.items()}
+        w.given = {k: v[rows] for k, v in self.given.items()}
+        w.acc = {k: v[rows] for k, v in self.acc.items()}
+        w.out = {f: {k: v[rows] for k, v in o.items()} for f, o in self.out.items()}
+        w.below = {k: v[rows] for k, v in self.below.items()}
+        w.error = np.zeros(len(rows), np.int32)
+        w.messages = self.messages
+        return w
+
 
 def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
     bad = mask & (np.abs(values) > LIMIT)
@@ -627,8 +641,29 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> di
     w.out[f.name] = out
     active = settle_applies(f, w, active)
     active = settle_exclude(f, w, active)
-    if not active.any():
+    count = int(active.sum())
+    if not count:
         return out
+    if count * 2 >= w.n:
+        out.update(settle_payment(f, w, active, rounding))
+        return out
+    rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
+    part = w.subset(rows)
+    paid = settle_payment(f, part, np.ones(len(rows), bool), rounding)
+    for k, v in paid.items():
+        column = np.zeros(w.n, v.dtype)
+        column[rows] = v
+        out[k] = column
+    for acc in f.plan.accumulates:
+        after = w.acc[acc.accumulator].copy()
+        after[rows] = part.acc[acc.accumulator]
+        w.acc[acc.accumulator] = after
+    w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
+    return out
+
+
+def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> dict[str, np.ndarray]:
+    """From the base to the accumulators, on the rows where the fund applies: the fund's outputs."""
     base = settle_base(f, w, active)
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.zeros(w.n, np.int64)
     taken = settle_deductible(f, w, active, base)
@@ -657,9 +692,8 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> di
 
     def on(x):
         return x if everyone else np.where(active, x, 0)
-    out.update(paid=on(paid), base=on(base), deductible=on(taken), payable=on(payable), above_cap=on(above_cap),
-               above_ceiling=on(above_ceiling), remaining=on(base - paid), applied=active)
-    return out
+    return dict(paid=on(paid), base=on(base), deductible=on(taken), payable=on(payable), above_cap=on(above_cap),
+                above_ceiling=on(above_ceiling), remaining=on(base - paid), applied=active)
 
 
 # ---------------------------------------------------------------- a plan, layered
