@@ -294,9 +294,19 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
                 out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
 
 
+def _add_ledger_commands() -> None:
+    """``medrules ledger …`` (medrules/ledger/cli.py); the database libraries load only when one runs."""
+    from medrules.ledger.cli import ledger_app
+    app.add_typer(ledger_app, name="ledger")
+
+
+_add_ledger_commands()
+
+
 def main() -> None:
     app(prog_name="medrules")
 
 
 if __name__ == "__main__":
     sys.exit(main())
+

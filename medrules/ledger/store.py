@@ -62,7 +62,6 @@ class Ledger:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-        self._loaded: dict[str, tuple[tuple, Rulebooks]] = {}
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -91,26 +90,21 @@ class Ledger:
 
     def _migrate(self) -> None:
         from alembic import command
-        from alembic.config import Config
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+        head = _head()
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":  # two processes opening a new database: one migrates
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
+            if sa.inspect(conn).has_table("alembic_version") and \
+                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head:
+                return  # up to date: the common case, without loading Alembic's machinery
+            cfg = _alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
     # ------------------------------------------------------------ settling
     def rulebooks(self, path: str | Path) -> Rulebooks:
-        """A rulebook or folder of policy years, loaded once per ledger (again if its files change)."""
-        key = str(path)
-        if key in self._loaded:
-            stamp, rb = self._loaded[key]
-            if stamp == _stamp(rb):
-                return rb
-        rb = load_rulebooks(path)
-        self._loaded[key] = (_stamp(rb), rb)
-        return rb
+        """A rulebook or folder of policy years, loaded once per process (again if its files change)."""
+        return load_rulebooks(path)
 
     def settle_member(self, rulebooks: Rulebooks | str | Path, facts: SourceFile | str | Path | dict) -> list[Decision]:
         """Settle one member's claims into the ledger, in one transaction; returns the current decision on
@@ -158,6 +152,10 @@ class Ledger:
     def member_history(self, member_id: str) -> list[Decision]:
         """Every decision on the member's claims: by claim date, each claim's decisions oldest first."""
         return self._decisions(t.decisions.c.member_id == member_id)
+
+    def decisions(self) -> list[Decision]:
+        """Every decision in the ledger, by member, claim date, claim and sequence."""
+        return self._decisions(sa.true())
 
     def current(self, member_id: str | None = None) -> list[Decision]:
         """The latest decision on each claim (of one member, or of all)."""
@@ -372,8 +370,8 @@ BOOKKEEPING = {"benefit_year", "version", "opening", "member_pays"}
 
 
 def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
-    """The steps of this fund, and the rulebook-wide ones (exclusions, treatments), that differ between two
-    decisions: first those that no longer apply (an exclusion lifted), then those that changed or appeared.
+    """The steps of this fund, and the rulebook-wide ones (exclusions, treatments), whose statement differs
+    between two decisions: first those that no longer apply (an exclusion lifted), then those that changed or appeared.
     Steps are matched by kind, fund and occurrence, so a step missing on one side does not shift the rest."""
     def keyed(doc):
         out, seen = {}, {}
@@ -390,13 +388,15 @@ def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
     for k, step in before.items():
         if k not in after_zh:
             out.append({"change": "removed", "kind": step["kind"], "fund": step["fund"],
+                        "moves_money": step["moves_money"],
                         "text": {"zh": step["text"], "en": before_en[k]["text"]},
                         "citation": step["citation"], "source": step["source"]})
     for k, step in after_zh.items():
         prior = before.get(k)
-        if prior is not None and prior["values"] == step["values"]:
-            continue
+        if prior is not None and prior["text"] == step["text"]:
+            continue  # what the step says is unchanged (its inputs may differ: a deductible of 600 stays 600)
         out.append({"change": "added" if prior is None else "changed", "kind": step["kind"], "fund": step["fund"],
+                    "moves_money": step["moves_money"],
                     "text": {"zh": step["text"], "en": after_en[k]["text"]},
                     "before": None if prior is None else {"zh": prior["text"], "en": before_en[k]["text"]},
                     "citation": step["citation"], "source": step["source"]})
@@ -404,6 +404,24 @@ def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------- helpers
+def _alembic_config():
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+_HEAD: list[str] = []
+
+
+def _head() -> str:
+    """The newest migration shipped with this version of medrules."""
+    if not _HEAD:
+        from alembic.script import ScriptDirectory
+        _HEAD.append(ScriptDirectory.from_config(_alembic_config()).get_current_head())
+    return _HEAD[0]
+
+
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 60})
@@ -431,18 +449,6 @@ def _safe(url: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _stamp(rb: Rulebooks) -> tuple:
-    out = []
-    for v in rb.versions:
-        for f in v.files:
-            try:
-                st = os.stat(f)
-                out.append((f, st.st_mtime_ns, st.st_size))
-            except OSError:
-                out.append((f, None, None))
-    return tuple(out)
 
 
 def _facts_source(facts) -> SourceFile:
