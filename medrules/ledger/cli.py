@@ -37,7 +37,8 @@ def settle(rulebook: base.RulebookArg,
            facts: Annotated[list[Path], typer.Argument(help="facts files (JSON), one member each")],
            ledger: LedgerOpt = None, json_: base.JsonOpt = False, lang: base.LangOpt = base.Lang.zh,
            debug: base.DebugOpt = False) -> None:
-    """Settle members' claims into the ledger: one transaction per member; nothing is recorded twice.
+    """Settle members' claims into the ledger: one transaction per member; nothing is recorded twice
+    (a run killed part-way is resumed by running it again).
 
     A facts file adds to what the ledger holds for its member: a claim with a known id is a correction,
     and every claim of the member is settled again; changed decisions are recorded with the amounts to
@@ -47,7 +48,7 @@ def settle(rulebook: base.RulebookArg,
         from medrules.ledger.sources import load_rulebooks
         rb = load_rulebooks(rulebook, read=lambda p: s.read(p, "rulebook"))
         with _open(ledger) as led:
-            results = [led.settle_member(rb, s.read(path, "facts")) for path in facts]
+            results = led.record_batch(rb, (s.read(path, "facts") for path in facts))
         if json_:
             print(json.dumps({"schema": "medrules.ledger-settle/1",
                               "members": [[decision_json(d) for d in ds] for ds in results]},

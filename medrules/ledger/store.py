@@ -106,33 +106,57 @@ class Ledger:
         """A rulebook or folder of policy years, loaded once per process (again if its files change)."""
         return load_rulebooks(path)
 
-    def settle_member(self, rulebooks: Rulebooks | str | Path, facts: SourceFile | str | Path | dict) -> list[Decision]:
+    def settle_member(self, rulebooks: Rulebooks | str | Path, facts: SourceFile | str | Path | dict,
+                      once: bool | str = False) -> list[Decision]:
         """Settle one member's claims into the ledger, in one transaction; returns the current decision on
         every claim of the member (``recorded`` tells which this call added). The facts are added to what the
-        ledger holds for the member: claims with the same id replace the stored ones, new claims are added."""
+        ledger holds for the member: claims with the same id replace the stored ones, new claims are added.
+
+        ``once``: settle this request at most once. Its idempotency key is the hash of the facts as given
+        and of the rulebook versions (and of ``once`` itself when it is a string, e.g. a run's name); a
+        request whose key is in the ledger records nothing, even if a later request changed the member's
+        facts since. Batches use it, so that a batch run again after a crash does not undo its own corrections."""
         rb = rulebooks if isinstance(rulebooks, Rulebooks) else self.rulebooks(rulebooks)
         source = _facts_source(facts)
         incoming = read_facts(source)
         _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
         member_id = incoming["member"]["id"]
+        key = None
+        if once:
+            key = digest(["request", once if isinstance(once, str) else "", canonical(incoming)]
+                         + [v.hash for v in rb.versions])
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": member_id})
-            return _Recording(conn, rb, member_id).run(incoming)
+            if key is not None and conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
+                return _current_in(conn, member_id)
+            recording = _Recording(conn, rb, member_id)
+            decisions = recording.run(incoming)
+            if key is not None:
+                conn.execute(t.requests.insert().values(key=key, member_id=member_id, facts_hash=recording.facts_hash,
+                                                        recorded_at=recording.now))
+            return decisions
 
-    def record_batch(self, rulebooks: Rulebooks | str | Path, facts_files, on_error=None) -> list[list[Decision]]:
-        """Settle many members, one transaction each (a crash loses at most the member in progress, and
-        running the batch again records nothing twice). ``on_error(source, MedrulesError)`` is called for a
-        member whose facts are refused, and the batch goes on; without it the error is raised."""
+    def record_batch(self, rulebooks: Rulebooks | str | Path, facts_files, on_error=None,
+                     run: str = "", on_settled=None) -> list[list[Decision]]:
+        """Settle many members, one transaction each, each request at most once (``settle_member(once=…)``):
+        a crash loses at most the member in progress, and running the batch again records nothing twice.
+        ``on_error(facts, MedrulesError)`` is called for a member whose facts are refused, and the batch goes
+        on; without it the error is raised. ``on_settled(facts, decisions)`` is called after each member's
+        transaction has committed (progress reports)."""
         rb = rulebooks if isinstance(rulebooks, Rulebooks) else self.rulebooks(rulebooks)
         out = []
         for facts in facts_files:
             try:
-                out.append(self.settle_member(rb, facts))
+                decisions = self.settle_member(rb, facts, once=run or True)
             except MedrulesError as exc:
                 if on_error is None:
                     raise
                 on_error(facts, exc)
+                continue
+            out.append(decisions)
+            if on_settled is not None:
+                on_settled(facts, decisions)
         return out
 
     # ------------------------------------------------------------ reading
@@ -250,7 +274,7 @@ class _Recording:
                                     .where(t.facts_documents.c.hash == stored_hash)).scalar()) if stored_hash else None
         merged = merge(stored, incoming)
         text = canonical(merged, indent=2)
-        facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        facts_hash = self.facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
         docs = None
         latest = self._latest()
@@ -274,6 +298,8 @@ class _Recording:
             self._version(version)
             new_rows.append(self._insert(c, version, key, before, facts_hash, given[c.id], member_given, docs,
                                          changed_claims))
+        if not new_rows:
+            self._facts(facts_hash, text, stored_hash)  # the facts as now known, even if no decision moved
         decisions = _by_claim(_decisions_in(self.conn, t.decisions.c.member_id == member_id))
         return [_evolve_recorded(decisions[c.id], decisions[c.id].id in new_rows) for c in results]
 
@@ -521,6 +547,10 @@ def _decisions_in(conn: sa.Connection, where) -> list[Decision]:
                               .order_by(t.adjustments.c.id)).mappings():
             adjusts.setdefault(a["decision_id"], []).append(_adjustment(a))
     return [_decision(row, funds.get(row["id"], []), adjusts.get(row["id"], [])) for row in rows]
+
+
+def _current_in(conn: sa.Connection, member_id: str) -> list[Decision]:
+    return list(_by_claim(_decisions_in(conn, t.decisions.c.member_id == member_id)).values())
 
 
 def _by_claim(decisions: list[Decision]) -> dict[str, Decision]:
