@@ -8,6 +8,7 @@ Rows are only ever inserted; the database refuses UPDATE and DELETE.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -79,6 +80,14 @@ class Ledger:
             raise MedrulesError(error("ledger", f"cannot open the ledger {_safe(url)}: {_first_line(exc)}")) from None
         return ledger
 
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction (on SQLite, it holds the write lock from its first statement)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(medrules_write=True)
+            with conn.begin():
+                yield conn
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -91,7 +100,7 @@ class Ledger:
     def _migrate(self) -> None:
         from alembic import command
         head = _head()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":  # two processes opening a new database: one migrates
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
             if sa.inspect(conn).has_table("alembic_version") and \
@@ -119,13 +128,16 @@ class Ledger:
         rb = rulebooks if isinstance(rulebooks, Rulebooks) else self.rulebooks(rulebooks)
         source = _facts_source(facts)
         incoming = read_facts(source)
-        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
         member_id = incoming["member"]["id"]
         key = None
         if once:
             key = digest(["request", once if isinstance(once, str) else "", canonical(incoming)]
                          + [v.hash for v in rb.versions])
-        with self.engine.begin() as conn:
+            with self.engine.connect() as conn:  # settled already (a resumed batch): nothing to check or do
+                if conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
+                    return _current_in(conn, member_id)
+        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": member_id})
             if key is not None and conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
@@ -460,8 +472,9 @@ def _engine(url: str) -> sa.Engine:
             dbapi.execute("PRAGMA foreign_keys=ON")
 
         @sa.event.listens_for(engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # writers take the write lock at once (no deadlock on upgrade); readers share
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("medrules_write")
+                                 else "BEGIN")
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
