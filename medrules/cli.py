@@ -341,13 +341,20 @@ _ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="sh
 def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
                   claims: _PathsArg, results: _OutOpt, members: _MembersOpt = None, column: _ColumnOpt = None,
                   columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
+                  ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
+                                    "decisions, explained, in this ledger (docs/ledger.md)")] = None,
                   debug: DebugOpt = False) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):
         from medrules.batch.command import column_options, settle_command
-        settle_command(rulebook, claims, results, members, column_options(column or [], columns), scheduler,
+        mapping = column_options(column or [], columns)
+        settle_command(rulebook, claims, results, members, mapping, scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"))
+        if ledger is not None:
+            from medrules.ledger.batch import after_batch
+            after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),
+                        out)
     _run(body, debug)
 
 

@@ -266,3 +266,21 @@ def test_an_older_ledger_is_upgraded_when_opened(ledger_url):
         assert sa.inspect(led.engine).has_table("requests")
         with led.engine.connect() as conn:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_policy_years_record_the_version_in_force_with_its_amended_base(ledger, tmp_path):
+    doc = {"member": {"id": "PY-T-1", "birth_date": "1971-10-02"},
+           "claims": [{"id": "A", "date": "2018-06-01", "kind": "outpatient", "institution": "township",
+                       "compliant_cost": "186.50"},
+                      {"id": "B", "date": "2019-01-08", "kind": "outpatient", "institution": "township",
+                       "compliant_cost": "186.50"}]}
+    a, b = ledger.settle_member(ROOT / "rulebooks" / "pingyang", facts(tmp_path, "p.json", doc))
+    assert (a.rulebook_id, b.rulebook_id) == ("pingyang/residents-earlier", "pingyang/residents-2019")
+    assert a.rulebook_hash != b.rulebook_hash
+    assert (str(b.effective_from), str(b.effective_to)) == ("2019-01-01", "2019-12-31")
+    with ledger.engine.connect() as conn:
+        files = json.loads(conn.execute(sa.text("SELECT files FROM rulebook_versions WHERE hash = :h"),
+                                        {"h": b.rulebook_hash}).scalar())
+    # 2019 is written as an amendment of the earlier year: both texts make the version
+    assert [Path(f).name for f in files] == ["residents-2019.mr", "residents-earlier.mr"]
+    assert ledger.explanation(b.id, "en")["claims"][0]["steps"][0]["kind"] == "version"

@@ -152,7 +152,7 @@ def _find(led, key: str, member: str | None):
 def _table(ds, lang: str, title: str) -> Table:
     from medrules.explain.format import Formatter
     f = Formatter(lang)
-    funds = list(dict.fromkeys(x.fund for d in ds for x in d.funds))
+    funds = list(dict.fromkeys(x.fund for d in ds for x in d.funds if x.paid))  # the funds that paid something
     zh = lang == "zh"
     t = Table(title=title, title_justify="left")
     for head in (("决定", "decision"), ("结算单", "claim"), ("日期", "date"), ("次", "no."), ("规则书", "rulebook")):
