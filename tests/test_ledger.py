@@ -233,6 +233,11 @@ def test_errors_are_located_in_the_users_file(ledger, tmp_path):
     d = info.value.diagnostics[0]
     assert d.span.file == str(path) and d.span.line == 12
     assert row_counts(ledger)["decisions"] == 0
+    ledger.settle_member(QUZHOU, facts(tmp_path, "good.json", TWO_ADMISSIONS))
+    counts = row_counts(ledger)
+    with pytest.raises(MedrulesError) as info:  # a bad correction too is reported in its own file
+        ledger.settle_member(QUZHOU, path)
+    assert info.value.diagnostics[0].span.file == str(path) and row_counts(ledger) == counts
     with pytest.raises(MedrulesError, match="member's id"):
         ledger.settle_member(QUZHOU, facts(tmp_path, "nomember.json", {"claims": []}))
 

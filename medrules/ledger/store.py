@@ -136,14 +136,13 @@ class Ledger:
             with self.engine.connect() as conn:  # settled already (a resumed batch): nothing to check or do
                 if conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
                     return _current_in(conn, member_id)
-        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
         with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": member_id})
             if key is not None and conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
                 return _current_in(conn, member_id)
             recording = _Recording(conn, rb, member_id)
-            decisions = recording.run(incoming)
+            decisions = recording.run(incoming, source)
             if key is not None:
                 conn.execute(t.requests.insert().values(key=key, member_id=member_id, facts_hash=recording.facts_hash,
                                                         recorded_at=recording.now))
@@ -278,7 +277,7 @@ class _Recording:
         self.conn, self.rb, self.member_id = conn, rb, member_id
         self.now = _now()
 
-    def run(self, incoming: dict) -> list[Decision]:
+    def run(self, incoming: dict, source: SourceFile) -> list[Decision]:
         conn, member_id = self.conn, self.member_id
         stored_hash = conn.execute(sa.select(t.member_facts.c.facts_hash).where(t.member_facts.c.member_id == member_id)
                                    .order_by(t.member_facts.c.id.desc()).limit(1)).scalar()
@@ -287,7 +286,11 @@ class _Recording:
         merged = merge(stored, incoming)
         text = canonical(merged, indent=2)
         facts_hash = self.facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
+        if merged is incoming:  # nothing stored to add to: settle the file itself (errors located in it)
+            results, used = _settle_traced(self.rb, source)
+        else:
+            _validate(self.rb, source)  # mistakes are reported in the user's own file, before the merged one
+            results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
         docs = None
         latest = self._latest()
         given = {c["id"]: c for c in merged["claims"]}
