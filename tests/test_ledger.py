@@ -289,3 +289,31 @@ def test_policy_years_record_the_version_in_force_with_its_amended_base(ledger, 
     # 2019 is written as an amendment of the earlier year: both texts make the version
     assert [Path(f).name for f in files] == ["residents-2019.mr", "residents-earlier.mr"]
     assert ledger.explanation(b.id, "en")["claims"][0]["steps"][0]["kind"] == "version"
+
+
+def test_concurrent_settlements_of_one_member_are_serialised(ledger, tmp_path):
+    """Clerks (threads of a service) settling the same member at once: every request is recorded once, in
+    some order, with sequences 1, 2, 3 … and no decision numbered twice."""
+    import threading
+    files = [facts(tmp_path, f"f{i}.json", {"member": MEMBER, "claims": [inpatient("C1", "2012-01-15", f"{cost}.00")]})
+             for i, cost in enumerate((50000, 40000, 45000, 41000))]
+    errors = []
+
+    def settle(path):
+        try:
+            ledger.settle_member(QUZHOU, path, once=True)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+    threads = [threading.Thread(target=settle, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    history = ledger.claim_history("C1", MEMBER["id"])
+    assert [d.sequence for d in history] == [1, 2, 3, 4]
+    assert [d.supersedes for d in history] == [None] + [d.id for d in history[:-1]]
+    # whatever the order, the adjustments add up to the last decision's payment: (cost − 600) × 84%
+    last = history[-1]
+    paid = sum((a.amount for a in ledger.adjustments(MEMBER["id"])), history[0].paid("inpatient_pool"))
+    assert paid == last.paid("inpatient_pool") == (D(last.claim_facts["compliant_cost"]) - 600) * D("0.84")
