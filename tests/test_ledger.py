@@ -148,6 +148,21 @@ def test_a_retroactive_amendment_is_a_new_rulebook_version(ledger, tmp_path):
     cause = c1.adjustments[0].cause
     assert cause["facts"] == [] and cause["rulebook"]["before"]["hash"] == first[0].rulebook_hash
     assert cause["rulebook"]["after"]["hash"] == c1.rulebook_hash
+    assert cause["rulebook"]["before"]["plan_hash"] != cause["rulebook"]["after"]["plan_hash"] == c1.plan_hash
+
+
+def test_a_reformatted_rulebook_is_the_same_rules(ledger, tmp_path):
+    rulebook = tmp_path / "employee-2012.mr"
+    shutil.copy(QUZHOU, rulebook)
+    path = facts(tmp_path, "m.json", TWO_ADMISSIONS)
+    first = ledger.settle_member(rulebook, path)
+    counts = row_counts(ledger)
+    # a comment, blank lines and a citation with a full stop added: new source texts, the same rules
+    text = QUZHOU.read_text(encoding="utf-8").replace('"1个自然年度内起付标准下调至300元"', '"1个自然年度内起付标准下调至300元。"')
+    rulebook.write_text("# reviewed 2013\n\n" + text, encoding="utf-8")
+    again = ledger.settle_member(rulebook, path)
+    assert not any(d.recorded for d in again) and row_counts(ledger) == counts
+    assert again[0].plan_hash == first[0].plan_hash and len(first[0].plan_hash) == 64
 
 
 def test_a_stored_decision_is_explained_from_the_ledger_alone(ledger, tmp_path):
@@ -270,7 +285,7 @@ def test_an_older_ledger_is_upgraded_when_opened(ledger_url):
     with Ledger.open(ledger_url) as led:
         assert sa.inspect(led.engine).has_table("requests")
         with led.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
 
 
 def test_policy_years_record_the_version_in_force_with_its_amended_base(ledger, tmp_path):
