@@ -459,14 +459,6 @@ def prove(rulebook: RulebookArg, json_: JsonOpt = False,
     _run(body, debug, root)
 
 
-def main() -> None:
-    app(prog_name="medrules")
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 _PathsArg = Annotated[list[Path], typer.Argument(help="claim files: CSV, Parquet, JSON Lines, facts JSON (or folders)")]
 _OutOpt = Annotated[Path, typer.Option("--out", help="results: .parquet or .csv (rejects go to OUT.rejects.csv)")]
 _MembersOpt = Annotated[Optional[Path], typer.Option("--members", help="members in their own file, on member.id")]
@@ -480,13 +472,20 @@ _ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="sh
 def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
                   claims: _PathsArg, results: _OutOpt, members: _MembersOpt = None, column: _ColumnOpt = None,
                   columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
+                  ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
+                                    "decisions, explained, in this ledger (docs/ledger.md)")] = None,
                   debug: DebugOpt = False) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):
         from medrules.batch.command import column_options, settle_command
-        settle_command(rulebook, claims, results, members, column_options(column or [], columns), scheduler,
+        mapping = column_options(column or [], columns)
+        settle_command(rulebook, claims, results, members, mapping, scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"))
+        if ledger is not None:
+            from medrules.ledger.batch import after_batch
+            after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),
+                        out)
     _run(body, debug)
 
 
@@ -516,3 +515,18 @@ def fmt(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.m
         if check and changed:
             raise typer.Exit(1)
     _run(body, debug)
+def _add_ledger_commands() -> None:
+    """``medrules ledger …`` (medrules/ledger/cli.py); the database libraries load only when one runs."""
+    from medrules.ledger.cli import ledger_app
+    app.add_typer(ledger_app, name="ledger")
+
+
+_add_ledger_commands()
+
+
+def main() -> None:
+    app(prog_name="medrules")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
