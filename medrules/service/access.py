@@ -1,0 +1,130 @@
+"""Who may see what: clerks with passwords, citizens with an access code per member.
+
+- Clerks are kept in the instance's ``service.sqlite``; passwords are hashed with argon2id
+  (argon2-cffi). ``medrules serve --create-clerk NAME`` adds one (the password is prompted).
+- A clerk issues a citizen an access code for one member (shown once, stored hashed;
+  issuing a new one revokes the old). A citizen signs in with member id and code and sees
+  only that member's decisions.
+- Sign-in (clerk and citizen, pages and API) is rate-limited per client address and name.
+- The secret that signs sessions and API tokens comes from ``MEDRULES_SECRET_KEY`` or is
+  generated on first run into the instance folder (``secret_key``, mode 0600); never in the repo.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS clerk (name TEXT PRIMARY KEY, hash TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS access_code (member TEXT PRIMARY KEY, hash TEXT NOT NULL, issued_by TEXT NOT NULL,
+  issued_at TEXT NOT NULL);
+"""
+
+_hasher = PasswordHasher()
+# A hash to verify against when the name is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY = _hasher.hash("medrules-no-such-clerk")
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
+
+
+def secret_key(instance: Path) -> str:
+    if os.environ.get("MEDRULES_SECRET_KEY"):
+        return os.environ["MEDRULES_SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class Accounts:
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30)
+
+    def add_clerk(self, name: str, password: str) -> None:
+        if not name.strip() or len(password) < 8:
+            raise ValueError("a clerk needs a name and a password of at least 8 characters")
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with self._db() as db:
+            db.execute("INSERT INTO clerk (name, hash, created_at) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE "
+                       "SET hash=excluded.hash", (name, _hasher.hash(password), now))
+
+    def check_clerk(self, name: str, password: str) -> bool:
+        with self._db() as db:
+            row = db.execute("SELECT hash FROM clerk WHERE name=?", (name,)).fetchone()
+        return _verify(row[0] if row else None, password)
+
+    def issue_code(self, member: str, clerk: str) -> str:
+        code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        with self._db() as db:
+            db.execute("INSERT INTO access_code (member, hash, issued_by, issued_at) VALUES (?,?,?,?) "
+                       "ON CONFLICT(member) DO UPDATE SET hash=excluded.hash, issued_by=excluded.issued_by, "
+                       "issued_at=excluded.issued_at", (member, _hasher.hash(_normal(code)), clerk, now))
+        return code
+
+    def check_code(self, member: str, code: str) -> bool:
+        with self._db() as db:
+            row = db.execute("SELECT hash FROM access_code WHERE member=?", (member,)).fetchone()
+        return _verify(row[0] if row else None, _normal(code))
+
+
+def _normal(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
+def _verify(stored: str | None, given: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY, given) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+class RateLimit:
+    """At most ``attempts`` failed sign-ins per key in ``window`` seconds (in memory, per process)."""
+
+    def __init__(self, attempts: int = 5, window: float = 300.0, clock=time.monotonic):
+        self.attempts, self.window, self.clock = attempts, window, clock
+        self._failures: dict[str, deque] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _trim(self, q: deque) -> None:
+        now = self.clock()
+        while q and now - q[0] > self.window:
+            q.popleft()
+
+    def blocked(self, *keys: str) -> float:
+        """Seconds to wait if any key is blocked, else 0."""
+        with self._lock:
+            wait = 0.0
+            for key in keys:
+                q = self._failures[key]
+                self._trim(q)
+                if len(q) >= self.attempts:
+                    wait = max(wait, self.window - (self.clock() - q[0]))
+            return wait
+
+    def failed(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures[key].append(self.clock())
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
