@@ -29,9 +29,6 @@ CREATE TABLE IF NOT EXISTS access_code (member TEXT PRIMARY KEY, hash TEXT NOT N
   issued_at TEXT NOT NULL);
 """
 
-_hasher = PasswordHasher()
-# A hash to verify against when the name is unknown, so a wrong name costs as long as a wrong password.
-_DUMMY = _hasher.hash("medrules-no-such-clerk")
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out over the phone
 
@@ -48,8 +45,13 @@ def secret_key(instance: Path) -> str:
 
 
 class Accounts:
-    def __init__(self, path: str | Path):
+    """Clerks and access codes. ``hasher`` defaults to argon2-cffi's recommended argon2id parameters
+    (tests pass a cheaper profile); each stored hash names its own parameters."""
+
+    def __init__(self, path: str | Path, hasher: PasswordHasher | None = None):
         self.path = str(path)
+        self.hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
         with self._db() as db:
             db.executescript(SCHEMA)
 
@@ -62,12 +64,20 @@ class Accounts:
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
         with self._db() as db:
             db.execute("INSERT INTO clerk (name, hash, created_at) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE "
-                       "SET hash=excluded.hash", (name, _hasher.hash(password), now))
+                       "SET hash=excluded.hash", (name, self.hasher.hash(password), now))
 
     def check_clerk(self, name: str, password: str) -> bool:
         with self._db() as db:
             row = db.execute("SELECT hash FROM clerk WHERE name=?", (name,)).fetchone()
-        return _verify(row[0] if row else None, password)
+        return self._verify(row[0] if row else None, password)
+
+    def _verify(self, stored: str | None, given: str) -> bool:
+        if stored is None:  # verify against a dummy, so an unknown name costs as long as a wrong password
+            self._dummy = self._dummy or self.hasher.hash("medrules-no-such-account")
+        try:
+            return self.hasher.verify(stored or self._dummy, given) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
 
     def issue_code(self, member: str, clerk: str) -> str:
         code = "-".join("".join(secrets.choice(CODE_ALPHABET) for _ in range(4)) for _ in range(3))
@@ -75,24 +85,19 @@ class Accounts:
         with self._db() as db:
             db.execute("INSERT INTO access_code (member, hash, issued_by, issued_at) VALUES (?,?,?,?) "
                        "ON CONFLICT(member) DO UPDATE SET hash=excluded.hash, issued_by=excluded.issued_by, "
-                       "issued_at=excluded.issued_at", (member, _hasher.hash(_normal(code)), clerk, now))
+                       "issued_at=excluded.issued_at", (member, self.hasher.hash(_normal(code)), clerk, now))
         return code
 
     def check_code(self, member: str, code: str) -> bool:
         with self._db() as db:
             row = db.execute("SELECT hash FROM access_code WHERE member=?", (member,)).fetchone()
-        return _verify(row[0] if row else None, _normal(code))
+        return self._verify(row[0] if row else None, _normal(code))
 
 
 def _normal(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def _verify(stored: str | None, given: str) -> bool:
-    try:
-        return _hasher.verify(stored or _DUMMY, given) and stored is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 class RateLimit:

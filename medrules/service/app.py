@@ -40,21 +40,22 @@ TOKEN_AGE = 12 * 3600
 class Service:
     """What every request handler reaches: settings, rulebooks, ledger, accounts, limits."""
 
-    def __init__(self, settings: Settings, ledger: Ledger | None = None):
+    def __init__(self, settings: Settings, ledger: Ledger | None = None, hasher=None):
         self.settings = settings
         self.rulebooks = Rulebooks(settings.rulebooks)
         self.ledger = ledger or Ledger(settings.instance / "ledger.sqlite")
-        self.accounts = Accounts(settings.instance / "service.sqlite")
+        self.accounts = Accounts(settings.instance / "service.sqlite", hasher)
         self.secret = secret_key(settings.instance)
         self.tokens = URLSafeTimedSerializer(self.secret, salt="medrules-api")
         self.sign_in_limit = RateLimit()
 
 
-def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger: Ledger | None = None) -> FastAPI:
+def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger: Ledger | None = None,
+               hasher=None) -> FastAPI:
     instance = Path(instance)
     instance.mkdir(parents=True, exist_ok=True)
     settings = load_settings(instance, Path(rulebooks) if rulebooks else None)
-    service = Service(settings, ledger)
+    service = Service(settings, ledger, hasher)
     app = FastAPI(title="medrules service", version="1",
                   description="Settle claims into the ledger, and explain stored decisions with citations.")
     app.state.service = service

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -63,9 +63,9 @@ def _csrf(request: Request) -> str:
     return request.session["csrf"]
 
 
-def page(request: Request, name: str, status: int = 200, **values) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **values) -> HTMLResponse:
     lang = _lang(request)
-    return templates.TemplateResponse(request, name, {
+    return templates.TemplateResponse(request, template, {
         "ui": UI[lang], "lang": lang, "csrf": _csrf(request), "clerk": request.session.get("clerk"),
         "citizen": request.session.get("member"), **values}, status_code=status)
 
@@ -132,7 +132,7 @@ def install(app: FastAPI, service) -> None:
         ok = await run_in_threadpool(sign_in, service, request, name,
                                      lambda: service.accounts.check_clerk(name, password))
         if not ok:
-            return page(request, "sign_in.html", status=401, who="clerk", failed=True, name=name)
+            return page(request, "sign_in.html", status=401, who="clerk", failed=True, given=name)
         _fresh_session(request, clerk=name)
         return _see_other("/clerk")
 
@@ -160,10 +160,10 @@ def install(app: FastAPI, service) -> None:
             return page(request, "clerk_home.html", status=p.status, q="", members=service.ledger.members(""),
                         rulebooks=list(service.rulebooks), facts=data.get("facts", ""),
                         chosen=data.get("rulebook"), errors=[diagnostic_json(d, p.sources) for d in p.diagnostics])
-        return _see_other(f"/clerk/members/{quote(outcome.member, safe='')}")
+        return _see_other(f"/clerk/member?id={quote(outcome.member, safe='')}")
 
-    @app.get("/clerk/members/{member}", response_class=HTMLResponse, include_in_schema=False)
-    def clerk_member(request: Request, member: str):
+    @app.get("/clerk/member", response_class=HTMLResponse, include_in_schema=False)
+    def clerk_member(request: Request, member: str = Query(alias="id", max_length=200)):
         clerk_only(request)
         decisions = service.ledger.member_decisions(member)
         if not decisions:
@@ -172,10 +172,10 @@ def install(app: FastAPI, service) -> None:
         return page(request, "clerk_member.html", member=member, decisions=decisions, superseded=superseded,
                     titles=render.fund_titles(service, decisions[-1], _lang(request)))
 
-    @app.post("/clerk/members/{member}/access-code", response_class=HTMLResponse, include_in_schema=False)
-    async def clerk_issue_code(request: Request, member: str):
+    @app.post("/clerk/member/access-code", response_class=HTMLResponse, include_in_schema=False)
+    async def clerk_issue_code(request: Request):
         clerk = clerk_only(request)
-        await form(request)
+        member = (await form(request)).get("member", "")
         if not service.ledger.member_decisions(member):
             raise problem("not-found", f"no decisions are recorded for member {member}", status=404)
         code = await run_in_threadpool(service.accounts.issue_code, member, clerk)
@@ -223,7 +223,7 @@ def install(app: FastAPI, service) -> None:
         ok = await run_in_threadpool(sign_in, service, request, "member:" + member,
                                      lambda: service.accounts.check_code(member, code))
         if not ok:
-            return page(request, "sign_in.html", status=401, who="citizen", failed=True, name=member)
+            return page(request, "sign_in.html", status=401, who="citizen", failed=True, given=member)
         _fresh_session(request, member=member)
         return _see_other("/citizen")
 

@@ -7,6 +7,7 @@ exactly which version settled it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -48,15 +49,27 @@ def load_one(path: Path, key: str) -> Rulebook:
     return Rulebook(key, program, h.hexdigest(), sources)
 
 
+@functools.lru_cache(maxsize=8)
+def _load_folder(folder: Path, signature: tuple) -> dict[str, Rulebook]:
+    """Loaded rulebooks are immutable: one load per folder and content (by file sizes and times)."""
+    out = {}
+    for path, _, _ in signature:
+        key = Path(path).relative_to(folder).with_suffix("").as_posix()
+        out[key] = load_one(Path(path), key)
+    return out
+
+
 class Rulebooks:
     """The shipped (or configured) rulebooks, by key."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
-        self.by_key: dict[str, Rulebook] = {}
-        for path in sorted(self.folder.rglob("*.mr")):
-            key = path.relative_to(self.folder).with_suffix("").as_posix()
-            self.by_key[key] = load_one(path, key)
+        if not self.folder.is_dir():
+            raise MedrulesError(error("io", f"no rulebook folder {self.folder}",
+                                      hint="run from the repository, or pass --rulebooks FOLDER"))
+        paths = sorted(self.folder.rglob("*.mr"))
+        signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+        self.by_key: dict[str, Rulebook] = _load_folder(self.folder, signature)
 
     def get(self, key: str) -> Rulebook:
         try:

@@ -19,6 +19,7 @@ its scheme, then ``default``; keys missing there are taken from ``default``.
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -64,10 +65,12 @@ def load_settings(instance: Path, rulebooks: Path | None = None) -> Settings:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            line = getattr(exc, "lineno", 0) or 0
-            col = getattr(exc, "colno", 0) or 0
-            raise MedrulesError(error("settings", f"settings file is not valid TOML: {exc.msg if hasattr(exc, 'msg') else exc}",
-                                      Span(str(path), line, col) if line else None)) from None
+            text = str(exc)
+            at = re.search(r"\(at line (\d+), column (\d+)\)", text)
+            message = re.sub(r"\s*\(at line \d+, column \d+\)|\s*\(at end of document\)", "", text)
+            raise MedrulesError(error("settings", f"the settings file is not valid TOML: {message}",
+                                      Span(str(path), int(at[1]), int(at[2])) if at else None,
+                                      "see docs/service.md for the settings file")) from None
     offices = data.get("office", {})
     if not isinstance(offices, dict) or not all(isinstance(v, dict) for v in offices.values()):
         raise MedrulesError(error("settings", f"{path}: [office.NAME] tables expected",

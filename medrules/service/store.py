@@ -23,7 +23,8 @@ import attrs
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import settle
 from medrules.explain import explain
-from medrules.explain.json import explanation_json, plain
+from medrules.explain import json as explanation_json_module
+from medrules.explain.json import plain
 from medrules.facts import facts_from_source, read_json
 from medrules.service.rulebooks import Rulebook
 from medrules.source import SourceFile
@@ -132,7 +133,7 @@ class Ledger:
                                       "decisions are recorded per member"))
         given = _as_given(read_json(source))
         result = settle(program, facts, trace=True)
-        docs = {lang: explanation_json(explain(program, result, lang)) for lang in LANGS}
+        docs = {lang: explanation_json_module.explanation_json(explain(program, result, lang)) for lang in LANGS}
         by_lang = {lang: {c["id"]: c for c in docs[lang]["claims"]} for lang in LANGS}
         claims_given = {str(c.get("id", i + 1)): c for i, c in enumerate(given.get("claims", []))}
         now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
