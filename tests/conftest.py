@@ -66,3 +66,30 @@ def every_explanation_validates(monkeypatch):
 
     monkeypatch.setattr(explanation_json_module, "explanation_json", validated)
     monkeypatch.setattr(medrules.cli, "explanation_json", validated)
+
+
+# ---------------------------------------------------------------- the ledger on SQLite and PostgreSQL
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger_url(request, tmp_path):
+    """A fresh, empty ledger database: a SQLite file, and a new database on the PostgreSQL server named by
+    MEDRULES_TEST_POSTGRES_URL (skipped, visibly, without it; a failure in CI, where .ci/run starts one)."""
+    import os
+    import uuid
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+        return
+    admin_url = os.environ.get("MEDRULES_TEST_POSTGRES_URL")
+    if not admin_url:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set but MEDRULES_TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL")
+        pytest.skip("PostgreSQL ledger tests: set MEDRULES_TEST_POSTGRES_URL (see .ci/postgres) to run them")
+    import sqlalchemy as sa
+    admin = sa.create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                             isolation_level="AUTOCOMMIT")
+    name = f"medrules_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

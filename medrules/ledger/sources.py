@@ -1,0 +1,151 @@
+"""What the ledger settles: rulebooks with content hashes, and facts as given (canonical JSON).
+
+A rulebook version is identified by the SHA-256 of the source texts read to build it: the file
+itself, the rulebooks it amends and the scheme it layers on, in the order they were read. (When
+the lowered plan lands, this should become the hash of the plan, so that a reformatted file is the
+same version.)
+
+Facts are kept as given: parsed with the facts reader (numbers stay the exact decimals written),
+written back as canonical JSON (sorted keys, numbers unquoted as written).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+import medrules
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate import Program
+from medrules.facts import Located, read_json
+from medrules.source import SourceFile
+
+
+@attrs.frozen
+class Version:
+    program: Program
+    hash: str
+    files: tuple[str, ...]  # every file read to build it, in order
+
+
+@attrs.frozen
+class Rulebooks:
+    """One rulebook, or a folder of policy years (each claim settled under the version in force)."""
+
+    name: str
+    versions: tuple[Version, ...]
+    rulebook_set: object = None  # medrules.versions.RulebookSet for a folder
+
+    def version(self, program: Program) -> Version:
+        return next(v for v in self.versions if v.program is program)
+
+
+class _Recorder:
+    def __init__(self, read):
+        self.base_read, self.files = read, []
+
+    def __call__(self, path) -> SourceFile:
+        source = self.base_read(path)
+        self.files.append(source)
+        return source
+
+
+def digest(parts: list[str]) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8")
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+def load_rulebook(path: str | Path, read=SourceFile.read) -> Version:
+    rec = _Recorder(read)
+    program = medrules.load(path, read=rec)
+    return Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files))
+
+
+def load_rulebooks(path: str | Path, read=SourceFile.read) -> Rulebooks:
+    """A rulebook file or a folder of policy years, with each version's content hash."""
+    p = medrules.resolve_rulebook_path(path)
+    if not p.is_dir():
+        return Rulebooks(str(path), (load_rulebook(p, read),))
+    from medrules.versions import load_set
+    cache: dict[str, SourceFile] = {}
+
+    def cached(q):
+        if str(q) not in cache:
+            cache[str(q)] = read(q)
+        return cache[str(q)]
+
+    rs = load_set(p, read=cached)  # checks the versions fit together (no overlaps, one dating rule)
+    versions = []
+    for program in rs.versions:
+        rec = _Recorder(cached)
+        medrules.load(program.checked.file, read=rec)  # the same files again, from the cache: which ones
+        versions.append(Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files)))
+    return Rulebooks(str(path), tuple(versions), rs)
+
+
+# ---------------------------------------------------------------- facts as given
+def as_given(doc: Located):
+    """A facts document as plain values: objects, lists, strings, exact Decimals, booleans, None."""
+    v = doc.value
+    if isinstance(v, dict):
+        return {k: as_given(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [as_given(x) for x in v]
+    return v
+
+
+def canonical(value, indent: int | None = None, _depth: int = 0) -> str:
+    """JSON with sorted keys; decimals written as given (``50000.00`` stays ``50000.00``), never floats."""
+    pad = "" if indent is None else "\n" + " " * (indent * (_depth + 1))
+    end = "" if indent is None else "\n" + " " * (indent * _depth)
+    sep = "," if indent is None else ","
+    colon = ":" if indent is None else ": "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}{colon}{canonical(value[k], indent, _depth + 1)}"
+                 for k in sorted(value)]
+        return "{" + sep.join(items) + end + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[" + sep.join(f"{pad}{canonical(x, indent, _depth + 1)}" for x in value) + end + "]"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, bool) or value is None or isinstance(value, (int, str)):
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
+
+
+def read_facts(source: SourceFile) -> dict:
+    """The facts document as given; only its shape is checked here (the rulebook checks the rest)."""
+    doc = read_json(source)
+    value = as_given(doc)
+    member = value.get("member") if isinstance(value, dict) else None
+    if not isinstance(member, dict) or not isinstance(member.get("id"), str) or not member["id"]:
+        span = doc.span if not isinstance(doc.value, dict) or "member" not in doc.value else doc.value["member"].span
+        raise MedrulesError(error("facts", "the ledger needs the member's id: {\"member\": {\"id\": \"…\"}}", span))
+    claims = value.get("claims")
+    if not isinstance(claims, list) or not all(isinstance(c, dict) and isinstance(c.get("id"), str) for c in claims):
+        raise MedrulesError(error("facts", "the ledger needs a list of claims, each with an \"id\"",
+                                  doc.value["claims"].span if "claims" in doc.value else doc.span))
+    return value
+
+
+def merge(stored: dict | None, incoming: dict) -> dict:
+    """The member's facts after this file: its member record and opening values (if it gives them)
+    replace the stored ones; its claims replace stored claims of the same id, and new claims are added."""
+    if stored is None or stored["member"]["id"] != incoming["member"]["id"]:
+        return incoming
+    merged = dict(stored) | {k: v for k, v in incoming.items() if k != "claims"}
+    claims = {c["id"]: c for c in stored.get("claims", [])}
+    claims.update({c["id"]: c for c in incoming["claims"]})
+    merged["claims"] = list(claims.values())
+    return merged
