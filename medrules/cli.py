@@ -311,7 +311,9 @@ def serve(host: Annotated[str, typer.Option("--host", help="address to listen on
                                                             "(default: settings, else ./rulebooks)")] = None,
           create_clerk: Annotated[Optional[str], typer.Option("--create-clerk", metavar="NAME",
                                                               help="add a clerk (prompts for the password) "
-                                                              "and exit")] = None) -> None:
+                                                              "and exit")] = None,
+          ledger: Annotated[Optional[str], typer.Option("--ledger", help="ledger URL (sqlite:///…, postgresql://…); "
+                                                        "default: INSTANCE/ledger.sqlite")] = None) -> None:
     """Serve the JSON API (docs at /docs) and the clerk's and citizen's pages; see docs/service.md."""
     from medrules.service.command import serve as run_service
-    run_service(host, port, instance, rulebooks, create_clerk)
+    run_service(host, port, instance, rulebooks, create_clerk, ledger)

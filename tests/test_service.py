@@ -113,17 +113,26 @@ def test_changed_facts_record_resettlements_with_amounts_to_pay_or_recover(clien
     assert now["C2"]["supersedes"] == first["C2"]["id"]
     assert now["C2"]["adjustments"]["inpatient_pool"] == "8400.00"
     assert now["C2"]["adjustments"]["critical_illness"] == "-9000.00"
-    # C3 and C4 settle to the same amounts (the inpatient fund is exhausted either way): nothing new
-    assert set(r.json()["recorded"]) == {now["C1"]["id"], now["C2"]["id"]}
-    assert now["C3"]["id"] == first["C3"]["id"]
+    # C3 and C4 pay the same (the inpatient fund is exhausted either way), but the year's cost counted after
+    # them moves (C3: 50,000 + 180,000 + 36,500 = 266,500 → 256,500), so the ledger records them again with
+    # nothing to pay or recover
+    assert len(r.json()["recorded"]) == 4
+    assert now["C3"]["seq"] == 2 and now["C3"]["adjustments"] == {} and now["C3"]["funds"] == first["C3"]["funds"]
 
 
 def test_a_members_history_keeps_every_decision(client, auth):
     settle(client, auth, with_member("API-4"))
     settle(client, auth, with_member("API-4", C1="40000.00"))
     r = client.get("/api/members/API-4/decisions", headers=auth)
-    claims = [d["claim"] for d in r.json()["decisions"]]
-    assert claims.count("C1") == 2 and claims.count("C2") == 2 and claims.count("C3") == 1
+    history = r.json()["decisions"]
+    assert [d["claim"] for d in history] == ["C1", "C1", "C2", "C2", "C3", "C3", "C4", "C4"]
+    for first, again in zip(history[::2], history[1::2]):
+        assert again["supersedes"] == first["id"] and (first["seq"], again["seq"]) == (1, 2)
+    # a later file with only the corrected claim is merged into what the ledger holds: nothing changes again
+    one = with_member("API-4", C1="40000.00")
+    one["claims"] = one["claims"][:1]
+    r = settle(client, auth, one)
+    assert r.status_code == 200 and r.json()["recorded"] == [] and len(r.json()["decisions"]) == 4
 
 
 def test_stored_explanation_in_each_view_language_and_format(client, auth):

@@ -118,6 +118,11 @@ def test_a_clerk_tries_a_what_if_and_sees_resettlements(app):
     # C1 recovers 41,496 − 33,096 = 8,400.00; C2 pays 8,400.00 more (the room under 160,000 grew by as much)
     assert r.text.count("to recover 8,400.00") == 1 and r.text.count("to pay 8,400.00") == 1
     assert "corrected" in r.text
+    redo = app.state.service.ledger.member_decisions("PG-2")
+    c1_again = next(d for d in redo if d.claim == "C1" and d.seq == 2)
+    page = c.get(f"/clerk/decisions/{c1_again.id}", params={"lang": "en"}).text
+    # the cause the ledger recorded: the corrected cost, and the provisions whose result moved
+    assert "claim.compliant_cost: 50000.00 → 40000.00" in page and "to recover 8,400.00 yuan" in page
     bad = c.post(f"/clerk/decisions/{first}/what-if", data={"csrf": csrf(page), "changes": "claim.colour=red"})
     assert bad.status_code == 422 and "not a declared claim fact" in bad.text
 

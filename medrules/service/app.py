@@ -29,7 +29,7 @@ from medrules.service.errors import HTTPProblem, body, problem
 from medrules.service.limits import BodyLimit
 from medrules.service.rulebooks import Rulebooks
 from medrules.service.settings import Settings, load_settings
-from medrules.service.store import Ledger
+from medrules.service.store import ServiceLedger
 from medrules.source import SourceFile
 
 log = logging.getLogger("medrules.service")
@@ -40,18 +40,21 @@ TOKEN_AGE = 12 * 3600
 class Service:
     """What every request handler reaches: settings, rulebooks, ledger, accounts, limits."""
 
-    def __init__(self, settings: Settings, ledger: Ledger | None = None, hasher=None):
+    def __init__(self, settings: Settings, ledger_url: str | None = None, hasher=None):
         self.settings = settings
         self.rulebooks = Rulebooks(settings.rulebooks)
-        self.ledger = ledger or Ledger(settings.instance / "ledger.sqlite")
+        self.ledger = ServiceLedger.open(ledger_url or settings.ledger or settings.instance / "ledger.sqlite",
+                                         self.rulebooks)
         self.accounts = Accounts(settings.instance / "service.sqlite", hasher)
         self.secret = secret_key(settings.instance)
         self.tokens = URLSafeTimedSerializer(self.secret, salt="medrules-api")
         self.sign_in_limit = RateLimit()
 
 
-def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger: Ledger | None = None,
+def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger: str | None = None,
                hasher=None) -> FastAPI:
+    """``ledger``: a ledger URL (sqlite:///…, postgresql://…) or file; default: settings, else
+    ``INSTANCE/ledger.sqlite``."""
     instance = Path(instance)
     instance.mkdir(parents=True, exist_ok=True)
     settings = load_settings(instance, Path(rulebooks) if rulebooks else None)

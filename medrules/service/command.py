@@ -23,7 +23,8 @@ def create_clerk(instance: Path, name: str, password: str | None = None) -> None
     typer.echo(f"clerk '{name}' can sign in (accounts in {instance / 'service.sqlite'})")
 
 
-def serve(host: str, port: int, instance: Path, rulebooks: Path | None, clerk: str | None) -> None:
+def serve(host: str, port: int, instance: Path, rulebooks: Path | None, clerk: str | None,
+          ledger: str | None = None) -> None:
     if clerk:
         create_clerk(instance, clerk)
         return
@@ -32,7 +33,7 @@ def serve(host: str, port: int, instance: Path, rulebooks: Path | None, clerk: s
     from medrules.diagnostics import MedrulesError
     from medrules.service.app import create_app
     try:
-        app = create_app(instance, rulebooks)
+        app = create_app(instance, rulebooks, ledger)
     except MedrulesError as exc:
         for d in exc.diagnostics:
             typer.echo(f"{d.span + ': ' if d.span else ''}error[{d.code}]: {d.message}"

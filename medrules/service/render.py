@@ -76,7 +76,28 @@ def context(service, d, lang: str) -> dict:
             "limits": limits_reached(claim, titles, lang), "office": office,
             "rulebook_title": (doc["rulebook"]["title"] or {}).get(lang) or doc["rulebook"]["id"],
             "adjustments": [(titles.get(k, k), v) for k, v in d.adjustments.items() if v],
-            "issued": d.created_at[:10]}
+            "issued": d.created_at[:10], "causes": causes(d, titles, lang)}
+
+
+def causes(d, titles: dict[str, str], lang: str) -> list[dict]:
+    """Why a re-settlement pays or recovers, per fund: the facts that changed, the rulebook version that
+    changed, the earlier claims that moved, and the provisions whose result moved (from the ledger)."""
+    f, out = Formatter(lang), []
+    for c in d.changes:
+        cause = c.cause or {}
+        reasons = [f"{x['fact']}: {x['before']} → {x['after']}" for x in cause.get("facts", [])]
+        if cause.get("rulebook"):
+            r = cause["rulebook"]
+            reasons.append(f"{r['before']['id']} ({r['before']['hash'][:12]}) → {r['after']['id']} "
+                           f"({r['after']['hash'][:12]})")
+        if cause.get("after_claims"):
+            claims = ", ".join(cause["after_claims"])
+            reasons.append(f"同年度内结算单 {claims} 变化" if lang == "zh" else f"claims {claims} of the same year changed")
+        steps = [{"text": (s.get("text") or {}).get(lang, ""), "citation": s.get("citation"),
+                  "source": s.get("source")} for s in cause.get("steps", [])]
+        out.append({"fund": titles.get(c.fund, c.fund), "amount": c.amount, "pay": c.amount > 0,
+                    "money": f.money(abs(c.amount)), "reasons": reasons, "steps": steps})
+    return out
 
 
 def markdown(d, view: str, lang: str) -> str:
@@ -111,7 +132,7 @@ def what_if(service, d, changes: list[str], lang: str):
     if rb is None or rb.digest != d.rulebook_digest:
         raise problem("conflict", "the rulebook that settled this decision is no longer loaded in this version",
                       hint="a what-if needs the same rulebook version as the decision")
-    source = service.ledger.submission(d.submission)
+    source = service.ledger.facts(d)
     try:
         facts = facts_from_source(source, rb.program.checked)
         parsed = [parse_change(text, rb.program.checked) for text in changes]

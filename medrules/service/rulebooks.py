@@ -1,30 +1,36 @@
 """The rulebooks a service settles with: every ``*.mr`` under a folder, loaded once.
 
 A rulebook is named by its path under the folder without the suffix
-(``quzhou/employee-2012``), the name the CLI accepts too. Each carries a content hash
-of its text and of every rulebook it amends or layers on, so a stored decision says
-exactly which version settled it.
+(``quzhou/employee-2012``), the name the CLI accepts too. Each is loaded by the ledger's
+loader (:func:`medrules.ledger.load_rulebooks`), so it carries the same content hash the
+ledger records with every decision (its text and every rulebook it amends or layers on).
 """
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import attrs
 
-import medrules
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import Program
+from medrules.ledger import Rulebooks as LedgerRulebooks, load_rulebooks
 from medrules.source import SourceFile
 
 
 @attrs.frozen
 class Rulebook:
     key: str
-    program: Program
-    digest: str  # sha256 over the texts of this rulebook and its bases
+    loaded: LedgerRulebooks  # what the ledger settles with
     sources: dict[str, SourceFile]  # every file read to load it, for quoting diagnostics
+
+    @property
+    def program(self) -> Program:
+        return self.loaded.versions[-1].program
+
+    @property
+    def digest(self) -> str:
+        return self.loaded.versions[-1].hash
 
     @property
     def header(self):
@@ -42,11 +48,7 @@ def load_one(path: Path, key: str) -> Rulebook:
         source = SourceFile.read(p)
         sources[source.name] = source
         return source
-    program = medrules.load(path, read=read)
-    h = hashlib.sha256()
-    for name in sorted(sources):
-        h.update(name.encode() + b"\0" + sources[name].text.encode() + b"\0")
-    return Rulebook(key, program, h.hexdigest(), sources)
+    return Rulebook(key, load_rulebooks(path, read=read), sources)
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,7 +62,7 @@ def _load_folder(folder: Path, signature: tuple) -> dict[str, Rulebook]:
 
 
 class Rulebooks:
-    """The shipped (or configured) rulebooks, by key."""
+    """The shipped (or configured) rulebooks, by key and by content hash."""
 
     def __init__(self, folder: str | Path):
         self.folder = Path(folder)
@@ -70,6 +72,7 @@ class Rulebooks:
         paths = sorted(self.folder.rglob("*.mr"))
         signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
         self.by_key: dict[str, Rulebook] = _load_folder(self.folder, signature)
+        self.by_digest: dict[str, Rulebook] = {rb.digest: rb for rb in self.by_key.values()}
 
     def get(self, key: str) -> Rulebook:
         try:

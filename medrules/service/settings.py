@@ -4,6 +4,7 @@
 
     body_limit = 1048576                 # bytes; larger requests get 413
     rulebooks = "rulebooks"              # folder of *.mr files
+    ledger = "postgresql://medrules@localhost/medrules"   # default: INSTANCE/ledger.sqlite
 
     [office.default]                     # used when nothing more specific is set
     name = { zh = "…医疗保障局", en = "… Healthcare Security Bureau" }
@@ -43,6 +44,7 @@ class Settings:
     instance: Path
     body_limit: int = 1 << 20
     rulebooks: Path = Path("rulebooks")
+    ledger: str | None = None  # a ledger URL; default INSTANCE/ledger.sqlite
     offices: dict = attrs.field(factory=dict)
 
     def office(self, key: str, header, lang: str) -> dict[str, str]:
@@ -84,4 +86,7 @@ def load_settings(instance: Path, rulebooks: Path | None = None) -> Settings:
     if not isinstance(limit, int) or limit <= 0:
         raise MedrulesError(error("settings", f"{path}: body_limit must be a positive number of bytes"))
     folder = rulebooks or Path(data.get("rulebooks", "rulebooks"))
-    return Settings(instance, limit, folder, offices)
+    ledger = data.get("ledger")
+    if ledger is not None and not isinstance(ledger, str):
+        raise MedrulesError(error("settings", f"{path}: ledger must be a URL (sqlite:///… or postgresql://…)"))
+    return Settings(instance, limit, folder, ledger, offices)
