@@ -76,7 +76,8 @@ def context(service, d, lang: str) -> dict:
             "limits": limits_reached(claim, titles, lang), "office": office,
             "rulebook_title": (doc["rulebook"]["title"] or {}).get(lang) or doc["rulebook"]["id"],
             "adjustments": [(titles.get(k, k), v) for k, v in d.adjustments.items() if v],
-            "issued": d.created_at[:10], "causes": causes(d, titles, lang)}
+            "issued": d.created_at[:10], "causes": causes(d, titles, lang), "titles": titles,
+            "signed": lambda x: ("+" if Decimal(x) > 0 else "") + f.money(Decimal(x))}
 
 
 def causes(d, titles: dict[str, str], lang: str) -> list[dict]:

@@ -8,6 +8,7 @@ ledger records with every decision (its text and every rulebook it amends or lay
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import attrs
@@ -41,11 +42,18 @@ class Rulebook:
         return h.title.best(lang) if h.title else h.id
 
 
-def load_one(path: Path, key: str) -> Rulebook:
+def load_one(path: Path, key: str, root: Path | None = None) -> Rulebook:
+    """Files are named relative to ``root`` (the rulebook folder's parent), as the CLI names them when
+    run from the repository: ``rulebooks/quzhou/employee-2012.mr``, wherever the service runs."""
     sources: dict[str, SourceFile] = {}
 
     def read(p):
         source = SourceFile.read(p)
+        if root is not None:
+            try:
+                source = SourceFile(Path(os.path.relpath(Path(p).resolve(), root)).as_posix(), source.text)
+            except ValueError:  # another drive
+                pass
         sources[source.name] = source
         return source
     return Rulebook(key, load_rulebooks(path, read=read), sources)
@@ -57,7 +65,7 @@ def _load_folder(folder: Path, signature: tuple) -> dict[str, Rulebook]:
     out = {}
     for path, _, _ in signature:
         key = Path(path).relative_to(folder).with_suffix("").as_posix()
-        out[key] = load_one(Path(path), key)
+        out[key] = load_one(Path(path), key, folder.resolve().parent)
     return out
 
 
