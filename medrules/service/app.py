@@ -215,8 +215,8 @@ def _api(app: FastAPI, service: Service) -> None:
 
     @app.post("/api/decisions/{decision_id}/what-if", tags=["decisions"],
               summary="What would change on this decision's facts (nothing is recorded)")
-    def what_if(decision_id: int, body: WhatIf, who: str = Depends(clerk)):
-        return render.what_if(service, decision(decision_id), body.changes, body.lang)[0]
+    def what_if(decision_id: int, asked: WhatIf, who: str = Depends(clerk)):
+        return render.what_if(service, decision(decision_id), asked.changes, asked.lang)[0]
 
 
 def _rulebook(service: Service, key: str):
