@@ -294,12 +294,13 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
                 out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
 
 
-def main() -> None:
-    app(prog_name="medrules")
+def _add_ledger_commands() -> None:
+    """``medrules ledger …`` (medrules/ledger/cli.py); the database libraries load only when one runs."""
+    from medrules.ledger.cli import ledger_app
+    app.add_typer(ledger_app, name="ledger")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+_add_ledger_commands()
 
 
 @app.command()
@@ -317,3 +318,11 @@ def serve(host: Annotated[str, typer.Option("--host", help="address to listen on
     """Serve the JSON API (docs at /docs) and the clerk's and citizen's pages; see docs/service.md."""
     from medrules.service.command import serve as run_service
     run_service(host, port, instance, rulebooks, create_clerk, ledger)
+
+
+def main() -> None:
+    app(prog_name="medrules")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

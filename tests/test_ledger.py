@@ -235,3 +235,34 @@ def test_errors_are_located_in_the_users_file(ledger, tmp_path):
     assert row_counts(ledger)["decisions"] == 0
     with pytest.raises(MedrulesError, match="member's id"):
         ledger.settle_member(QUZHOU, facts(tmp_path, "nomember.json", {"claims": []}))
+
+
+def test_a_request_settled_once_is_not_applied_again(ledger, tmp_path):
+    first = facts(tmp_path, "a.json", TWO_ADMISSIONS)
+    corrected = facts(tmp_path, "b.json", {"member": MEMBER, "claims": [inpatient("C1", "2012-01-15", "40000.00")]})
+    ledger.record_batch(QUZHOU, [first, corrected])
+    counts = row_counts(ledger)
+    # the same batch again (a resumed run): the first file must not undo the correction that followed it
+    ledger.record_batch(QUZHOU, [first, corrected])
+    assert row_counts(ledger) == counts
+    assert ledger.current(MEMBER["id"])[0].paid("inpatient_pool") == D("33096.00")  # 39,400 × 84%
+    # without 'once', sending the first file again is a correction back to 50,000: 41,496.00 again, +8,400 补付
+    [c1, _] = ledger.settle_member(QUZHOU, first)
+    assert c1.sequence == 3 and c1.paid("inpatient_pool") == D("41496.00")
+    assert [(a.amount, a.label("zh")) for a in c1.adjustments] == [(D("8400.00"), "补付")]
+
+
+def test_an_older_ledger_is_upgraded_when_opened(ledger_url):
+    from alembic import command
+    from medrules.ledger.store import _alembic_config, _engine, _url
+    engine = _engine(_url(ledger_url))
+    with engine.begin() as conn:  # a ledger made by the first release: no 'requests' table yet
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    assert not sa.inspect(engine).has_table("requests")
+    engine.dispose()
+    with Ledger.open(ledger_url) as led:
+        assert sa.inspect(led.engine).has_table("requests")
+        with led.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"

@@ -55,8 +55,11 @@ class Adjustment:
 
     @property
     def provision(self) -> dict | None:
-        """The first provision (a step with a citation) whose result moved, if any."""
-        return next((s for s in self.cause.get("steps", ()) if s.get("citation")), None)
+        """The provision that moved the amount: the first step with a citation that was lifted (an exclusion
+        no longer applying) or that moves money and changed; else the first cited step that changed."""
+        steps = self.cause.get("steps", ())
+        return next((s for s in steps if s.get("citation") and (s.get("moves_money") or s["change"] == "removed")),
+                    next((s for s in steps if s.get("citation")), None))
 
 
 @attrs.frozen

@@ -82,3 +82,11 @@ adjustments = sa.Table(
     sa.Column("cause", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("member_id", sa.Text, nullable=False),
+    sa.Column("facts_hash", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)

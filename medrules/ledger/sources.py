@@ -68,8 +68,38 @@ def load_rulebook(path: str | Path, read=SourceFile.read) -> Version:
     return Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files))
 
 
+_LOADED: dict[str, tuple[tuple, Rulebooks]] = {}
+
+
 def load_rulebooks(path: str | Path, read=SourceFile.read) -> Rulebooks:
-    """A rulebook file or a folder of policy years, with each version's content hash."""
+    """A rulebook file or a folder of policy years, with each version's content hash. Loaded once per
+    process, and again when any file it was built from (or the folder's list of files) changes."""
+    key = str(Path(path).resolve())
+    if key in _LOADED:
+        stamp, rb = _LOADED[key]
+        if stamp == _stamp(path, rb):
+            return rb
+    rb = _load_rulebooks(path, read)
+    _LOADED[key] = (_stamp(path, rb), rb)
+    return rb
+
+
+def _stamp(path, rb: Rulebooks) -> tuple:
+    """The files a loaded rulebook rests on and their contents' hashes (small files: read, not trusted by date)."""
+    files = [f for v in rb.versions for f in v.files]
+    p = medrules.resolve_rulebook_path(path)
+    if p.is_dir():
+        files += sorted(str(q) for q in p.glob("*.mr"))
+    out = []
+    for f in files:
+        try:
+            out.append((f, hashlib.sha256(Path(f).read_bytes()).hexdigest()))
+        except OSError:
+            out.append((f, None))
+    return tuple(out)
+
+
+def _load_rulebooks(path: str | Path, read) -> Rulebooks:
     p = medrules.resolve_rulebook_path(path)
     if not p.is_dir():
         return Rulebooks(str(path), (load_rulebook(p, read),))

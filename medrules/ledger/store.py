@@ -8,6 +8,7 @@ Rows are only ever inserted; the database refuses UPDATE and DELETE.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -62,7 +63,6 @@ class Ledger:
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
-        self._loaded: dict[str, tuple[tuple, Rulebooks]] = {}
 
     # ------------------------------------------------------------ opening
     @classmethod
@@ -80,6 +80,14 @@ class Ledger:
             raise MedrulesError(error("ledger", f"cannot open the ledger {_safe(url)}: {_first_line(exc)}")) from None
         return ledger
 
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction (on SQLite, it holds the write lock from its first statement)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(medrules_write=True)
+            with conn.begin():
+                yield conn
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -91,54 +99,76 @@ class Ledger:
 
     def _migrate(self) -> None:
         from alembic import command
-        from alembic.config import Config
-        cfg = Config()
-        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.engine.begin() as conn:
+        head = _head()
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":  # two processes opening a new database: one migrates
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(7243001)"))
+            if sa.inspect(conn).has_table("alembic_version") and \
+                    conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head:
+                return  # up to date: the common case, without loading Alembic's machinery
+            cfg = _alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
     # ------------------------------------------------------------ settling
     def rulebooks(self, path: str | Path) -> Rulebooks:
-        """A rulebook or folder of policy years, loaded once per ledger (again if its files change)."""
-        key = str(path)
-        if key in self._loaded:
-            stamp, rb = self._loaded[key]
-            if stamp == _stamp(rb):
-                return rb
-        rb = load_rulebooks(path)
-        self._loaded[key] = (_stamp(rb), rb)
-        return rb
+        """A rulebook or folder of policy years, loaded once per process (again if its files change)."""
+        return load_rulebooks(path)
 
-    def settle_member(self, rulebooks: Rulebooks | str | Path, facts: SourceFile | str | Path | dict) -> list[Decision]:
+    def settle_member(self, rulebooks: Rulebooks | str | Path, facts: SourceFile | str | Path | dict,
+                      once: bool | str = False) -> list[Decision]:
         """Settle one member's claims into the ledger, in one transaction; returns the current decision on
         every claim of the member (``recorded`` tells which this call added). The facts are added to what the
-        ledger holds for the member: claims with the same id replace the stored ones, new claims are added."""
+        ledger holds for the member: claims with the same id replace the stored ones, new claims are added.
+
+        ``once``: settle this request at most once. Its idempotency key is the hash of the facts as given
+        and of the rulebook versions (and of ``once`` itself when it is a string, e.g. a run's name); a
+        request whose key is in the ledger records nothing, even if a later request changed the member's
+        facts since. Batches use it, so that a batch run again after a crash does not undo its own corrections."""
         rb = rulebooks if isinstance(rulebooks, Rulebooks) else self.rulebooks(rulebooks)
         source = _facts_source(facts)
         incoming = read_facts(source)
-        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
         member_id = incoming["member"]["id"]
-        with self.engine.begin() as conn:
+        key = None
+        if once:
+            key = digest(["request", once if isinstance(once, str) else "", canonical(incoming)]
+                         + [v.hash for v in rb.versions])
+            with self.engine.connect() as conn:  # settled already (a resumed batch): nothing to check or do
+                if conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
+                    return _current_in(conn, member_id)
+        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": member_id})
-            return _Recording(conn, rb, member_id).run(incoming)
+            if key is not None and conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
+                return _current_in(conn, member_id)
+            recording = _Recording(conn, rb, member_id)
+            decisions = recording.run(incoming)
+            if key is not None:
+                conn.execute(t.requests.insert().values(key=key, member_id=member_id, facts_hash=recording.facts_hash,
+                                                        recorded_at=recording.now))
+            return decisions
 
-    def record_batch(self, rulebooks: Rulebooks | str | Path, facts_files, on_error=None) -> list[list[Decision]]:
-        """Settle many members, one transaction each (a crash loses at most the member in progress, and
-        running the batch again records nothing twice). ``on_error(source, MedrulesError)`` is called for a
-        member whose facts are refused, and the batch goes on; without it the error is raised."""
+    def record_batch(self, rulebooks: Rulebooks | str | Path, facts_files, on_error=None,
+                     run: str = "", on_settled=None) -> list[list[Decision]]:
+        """Settle many members, one transaction each, each request at most once (``settle_member(once=…)``):
+        a crash loses at most the member in progress, and running the batch again records nothing twice.
+        ``on_error(facts, MedrulesError)`` is called for a member whose facts are refused, and the batch goes
+        on; without it the error is raised. ``on_settled(facts, decisions)`` is called after each member's
+        transaction has committed (progress reports)."""
         rb = rulebooks if isinstance(rulebooks, Rulebooks) else self.rulebooks(rulebooks)
         out = []
         for facts in facts_files:
             try:
-                out.append(self.settle_member(rb, facts))
+                decisions = self.settle_member(rb, facts, once=run or True)
             except MedrulesError as exc:
                 if on_error is None:
                     raise
                 on_error(facts, exc)
+                continue
+            out.append(decisions)
+            if on_settled is not None:
+                on_settled(facts, decisions)
         return out
 
     # ------------------------------------------------------------ reading
@@ -158,6 +188,10 @@ class Ledger:
     def member_history(self, member_id: str) -> list[Decision]:
         """Every decision on the member's claims: by claim date, each claim's decisions oldest first."""
         return self._decisions(t.decisions.c.member_id == member_id)
+
+    def decisions(self) -> list[Decision]:
+        """Every decision in the ledger, by member, claim date, claim and sequence."""
+        return self._decisions(sa.true())
 
     def current(self, member_id: str | None = None) -> list[Decision]:
         """The latest decision on each claim (of one member, or of all)."""
@@ -252,7 +286,7 @@ class _Recording:
                                     .where(t.facts_documents.c.hash == stored_hash)).scalar()) if stored_hash else None
         merged = merge(stored, incoming)
         text = canonical(merged, indent=2)
-        facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        facts_hash = self.facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
         docs = None
         latest = self._latest()
@@ -276,6 +310,8 @@ class _Recording:
             self._version(version)
             new_rows.append(self._insert(c, version, key, before, facts_hash, given[c.id], member_given, docs,
                                          changed_claims))
+        if not new_rows:
+            self._facts(facts_hash, text, stored_hash)  # the facts as now known, even if no decision moved
         decisions = _by_claim(_decisions_in(self.conn, t.decisions.c.member_id == member_id))
         return [_evolve_recorded(decisions[c.id], decisions[c.id].id in new_rows) for c in results]
 
@@ -372,8 +408,8 @@ BOOKKEEPING = {"benefit_year", "version", "opening", "member_pays"}
 
 
 def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
-    """The steps of this fund, and the rulebook-wide ones (exclusions, treatments), that differ between two
-    decisions: first those that no longer apply (an exclusion lifted), then those that changed or appeared.
+    """The steps of this fund, and the rulebook-wide ones (exclusions, treatments), whose statement differs
+    between two decisions: first those that no longer apply (an exclusion lifted), then those that changed or appeared.
     Steps are matched by kind, fund and occurrence, so a step missing on one side does not shift the rest."""
     def keyed(doc):
         out, seen = {}, {}
@@ -390,13 +426,15 @@ def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
     for k, step in before.items():
         if k not in after_zh:
             out.append({"change": "removed", "kind": step["kind"], "fund": step["fund"],
+                        "moves_money": step["moves_money"],
                         "text": {"zh": step["text"], "en": before_en[k]["text"]},
                         "citation": step["citation"], "source": step["source"]})
     for k, step in after_zh.items():
         prior = before.get(k)
-        if prior is not None and prior["values"] == step["values"]:
-            continue
+        if prior is not None and prior["text"] == step["text"]:
+            continue  # what the step says is unchanged (its inputs may differ: a deductible of 600 stays 600)
         out.append({"change": "added" if prior is None else "changed", "kind": step["kind"], "fund": step["fund"],
+                    "moves_money": step["moves_money"],
                     "text": {"zh": step["text"], "en": after_en[k]["text"]},
                     "before": None if prior is None else {"zh": prior["text"], "en": before_en[k]["text"]},
                     "citation": step["citation"], "source": step["source"]})
@@ -404,6 +442,24 @@ def _moved_steps(fund: str, old: dict, new: dict) -> list[dict]:
 
 
 # ---------------------------------------------------------------- helpers
+def _alembic_config():
+    from alembic.config import Config
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+_HEAD: list[str] = []
+
+
+def _head() -> str:
+    """The newest migration shipped with this version of medrules."""
+    if not _HEAD:
+        from alembic.script import ScriptDirectory
+        _HEAD.append(ScriptDirectory.from_config(_alembic_config()).get_current_head())
+    return _HEAD[0]
+
+
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 60})
@@ -416,8 +472,9 @@ def _engine(url: str) -> sa.Engine:
             dbapi.execute("PRAGMA foreign_keys=ON")
 
         @sa.event.listens_for(engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # writers take the write lock at once (no deadlock on upgrade); readers share
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("medrules_write")
+                                 else "BEGIN")
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
 
@@ -431,18 +488,6 @@ def _safe(url: str) -> str:
 
 def _first_line(exc: Exception) -> str:
     return str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
-def _stamp(rb: Rulebooks) -> tuple:
-    out = []
-    for v in rb.versions:
-        for f in v.files:
-            try:
-                st = os.stat(f)
-                out.append((f, st.st_mtime_ns, st.st_size))
-            except OSError:
-                out.append((f, None, None))
-    return tuple(out)
 
 
 def _facts_source(facts) -> SourceFile:
@@ -515,6 +560,10 @@ def _decisions_in(conn: sa.Connection, where) -> list[Decision]:
                               .order_by(t.adjustments.c.id)).mappings():
             adjusts.setdefault(a["decision_id"], []).append(_adjustment(a))
     return [_decision(row, funds.get(row["id"], []), adjusts.get(row["id"], [])) for row in rows]
+
+
+def _current_in(conn: sa.Connection, member_id: str) -> list[Decision]:
+    return list(_by_claim(_decisions_in(conn, t.decisions.c.member_id == member_id)).values())
 
 
 def _by_claim(decisions: list[Decision]) -> dict[str, Decision]:
