@@ -254,3 +254,42 @@ def test_the_api_needs_a_clerks_token(client, auth):
     assert client.get("/api/decisions/1", headers={"Authorization": "Bearer forged"}).status_code == 401
     assert client.get("/api/decisions/1", headers={"Authorization": "Basic YW5hOng="}).status_code == 401
     assert client.post("/api/token", json={"name": "ana", "password": "wrong"}).status_code == 401
+
+
+# ------------------------------------------------------------------------------------ invariants
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.sampled_from(["50000.00", "2012-05-10",
+                                                                                       "inpatient", "-1", "1e9"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["member", "claims", "opening", "id", "date", "kind", "compliant_cost", "category",
+                         "self_paid", "institution", "x"]), inner, max_size=5),
+    max_leaves=20)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.one_of(st.binary(max_size=200), JSON_VALUES.map(lambda v: json.dumps(v).encode())))
+def test_no_body_gives_a_500_or_a_traceback(client, auth, body):
+    """Whatever the body, the answer is a decision (2xx) or located errors (4xx), never a 500."""
+    r = client.post(f"/api/rulebooks/{QUZHOU}/settle", content=body, headers=auth)
+    assert r.status_code < 500, r.text
+    if r.status_code >= 400:
+        errors_of(r)
+
+
+def test_the_service_on_each_ledger_database(ledger_url, tmp_path):
+    """The same service on a SQLite file and on PostgreSQL (CI starts one; see .ci/postgres)."""
+    app = create_app(tmp_path / "instance", ROOT / "rulebooks", ledger=ledger_url, hasher=CHEAP)
+    app.state.service.accounts.add_clerk("ana", PASSWORD)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        token = c.post("/api/token", json={"name": "ana", "password": PASSWORD}).json()["token"]
+        h = {"Authorization": f"Bearer {token}"}
+        first = settle(c, h, with_member("DB-1"))
+        assert first.status_code == 201
+        assert settle(c, h, with_member("DB-1")).json()["recorded"] == []
+        c2 = by_claim(first.json()["decisions"])["C2"]
+        # 160,000 − 41,496 = 118,504.00 (see the first test)
+        assert c.get(f"/api/decisions/{c2['id']}/explanation", headers=h).json()["totals"]["funds"][
+            "inpatient_pool"] == "118504.00"
+    app.state.service.ledger.ledger.close()

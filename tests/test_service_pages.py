@@ -274,3 +274,18 @@ def test_pages_show_errors_as_pages(app):
     r = c.get("/citizen/decisions/abc")
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html") and "Traceback" not in r.text
     assert c.get("/no/such/page").status_code == 404
+
+
+def test_serve_create_clerk_prompts_for_a_password(tmp_path):
+    from typer.testing import CliRunner
+
+    from medrules.cli import app as cli
+    from medrules.service.access import Accounts
+    runner = CliRunner()
+    r = runner.invoke(cli, ["serve", "--instance", str(tmp_path), "--create-clerk", "bea"],
+                      input="a long password\na long password\n")
+    assert r.exit_code == 0, r.output
+    accounts = Accounts(tmp_path / "service.sqlite", CHEAP)
+    assert accounts.check_clerk("bea", "a long password") and not accounts.check_clerk("bea", "a long passwore")
+    r = runner.invoke(cli, ["serve", "--instance", str(tmp_path), "--create-clerk", "cy"], input="short\nshort\n")
+    assert r.exit_code == 1 and "at least 8 characters" in r.output

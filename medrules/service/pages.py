@@ -34,7 +34,8 @@ UI = {
            "resettlement": "重新结算", "current": "现行", "superseded": "已更正", "back": "返回",
            "wrong": "用户名或密码错误。", "wrong_code": "参保人编号或查询码错误。", "errors": "出错了",
            "home_intro": "医保待遇结算与说明", "members": "参保人", "before": "原", "after": "现", "change": "变化",
-           "most": "影响最大的事实"},
+           "most": "影响最大的事实", "date": "就诊日期", "claim": "结算单", "total": "总费用", "funds_pay": "基金支付",
+           "you_pay": "个人负担", "member_pays": "个人负担", "to_pay": "补付", "to_recover": "追回"},
     "en": {"clerk": "Clerks", "citizen": "Members", "sign_in": "Sign in", "sign_out": "Sign out", "name": "Name",
            "password": "Password", "member_id": "Member id", "code": "Access code", "find": "Find a member",
            "search": "Search", "settle": "Settle", "facts": "Facts (JSON)", "rulebook": "Rulebook",
@@ -46,7 +47,9 @@ UI = {
            "superseded": "corrected", "back": "Back", "wrong": "Wrong name or password.",
            "wrong_code": "Wrong member id or access code.", "errors": "Something went wrong",
            "home_intro": "Medical-insurance settlements, explained", "members": "Members", "before": "before",
-           "after": "after", "change": "change", "most": "Facts that matter most"},
+           "after": "after", "change": "change", "most": "Facts that matter most", "date": "Date of care",
+           "claim": "Claim", "total": "Total cost", "funds_pay": "Funds pay", "you_pay": "You pay",
+           "member_pays": "Member pays", "to_pay": "to pay", "to_recover": "to recover"},
 }
 
 
