@@ -289,3 +289,14 @@ def test_serve_create_clerk_prompts_for_a_password(tmp_path):
     assert accounts.check_clerk("bea", "a long password") and not accounts.check_clerk("bea", "a long passwore")
     r = runner.invoke(cli, ["serve", "--instance", str(tmp_path), "--create-clerk", "cy"], input="short\nshort\n")
     assert r.exit_code == 1 and "at least 8 characters" in r.output
+
+
+def test_pages_forbid_inline_scripts_and_framing(app):
+    c = browser(app)
+    r = c.get("/citizen/sign-in")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp.split(
+        "script-src")[1].split(";")[0]
+    assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+    assert "set-cookie" in r.headers and "samesite=strict" in r.headers["set-cookie"].lower()
+    assert "httponly" in r.headers["set-cookie"].lower()

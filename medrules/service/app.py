@@ -26,7 +26,7 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.service import pages, render
 from medrules.service.access import Accounts, RateLimit, secret_key
 from medrules.service.errors import HTTPProblem, body, problem
-from medrules.service.limits import BodyLimit
+from medrules.service.limits import BodyLimit, SecurityHeaders
 from medrules.service.rulebooks import Rulebooks
 from medrules.service.settings import Settings, load_settings
 from medrules.service.store import ServiceLedger
@@ -63,8 +63,9 @@ def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger
                   description="Settle claims into the ledger, and explain stored decisions with citations.")
     app.state.service = service
     app.add_middleware(SessionMiddleware, secret_key=service.secret, session_cookie="medrules_session",
-                       max_age=8 * 3600, same_site="strict", https_only=False)
+                       max_age=8 * 3600, same_site="strict", https_only=settings.secure_cookies)
     app.add_middleware(BodyLimit, limit=settings.body_limit)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(HTTPProblem)

@@ -5,6 +5,7 @@
     body_limit = 1048576                 # bytes; larger requests get 413
     rulebooks = "rulebooks"              # folder of *.mr files
     ledger = "postgresql://medrules@localhost/medrules"   # default: INSTANCE/ledger.sqlite
+    secure_cookies = true                # behind HTTPS: session cookies only over HTTPS
 
     [office.default]                     # used when nothing more specific is set
     name = { zh = "…医疗保障局", en = "… Healthcare Security Bureau" }
@@ -45,6 +46,7 @@ class Settings:
     body_limit: int = 1 << 20
     rulebooks: Path = Path("rulebooks")
     ledger: str | None = None  # a ledger URL; default INSTANCE/ledger.sqlite
+    secure_cookies: bool = False  # behind HTTPS: the session cookie is sent over HTTPS only
     offices: dict = attrs.field(factory=dict)
 
     def office(self, key: str, header, lang: str) -> dict[str, str]:
@@ -89,4 +91,7 @@ def load_settings(instance: Path, rulebooks: Path | None = None) -> Settings:
     ledger = data.get("ledger")
     if ledger is not None and not isinstance(ledger, str):
         raise MedrulesError(error("settings", f"{path}: ledger must be a URL (sqlite:///… or postgresql://…)"))
-    return Settings(instance, limit, folder, ledger, offices)
+    secure = data.get("secure_cookies", False)
+    if not isinstance(secure, bool):
+        raise MedrulesError(error("settings", f"{path}: secure_cookies must be true or false"))
+    return Settings(instance, limit, folder, ledger, secure, offices)

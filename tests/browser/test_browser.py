@@ -143,6 +143,8 @@ def test_citizen_signs_in_and_prints_a_letter(browser, settled, server, shots):
     _, code = settled
     context = browser.new_context(viewport={"width": 900, "height": 1200})
     page = context.new_page()
+    console = []
+    page.on("console", lambda m: console.append(m.text))
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(server + "/citizen/sign-in?lang=zh")
@@ -162,6 +164,9 @@ def test_citizen_signs_in_and_prints_a_letter(browser, settled, server, shots):
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("heading", name="Medical insurance settlement letter").count() == 1
     page.screenshot(path=shots / "08-letter-en.png", full_page=True)
+    page.evaluate("window.print = () => { window.__printed = true; }")  # the dialog itself cannot be driven
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.__printed") is True
     page.emulate_media(media="print")
     assert not page.locator("header.bar").is_visible()  # the print layout drops the navigation
     page.screenshot(path=shots / "09-letter-print.png", full_page=True)
@@ -172,6 +177,7 @@ def test_citizen_signs_in_and_prints_a_letter(browser, settled, server, shots):
     letters.nth(3).click()
     assert page.get_by_text("<script>alert(1)</script>").count() >= 1
     assert not dialogs
+    assert not [m for m in console if "Content Security Policy" in m]  # the pages need nothing the CSP refuses
     # another member's decision, by id guessing: refused
     for i in range(1, 12):
         r = page.request.get(f"{server}/citizen/decisions/{i}")
