@@ -300,3 +300,18 @@ def test_pages_forbid_inline_scripts_and_framing(app):
     assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
     assert "set-cookie" in r.headers and "samesite=strict" in r.headers["set-cookie"].lower()
     assert "httponly" in r.headers["set-cookie"].lower()
+
+
+def test_the_rate_limiter_forgets_and_stays_bounded():
+    now = [0.0]
+    limit = RateLimit(attempts=2, window=10, clock=lambda: now[0], max_keys=3)
+    limit.failed("a")
+    limit.failed("a")
+    assert limit.blocked("a") == 10 and limit.blocked("b") == 0
+    now[0] = 4
+    assert limit.blocked("a") == 6  # 10 s after the first failure
+    now[0] = 11
+    assert limit.blocked("a") == 0 and "a" not in limit._failures  # nothing recent: forgotten
+    for key in "wxyz":
+        limit.failed(key)
+    assert len(limit._failures) == 3 and "w" not in limit._failures  # bounded: the oldest key went first

@@ -17,7 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -101,33 +101,45 @@ def _normal(code: str) -> str:
 
 
 class RateLimit:
-    """At most ``attempts`` failed sign-ins per key in ``window`` seconds (in memory, per process)."""
+    """At most ``attempts`` failed sign-ins per key in ``window`` seconds (in memory, per process).
+    Keys with no recent failure are forgotten; at most ``max_keys`` are kept (the oldest go first)."""
 
-    def __init__(self, attempts: int = 5, window: float = 300.0, clock=time.monotonic):
-        self.attempts, self.window, self.clock = attempts, window, clock
-        self._failures: dict[str, deque] = defaultdict(deque)
+    def __init__(self, attempts: int = 5, window: float = 300.0, clock=time.monotonic, max_keys: int = 100_000):
+        self.attempts, self.window, self.clock, self.max_keys = attempts, window, clock, max_keys
+        self._failures: dict[str, deque] = {}
         self._lock = threading.Lock()
 
-    def _trim(self, q: deque) -> None:
+    def _recent(self, key: str) -> deque | None:
+        q = self._failures.get(key)
+        if q is None:
+            return None
         now = self.clock()
         while q and now - q[0] > self.window:
             q.popleft()
+        if not q:
+            del self._failures[key]
+            return None
+        return q
 
     def blocked(self, *keys: str) -> float:
         """Seconds to wait if any key is blocked, else 0."""
         with self._lock:
             wait = 0.0
             for key in keys:
-                q = self._failures[key]
-                self._trim(q)
-                if len(q) >= self.attempts:
+                q = self._recent(key)
+                if q is not None and len(q) >= self.attempts:
                     wait = max(wait, self.window - (self.clock() - q[0]))
             return wait
 
     def failed(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._failures[key].append(self.clock())
+                q = self._recent(key)
+                if q is None:
+                    if len(self._failures) >= self.max_keys:
+                        del self._failures[next(iter(self._failures))]
+                    q = self._failures[key] = deque(maxlen=self.attempts)
+                q.append(self.clock())
 
     def succeeded(self, *keys: str) -> None:
         with self._lock:
