@@ -118,6 +118,11 @@ def test_a_clerk_tries_a_what_if_and_sees_resettlements(app):
     # C1 recovers 41,496 − 33,096 = 8,400.00; C2 pays 8,400.00 more (the room under 160,000 grew by as much)
     assert r.text.count("to recover 8,400.00") == 1 and r.text.count("to pay 8,400.00") == 1
     assert "corrected" in r.text
+    # the member's balance per fund: C1 recovers 8,400.00 and C2 pays 8,400.00 on the inpatient fund, whose
+    # current decisions pay 33,096 + 126,904 = 160,000.00 (its cap) after the correction
+    row = r.text[r.text.index('class="balance"'):r.text.index("</table>")]
+    inpatient = row[row.index("inpatient pooling fund"):]
+    assert inpatient.split("</tr>")[0].count("8,400.00") == 2 and "160,000.00" in inpatient.split("</tr>")[0]
     redo = app.state.service.ledger.member_decisions("PG-2")
     c1_again = next(d for d in redo if d.claim == "C1" and d.seq == 2)
     page = c.get(f"/clerk/decisions/{c1_again.id}", params={"lang": "en"}).text

@@ -173,7 +173,8 @@ def install(app: FastAPI, service) -> None:
             raise problem("not-found", f"no decisions are recorded for member {member}", status=404)
         superseded = {d.supersedes for d in decisions if d.supersedes}
         return page(request, "clerk_member.html", member=member, decisions=decisions, superseded=superseded,
-                    titles=render.fund_titles(service, decisions[-1], _lang(request)))
+                    titles=render.fund_titles(service, decisions[-1], _lang(request)),
+                    balance=render.balance(decisions, superseded))
 
     @app.post("/clerk/member/access-code", response_class=HTMLResponse, include_in_schema=False)
     async def clerk_issue_code(request: Request):

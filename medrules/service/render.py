@@ -80,6 +80,22 @@ def context(service, d, lang: str) -> dict:
             "signed": lambda x: ("+" if Decimal(x) > 0 else "") + f.money(Decimal(x))}
 
 
+def balance(decisions, superseded: set) -> dict[str, dict[str, Decimal]]:
+    """Per fund, over a member's decisions: what the current decisions pay, and the sums of the
+    re-settlements' amounts to pay (补付) and to recover (追回)."""
+    out: dict[str, dict[str, Decimal]] = {}
+    zero = Decimal("0.00")
+    for d in decisions:
+        for fund, paid in d.funds.items():
+            row = out.setdefault(fund, {"paid": zero, "to_pay": zero, "to_recover": zero})
+            if d.id not in superseded:
+                row["paid"] += paid
+        for fund, amount in d.adjustments.items():
+            row = out.setdefault(fund, {"paid": zero, "to_pay": zero, "to_recover": zero})
+            row["to_pay" if amount > 0 else "to_recover"] += abs(amount)
+    return {fund: row for fund, row in out.items() if any(row.values())}
+
+
 def causes(d, titles: dict[str, str], lang: str) -> list[dict]:
     """Why a re-settlement pays or recovers, per fund: the facts that changed, the rulebook version that
     changed, the earlier claims that moved, and the provisions whose result moved (from the ledger)."""
