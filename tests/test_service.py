@@ -293,3 +293,24 @@ def test_the_service_on_each_ledger_database(ledger_url, tmp_path):
         assert c.get(f"/api/decisions/{c2['id']}/explanation", headers=h).json()["totals"]["funds"][
             "inpatient_pool"] == "118504.00"
     app.state.service.ledger.ledger.close()
+
+
+def test_a_folder_of_policy_years_settles_each_claim_under_its_year(client, auth):
+    """Pingyang: A (2018-11-20, county hospital, 10,600) under the earlier values, (10,600 − 600) × 80% =
+    8,000.00; B (2019-02-14, 10,900) under 2019's, (10,900 − 900) × 70% = 7,000.00."""
+    keys = {r["key"]: r for r in client.get("/api/rulebooks").json()["rulebooks"]}
+    assert keys["pingyang"]["years"] == ["pingyang/residents-earlier", "pingyang/residents-2019"]
+    assert "quzhou" not in keys  # its two rulebooks are in force together: not a folder of years
+    doc = json.loads((ROOT / "tests" / "corpus" / "pingyang" / "two-years.json").read_text("utf-8"))
+    r = settle(client, auth, doc, rulebook="pingyang")
+    assert r.status_code == 201, r.text
+    got = by_claim(r.json()["decisions"])
+    assert (got["A"]["rulebook_id"], got["A"]["funds"]["inpatient_pool"]) == ("pingyang/residents-earlier", "8000.00")
+    assert (got["B"]["rulebook_id"], got["B"]["funds"]["inpatient_pool"]) == ("pingyang/residents-2019", "7000.00")
+    # a what-if on the 2018 decision is settled under the 2018 version, on that year's claims:
+    # (12,600 − 600) × 80% = 9,600.00
+    w = client.post(f"/api/decisions/{got['A']['id']}/what-if", json={"changes": ["claim.compliant_cost=12600"]},
+                    headers=auth)
+    assert w.status_code == 200, w.text
+    fund = next(f for f in w.json()["claims"][0]["funds"] if f["fund"] == "inpatient_pool")
+    assert (fund["before"], fund["after"]) == ("8000.00", "9600.00")

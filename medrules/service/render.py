@@ -35,7 +35,7 @@ WORDS = {
 
 def rulebook_summary(rb) -> dict:
     h = rb.header
-    return {"key": rb.key, "id": h.id, "title": {"zh": h.title.zh, "en": h.title.en} if h.title else None,
+    return {"key": rb.key, "id": h.id, "years": [v.program.checked.id for v in rb.loaded.versions] if rb.years else None, "title": {"zh": h.title.zh, "en": h.title.en} if h.title else None,
             "scheme": h.scheme, "jurisdiction": h.jurisdiction, "effective_from": plain(h.effective_from),
             "effective_to": plain(h.effective_to), "digest": rb.digest,
             "funds": [{"name": name, "title": {"zh": f.title("zh"), "en": f.title("en")}}
@@ -43,8 +43,9 @@ def rulebook_summary(rb) -> dict:
 
 
 def fund_titles(service, d, lang: str) -> dict[str, str]:
-    rb = service.rulebooks.by_key.get(d.rulebook)
-    return {name: f.title(lang) for name, f in rb.program.all_funds()} if rb else {}
+    rb = service.rulebooks.by_digest.get(d.rulebook_digest)
+    program = rb.version(d.rulebook_digest) if rb else None
+    return {name: f.title(lang) for name, f in program.all_funds()} if program else {}
 
 
 def limits_reached(claim: dict, titles: dict[str, str], lang: str) -> list[str]:
@@ -68,8 +69,9 @@ def context(service, d, lang: str) -> dict:
     claim = doc["claims"][0]
     titles = fund_titles(service, d, lang)
     f = Formatter(lang)
-    rb = service.rulebooks.by_key.get(d.rulebook)
-    office = service.settings.office(d.rulebook, rb.header, lang) if rb else {}
+    rb = service.rulebooks.by_digest.get(d.rulebook_digest)
+    program = rb.version(d.rulebook_digest) if rb else None
+    office = service.settings.office(d.rulebook, program.checked.rulebook.header, lang) if program else {}
     return {"w": WORDS[lang], "lang": lang, "d": d, "doc": doc, "claim": claim, "money": lambda x: f.money(Decimal(x)),
             "funds": [(titles.get(x["fund"], x["fund"]), x) for x in claim["funds"] if x["applied"] or
                       Decimal(x["paid"])],
@@ -145,16 +147,17 @@ def what_if(service, d, changes: list[str], lang: str):
     """Settle the decision's stored facts again with the changes; nothing is recorded."""
     from medrules.explain.whatif import sensitivity, what_if as compare
     from medrules.facts import facts_from_source, parse_change
-    rb = service.rulebooks.by_key.get(d.rulebook)
-    if rb is None or rb.digest != d.rulebook_digest:
+    rb = service.rulebooks.by_digest.get(d.rulebook_digest)
+    program = rb.version(d.rulebook_digest) if rb else None
+    if program is None:
         raise problem("conflict", "the rulebook that settled this decision is no longer loaded in this version",
                       hint="a what-if needs the same rulebook version as the decision")
-    source = service.ledger.facts(d)
+    source = service.ledger.facts(d, program)
     try:
-        facts = facts_from_source(source, rb.program.checked)
-        parsed = [parse_change(text, rb.program.checked) for text in changes]
-        w = compare(rb.program, facts, parsed, lang, [d.claim])
-        most = sensitivity(rb.program, facts, [d.claim], most=3)
+        facts = facts_from_source(source, program.checked)
+        parsed = [parse_change(text, program.checked) for text in changes]
+        w = compare(program, facts, parsed, lang, [d.claim])
+        most = sensitivity(program, facts, [d.claim], most=3)
     except MedrulesError as exc:
         raise HTTPProblem(exc, {source.name: source} | rb.sources, status=422) from None
     return what_if_json(w, most), w

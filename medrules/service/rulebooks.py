@@ -34,6 +34,15 @@ class Rulebook:
         return self.loaded.versions[-1].hash
 
     @property
+    def years(self) -> bool:
+        """A folder of policy years, rather than one rulebook."""
+        return self.loaded.rulebook_set is not None
+
+    def version(self, digest: str):
+        """The program of one of its versions, by content hash."""
+        return next((v.program for v in self.loaded.versions if v.hash == digest), None)
+
+    @property
     def header(self):
         return self.program.checked.rulebook.header
 
@@ -66,6 +75,17 @@ def _load_folder(folder: Path, signature: tuple) -> dict[str, Rulebook]:
     for path, _, _ in signature:
         key = Path(path).relative_to(folder).with_suffix("").as_posix()
         out[key] = load_one(Path(path), key, folder.resolve().parent)
+    # a folder of policy years (versions that follow each other): settled claim by claim under the
+    # version in force on its date; folders whose rulebooks overlap are not sets and are left out
+    parents = sorted({Path(p).parent for p, _, _ in signature})
+    for parent in parents:
+        if parent == folder or len(list(parent.glob("*.mr"))) < 2:
+            continue
+        try:
+            out[parent.relative_to(folder).as_posix()] = load_one(parent, parent.relative_to(folder).as_posix(),
+                                                                 folder.resolve().parent)
+        except MedrulesError:
+            continue
     return out
 
 
@@ -80,7 +100,11 @@ class Rulebooks:
         paths = sorted(self.folder.rglob("*.mr"))
         signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
         self.by_key: dict[str, Rulebook] = _load_folder(self.folder, signature)
-        self.by_digest: dict[str, Rulebook] = {rb.digest: rb for rb in self.by_key.values()}
+        self.by_digest: dict[str, Rulebook] = {}
+        for rb in self.by_key.values():  # a version's own file first, then a folder of years that holds it
+            for v in rb.loaded.versions:
+                if not rb.years or v.hash not in self.by_digest:
+                    self.by_digest.setdefault(v.hash, rb)
 
     def get(self, key: str) -> Rulebook:
         try:

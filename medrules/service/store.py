@@ -103,10 +103,17 @@ class ServiceLedger:
     def members(self, search: str = "", limit: int = 50) -> list[str]:
         return [m["member_id"] for m in self.ledger.members(search, limit)]
 
-    def facts(self, d: Decision) -> SourceFile:
-        """The member's whole facts document the decision was settled on, as given."""
-        return SourceFile(f"ledger facts {d.facts_hash[:12]}", canonical(self.ledger.facts_document(d.facts_hash),
-                                                                         indent=2))
+    def facts(self, d: Decision, program=None) -> SourceFile:
+        """The member's whole facts document the decision was settled on, as given; with ``program``,
+        only the claims dated within that rulebook version's period (a member's other years are settled
+        under other versions)."""
+        doc = self.ledger.facts_document(d.facts_hash)
+        if program is not None:
+            h = program.checked.rulebook.header
+            start, end = h.effective_from.isoformat(), h.effective_to.isoformat() if h.effective_to else None
+            doc = doc | {"claims": [c for c in doc.get("claims", []) if isinstance(c.get(program.dated_by), str)
+                                    and start <= c[program.dated_by] and (end is None or c[program.dated_by] <= end)]}
+        return SourceFile(f"ledger facts {d.facts_hash[:12]}", canonical(doc, indent=2))
 
     def counts(self) -> dict:
         t = self.ledger.totals()
