@@ -320,3 +320,26 @@ def test_the_rate_limiter_forgets_and_stays_bounded():
     for key in "wxyz":
         limit.failed(key)
     assert len(limit._failures) == 3 and "w" not in limit._failures  # bounded: the oldest key went first
+
+
+def test_rulebook_texts_are_escaped_too(tmp_path):
+    """A fund title with markup in a rulebook is shown as text on the clerk's page and in the letter."""
+    folder = tmp_path / "rulebooks" / "x"
+    folder.mkdir(parents=True)
+    text = (ROOT / "rulebooks" / "quzhou" / "employee-2012.mr").read_text("utf-8")
+    text = text.replace('fund inpatient_pool "住院统筹基金" | "inpatient pooling fund"',
+                        f'fund inpatient_pool "住院<i>统筹</i>基金" | "inpatient {XSS} fund"')
+    (folder / "employee.mr").write_text(text, encoding="utf-8")
+    app = create_app(tmp_path / "instance", tmp_path / "rulebooks", hasher=CHEAP)
+    app.state.service.accounts.add_clerk("ana", PASSWORD)
+    clerk = clerk_session(app)
+    r = settle_form(clerk, member_doc("RB-X"), rulebook="x/employee")
+    assert r.status_code == 200, r.text
+    c2 = decision_ids(app, "RB-X")[1]
+    pages = [clerk.get(f"/clerk/decisions/{c2}", params={"lang": lang}).text for lang in ("zh", "en")]
+    pages += [clerk.get(f"/clerk/decisions/{c2}/letter", params={"lang": lang}).text for lang in ("zh", "en")]
+    pages.append(clerk.get("/clerk/member", params={"id": "RB-X"}).text)
+    for page in pages:
+        assert XSS not in page and "<i>统筹</i>" not in page
+    assert all("&lt;i&gt;统筹&lt;/i&gt;" in p for p in pages[0::2][:2])  # zh decision and zh letter
+    assert "inpatient &lt;script&gt;alert(1)&lt;/script&gt; fund" in pages[1]
