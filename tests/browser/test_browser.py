@@ -114,7 +114,7 @@ def settled(browser, server, shots):
     page.screenshot(path=shots / "01-clerk-settle.png", full_page=True)
     page.get_by_role("button", name="Settle").click()
     page.wait_for_url("**/clerk/member?id=BR-1")
-    assert page.locator("tbody tr").count() == 4
+    assert page.locator("table.decisions tbody tr").count() == 4
     assert page.get_by_text("<script>alert(1)</script>", exact=True).count() == 1  # shown as text
     page.screenshot(path=shots / "02-clerk-member.png", full_page=True)
     page.get_by_role("button", name="Issue an access code").click()
@@ -128,7 +128,7 @@ def settled(browser, server, shots):
 def test_clerk_opens_the_auditor_explanation_and_tries_a_what_if(settled, server, shots):
     page, _ = settled
     page.goto(server + "/clerk/member?id=BR-1")
-    page.locator("tbody tr").nth(1).get_by_role("link", name="Auditor's explanation").click()
+    page.locator("table.decisions tbody tr").nth(1).get_by_role("link", name="Auditor's explanation").click()
     assert page.get_by_text("Payment cap 160,000.00 yuan per benefit year").count() == 1
     page.screenshot(path=shots / "04-auditor-explanation.png", full_page=True)
     page.get_by_label("Changed facts").fill("member.category=retired")
