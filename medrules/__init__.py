@@ -11,18 +11,53 @@ The public verbs below compose them; ``medrules.cli`` only calls these.
 """
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
-
-from medrules.check import CheckedRulebook, check
-from medrules.diagnostics import Diagnostic, MedrulesError
-from medrules.evaluate import Program, Settlement, compile_rulebook, settle
-from medrules.facts import Facts, load_facts
-from medrules.parse import parse, parse_file
-from medrules.source import SourceFile
 
 __all__ = ["CheckedRulebook", "Diagnostic", "Facts", "MedrulesError", "Program", "Settlement",
            "check", "compile_rulebook", "load", "load_facts", "parse", "parse_file", "resolve_rulebook_path", "settle"]
 __version__ = "0.1.0"
+
+# The public names are imported on first use (``medrules --help`` must not build the pipeline).
+_LAZY = {"CheckedRulebook": "medrules.check", "Diagnostic": "medrules.diagnostics",
+         "MedrulesError": "medrules.diagnostics", "Program": "medrules.evaluate", "Settlement": "medrules.evaluate",
+         "compile_rulebook": "medrules.evaluate", "settle": "medrules.evaluate", "Facts": "medrules.facts",
+         "load_facts": "medrules.facts", "parse_file": "medrules.parse", "SourceFile": "medrules.source"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'medrules' has no attribute '{name}'")
+
+
+def check(rulebook, max_errors: int = 50, base=None):
+    """Check a parsed rulebook (:func:`medrules.check.check`)."""
+    from medrules.check import check as run
+    return run(rulebook, max_errors=max_errors, base=base)
+
+
+def parse(source):
+    """Parse one rulebook (:func:`medrules.parse.parse`)."""
+    from medrules.parse import parse as run
+    return run(source)
+
+
+class _Package(types.ModuleType):
+    """Importing the submodules ``medrules.check`` and ``medrules.parse`` must not replace the verbs
+    of the same names (the import system sets the package attribute to the submodule)."""
+
+    def __setattr__(self, name, value):
+        if name in ("check", "parse") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 RULEBOOK_SUFFIX = ".mr"
 
@@ -35,20 +70,23 @@ def resolve_rulebook_path(path: str | Path) -> Path:
     return p
 
 
-def load(path: str | Path, read=SourceFile.read) -> Program:
+def load(path: str | Path, read=None) -> Program:
     """Parse, check and compile a rulebook file: do it once, then settle many facts files.
 
     A supplementary rulebook (``layers on "…" as alias``) loads the rulebook it layers on
     first, relative to its own file. ``read`` turns a path into a SourceFile (the CLI
     passes one that remembers the files, to quote them in diagnostics).
     """
+    if read is None:
+        from medrules.source import SourceFile
+        read = SourceFile.read
     return _load(resolve_rulebook_path(path), read, ())
 
 
 def _resolve(path: Path, read, chain: tuple[Path, ...]):
     """Parse a rulebook and apply it to the rulebook it amends, if any (recursively)."""
     from medrules import amend
-    from medrules.diagnostics import error
+    from medrules.diagnostics import MedrulesError, error
     try:
         source = read(path)
     except OSError as exc:
@@ -67,7 +105,8 @@ def _resolve(path: Path, read, chain: tuple[Path, ...]):
 
 
 def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
-    from medrules.diagnostics import error
+    from medrules.diagnostics import MedrulesError, error
+    from medrules.evaluate import compile_rulebook
     rulebook = _resolve(path, read, chain)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None

@@ -6,6 +6,7 @@ shown in one line (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import traceback
@@ -13,28 +14,56 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import attrs
 import typer
-from rich.console import Console
 
 import medrules
-from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate import settle
-from medrules.explain import explain as explain_settlement
-from medrules.explain.json import explanation_json, settlement_json
-from medrules.explain.document import html_page, markdown
-from medrules.explain.text import render_citizen, render_explanation, render_settlement
-from medrules.facts import facts_from_source
-from medrules.render import diagnostic_text
-from medrules.source import SourceFile
+
+# Start-up: only typer is imported here, so 'medrules --help' stays fast; the pipeline, rich and attrs
+# are imported by the command that needs them (each name below imports its module on first use).
+
+
+def _lazy(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    call.__name__ = name
+    return call
+
+
+settle = _lazy("medrules.evaluate", "settle")
+explain_settlement = _lazy("medrules.explain", "explain")
+explanation_json = _lazy("medrules.explain.json", "explanation_json")
+settlement_json = _lazy("medrules.explain.json", "settlement_json")
+html_page = _lazy("medrules.explain.document", "html_page")
+markdown = _lazy("medrules.explain.document", "markdown")
+render_citizen = _lazy("medrules.explain.text", "render_citizen")
+render_explanation = _lazy("medrules.explain.text", "render_explanation")
+render_settlement = _lazy("medrules.explain.text", "render_settlement")
+facts_from_source = _lazy("medrules.facts", "facts_from_source")
+diagnostic_text = _lazy("medrules.render", "diagnostic_text")
+error = _lazy("medrules.diagnostics", "error")
+
+
+class _Console:
+    """A rich Console made on first use."""
+
+    def __init__(self, **options):
+        self._options, self._console = options, None
+
+    def __getattr__(self, name):
+        if self._console is None:
+            from rich.console import Console
+            console = Console(**self._options)
+            if not self._options and not console.is_terminal:  # piped: don't squeeze tables into 80 columns
+                console = Console(width=160)
+            self._console = console
+        return getattr(self._console, name)
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="medrules: medical-insurance benefit rules as code, with explanations that cite the policy.")
 
-out = Console()
-if not out.is_terminal:  # piped or redirected: don't squeeze tables into 80 columns
-    out = Console(width=160)
-err = Console(stderr=True, soft_wrap=True)  # never break a caret line
+out = _Console()
+err = _Console(stderr=True, soft_wrap=True)  # never break a caret line
 
 
 class Lang(str, Enum):
@@ -62,9 +91,11 @@ class _Session:
     """The files read in this command, so that diagnostics can quote them."""
 
     def __init__(self):
-        self.sources: dict[str, SourceFile] = {}
+        self.sources: dict = {}
 
-    def read(self, path: Path, what: str) -> SourceFile:
+    def read(self, path: Path, what: str):
+        from medrules.diagnostics import MedrulesError
+        from medrules.source import SourceFile
         try:
             source = SourceFile.read(path)
         except FileNotFoundError:
@@ -86,6 +117,7 @@ class _Session:
 
 
 def _run(body, debug: bool) -> None:
+    from medrules.diagnostics import MedrulesError
     session = _Session()
     try:
         body(session)
@@ -141,6 +173,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             rs = s.versions(rulebook)
             result, used = settle_set(rs, s.read(facts, "facts"))
             if json_:
+                import attrs
                 docs = {}
                 for program in rs.versions:
                     mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
@@ -195,6 +228,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         program = s.program(rulebook)
         the_facts = s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
+        from medrules.diagnostics import MedrulesError
         for cid in claim or []:
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
@@ -202,7 +236,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         if what_if:
             from medrules.explain.json import what_if_json
             from medrules.explain.text import render_what_if
-            from medrules.explain.whatif import sensitivity, what_if as compare
+            from medrules.analyses.whatif import sensitivity, what_if as compare
             from medrules.facts import parse_change
             changes = [parse_change(text, program.checked) for text in what_if]
             w = compare(program, the_facts, changes, lang.value, claim)
@@ -248,7 +282,7 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          = Format.text,
          json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
     """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
-    from medrules.explain.diff import diff as compare, diff_json, diff_markdown
+    from medrules.analyses.diff import diff as compare, diff_json, diff_markdown
     if json_:
         format_ = Format.json
 
@@ -280,7 +314,7 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
-    from medrules.explain.whatif import sensitivity
+    from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
     for c in result.claims:
         if (claim_ids and c.id not in claim_ids) or c.funds_paid:
@@ -292,6 +326,36 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
             out.print(head, style="bold")
             for s in found:
                 out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
+
+
+_PathsArg = Annotated[list[Path], typer.Argument(help="claim files: CSV, Parquet, JSON Lines, facts JSON (or folders)")]
+_OutOpt = Annotated[Path, typer.Option("--out", help="results: .parquet or .csv (rejects go to OUT.rejects.csv)")]
+_MembersOpt = Annotated[Optional[Path], typer.Option("--members", help="members in their own file, on member.id")]
+_ColumnOpt = Annotated[Optional[list[str]], typer.Option("--column", help="FACT=COLUMN, e.g. claim.cost=amount")]
+_ColumnsOpt = Annotated[Optional[Path], typer.Option("--columns", help="a JSON file mapping facts to columns")]
+_SchedulerOpt = Annotated[Optional[str], typer.Option("--scheduler", help="a dask.distributed scheduler address")]
+_ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
+
+
+@app.command("settle")
+def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr) or a folder of policy years")],
+                  claims: _PathsArg, results: _OutOpt, members: _MembersOpt = None, column: _ColumnOpt = None,
+                  columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
+                  ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
+                                    "decisions, explained, in this ledger (docs/ledger.md)")] = None,
+                  debug: DebugOpt = False) -> None:
+    """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
+    the accumulators after each claim (docs/batch.md)."""
+    def body(s: _Session):
+        from medrules.batch.command import column_options, settle_command
+        mapping = column_options(column or [], columns)
+        settle_command(rulebook, claims, results, members, mapping, scheduler,
+                       progress, out, lambda path: s.read(path, "rulebook"))
+        if ledger is not None:
+            from medrules.ledger.batch import after_batch
+            after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),
+                        out)
+    _run(body, debug)
 
 
 def _add_ledger_commands() -> None:

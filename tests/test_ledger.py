@@ -148,6 +148,21 @@ def test_a_retroactive_amendment_is_a_new_rulebook_version(ledger, tmp_path):
     cause = c1.adjustments[0].cause
     assert cause["facts"] == [] and cause["rulebook"]["before"]["hash"] == first[0].rulebook_hash
     assert cause["rulebook"]["after"]["hash"] == c1.rulebook_hash
+    assert cause["rulebook"]["before"]["plan_hash"] != cause["rulebook"]["after"]["plan_hash"] == c1.plan_hash
+
+
+def test_a_reformatted_rulebook_is_the_same_rules(ledger, tmp_path):
+    rulebook = tmp_path / "employee-2012.mr"
+    shutil.copy(QUZHOU, rulebook)
+    path = facts(tmp_path, "m.json", TWO_ADMISSIONS)
+    first = ledger.settle_member(rulebook, path)
+    counts = row_counts(ledger)
+    # a comment, blank lines and a citation with a full stop added: new source texts, the same rules
+    text = QUZHOU.read_text(encoding="utf-8").replace('"1个自然年度内起付标准下调至300元"', '"1个自然年度内起付标准下调至300元。"')
+    rulebook.write_text("# reviewed 2013\n\n" + text, encoding="utf-8")
+    again = ledger.settle_member(rulebook, path)
+    assert not any(d.recorded for d in again) and row_counts(ledger) == counts
+    assert again[0].plan_hash == first[0].plan_hash and len(first[0].plan_hash) == 64
 
 
 def test_a_stored_decision_is_explained_from_the_ledger_alone(ledger, tmp_path):
@@ -233,6 +248,11 @@ def test_errors_are_located_in_the_users_file(ledger, tmp_path):
     d = info.value.diagnostics[0]
     assert d.span.file == str(path) and d.span.line == 12
     assert row_counts(ledger)["decisions"] == 0
+    ledger.settle_member(QUZHOU, facts(tmp_path, "good.json", TWO_ADMISSIONS))
+    counts = row_counts(ledger)
+    with pytest.raises(MedrulesError) as info:  # a bad correction too is reported in its own file
+        ledger.settle_member(QUZHOU, path)
+    assert info.value.diagnostics[0].span.file == str(path) and row_counts(ledger) == counts
     with pytest.raises(MedrulesError, match="member's id"):
         ledger.settle_member(QUZHOU, facts(tmp_path, "nomember.json", {"claims": []}))
 
@@ -265,4 +285,50 @@ def test_an_older_ledger_is_upgraded_when_opened(ledger_url):
     with Ledger.open(ledger_url) as led:
         assert sa.inspect(led.engine).has_table("requests")
         with led.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+
+
+def test_policy_years_record_the_version_in_force_with_its_amended_base(ledger, tmp_path):
+    doc = {"member": {"id": "PY-T-1", "birth_date": "1971-10-02"},
+           "claims": [{"id": "A", "date": "2018-06-01", "kind": "outpatient", "institution": "township",
+                       "compliant_cost": "186.50"},
+                      {"id": "B", "date": "2019-01-08", "kind": "outpatient", "institution": "township",
+                       "compliant_cost": "186.50"}]}
+    a, b = ledger.settle_member(ROOT / "rulebooks" / "pingyang", facts(tmp_path, "p.json", doc))
+    assert (a.rulebook_id, b.rulebook_id) == ("pingyang/residents-earlier", "pingyang/residents-2019")
+    assert a.rulebook_hash != b.rulebook_hash
+    assert (str(b.effective_from), str(b.effective_to)) == ("2019-01-01", "2019-12-31")
+    with ledger.engine.connect() as conn:
+        files = json.loads(conn.execute(sa.text("SELECT files FROM rulebook_versions WHERE hash = :h"),
+                                        {"h": b.rulebook_hash}).scalar())
+    # 2019 is written as an amendment of the earlier year: both texts make the version
+    assert [Path(f).name for f in files] == ["residents-2019.mr", "residents-earlier.mr"]
+    assert ledger.explanation(b.id, "en")["claims"][0]["steps"][0]["kind"] == "version"
+
+
+def test_concurrent_settlements_of_one_member_are_serialised(ledger, tmp_path):
+    """Clerks (threads of a service) settling the same member at once: every request is recorded once, in
+    some order, with sequences 1, 2, 3 … and no decision numbered twice."""
+    import threading
+    files = [facts(tmp_path, f"f{i}.json", {"member": MEMBER, "claims": [inpatient("C1", "2012-01-15", f"{cost}.00")]})
+             for i, cost in enumerate((50000, 40000, 45000, 41000))]
+    errors = []
+
+    def settle(path):
+        try:
+            ledger.settle_member(QUZHOU, path, once=True)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+    threads = [threading.Thread(target=settle, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    history = ledger.claim_history("C1", MEMBER["id"])
+    assert [d.sequence for d in history] == [1, 2, 3, 4]
+    assert [d.supersedes for d in history] == [None] + [d.id for d in history[:-1]]
+    # whatever the order, the adjustments add up to the last decision's payment: (cost − 600) × 84%
+    last = history[-1]
+    paid = sum((a.amount for a in ledger.adjustments(MEMBER["id"])), history[0].paid("inpatient_pool"))
+    assert paid == last.paid("inpatient_pool") == (D(last.claim_facts["compliant_cost"]) - 600) * D("0.84")

@@ -107,6 +107,15 @@ def test_export_csv_and_jsonl(sqlite_url, tmp_path):
     assert lines[0]["explanation"]["en"]["schema"] == "medrules.explanation/1"
 
 
+def test_members_are_found_by_part_of_their_id(sqlite_url):
+    invoke("ledger", "settle", RULEBOOK, INPATIENT, OUTPATIENT, "--ledger", sqlite_url)
+    r = invoke("ledger", "members", "W-0", "--ledger", sqlite_url, "--json")
+    assert r.exit_code == 0, r.output
+    assert [(m["member_id"], m["claims"], m["decisions"]) for m in json.loads(r.output)] == [("QZ-W-0005", 4, 4)]
+    r = invoke("ledger", "members", "--ledger", sqlite_url)
+    assert "QZ-R-0001" in r.output and "QZ-W-0005" in r.output
+
+
 def test_mistakes_are_explained_without_tracebacks(tmp_path):
     url = f"sqlite:///{tmp_path / 'l.sqlite'}"
     r = invoke("ledger", "history", "--ledger", url)

@@ -88,6 +88,26 @@ def history(member: Annotated[Optional[str], typer.Option("--member", help="a me
 
 
 @ledger_app.command()
+def members(search: Annotated[str, typer.Argument(help="part of a member id (all members if left out)")] = "",
+            ledger: LedgerOpt = None, json_: base.JsonOpt = False, debug: base.DebugOpt = False) -> None:
+    """Find members in the ledger: their number of claims and decisions, and when they were last recorded."""
+    def body(s: base._Session):
+        with _open(ledger) as led:
+            found = led.members(search)
+        if json_:
+            print(json.dumps([m | {"last_recorded": m["last_recorded"].isoformat()} for m in found],
+                             ensure_ascii=False, indent=2))
+            return
+        t = Table()
+        for head in ("member", "claims", "decisions", "last recorded"):
+            t.add_column(head)
+        for m in found:
+            t.add_row(m["member_id"], str(m["claims"]), str(m["decisions"]), f"{m['last_recorded']:%Y-%m-%d %H:%M}")
+        base.out.print(t)
+    base._run(body, debug)
+
+
+@ledger_app.command()
 def explain(decision_or_claim: Annotated[str, typer.Argument(
                 help="a decision id (digits), or a claim id: its latest decision")],
             member: Annotated[Optional[str], typer.Option("--member", help="the member whose claim this is; "
@@ -152,7 +172,7 @@ def _find(led, key: str, member: str | None):
 def _table(ds, lang: str, title: str) -> Table:
     from medrules.explain.format import Formatter
     f = Formatter(lang)
-    funds = list(dict.fromkeys(x.fund for d in ds for x in d.funds))
+    funds = list(dict.fromkeys(x.fund for d in ds for x in d.funds if x.paid))  # the funds that paid something
     zh = lang == "zh"
     t = Table(title=title, title_justify="left")
     for head in (("决定", "decision"), ("结算单", "claim"), ("日期", "date"), ("次", "no."), ("规则书", "rulebook")):

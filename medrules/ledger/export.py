@@ -26,7 +26,7 @@ def decision_json(d: Decision) -> dict:
     return {
         "schema": EXPORT_SCHEMA, "id": d.id, "member": d.member_id, "claim": d.claim_id, "sequence": d.sequence,
         "supersedes": d.supersedes, "date": plain(d.claim_date), "benefit_year": d.benefit_year,
-        "rulebook": {"id": d.rulebook_id, "hash": d.rulebook_hash, "effective_from": plain(d.effective_from),
+        "rulebook": {"id": d.rulebook_id, "hash": d.rulebook_hash, "plan_hash": d.plan_hash, "effective_from": plain(d.effective_from),
                      "effective_to": plain(d.effective_to)},
         "facts": {"hash": d.facts_hash, "claim": json.loads(_canonical(d.claim_facts)),
                   "member": json.loads(_canonical(d.member_facts))},

@@ -72,7 +72,8 @@ class Decision:
     claim_date: dt.date
     benefit_year: str
     rulebook_id: str
-    rulebook_hash: str
+    rulebook_hash: str  # the source texts (provenance)
+    plan_hash: str | None  # the rules that settle a claim (None: recorded before migration 0003)
     effective_from: dt.date | None
     effective_to: dt.date | None
     facts_hash: str  # the member's whole facts document as settled (Ledger.facts_document)

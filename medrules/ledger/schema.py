@@ -17,6 +17,7 @@ rulebook_versions = sa.Table(
     sa.Column("effective_to", sa.Date),
     sa.Column("files", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("plan_hash", sa.String(64)),  # migration 0003
 )
 
 facts_documents = sa.Table(
@@ -57,6 +58,7 @@ decisions = sa.Table(
     sa.Column("trace_zh", sa.Text, nullable=False),
     sa.Column("trace_en", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("plan_hash", sa.String(64)),  # migration 0003
 )
 
 decision_funds = sa.Table(

@@ -1,9 +1,11 @@
 """What the ledger settles: rulebooks with content hashes, and facts as given (canonical JSON).
 
-A rulebook version is identified by the SHA-256 of the source texts read to build it: the file
-itself, the rulebooks it amends and the scheme it layers on, in the order they were read. (When
-the lowered plan lands, this should become the hash of the plan, so that a reformatted file is the
-same version.)
+A rulebook version has two hashes. ``hash``: the SHA-256 of the source texts read to build it (the
+file itself, the rulebooks it amends and the scheme it layers on, in the order they were read) — the
+provenance. ``plan_hash``: the SHA-256 of what settles a claim — the lowered plan (operations, folded
+parameters, rounding, dates) and the facts it reads (types, defaults, optional facts, enumerations),
+without positions, wording or citations — so that a reformatted or re-commented file, or a corrected
+citation, settles as the same version, and a decision is re-settled only when the rules changed.
 
 Facts are kept as given: parsed with the facts reader (numbers stay the exact decimals written),
 written back as canonical JSON (sorted keys, numbers unquoted as written).
@@ -27,8 +29,13 @@ from medrules.source import SourceFile
 @attrs.frozen
 class Version:
     program: Program
-    hash: str
+    hash: str  # the source texts
     files: tuple[str, ...]  # every file read to build it, in order
+    plan_hash: str = ""  # what settles a claim (see the module's docstring)
+
+    def __attrs_post_init__(self):
+        if not self.plan_hash:
+            object.__setattr__(self, "plan_hash", plan_fingerprint(self.program))
 
 
 @attrs.frozen
@@ -118,6 +125,61 @@ def _load_rulebooks(path: str | Path, read) -> Rulebooks:
         medrules.load(program.checked.file, read=rec)  # the same files again, from the cache: which ones
         versions.append(Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files)))
     return Rulebooks(str(path), tuple(versions), rs)
+
+
+def plan_fingerprint(program: Program) -> str:
+    """SHA-256 of the rules that settle a claim: the plan and the facts it reads, no positions or wording."""
+    out: list[str] = []
+    _fingerprint(program.plan, out)
+    for layer in program.plan.layers:
+        ck = layer.checked
+        out.append(f"|facts of {layer.prefix}:")
+        for kind in sorted(ck.records):
+            for name in sorted(ck.records[kind]):
+                field = ck.records[kind][name]
+                default = None if field.default is None else _expr_text(field.default)
+                out.append(f"{kind}.{name}:{ck.field_types[field]}:{field in ck.optional}:{default};")
+        for name in sorted(ck.enums):
+            out.append(f"enum {name}:" + ",".join(m.name for m in ck.enums[name].members) + ";")
+    return hashlib.sha256("".join(out).encode("utf-8")).hexdigest()
+
+
+def _expr_text(expr) -> str:
+    from medrules.explain.formula import source_text
+    return source_text(expr)
+
+
+def _fingerprint(x, out: list[str]) -> None:  # noqa: C901 - one case per kind of value
+    if attrs.has(type(x)):
+        if type(x).__module__ == "medrules.nodes":
+            return  # positions, wording, citations: provenance, not rules
+        out.append(type(x).__name__ + "(")
+        for f in attrs.fields(type(x)):
+            if f.name in ("node", "checked"):
+                continue
+            out.append(f.name + "=")
+            _fingerprint(getattr(x, f.name), out)
+            out.append(",")
+        out.append(")")
+    elif isinstance(x, dict):
+        out.append("{")
+        for k in sorted(x, key=str):
+            out.append(f"{k}:")
+            _fingerprint(x[k], out)
+            out.append(",")
+        out.append("}")
+    elif isinstance(x, (list, tuple)):
+        out.append("[")
+        for item in x:
+            _fingerprint(item, out)
+            out.append(",")
+        out.append("]")
+    elif isinstance(x, (set, frozenset)):
+        out.append("{" + ",".join(sorted(map(str, x))) + "}")
+    elif isinstance(x, Decimal):
+        out.append(f"D{x}")
+    else:
+        out.append(f"{type(x).__name__}:{x!r}")
 
 
 # ---------------------------------------------------------------- facts as given

@@ -136,14 +136,13 @@ class Ledger:
             with self.engine.connect() as conn:  # settled already (a resumed batch): nothing to check or do
                 if conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
                     return _current_in(conn, member_id)
-        _validate(rb, source)  # mistakes are reported in the user's own file, before anything is merged
         with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:m))"), {"m": member_id})
             if key is not None and conn.execute(sa.select(t.requests.c.key).where(t.requests.c.key == key)).first():
                 return _current_in(conn, member_id)
             recording = _Recording(conn, rb, member_id)
-            decisions = recording.run(incoming)
+            decisions = recording.run(incoming, source)
             if key is not None:
                 conn.execute(t.requests.insert().values(key=key, member_id=member_id, facts_hash=recording.facts_hash,
                                                         recorded_at=recording.now))
@@ -278,7 +277,7 @@ class _Recording:
         self.conn, self.rb, self.member_id = conn, rb, member_id
         self.now = _now()
 
-    def run(self, incoming: dict) -> list[Decision]:
+    def run(self, incoming: dict, source: SourceFile) -> list[Decision]:
         conn, member_id = self.conn, self.member_id
         stored_hash = conn.execute(sa.select(t.member_facts.c.facts_hash).where(t.member_facts.c.member_id == member_id)
                                    .order_by(t.member_facts.c.id.desc()).limit(1)).scalar()
@@ -287,7 +286,11 @@ class _Recording:
         merged = merge(stored, incoming)
         text = canonical(merged, indent=2)
         facts_hash = self.facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
+        if merged is incoming:  # nothing stored to add to: settle the file itself (errors located in it)
+            results, used = _settle_traced(self.rb, source)
+        else:
+            _validate(self.rb, source)  # mistakes are reported in the user's own file, before the merged one
+            results, used = _settle_traced(self.rb, SourceFile(f"ledger:{member_id}", text))
         docs = None
         latest = self._latest()
         given = {c["id"]: c for c in merged["claims"]}
@@ -295,11 +298,11 @@ class _Recording:
         new_rows = []
         changed_claims = [c.id for c in results if c.id in latest
                           and (_json(latest[c.id]["claim_facts"]) != given[c.id]
-                               or latest[c.id]["rulebook_hash"] != used[c.id].hash)]
+                               or latest[c.id]["plan_hash"] != used[c.id].plan_hash)]
         for c in results:
             version = used[c.id]
             outcome = claim_json(c)
-            key = digest([member_id, c.id, version.hash, canonical(given[c.id]), canonical(member_given),
+            key = digest([member_id, c.id, version.plan_hash, canonical(given[c.id]), canonical(member_given),
                           canonical(outcome)])
             before = latest.get(c.id)
             if before is not None and before["key"] == key:
@@ -319,7 +322,8 @@ class _Recording:
         d = t.decisions
         out = {}
         for row in self.conn.execute(sa.select(d.c.id, d.c.claim_id, d.c.sequence, d.c.key, d.c.claim_facts,
-                                               d.c.member_facts, d.c.rulebook_hash, d.c.rulebook_id, d.c.trace_zh,
+                                               d.c.member_facts, d.c.rulebook_hash, d.c.plan_hash, d.c.rulebook_id,
+                                               d.c.trace_zh,
                                                d.c.trace_en)
                                      .where(d.c.member_id == self.member_id).order_by(d.c.sequence)).mappings():
             out[row["claim_id"]] = dict(row)
@@ -339,7 +343,8 @@ class _Recording:
         h = v.program.checked.rulebook.header
         self.conn.execute(t.rulebook_versions.insert().values(
             hash=v.hash, rulebook_id=h.id, file=v.program.checked.file, effective_from=h.effective_from,
-            effective_to=h.effective_to, files=json.dumps(list(v.files), ensure_ascii=False), recorded_at=self.now))
+            effective_to=h.effective_to, files=json.dumps(list(v.files), ensure_ascii=False), recorded_at=self.now,
+            plan_hash=v.plan_hash))
 
     def _insert(self, c: ClaimResult, version: Version, key: str, before: dict | None, facts_hash: str,
                 claim_given: dict, member_given: dict, docs: dict, changed_claims: list[str]) -> int:
@@ -347,7 +352,8 @@ class _Recording:
         decision_id = self.conn.execute(d.insert().values(
             member_id=self.member_id, claim_id=c.id, sequence=before["sequence"] + 1 if before else 1,
             supersedes=before["id"] if before else None, key=key, claim_date=c.date, benefit_year=c.year,
-            rulebook_hash=version.hash, rulebook_id=version.program.checked.id, facts_hash=facts_hash,
+            rulebook_hash=version.hash, plan_hash=version.plan_hash, rulebook_id=version.program.checked.id,
+            facts_hash=facts_hash,
             claim_facts=canonical(claim_given), member_facts=canonical(member_given),
             total_cost=plain(c.total_cost), funds_paid_fen=to_fen(c.funds_paid), member_pays=plain(c.member_pays),
             accumulators_after=json.dumps(plain(c.accumulators), ensure_ascii=False, sort_keys=True),
@@ -379,9 +385,11 @@ class _Recording:
             cause = {
                 "facts": _changed("claim", _json(before["claim_facts"]), claim_given)
                 + _changed("member", _json(before["member_facts"]), member_given),
-                "rulebook": None if before["rulebook_hash"] == version.hash else {
-                    "before": {"id": before["rulebook_id"], "hash": before["rulebook_hash"]},
-                    "after": {"id": version.program.checked.id, "hash": version.hash}},
+                "rulebook": None if before["plan_hash"] == version.plan_hash else {
+                    "before": {"id": before["rulebook_id"], "hash": before["rulebook_hash"],
+                               "plan_hash": before["plan_hash"]},
+                    "after": {"id": version.program.checked.id, "hash": version.hash,
+                              "plan_hash": version.plan_hash}},
                 "after_claims": [x for x in changed_claims if x != c.id],
                 "steps": _moved_steps(fund, old_docs, {lang: docs[lang][c.id] for lang in LANGS}),
             }
@@ -593,7 +601,8 @@ def _decision(row, funds, adjustments) -> Decision:
     return Decision(
         id=row["id"], member_id=row["member_id"], claim_id=row["claim_id"], sequence=row["sequence"],
         supersedes=row["supersedes"], claim_date=row["claim_date"], benefit_year=row["benefit_year"],
-        rulebook_id=row["rulebook_id"], rulebook_hash=row["rulebook_hash"], effective_from=row["effective_from"],
+        rulebook_id=row["rulebook_id"], rulebook_hash=row["rulebook_hash"], plan_hash=row["plan_hash"],
+        effective_from=row["effective_from"],
         effective_to=row["effective_to"], facts_hash=row["facts_hash"], claim_facts=_json(row["claim_facts"]),
         member_facts=_json(row["member_facts"]), total_cost=_dec(row["total_cost"]),
         funds_paid=from_fen(row["funds_paid_fen"]), member_pays=_dec(row["member_pays"]),

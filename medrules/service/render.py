@@ -145,7 +145,7 @@ def markdown(d, view: str, lang: str) -> str:
 
 def what_if(service, d, changes: list[str], lang: str):
     """Settle the decision's stored facts again with the changes; nothing is recorded."""
-    from medrules.explain.whatif import sensitivity, what_if as compare
+    from medrules.analyses.whatif import sensitivity, what_if as compare
     from medrules.facts import facts_from_source, parse_change
     rb = service.rulebooks.by_digest.get(d.rulebook_digest)
     program = rb.version(d.rulebook_digest) if rb else None

@@ -1,0 +1,433 @@
+"""Settle claim files: read, validate, partition by member, settle on the vector backend, write.
+
+A run reads its input in batches and, when it is large, spills it to member partitions
+(Parquet files in a temporary folder, by a hash of the member id), then settles one
+partition at a time: memory holds one partition (≈ 2×10^6 claims), whatever the input's size.
+Each partition is settled under each rulebook version in force (a policy-year folder), each
+claim under the version in force on its date, exactly as ``medrules run`` does it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+import medrules
+from medrules.batch import io
+from medrules.batch.columns import from_day_number
+from medrules.batch.validate import Problems, as_text, convert, validate_record
+from medrules.batch.vector import VectorProgram, compile_vector, settle_columns
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate import Program
+from medrules.evaluate.runtime import add_months, year_label
+from medrules.versions import load_set
+from medrules.units import Type
+
+PARTITION_ROWS = 2_000_000
+REJECT_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("member", pa.string()),
+                           ("claim", pa.string()), ("column", pa.string()), ("reason", pa.string())])
+
+
+@attrs.frozen
+class Rulebooks:
+    """A rulebook, or a policy-year folder: the versions, each compiled for the vector backend."""
+
+    name: str
+    versions: tuple[VectorProgram, ...]
+
+    @property
+    def top(self) -> Program:
+        return self.versions[0].program
+
+    @property
+    def dated_by(self) -> str:
+        return self.versions[0].dated_by
+
+
+def load_rulebooks(path: str | Path, read=None) -> Rulebooks:
+    """A rulebook file or a policy-year folder, compiled for the vector backend (refused here, at load, if it
+    uses a construct the vector backend cannot settle exactly)."""
+    p = Path(path)
+    kw = {"read": read} if read is not None else {}
+    if p.is_dir():
+        programs = load_set(p, **kw).versions
+    else:
+        programs = (medrules.load(p, **kw),)
+    return Rulebooks(str(path), tuple(compile_vector(q) for q in programs))
+
+
+@attrs.define
+class Summary:
+    claims: int = 0
+    members: int = 0
+    rejected: int = 0
+    funds: dict = attrs.Factory(dict)  # fund -> Decimal paid
+    member_pays: object = 0
+    total: object = 0
+    reasons: Counter = attrs.Factory(Counter)
+    seconds: float = 0.0
+    partitions: int = 1
+
+    def add(self, results: pa.Table, rejects: pa.Table, funds: list[str]) -> None:
+        self.claims += results.num_rows
+        self.members += len(pc.unique(results.column("member_id"))) if results.num_rows else 0
+        self.rejected += rejects.num_rows
+        for f in funds:
+            self.funds[f] = self.funds.get(f, 0) + (pc.sum(results.column(f"paid.{f}")).as_py() or 0)
+        self.member_pays += pc.sum(results.column("member_pays")).as_py() or 0
+        self.total += pc.sum(results.column("total_cost")).as_py() or 0
+        for reason in rejects.column("reason").to_pylist():
+            self.reasons[reason.split(":")[0].split(" (")[0]] += 1
+
+
+# ---------------------------------------------------------------- one partition
+def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
+                     columns: dict[str, str]) -> tuple[pa.Table, pa.Table]:
+    """Validate and settle the claims of some members (all of each member's claims are here)."""
+    n_rows = claims.num_rows
+    problems = Problems(n_rows)
+    top = rb.top.checked
+    names = io.column_names(claims.column_names, top, columns, members_elsewhere=members is not None)
+    if ("member", "id") not in names:
+        raise MedrulesError(error("columns", "no column gives the member id", None,
+                                  "name it member_id or member.id, or map it: --column member.id=COLUMN"))
+    member_ids = np.asarray(pc.fill_null(as_text(claims.column(names[("member", "id")]), "member.id", "text"), "")
+                            .to_numpy(zero_copy_only=False), object)
+    problems.add(member_ids == "", names[("member", "id")], "missing: every claim needs its member's id")
+    if ("claim", "id") in names:
+        claim_ids = np.asarray(pc.fill_null(as_text(claims.column(names[("claim", "id")]), "claim.id", "text"), "")
+                               .to_numpy(zero_copy_only=False), object)
+    else:
+        claim_ids = np.array([f"{f}:{r}" for f, r in zip(claims.column(io.FILE).to_pylist(),
+                                                         claims.column(io.ROW).to_pylist())], object)
+    _duplicates(member_ids + "\x00" + claim_ids, problems, names.get(("claim", "id"), "claim.id"))
+    date_column = names.get(("claim", rb.dated_by))
+    if date_column is None:
+        raise MedrulesError(error("columns", f"no column gives claim.{rb.dated_by}, the date that places a claim "
+                                  "in a benefit year", None, f"name it {rb.dated_by} or map it: "
+                                  f"--column claim.{rb.dated_by}=COLUMN"))
+    date_text = as_text(claims.column(date_column), date_column, "date")
+    present = np.asarray(pc.is_valid(date_text).to_numpy(zero_copy_only=False), bool)
+    problems.add(~present, date_column, f"missing: every claim needs its {rb.dated_by}")
+    days = convert(date_text, Type("date"), top, date_column, problems, present)
+    version = _versions(rb, days, problems, date_column)
+
+    results = []
+    for v, vp in enumerate(rb.versions):
+        rows = np.flatnonzero(version == v)
+        if not len(rows):
+            continue
+        ck = vp.program.checked
+        part = claims.take(pa.array(rows))
+        sub = Problems(len(rows))
+        vnames = io.column_names(part.column_names, ck, columns, members_elsewhere=members is not None)
+        claim_table = validate_record(part, ck, "claim", {f: c for (k, f), c in vnames.items() if k == "claim"}, sub)
+        ids = member_ids[rows]
+        unique, first, member_of = np.unique(ids, return_index=True, return_inverse=True)
+        if members is None:  # one table: each member's facts from its first row
+            mpart = part.take(pa.array(first))
+            mproblems = Problems(len(first))
+            member_table = validate_record(mpart, ck, "member", {f: c for (k, f), c in vnames.items()
+                                                                 if k == "member"}, mproblems)
+            bad = mproblems.bad[member_of]
+            sub.add(bad, mproblems.column[member_of], mproblems.reason[member_of])
+            opening = _opening(vp, mpart, vnames, columns, mproblems)
+        else:
+            member_table, opening, missing = _members_for(vp, members, unique, columns, problems_out := [])
+            sub.add(missing[member_of], "member.id", "no such member in the members file")
+            for row_problems in problems_out:
+                bad_member = np.isin(ids, row_problems[0])
+                sub.add(bad_member, "member", row_problems[1])
+        # merge the version's problems into the partition's
+        mask = np.zeros(n_rows, bool)
+        mask[rows] = sub.bad
+        if mask.any():
+            col = np.full(n_rows, None, object)
+            reason = np.full(n_rows, None, object)
+            col[rows], reason[rows] = sub.column, sub.reason
+            _add_many(problems, mask, col, reason)
+        result = settle_columns(vp, member_of, claim_table, member_table, opening)
+        settled_bad = result.error != ""
+        if settled_bad.any():
+            mask = np.zeros(n_rows, bool)
+            mask[rows[settled_bad]] = True
+            reason = np.full(n_rows, None, object)
+            reason[rows[settled_bad]] = result.error[settled_bad]
+            _add_many(problems, mask, np.full(n_rows, "", object), reason)
+        results.append((vp, rows, result))
+
+    # a member with a rejected row: all its claims are held back
+    bad_members = set(member_ids[problems.bad])
+    held = np.isin(member_ids, list(bad_members)) & ~problems.bad
+    problems.add(held, "", "held back: another row of this member was rejected")
+    keep = ~problems.bad
+    tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep) for vp, rows, r in results]
+    tables = [t for t in tables if t.num_rows]
+    schema = _results_schema(rb)
+    out = pa.concat_tables([t.select(schema.names).cast(schema) for t in tables]) if tables else schema.empty_table()
+    bad = np.flatnonzero(problems.bad)
+    rejects = pa.table({
+        "file": claims.column(io.FILE).take(pa.array(bad)),
+        "row": claims.column(io.ROW).take(pa.array(bad)),
+        "member": pa.array(member_ids[bad].tolist(), pa.string()),
+        "claim": pa.array(claim_ids[bad].tolist(), pa.string()),
+        "column": pa.array([c or "" for c in problems.column[bad]], pa.string()),
+        "reason": pa.array([str(r) for r in problems.reason[bad]], pa.string())}, schema=REJECT_SCHEMA)
+    return out, rejects
+
+
+def _add_many(problems: Problems, mask, column, reason) -> None:
+    rows = mask & ~problems.bad
+    problems.column[rows] = column[rows]
+    problems.reason[rows] = reason[rows]
+
+
+def _duplicates(ids: np.ndarray, problems: Problems, column: str) -> None:
+    order = np.argsort(ids, kind="stable")
+    s = ids[order]
+    repeat = np.zeros(len(ids), bool)
+    if len(ids) > 1:
+        same = s[1:] == s[:-1]
+        repeat[order[1:][same]] = True
+    problems.add(repeat, column, "duplicate claim id: an earlier row of this member has the same id")
+
+
+def _versions(rb: Rulebooks, days: np.ndarray, problems: Problems, column: str) -> np.ndarray:
+    version = np.full(len(days), -1, np.int64)
+    for v, vp in enumerate(rb.versions):
+        h = vp.program.checked.rulebook.header
+        inside = np.ones(len(days), bool)
+        if h.effective_from:
+            inside &= days >= (h.effective_from - from_day_number(0)).days
+        if h.effective_to:
+            inside &= days <= (h.effective_to - from_day_number(0)).days
+        version = np.where((version < 0) & inside, v, version)
+    periods = "; ".join(f"{vp.program.checked.id}: {_period(vp)}" for vp in rb.versions)
+    problems.add(version < 0, column, f"dated outside every version in force ({periods})")
+    return version
+
+
+def _period(vp: VectorProgram) -> str:
+    h = vp.program.checked.rulebook.header
+    return f"{h.effective_from} – {h.effective_to}" if h.effective_to else f"from {h.effective_from}"
+
+
+def _opening(vp: VectorProgram, table: pa.Table, names, columns, problems: Problems) -> dict[str, np.ndarray]:
+    """Opening year-to-date values from ``opening.ACC`` columns (money), per member."""
+    out = {}
+    for acc in vp.accumulator_names():
+        column = columns.get(f"opening.{acc}") or next(
+            (c for c in (f"opening.{acc}", f"opening_{acc}") if c in table.column_names), None)
+        if column is None:
+            continue
+        text = as_text(table.column(column), column, "money")
+        present = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), bool)
+        values = convert(text, Type("money"), vp.program.checked, column, problems, present)
+        out[acc] = values * 10 ** (vp.money_scale - 2)
+    return out
+
+
+def _members_for(vp: VectorProgram, members: pa.Table, ids: np.ndarray, columns, problems_out: list):
+    """Two tables: the members file's rows for these member ids, validated, in the order of ``ids``."""
+    ck = vp.program.checked
+    names = io.column_names(members.column_names, ck, columns, kinds=("member",))
+    key = names.get(("member", "id"))
+    if key is None:
+        raise MedrulesError(error("columns", "the members file has no member id column", None,
+                                  "name it id, member_id or member.id, or map it: --column member.id=COLUMN"))
+    all_ids = np.asarray(pc.fill_null(as_text(members.column(key), key, "text"), "")
+                         .to_numpy(zero_copy_only=False), object)
+    # the first row of each member id in the members file
+    uniq, first = np.unique(all_ids, return_index=True)
+    pos = np.searchsorted(uniq, ids)
+    pos = np.minimum(pos, len(uniq) - 1) if len(uniq) else pos
+    found = (uniq[pos] == ids) if len(uniq) else np.zeros(len(ids), bool)
+    rows = np.where(found, first[pos] if len(uniq) else 0, 0)
+    part = members.take(pa.array(rows)) if members.num_rows else members
+    mproblems = Problems(len(ids))
+    table = validate_record(part, ck, "member", {f: c for (k, f), c in names.items() if k == "member"}, mproblems)
+    opening = _opening(vp, part, names, columns, mproblems)
+    bad = mproblems.bad & found
+    for i in np.flatnonzero(bad):
+        problems_out.append((ids[i], f"{mproblems.reason[i]} (members file row {int(rows[i]) + 1}, "
+                                     f"column {mproblems.column[i]})"))
+    return table, opening, ~found
+
+
+def _results_schema(rb: Rulebooks) -> pa.Schema:
+    vp = rb.versions[0]
+    scale = max(v.money_scale for v in rb.versions)
+    money = pa.decimal128(20 + scale, scale)
+    funds, accs = [], []
+    for v in rb.versions:
+        funds += [f for f in v.fund_names() if f not in funds]
+        accs += [a for a in v.accumulator_names() if a not in accs]
+    return pa.schema([("member_id", pa.string()), ("claim_id", pa.string()), (vp.dated_by, pa.date32()),
+                      ("year", pa.string()), ("rulebook", pa.string())]
+                     + [(f"paid.{f}", money) for f in funds]
+                     + [("total_cost", money), ("member_pays", money)]
+                     + [(f"after.{a}", money) for a in accs])
+
+
+def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, days, keep) -> pa.Table:
+    order = r.order[keep[rows][r.order]]  # settled claims, by member and date
+    at = rows[order]
+    years = r.year_start[order]
+    labels = {}
+    for y in np.unique(years):
+        start = from_day_number(y)
+        labels[y] = year_label(start, add_months(start, 12) - dt.timedelta(days=1))
+    cols = {"member_id": pa.array(member_ids[at].tolist(), pa.string()),
+            "claim_id": pa.array(claim_ids[at].tolist(), pa.string()),
+            vp.dated_by: pa.array(days[at].astype("int32"), pa.int32()).cast(pa.date32()),
+            "year": pa.array([labels[y] for y in years], pa.string()),
+            "rulebook": pa.array([vp.program.checked.id] * len(at), pa.string())}
+    for f, values in r.funds.items():
+        cols[f"paid.{f}"] = io.decimal_column(values[order], r.scale)
+    cols["total_cost"] = io.decimal_column(r.total[order], r.scale)
+    cols["member_pays"] = io.decimal_column(r.member_pays[order], r.scale)
+    for a, values in r.accumulators.items():
+        cols[f"after.{a}"] = io.decimal_column(values[order], r.scale)
+    return pa.table(cols)
+
+
+# ---------------------------------------------------------------- a whole run
+def read_members(path: str | Path | None) -> pa.Table | None:
+    if path is None:
+        return None
+    (p,) = io.expand([path])
+    return pa.concat_tables(list(io.read_batches(p)), promote_options="permissive")
+
+
+def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path], out: str | Path, *,
+                 members: str | Path | None = None, columns: dict[str, str] | None = None,
+                 progress=None, partition_rows: int = PARTITION_ROWS) -> Summary:
+    """The ``medrules settle`` command's work; returns the summary it prints."""
+    started = time.perf_counter()
+    columns = dict(columns or {})
+    rb = rulebook if isinstance(rulebook, Rulebooks) else load_rulebooks(rulebook)
+    paths = io.expand(claim_paths)
+    member_table = read_members(members)
+    writer = io.Writer(out)
+    rejects_writer = io.Writer(rejects_path(out))
+    summary = Summary()
+    funds = _fund_order(rb)
+    n_parts = max(1, math.ceil(io.estimate_rows(paths) / partition_rows))
+    summary.partitions = n_parts
+    total_rows = io.estimate_rows(paths)
+    task = progress.add_task("settling", total=total_rows) if progress is not None else None
+    try:
+        for part in _partitions(paths, rb, columns, n_parts):
+            results, rejects = settle_partition(rb, part, member_table, columns)
+            writer.write(results)
+            rejects_writer.write(rejects)
+            summary.add(results, rejects, funds)
+            if progress is not None:
+                progress.update(task, advance=part.num_rows)
+    finally:
+        writer.close(_results_schema(rb))
+        rejects_writer.close(REJECT_SCHEMA)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def rejects_path(out: str | Path) -> Path:
+    """``results.parquet`` → ``results.parquet.rejects.csv``."""
+    return Path(str(out) + ".rejects.csv")
+
+
+def _fund_order(rb: Rulebooks) -> list[str]:
+    funds = []
+    for v in rb.versions:
+        funds += [f for f in v.fund_names() if f not in funds]
+    return funds
+
+
+def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
+    """The input as tables of whole members: all of it at once, or spilled to ``n_parts`` files by member."""
+    if n_parts == 1:
+        tables = [t for p in paths for t in io.read_batches(p)]
+        if tables:
+            yield pa.concat_tables(tables, promote_options="permissive")
+        return
+    with tempfile.TemporaryDirectory(prefix="medrules-settle-") as tmp:
+        for path in spill(paths, rb, columns, n_parts, Path(tmp)):
+            yield pq.read_table(path)
+
+
+def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path) -> list[Path]:
+    """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
+    of a member's claims in one file); every column as text, each row with its file and row number."""
+    writers: dict[int, pq.ParquetWriter] = {}
+    schema = None
+    for p in paths:
+        for table in io.read_batches(p):
+            table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
+                                          for f in table.schema]))
+            if schema is None:
+                schema = table.schema
+            elif table.schema != schema:
+                missing = [f for f in schema if f.name not in table.column_names]
+                for f in missing:
+                    table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+                extra = [c for c in table.column_names if c not in schema.names]
+                if extra:
+                    raise MedrulesError(error("io", f"'{p}' has columns the first claim file has not: "
+                                                    f"{', '.join(extra)}", None,
+                                              "give claim files of one layout (or settle them separately)"))
+                table = table.select(schema.names)
+            names = io.column_names(table.column_names, rb.top.checked, columns, members_elsewhere=True)
+            if ("member", "id") not in names:
+                raise MedrulesError(error("columns", f"no column of '{p}' gives the member id", None,
+                                          "name it member_id or member.id, or map it: --column member.id=COLUMN"))
+            ids = np.asarray(pc.fill_null(table.column(names[("member", "id")]), "").to_numpy(
+                zero_copy_only=False), object)
+            keys = io.member_keys(ids, n_parts)
+            for k in np.unique(keys):
+                if k not in writers:
+                    writers[k] = pq.ParquetWriter(folder / f"part-{k:05d}.parquet", schema)
+                writers[k].write_table(table.take(pa.array(np.flatnonzero(keys == k))))
+    for w in writers.values():
+        w.close()
+    return [folder / f"part-{k:05d}.parquet" for k in sorted(writers)]
+
+
+# ---------------------------------------------------------------- the Python API
+def as_arrow(data, name: str) -> pa.Table:
+    """An Arrow table from an Arrow table, a pandas or polars DataFrame, or a dict of columns."""
+    if isinstance(data, pa.Table):
+        return data
+    if hasattr(data, "to_arrow"):  # polars
+        return data.to_arrow()
+    if type(data).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(data, preserve_index=False)
+    try:
+        return pa.table(data)
+    except (TypeError, ValueError, pa.ArrowInvalid) as exc:
+        raise MedrulesError(error("io", f"{name}: expected an Arrow table or a pandas/polars DataFrame ({exc})")) from None
+
+
+def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
+    """Settle claims given as a table (Arrow, pandas or polars); returns ``(results, rejects)`` as Arrow tables.
+
+    ``rulebook`` is a path (file or policy-year folder), a loaded :class:`~medrules.Program` or
+    :class:`Rulebooks`; ``members`` a second table joined on member.id; ``columns`` maps facts to
+    columns (``{"claim.compliant_cost": "cost"}``)."""
+    if isinstance(rulebook, Program):
+        rb = Rulebooks(rulebook.checked.id, (compile_vector(rulebook),))
+    elif isinstance(rulebook, Rulebooks):
+        rb = rulebook
+    else:
+        rb = load_rulebooks(rulebook)
+    table = io.labelled(as_arrow(claims, "claims"), "claims", 1)
+    member_table = io.labelled(as_arrow(members, "members"), "members", 1) if members is not None else None
+    return settle_partition(rb, table, member_table, dict(columns or {}))
