@@ -524,6 +524,23 @@ def _add_ledger_commands() -> None:
 _add_ledger_commands()
 
 
+@app.command()
+def serve(host: Annotated[str, typer.Option("--host", help="address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", help="port to listen on")] = 8000,
+          instance: Annotated[Path, typer.Option("--instance", help="folder for the ledger, accounts, secret key "
+                                                 "and settings.toml (created if missing)")] = Path("instance"),
+          rulebooks: Annotated[Optional[Path], typer.Option("--rulebooks", help="folder of *.mr files "
+                                                            "(default: settings, else ./rulebooks)")] = None,
+          create_clerk: Annotated[Optional[str], typer.Option("--create-clerk", metavar="NAME",
+                                                              help="add a clerk (prompts for the password) "
+                                                              "and exit")] = None,
+          ledger: Annotated[Optional[str], typer.Option("--ledger", help="ledger URL (sqlite:///…, postgresql://…); "
+                                                        "default: INSTANCE/ledger.sqlite")] = None) -> None:
+    """Serve the JSON API (docs at /docs) and the clerk's and citizen's pages; see docs/service.md."""
+    from medrules.service.command import serve as run_service
+    run_service(host, port, instance, rulebooks, create_clerk, ledger)
+
+
 def main() -> None:
     app(prog_name="medrules")
 
