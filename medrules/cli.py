@@ -7,6 +7,7 @@ shown in one line (``--debug`` shows the traceback).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from enum import Enum
@@ -32,7 +33,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="medrules: medical-insurance benefit rules as code, with explanations that cite the policy.")
 
 out = Console()
-if not out.is_terminal:  # piped or redirected: don't squeeze tables into 80 columns
+if not out.is_terminal and not os.environ.get("COLUMNS"):  # piped: 160 columns unless COLUMNS says otherwise
     out = Console(width=160)
 err = Console(stderr=True, soft_wrap=True)  # never break a caret line
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import io
 
+import attrs
+
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -25,7 +28,7 @@ def render_explanation(e: Explanation) -> Group:
     parts = []
     h = e.program.checked.rulebook.header
     title = h.title.best(e.lang) if h.title else h.id
-    parts.append(Text(f"{title}  [{h.id}]", style="bold"))
+    parts.append(_heading(Text(f"{title}  [{h.id}]", style="bold")))
     for c in e.claims:
         parts.append(render_claim(e, c))
     return Group(*parts)
@@ -34,8 +37,8 @@ def render_explanation(e: Explanation) -> Group:
 def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
     words, f = HEADINGS[e.lang], Formatter(e.lang)
     r = c.result
-    out = [Text(""), Text(f"{words['claim']} {r.id} · {r.date} · {words['benefit_year']} {r.year} · "
-                          f"{words['total']} {f.money(r.total_cost)}", style="bold underline")]
+    out = [Text(""), _heading(Text(f"{words['claim']} {r.id} · {r.date} · {words['benefit_year']} {r.year} · "
+                                   f"{words['total']} {f.money(r.total_cost)}", style="bold underline"))]
     current_fund = "\0"
     last_citation = None
     number = 0
@@ -49,52 +52,128 @@ def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
         out.append(_line(e, line, number, show_citation=line.citation is not last_citation))
         if line.citation is not None:
             last_citation = line.citation
-    out.append(Text(f"=> {words['funds']} {f.money(r.funds_paid)}; {words['member']} {f.money(r.member_pays)}",
-                    style="bold green"))
+    out.append(_heading(Text(f"=> {words['funds']} {f.money(r.funds_paid)}; {words['member']} "
+                             f"{f.money(r.member_pays)}", style="bold green")))
     return Group(*out)
+
+
+def _heading(text: Text) -> "Hanging":
+    """A heading whose wrapped lines are indented by two."""
+    return Hanging(Text(""), ((0, text),), hang=2)
 
 
 STYLES = {"formula": "cyan", "assumed": "yellow", "cite": "italic", "note": "yellow"}
 
 
-def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
+def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> "Hanging":
     t = Text()
-    t.append(f"{number:>3}. ", style="dim")
     t.append(line.text, style="bold" if line.kind == "paid" else "")
     if line.span is not None and line.span.line > 0:
         t.append(f"  [{line.span.file}:{line.span.line}]", style="dim")
-    for kind, text in annotations(line, e.lang, with_citation=show_citation):
-        t.append(f"\n       {text}", style=STYLES[kind])
-    return t
+    notes = tuple(Text(text, style=STYLES[kind]) for kind, text in annotations(line, e.lang, with_citation=show_citation))
+    return Hanging(Text(f"{number:>3}. ", style="dim"), ((0, t), *((2, a) for a in notes)))
 
 
-def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> Table:
-    """What each fund pays on each claim. ``programs``: the versions of a rulebook set (columns for all their funds)."""
+@attrs.frozen
+class Hanging:
+    """A numbered or bulleted paragraph with a hanging indent: wrapped lines continue under the text, never at
+    column 0. ``paragraphs``: (extra indent, text) pairs, the first beside ``head``."""
+    head: Text
+    paragraphs: tuple[tuple[int, Text], ...]
+    hang: int = 0  # a further indent for continuation lines (headings: 2)
+
+    def __rich_console__(self, console, options):
+        indent = self.head.cell_len
+        for number, (extra, text) in enumerate(self.paragraphs):
+            width = max(options.max_width - indent - extra - self.hang, 12)
+            for i, piece in enumerate(text.wrap(console, width, overflow="fold")):
+                piece.rstrip()
+                lead = self.head if number == 0 and i == 0 else " " * (indent + extra + (self.hang if i else 0))
+                yield Text.assemble(lead, piece, no_wrap=True, end="\n")
+
+
+def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> "SettlementTable":
+    """What each fund pays on each claim. ``programs``: the versions of a rulebook set (columns for all their funds).
+
+    A table when it fits the width it is printed in; otherwise one block per claim (label, amount), so
+    that no amount or date is ever cut short."""
     f = Formatter(lang)
     words = HEADINGS[lang]
     title = s.rulebook if programs else program.checked.id
-    table = Table(title=f"{title} · {s.member_id}", show_lines=False)
-    table.add_column(words["claim"])
-    table.add_column(words["date"])
-    table.add_column(words["total"], justify="right")
     funds = program.all_funds()
     for other in programs or ():
         funds += [(name, fund) for name, fund in other.all_funds() if name not in dict(funds)]
-    for _, fund in funds:
-        table.add_column(fund.title(lang), justify="right")
+    headers = [words["claim"], words["date"], words["total"], *(fund.title(lang) for _, fund in funds),
+               words["member"]]
 
     def paid(claim, name):
         return next((x.paid for x in claim.funds if x.fund == name), ZERO)
-    table.add_column(words["member"], justify="right")
-    for c in s.claims:
-        table.add_row(c.id, str(c.date), f.number(c.total_cost),
-                      *(f.number(paid(c, name)) for name, _ in funds), f.number(c.member_pays))
+    rows = [(c.id, str(c.date), f.number(c.total_cost), *(f.number(paid(c, name)) for name, _ in funds),
+             f.number(c.member_pays)) for c in s.claims]
+    total = None
     if s.claims:
-        table.add_section()
-        table.add_row("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
-                      *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
-                      f.number(sum((c.member_pays for c in s.claims), ZERO)))
-    return table
+        total = ("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
+                 *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
+                 f.number(sum((c.member_pays for c in s.claims), ZERO)))
+    return SettlementTable(f"{title} · {s.member_id}", tuple(headers), tuple(rows), total)
+
+
+@attrs.frozen
+class SettlementTable:
+    """Rows of whole cells, laid out when the width is known (``__rich_console__``)."""
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    total: tuple[str, ...] | None
+
+    def widths(self, max_width: int) -> list[int] | None:
+        """Column widths that keep every cell whole (headers may wrap), or None when no table fits."""
+        cells = [r for r in (*self.rows, self.total) if r is not None]
+        widths = [max([cell_len(r[i]) for r in cells] + [1]) for i in range(len(self.headers))]
+        # a header wraps (CJK by character, English by word), but no narrower than its longest word
+        widths = [max(w, max(cell_len(word) for word in h.split()) if " " in h else min(cell_len(h), 4))
+                  for w, h in zip(widths, self.headers)]
+        frame = 3 * len(widths) + 1  # '│ ' + ' ' per column, and the last border
+        spare = max_width - frame - sum(widths)
+        if spare < 0:
+            return None
+        for i, h in enumerate(self.headers):  # give headers room, left to right, while there is some
+            grow = min(spare, max(0, cell_len(h) - widths[i]))
+            widths[i] += grow
+            spare -= grow
+        return widths
+
+    def __rich_console__(self, console, options):
+        widths = self.widths(options.max_width)
+        if widths is not None:
+            table = Table(title=self.title, show_lines=False)
+            for i, (h, w) in enumerate(zip(self.headers, widths)):
+                table.add_column(h, justify="left" if i < 2 else "right", width=w, overflow="fold")
+            for r in self.rows:
+                table.add_row(*r)
+            if self.total is not None:
+                table.add_section()
+                table.add_row(*self.total)
+            yield table
+            return
+        yield from self.stacked(options.max_width)
+
+    def stacked(self, width: int):
+        """One block per claim: its id and date, then each column as 'label  amount', the amount right-aligned
+        (on a line of its own, indented, when label and amount do not fit on one)."""
+        yield Text(self.title, style="bold")
+        for r in (*self.rows, self.total):
+            if r is None:
+                continue
+            yield Text("")
+            yield Text(f"{r[0]} {r[1]}".rstrip(), style="bold")
+            for label, value in zip(self.headers[2:], r[2:]):
+                gap = width - 2 - cell_len(label) - cell_len(value)
+                if gap >= 2:
+                    yield Text(f"  {label}{' ' * gap}{value}")
+                else:
+                    yield Text(f"  {label}", overflow="fold")
+                    yield Text(f"    {value}", overflow="fold")
 
 
 def to_text(renderable, width: int = 110) -> str:
@@ -147,6 +226,6 @@ def render_citizen(e: Explanation) -> Group:
     parts = []
     for c in citizen_view(e):
         parts.append(Text(c.heading, style="bold"))
-        parts += [Text(f"  • {sentence}") for sentence in c.sentences]
+        parts += [Hanging(Text("  • "), ((0, Text(sentence)),)) for sentence in c.sentences]
         parts.append(Text(""))
     return Group(*parts)
