@@ -68,6 +68,7 @@ def merge_header(base: n.Header, new: n.Header) -> n.Header:
         day_count_citation=new.day_count_citation or base.day_count_citation,
         layers_on=pick("layers_on"),
         amends=new.amends,
+        office=pick("office"), appeal=pick("appeal"),
     )
 
 

@@ -23,7 +23,7 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import settle
 from medrules.explain import explain as explain_settlement
 from medrules.explain.json import explanation_json, settlement_json
-from medrules.explain.document import html_page, markdown
+from medrules.explain.document import html_page, letter_for, markdown
 from medrules.explain.text import render_citizen, render_explanation, render_settlement
 from medrules.facts import facts_from_source
 from medrules.render import diagnostic_text
@@ -171,7 +171,10 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                                                "step, its arithmetic and citation")] = View.auditor,
             format_: Annotated[Format, typer.Option("--format", help="text, json, markdown, or a standalone "
                                                     "html page")] = Format.text,
-            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False,
+            template_dir: Annotated[Optional[Path], typer.Option(
+                "--template-dir", help="a folder of templates (letter.html.j2, style.css.j2, explanation.md.j2) "
+                                       "replacing the shipped ones: an office's own letter")] = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
@@ -218,9 +221,9 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
         elif format_ is Format.markdown:
-            print(markdown(e, view.value))
+            print(markdown(e, view.value, letter_for(e, the_facts), template_dir), end="")
         elif format_ is Format.html:
-            print(html_page(e, view.value), end="")
+            print(html_page(e, view.value, letter_for(e, the_facts), template_dir), end="")
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             why_nothing(program, the_facts, result, claim, lang.value)

@@ -174,6 +174,8 @@ class Header:
     layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after
     day_count_citation: Citation | None = None
     amends: Amends | None = None  # restates only what changes in another rulebook
+    office: Label | None = None  # who issues the letter to a member
+    appeal: Label | None = None  # how a member asks or appeals
 
 
 @_nodes

@@ -344,6 +344,12 @@ class _Builder(Transformer):
     def amends(self, meta, c):
         return ("amends", n.Amends(_string(c[0]), self.span(meta)), self.span(meta))
 
+    def office(self, meta, c):
+        return ("office", c[0], self.span(meta))
+
+    def appeal(self, meta, c):
+        return ("appeal", c[0], self.span(meta))
+
     def layers(self, meta, c):
         return ("layers", n.Layers(_string(c[0]), str(c[1]), self.span(meta)), self.span(meta))
 
@@ -373,7 +379,7 @@ class _Builder(Transformer):
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
                         eff_cit, day_count, day_count_span, items.get("layers"), day_count_cit,
-                        items.get("amends"))
+                        items.get("amends"), items.get("office"), items.get("appeal"))
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")

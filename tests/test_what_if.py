@@ -137,7 +137,7 @@ def test_explain_says_what_would_have_made_a_claim_pay(monkeypatch, tmp_path):
     r = CliRunner().invoke(app, ["explain", "tests/rulebooks/features.mr", str(path), "--view", "citizen",
                                  "--lang", "en"])
     assert r.exit_code == 0, r.output
-    assert "Not paid: a third party is liable (claim.third_party = true)." in r.output
+    assert "Not paid: a third party is liable (claim.third_party: yes)." in r.output
     assert "Claim C1 paid nothing; it would have been paid if:" in r.output
     assert "claim.third_party=false: +600.00 yuan" in r.output
 

@@ -12,6 +12,7 @@ from medrules import nodes as n
 from medrules.explain import Explanation
 from medrules.explain.format import Formatter
 from medrules.explain.steps import Line
+from medrules.explain.words import Vocabulary
 
 
 @attrs.frozen
@@ -22,8 +23,8 @@ class CitizenClaim:
 
 
 def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
-    f = Formatter(e.lang)
-    zh = e.lang == "zh"
+    v = Vocabulary(e.program.checked, e.lang, grid=True)
+    f, zh = v.f, v.zh
     titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
     layers = e.program.checked.layers()
     out = []
@@ -35,16 +36,16 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
         by_fund: dict[str, list[tuple[Line, object]]] = {}
         for line, step in zip(c.lines, r.steps):
             if step.kind == "exclude" and step.fund is None:
-                sentence = _exclusion(line, step, f, zh, all_funds=True)
+                sentence = _exclusion(line, step, v, all_funds=True)
                 if len(layers) > 1:  # say which scheme refused: another may still pay
                     header = layers[step.layer].rulebook.header
-                    title = header.title.best(e.lang) if header.title else header.id
+                    title = header.title.best(e.lang) if header.title else (header.scheme or "")
                     sentence = f"{title}:{sentence}" if zh else f"{title}: {sentence}"
                 sentences.append(sentence)
             if step.fund is not None:
                 by_fund.setdefault(step.fund, []).append((line, step))
         for fund, items in by_fund.items():
-            sentence = _fund_sentence(fund, items, f, zh, titles)
+            sentence = _fund_sentence(fund, items, v, titles)
             if sentence:
                 sentences.append(sentence)
         if not any(result.paid for result in r.funds) and not sentences:
@@ -56,13 +57,14 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
     return tuple(out)
 
 
-def _fund_sentence(fund: str, items, f: Formatter, zh: bool, titles: dict) -> str | None:
+def _fund_sentence(fund: str, items, vocabulary: Vocabulary, titles: dict) -> str | None:
+    f, zh = vocabulary.f, vocabulary.zh
     steps = {step.kind: (line, step) for line, step in items if step.kind != "cap"}
     title = items[0][0].fund_title or fund
     if "exclude" in steps:
         line, step = steps["exclude"]
-        return f"{title}:" + _exclusion(line, step, f, zh, all_funds=False) if zh else \
-            f"{title}: " + _exclusion(line, step, f, zh, all_funds=False)
+        return f"{title}:" + _exclusion(line, step, vocabulary, all_funds=False) if zh else \
+            f"{title}: " + _exclusion(line, step, vocabulary, all_funds=False)
     if "paid" not in steps:  # the fund does not apply to this kind of claim: not the citizen's concern
         return None
     parts = []
@@ -82,8 +84,7 @@ def _fund_sentence(fund: str, items, f: Formatter, zh: bool, titles: dict) -> st
             parts.append(on)
     shares = [step.values for line, step in items if step.kind in ("band", "rate")]
     if shares:
-        adjustments = " ".join(f.points(st.values["amount"]) if st.values["kind"] == "points"
-                               else f.relpct(st.values["amount"]) for _, st in items
+        adjustments = " ".join(_adjustment(st, vocabulary) for _, st in items
                                if st.kind == "adjust" and st.values["applied"])
 
         def rate(v):
@@ -94,8 +95,8 @@ def _fund_sentence(fund: str, items, f: Formatter, zh: bool, titles: dict) -> st
         pieces = [f"{f.number(v['part'])} × {rate(v)}" for v in shares if v["part"]]
         if pieces:
             total = sum((v["amount"] for v in shares), shares[0]["amount"] * 0)
-            parts.append((f"按比例计算 {' + '.join(pieces)} = {f.money(total)}" if zh
-                          else f"the rates give {' + '.join(pieces)} = {f.money(total)}"))
+            parts.append((f"按比例计算 {' + '.join(pieces)} = {f.number(total)} 元" if zh
+                          else f"the rates give {' + '.join(pieces)} = {f.number(total)} yuan"))
     if "flat" in steps:
         v = steps["flat"][1].values
         parts.append(f"定额支付 {f.money(v['paid'])}" if zh else f"a flat {f.money(v['paid'])}")
@@ -130,7 +131,7 @@ _OUTPUT_WORDS = {
 
 def _what_the_base_is(step, zh: bool, titles: dict) -> str | None:
     expr = step.node.expr if step.node is not None else None
-    f = Formatter("zh" if zh else "en")
+    f = Formatter("zh" if zh else "en", grid=True)
     if isinstance(expr, n.Ref) and expr.parts[0] == "claim":  # the claim's own cost: nothing to say
         return None
     if not isinstance(expr, n.Ref) or len(expr.parts) < 2 or expr.parts[-1] not in _OUTPUT_WORDS:
@@ -142,17 +143,32 @@ def _what_the_base_is(step, zh: bool, titles: dict) -> str | None:
     return words.format(fund=titles.get(qualified, name), amount=f.money(step.values["amount"]))
 
 
-def _exclusion(line: Line, step, f: Formatter, zh: bool, all_funds: bool) -> str:
+def _adjustment(step, vocabulary: Vocabulary) -> str:
+    """'+5 个百分点(人员类别为退休人员)' / '+5 points because the member category is retired'."""
+    f = vocabulary.f
+    amount = f.points(step.values["amount"]) if step.values["kind"] == "points" else f.relpct(step.values["amount"])
+    why = vocabulary.condition(step.node.when) if step.node is not None else ""
+    if not why:
+        return amount
+    return f"{amount},因为{why}" if vocabulary.zh else f"{amount} because {why}"
+
+
+def _exclusion(line: Line, step, vocabulary: Vocabulary, all_funds: bool) -> str:
     """'Not paid: <reason> (the facts that decided it)' — the condition itself is in the auditor's view."""
+    zh = vocabulary.zh
     reason = step.node.reason.best("zh" if zh else "en")
-    shown = []
+    shown, seen = [], set()
+    dates = {node.text: value for node, value in step.reads if isinstance(node, n.Ref)}
+    for node, _ in step.reads:  # the dates a day count was taken between are said with it
+        if isinstance(node, n.Call) and node.func == "day_number":
+            seen |= {a.text for a in node.args if isinstance(a, n.Ref)}
     for node, value in step.reads:
         text = node.text if isinstance(node, n.Ref) else None
         if isinstance(node, n.Call) and node.func == "day_number":
-            shown.append(f"第 {value} 天" if zh else f"day {value}")
-        elif text and (text.startswith("member.") or text.startswith("claim.")) and not any(
-                s.startswith(text + " ") for s in shown):
-            shown.append(f"{text} = {f.any(value)}")
+            shown.append(vocabulary.day(node, value, dates))
+        elif text and (text.startswith("member.") or text.startswith("claim.")) and text not in seen:
+            seen.add(text)
+            shown.append(vocabulary.fact(text, value))
     facts = f"({';'.join(shown)})" if zh and shown else (f" ({'; '.join(shown)})" if shown else "")
     return (f"不予支付:{reason}{facts}。" if zh else f"Not paid: {reason}{facts}.") + _source(line, zh)
 

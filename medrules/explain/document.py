@@ -1,84 +1,156 @@
 """Explanations as documents: Markdown, and a standalone HTML page for printing or a letter.
 
-Both views come from the same lines: the citizen's (a few sentences per claim) and the
-auditor's (every step, its arithmetic, its citation and its place in the rulebook).
+Both are Jinja2 templates (``medrules/templates/``; HTML autoescaped, Markdown through the ``md``
+filter that escapes whatever the facts say), filled from one context built here from the same
+lines as the terminal: the citizen's view (a few sentences per claim, under a summary) and the
+auditor's (every step, its arithmetic, its citation and its place in the rulebook). An office
+brands its letter by giving a folder whose templates replace the shipped ones (``--template-dir``).
 """
 from __future__ import annotations
 
-import html
+import datetime as dt
+import re
+from pathlib import Path
 
+import attrs
+import jinja2
+
+from medrules.evaluate.runtime import ZERO
 from medrules.explain import Explanation
 from medrules.explain.citizen import citizen_view
 from medrules.explain.format import Formatter
 from medrules.explain.steps import annotations
 
 WORDS = {
-    "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人",
-           "funds": "基金支付", "you": "个人负担", "claim": "结算单"},
-    "en": {"title": "How your claim was settled", "rulebook": "rulebook", "member": "member",
-           "funds": "funds pay", "you": "member pays", "claim": "Claim"},
+    "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人", "scheme": "险种",
+           "funds": "基金支付", "you": "个人负担", "claim": "结算单", "summary": "结算摘要",
+           "funds_paid": "各基金共支付", "yours": "您需自付", "total": "总费用", "limits": "已达年度最高支付限额",
+           "limit_on": "(结算单 {claim})", "office": "经办机构", "date": "日期", "appeal": "咨询与申诉",
+           "no_limits": "", "claims": "本次说明的结算单"},
+    "en": {"title": "How your claim was settled", "rulebook": "Rulebook", "member": "Member", "scheme": "Scheme",
+           "funds": "funds pay", "you": "member pays", "claim": "Claim", "summary": "Summary",
+           "funds_paid": "Paid by the funds", "yours": "Yours to pay", "total": "Total cost",
+           "limits": "Yearly limits reached", "limit_on": " (claim {claim})", "office": "Issued by", "date": "Date",
+           "appeal": "Questions and appeals", "no_limits": "", "claims": "Claims"},
 }
 
+PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
-def markdown(e: Explanation, view: str = "citizen") -> str:
-    w = WORDS[e.lang]
+
+@attrs.frozen
+class Letter:
+    """Who issues a letter and how to answer it: from the rulebook header (``office``, ``appeal``),
+    the facts (``member.name`` when declared) or settings; the date defaults to today."""
+    office: str | None = None
+    appeal: str | None = None
+    date: dt.date | None = None
+    member_name: str | None = None
+
+
+def letter_for(e: Explanation, facts=None, office: str | None = None, appeal: str | None = None,
+               date: dt.date | None = None) -> Letter:
     h = e.program.checked.rulebook.header
-    out = [f"# {w['title']}", "", f"{w['rulebook']}: **{h.title.best(e.lang) if h.title else h.id}** (`{h.id}`) · "
-           f"{w['member']}: {e.settlement.member_id}", ""]
+    name = None
+    if facts is not None:
+        value = facts.member.get("name")
+        name = value if isinstance(value, str) and value else None
+    return Letter(office=office or (h.office.best(e.lang) if h.office else None),
+                  appeal=appeal or (h.appeal.best(e.lang) if h.appeal else None),
+                  date=date or dt.date.today(), member_name=name)
+
+
+# ---------------------------------------------------------------- Markdown escaping
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~#!])")
+
+
+def md_escape(value) -> str:
+    """Text from a rulebook or facts file as inert Markdown: every character that could open markup (emphasis,
+    links, HTML, tables, headings) is backslash-escaped and line breaks become spaces."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).split("\n")))
+
+
+def md_code(value) -> str:
+    """A code span that holds any text (a backtick inside gets a longer fence)."""
+    text = " ".join(str(value).split("\n"))
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
+    """Templates from ``template_dir`` first (an office's own), then the shipped ones."""
+    loaders = [jinja2.FileSystemLoader(str(template_dir))] if template_dir else []
+    loaders.append(jinja2.FileSystemLoader(str(PACKAGE_TEMPLATES)))
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), undefined=jinja2.StrictUndefined,
+                             autoescape=jinja2.select_autoescape(["html", "html.j2"], default=False),
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters["md"] = md_escape
+    env.filters["md_code"] = md_code
+    return env
+
+
+# ---------------------------------------------------------------- the context
+def context(e: Explanation, view: str, letter: Letter | None = None) -> dict:
+    """Everything a template may show, as plain strings and lists (no objects to call)."""
+    w = WORDS[e.lang]
+    f = Formatter(e.lang, grid=view == "citizen")
+    h = e.program.checked.rulebook.header
+    letter = letter or Letter()
+    claims = [c.result for c in e.claims]
+    titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
+    limits = []
+    for c in e.claims:
+        for step in c.result.steps or ():
+            if step.kind == "cap" and step.values.get("what") == "payments" and step.values.get("limited"):
+                name = f"{step.layer}.{step.fund}" if step.layer else step.fund
+                if any(limit["name"] == name for limit in limits):  # said once: the claim that reached it
+                    continue
+                limits.append({"name": name, **{"fund": titles.get(name, step.fund), "cap": f.money(step.values["cap"]),
+                               "claim": c.result.id}})
+    summary = {"total": f.money(sum((r.total_cost for r in claims), ZERO)),
+               "funds_paid": f.money(sum((r.funds_paid for r in claims), ZERO)),
+               "yours": f.money(sum((r.member_pays for r in claims), ZERO)),
+               "limits": limits,
+               "funds": [{"fund": titles.get(name, name), "paid": f.money(paid)}
+                         for name, paid in _fund_totals(claims)]}
+    out = {"lang": e.lang, "html_lang": "zh-CN" if e.lang == "zh" else "en", "view": view, "words": w,
+           "scheme": h.title.best(e.lang) if h.title else (h.scheme or h.id), "rulebook_id": h.id,
+           "member_id": e.settlement.member_id, "member_name": letter.member_name,
+           "office": letter.office, "appeal": letter.appeal,
+           "date": letter.date.isoformat() if letter.date else None, "summary": summary}
     if view == "citizen":
-        for c in citizen_view(e):
-            out += [f"## {c.heading}", ""] + [f"- {s}" for s in c.sentences] + [""]
-        return "\n".join(out)
-    f = Formatter(e.lang)
+        out["claims"] = [{"heading": c.heading, "sentences": list(c.sentences)} for c in citizen_view(e)]
+        return out
+    out["claims"] = []
     for c in e.claims:
         r = c.result
-        out += [f"## {w['claim']} {r.id} · {r.date} · {r.year}", ""]
+        steps = []
         for i, line in enumerate(c.lines, 1):
-            where = f" `{line.span.file}:{line.span.line}`" if line.span is not None and line.span.line else ""
-            out.append(f"{i}. {line.text}{where}")
-            out += [f"   - `{text}`" if kind == "formula" else f"   - {text}"
-                    for kind, text in annotations(line, e.lang)]
-        out += ["", f"**{w['funds']} {f.money(r.funds_paid)}; {w['you']} {f.money(r.member_pays)}**", ""]
-    return "\n".join(out)
+            where = f"{line.span.file}:{line.span.line}" if line.span is not None and line.span.line else None
+            steps.append({"number": i, "text": line.text, "where": where,
+                          "notes": [{"kind": kind, "text": text} for kind, text in annotations(line, e.lang)]})
+        out["claims"].append({"id": r.id, "date": str(r.date), "year": r.year, "steps": steps,
+                              "funds_paid": f.money(r.funds_paid), "member_pays": f.money(r.member_pays)})
+    return out
 
 
-def html_page(e: Explanation, view: str = "citizen") -> str:
-    """A standalone page (no scripts, no external files), laid out for printing."""
-    w = WORDS[e.lang]
-    h = e.program.checked.rulebook.header
-    esc = html.escape
-    body = [f"<h1>{esc(w['title'])}</h1>",
-            f"<p class=meta>{esc(w['rulebook'])}: <b>{esc(h.title.best(e.lang) if h.title else h.id)}</b> "
-            f"(<code>{esc(h.id)}</code>) · {esc(w['member'])}: {esc(e.settlement.member_id)}</p>"]
-    if view == "citizen":
-        for c in citizen_view(e):
-            body.append(f"<section><h2>{esc(c.heading)}</h2><ul>"
-                        + "".join(f"<li>{esc(s)}</li>" for s in c.sentences) + "</ul></section>")
-    else:
-        f = Formatter(e.lang)
-        for c in e.claims:
-            r = c.result
-            items = []
-            for line in c.lines:
-                extra = [f"<div class={kind}>{esc(text)}</div>" for kind, text in annotations(line, e.lang)]
-                where = (f" <span class=where>{esc(line.span.file)}:{line.span.line}</span>"
-                         if line.span is not None and line.span.line else "")
-                items.append(f"<li>{esc(line.text)}{where}{''.join(extra)}</li>")
-            body.append(f"<section><h2>{esc(w['claim'])} {esc(r.id)} · {r.date} · {esc(r.year)}</h2><ol>"
-                        + "".join(items) + f"</ol><p class=total>{esc(w['funds'])} {esc(f.money(r.funds_paid))}; "
-                        f"{esc(w['you'])} {esc(f.money(r.member_pays))}</p></section>")
-    return f"""<!DOCTYPE html>
-<html lang="{'zh-CN' if e.lang == 'zh' else 'en'}"><head><meta charset="utf-8">
-<title>{esc(w['title'])} · {esc(h.id)}</title>
-<style>
-body {{ font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; max-width: 52em;
-       margin: 2em auto; line-height: 1.5; color: #111; }}
-h1 {{ font-size: 1.5em; }} h2 {{ font-size: 1.15em; border-bottom: 1px solid #999; }}
-.formula {{ font-family: monospace; color: #035; }} .cite {{ font-style: italic; color: #444; }}
-.assumed, .note {{ color: #850; }} .where {{ color: #888; font-size: .85em; }} .total {{ font-weight: bold; }}
-section {{ break-inside: avoid; }}
-@media print {{ body {{ margin: 0; }} }}
-</style></head><body>
-{chr(10).join(body)}
-</body></html>
-"""
+def _fund_totals(claims) -> list[tuple[str, object]]:
+    """What each fund paid over these claims (funds that paid something)."""
+    totals: dict[str, object] = {}
+    for r in claims:
+        for x in r.funds:
+            totals[x.fund] = totals.get(x.fund, ZERO) + x.paid
+    return [(name, paid) for name, paid in totals.items() if paid]
+
+
+def markdown(e: Explanation, view: str = "citizen", letter: Letter | None = None,
+             template_dir: str | Path | None = None) -> str:
+    return environment(template_dir).get_template("explanation.md.j2").render(context(e, view, letter))
+
+
+def html_page(e: Explanation, view: str = "citizen", letter: Letter | None = None,
+              template_dir: str | Path | None = None) -> str:
+    """A standalone page (no scripts, no external files), laid out for printing; the citizen's view is a letter."""
+    return environment(template_dir).get_template("letter.html.j2").render(context(e, view, letter))

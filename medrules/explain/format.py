@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from medrules.numbers import amount
+
 LANGS = ("zh", "en")
 
 CENT = Decimal("0.01")
@@ -23,21 +25,23 @@ def fraction_text(d: Decimal) -> str:
 
 
 class Formatter:
-    def __init__(self, lang: str = "zh"):
+    def __init__(self, lang: str = "zh", grid: bool = False):
+        """``grid``: amounts for a citizen, on the fen grid (an inexact 38,577.933 shows as '≈38,577.93')."""
         if lang not in LANGS:
             raise ValueError(lang)
         self.lang = lang
+        self.grid = grid
 
     def number(self, d: Decimal) -> str:
         """1234.5 -> '1,234.50'; an inexact quotient is cut to four decimals and marked '…'."""
         suffix = ""
+        if self.grid and d.as_tuple().exponent < -2:
+            shown = d.quantize(CENT, rounding="ROUND_HALF_UP")
+            if shown != d:
+                return "≈" + self.number(shown)
         if d.as_tuple().exponent < -4:
             d, suffix = d.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"), "…"
-        text = money_text(d)
-        whole, _, frac = text.partition(".")
-        sign = "-" if whole.startswith("-") else ""
-        whole = f"{int(whole.lstrip('-')):,}"
-        return (f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}") + suffix
+        return amount(d, self.lang) + suffix
 
     def money(self, d: Decimal) -> str:
         return f"{self.number(d)} 元" if self.lang == "zh" else f"{self.number(d)} yuan"
