@@ -206,7 +206,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         if what_if:
             from medrules.explain.json import what_if_json
             from medrules.explain.text import render_what_if
-            from medrules.explain.whatif import sensitivity, what_if as compare
+            from medrules.analyses.whatif import sensitivity, what_if as compare
             from medrules.facts import parse_change
             changes = [parse_change(text, program.checked) for text in what_if]
             w = compare(program, the_facts, changes, lang.value, claim)
@@ -252,7 +252,7 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          = Format.text,
          json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
     """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
-    from medrules.explain.diff import diff as compare, diff_json, diff_markdown
+    from medrules.analyses.diff import diff as compare, diff_json, diff_markdown
     if json_:
         format_ = Format.json
 
@@ -284,7 +284,7 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
     """For each claim that paid nothing: the facts that, if different, would have made it pay."""
     from medrules.explain.format import Formatter
-    from medrules.explain.whatif import sensitivity
+    from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
     for c in result.claims:
         if (claim_ids and c.id not in claim_ids) or c.funds_paid:

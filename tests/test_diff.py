@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 import medrules
 from conftest import ROOT
 from medrules.cli import app
-from medrules.explain.diff import diff, provision_changes
+from medrules.analyses.diff import diff, provision_changes
 from medrules.facts import facts_from_source
 from medrules.source import SourceFile
 

@@ -12,7 +12,10 @@ import pytest
 from conftest import ROOT
 from medrules import nodes
 from medrules.check import types as check_types
+from medrules import evaluate
+from medrules.evaluate import fund as evaluate_fund
 from medrules.evaluate.trace import STEP_KINDS
+from medrules.plan import ops as plan_ops
 from medrules.explain.steps import Describer
 
 GRAMMAR = (ROOT / "grammar" / "medrules.lark").read_text(encoding="utf-8")
@@ -23,11 +26,19 @@ PROVISIONS = {"applies": "applies", "exclude": "exclude", "treat": "treat", "bas
               "rate": "rate", "bands": "band", "adjust": "adjust"}
 
 
+# provision kind -> its operation class(es) in the plan (a cap limits cost or payments: two operations)
+OPERATIONS = {"cap": ("CostCap", "PaymentCap")}
+
+
 @pytest.mark.parametrize("kind", PROVISIONS)
 def test_one_name_in_five_places(kind):
     assert re.search(rf"^{kind}:", GRAMMAR, re.M), f"grammar rule '{kind}'"
     assert hasattr(nodes, kind.capitalize()), f"node class {kind.capitalize()}"
     assert hasattr(check_types, f"check_{kind}"), f"checker check_{kind}"
+    for op in OPERATIONS.get(kind, (kind.capitalize(),)):
+        assert hasattr(plan_ops, op), f"plan operation {op}"
+        settle = "settle_" + re.sub(r"(?<!^)([A-Z])", r"_\1", op).lower()
+        assert hasattr(evaluate_fund, settle) or hasattr(evaluate, settle), f"scalar backend {settle}"
     assert PROVISIONS[kind] in STEP_KINDS, f"trace step '{PROVISIONS[kind]}'"
     assert hasattr(Describer, f"step_{PROVISIONS[kind]}"), f"explanation step_{PROVISIONS[kind]}"
 
@@ -47,14 +58,16 @@ def test_keywords_are_declared_once_at_the_top_of_the_grammar():
 
 
 # Each stage may import earlier stages only.
-STAGES = ["source", "diagnostics", "units", "nodes", "parse", "check", "facts", "evaluate", "explain", "render",
+STAGES = ["source", "diagnostics", "units", "nodes", "parse", "check", "plan", "facts", "evaluate", "explain", "analyses", "render",
           "cli"]
 LATER = {
     "parse": {"check", "facts", "evaluate", "explain", "cli"},
-    "check": {"facts", "evaluate", "explain", "cli"},
+    "check": {"plan", "facts", "evaluate", "explain", "cli"},
+    "plan": {"facts", "evaluate", "explain", "cli"},
     "facts": {"evaluate", "explain", "cli"},
-    "evaluate": {"explain", "cli"},
-    "explain": {"cli"},
+    "evaluate": {"analyses", "explain", "cli"},
+    "explain": {"analyses", "cli"},
+    "analyses": {"cli"},
 }
 
 

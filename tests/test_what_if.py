@@ -14,7 +14,7 @@ import medrules
 from conftest import ROOT
 from medrules.cli import app
 from medrules.explain.text import render_what_if, to_text
-from medrules.explain.whatif import sensitivity, what_if
+from medrules.analyses.whatif import sensitivity, what_if
 from medrules.facts import facts_from_source, parse_change
 from medrules.source import SourceFile
 
@@ -145,7 +145,7 @@ def test_explain_says_what_would_have_made_a_claim_pay(monkeypatch, tmp_path):
 def test_the_nearest_registration_date_that_would_have_paid():
     """Born 2017-02-10, paid 2017-05-12 (day 91, the birth day not counted). Paid on 2017-05-11 — day 90 —
     the newborn would have been covered from birth: the claim of 2017-02-15 pays 1,000 × 50% = 500.00."""
-    from medrules.explain.whatif import date_sensitivity
+    from medrules.analyses.whatif import date_sensitivity
     program = load("rulebooks/cangzhou/yanshan-residents-2017.mr")
     f = facts(program, json.loads((ROOT / "examples/cangzhou-yanshan-residents-2017-newborn.json").read_text()))
     found = {s.change.text: s.delta for s in date_sensitivity(program, f, ["C1"])}

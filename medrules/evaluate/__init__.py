@@ -14,8 +14,8 @@ from decimal import Decimal
 import attrs
 
 from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate.compile import Env, Program, compile_rulebook
-from medrules.evaluate.fund import empty_outputs, settle_fund
+from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
+from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import SCHEMA_VERSION, Step
 from medrules.facts import Claim, Facts
@@ -84,44 +84,43 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
 
 
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
-    header = program.checked.rulebook.header
-    claims = sorted(facts.claims, key=lambda c: (c.values[program.dated_by], c.index))
+    plan = program.plan
+    top = plan.top
+    dated_by = top.dated_by
+    claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
         check_effective(program, claims)
-    layers = _layers(program)  # the base scheme first, then each supplement on it
-    # how the top rulebook names each layer's funds and accumulators: '' for itself, 'basic' below it
-    prefixes = [".".join(p.alias for p in layers[depth + 1:][::-1]) for depth in range(len(layers))]
+    layers = program.layers  # the base scheme first, then each supplement on it
     envs = [Env(facts.member, {}, trace) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
     year = None
     for number, claim in enumerate(claims):
-        day = claim.values[program.dated_by]
+        day = claim.values[dated_by]
         steps: list | None = [] if trace else None
-        this_year = benefit_year(day, header.year_starts)
+        this_year = benefit_year(day, top.year_starts)
         if this_year != year:
             year = this_year
             for layer, env in zip(layers, envs):
                 env.acc.clear()
-                env.acc.update(dict.fromkeys(layer.checked.accumulators, ZERO))
+                env.acc.update(dict.fromkeys((a.name for a in layer.plan.accumulators), ZERO))
                 if number == 0:
-                    env.acc.update(opening[layer.checked.id])
+                    env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
-                steps.append(Step("benefit_year", None, header, {
+                steps.append(Step("benefit_year", None, program.checked.rulebook.header, {
                     "start": year[0], "end": year[1], "label": year_label(*year)}))
                 if number == 0 and facts.opening:
                     steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
         funds, total, below = [], None, None
-        for depth, (layer, env, prefix) in enumerate(zip(layers, envs, prefixes)):
+        for depth, (layer, env) in enumerate(zip(layers, envs)):
+            prefix = layer.plan.prefix
             layer_steps = [] if steps is not None else None
-            if below is not None:
-                env.out = {layer.alias: below}
-                if layer_steps is not None:
-                    layer_steps.append(Step("handoff", None, layer.checked.rulebook.header.layers_on, {
-                        "from": layers[depth - 1].checked.id, "to": layer.checked.id,
-                        "total": below["total_cost"], "paid": below["paid"], "member_pays": below["member_pays"]}))
-            else:
-                env.out = {}
+            env.below = below or {}
+            if below is not None and layer_steps is not None:
+                layer_steps.append(Step("handoff", None, layer.checked.rulebook.header.layers_on, {
+                    "from": layers[depth - 1].plan.id, "to": layer.plan.id,
+                    "total": below["total_cost"], "paid": below["paid"], "member_pays": below["member_pays"]}))
+            env.out = {}
             layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
             if depth + 1 < len(layers):  # only a layer above reads this one's results
                 below = layer_outputs(layer, env, layer_funds, total)
@@ -134,62 +133,58 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             steps.append(Step("member_pays", None, None, {"total": total, "funds": paid, "amount": member}))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
-                                      f"than its total cost of {total} yuan", program.total.node.span,
+                                      f"than its total cost of {total} yuan", top.total.node.span,
                                       "a fund's base should not exceed what is left of the cost"))
         accumulators = {}
-        for env, prefix in zip(envs, prefixes):
-            accumulators |= {f"{prefix}.{k}" if prefix else k: v for k, v in env.acc.items()} if prefix else env.acc
+        for layer, env in zip(layers, envs):
+            prefix = layer.plan.prefix
+            accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
         results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, accumulators,
                                    tuple(steps) if steps is not None else None))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
 
 
-def _layers(program: Program) -> list[Program]:
-    chain = []
-    while program is not None:
-        chain.append(program)
-        program = program.base
-    return chain[::-1]
-
-
 def split_opening(program: Program, opening: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
-    """Opening values by rulebook: ``basic.inpatient_cost`` belongs to the base scheme."""
-    out = {layer.checked.id: {} for layer in _layers(program)}
-    layer = program
+    """Opening values by layer prefix: ``basic.inpatient_cost`` belongs to the base scheme."""
+    prefixes = [layer.prefix for layer in program.plan.layers]
+    out: dict[str, dict[str, Decimal]] = {p: {} for p in prefixes}
     for name, value in opening.items():
-        target, key = layer, name
-        while "." in key and target.base is not None and key.split(".", 1)[0] == target.alias:
-            key, target = key.split(".", 1)[1], target.base
-        out[target.checked.id][key] = value
+        # the longest prefix that names a layer (accumulator names have no dots)
+        owner = max((p for p in prefixes if p and name.startswith(p + ".")), key=len, default="")
+        out[owner][name[len(owner) + 1:] if owner else name] = value
     return out
 
 
-def settle_claim(program: Program, env: Env, claim: Claim, member: dict, steps: list | None):
-    """One claim under one rulebook: treatments, exclusions, each fund in order, the total cost."""
+def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, steps: list | None):
+    """One claim under one layer: treatments, exclusions, each fund in order, the total cost."""
     env.claim, env.member = claim.values, member  # 'treat' may have replaced them for the last claim
     env.take()
-    apply_treatments(program, env, steps)
-    excluded = excluded_by(program, env, steps)
+    settle_treat(layer, env, steps)
+    excluded = None
+    for exclusion in layer.exclusions:  # the first rulebook-wide exclusion that holds: no fund pays
+        if settle_exclude(None, exclusion, env, steps):
+            excluded = exclusion.node
+            break
     funds = []
-    for plan in program.funds:
+    rounding = layer.plan.rounding
+    for fund in layer.funds:
         if excluded is None:
-            out = settle_fund(plan, env, program.rounder, steps)
+            out = settle_fund(fund, env, rounding, steps)
         else:
-            out = env.out[plan.fund.name] = empty_outputs() | {"excluded": excluded}
-        funds.append(FundResult(plan.fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
-    total = program.total(env)
+            out = env.out[fund.name] = empty_outputs() | {"excluded": excluded}
+        funds.append(FundResult(fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
+    total = layer.total(env)
     if steps is not None:
-        steps.append(Step("total", None, program.total.node, {"amount": total}, env.take()))
+        steps.append(Step("total", None, layer.total.node, {"amount": total}, env.take()))
     return funds, total
 
 
-def layer_outputs(program: Program, env: Env, funds: list[FundResult], total: Decimal) -> dict:
-    """What the next layer reads of this one: alias.total_cost / paid / member_pays / FUND.OUTPUT."""
+def layer_outputs(layer: CompiledLayer, env: Env, funds: list[FundResult], total) -> dict:
+    """What the next layer reads of this one: total_cost / paid / member_pays / FUND.OUTPUT."""
     paid = sum((f.paid for f in funds), ZERO)
     out = {"total_cost": total, "paid": paid, "member_pays": total - paid}
     for fund, outputs in env.out.items():
-        if fund in program.checked.funds:
-            out |= {f"{fund}.{k}": v for k, v in outputs.items() if k in OUTPUTS}
+        out |= {f"{fund}.{k}": v for k, v in outputs.items() if k in OUTPUTS}
     return out
 
 
@@ -204,29 +199,20 @@ def _qualified(step: Step, prefix: str) -> Step:
                 layer=prefix)
 
 
-def apply_treatments(program: Program, env: Env, steps: list | None) -> None:
+def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
     """``treat claim.kind as inpatient when …``: settle the claim as if the fact were different."""
-    for node, record, field, value, when in program.treatments:
+    for treat in layer.treatments:
+        value, when = treat.fns
         if when(env):
+            record, field = treat.op.record, treat.op.field
             facts = getattr(env, record)
             before, after = facts[field], value(env)
             setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
             if steps is not None:
-                steps.append(Step("treat", None, node, {"fact": f"{record}.{field}", "before": before,
-                                                        "after": after}, env.take()))
+                steps.append(Step("treat", None, treat.node, {"fact": f"{record}.{field}", "before": before,
+                                                              "after": after}, env.take()))
         else:
             env.take()
-
-
-def excluded_by(program: Program, env: Env, steps: list | None):
-    """The first rulebook-wide exclusion that holds for this claim (no fund pays), or None."""
-    for exclusion in program.exclusions:
-        if exclusion(env):
-            if steps is not None:
-                steps.append(Step("exclude", None, exclusion.node, {"all_funds": True}, env.take()))
-            return exclusion.node
-        env.take()
-    return None
 
 
 def check_effective(program: Program, claims: list[Claim]) -> None:

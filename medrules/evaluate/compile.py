@@ -1,37 +1,37 @@
-"""Compile: a checked rulebook -> closures, once per rulebook.
+"""Compile: the plan's expressions -> closures ``f(env)``, built once per rulebook.
 
-Every expression becomes a Python closure ``f(env)``; names are resolved and
-operations chosen from the checker's types here, so evaluation does no lookups
-by name and no unit dispatch. When an evaluation is traced, reads of facts,
-parameters, accumulators and fund outputs are appended to ``env.reads``; when it
+The plan (:mod:`medrules.plan`) is plain data with every name resolved and every operation chosen
+by unit; this module only turns each core expression into a Python closure. When an evaluation is
+traced, reads of facts, parameters, accumulators and outputs are appended to ``env.reads``; when it
 is not, the cost is one ``is None`` test per read.
 """
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import operator
 from decimal import Decimal
 
 import attrs
 
-from medrules import nodes as n
-from medrules.check import CheckedRulebook
-from medrules.check.funds import accumulators_of
 from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate.runtime import ZERO, Rounder, add_months
+from medrules.plan import Plan, core, lower, ops
+from medrules.plan.fold import ARITH
+from medrules.plan.lower import parameter_value  # noqa: F401 - public here since before the plan
+
+_COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+            ">=": operator.ge}
 
 
 class Env:
-    """What an expression can read while one claim is settled."""
+    """What an expression can read while one claim is settled under one layer."""
 
-    __slots__ = ("member", "claim", "acc", "out", "reads")
+    __slots__ = ("member", "claim", "acc", "out", "below", "reads")
 
     def __init__(self, member: dict, acc: dict, tracing: bool):
         self.member = member
         self.claim: dict = {}
         self.acc = acc
-        self.out: dict[str, dict[str, Decimal]] = {}
+        self.out: dict[str, dict[str, Decimal]] = {}  # this layer's funds' outputs, so far
+        self.below: dict[str, Decimal] = {}  # the layer below's results (alias.total_cost, …)
         self.reads: list | None = [] if tracing else None
 
     def take(self) -> tuple:
@@ -42,96 +42,142 @@ class Env:
         return reads
 
 
-def compile_expr(ck: CheckedRulebook, e: n.Expr):  # noqa: C901 - one dispatch over expression kinds
-    if isinstance(e, n.Literal):
+def compile_expr(e: core.Expr):  # noqa: C901 - one dispatch over the core
+    if isinstance(e, core.Const):
         value = e.value
         return lambda env: value
-    if isinstance(e, n.Ref):
-        return _compile_ref(ck, e)
-    if isinstance(e, n.Unary):
-        f = compile_expr(ck, e.operand)
+    if isinstance(e, core.Param):
+        value = e.value
+        return _recorded(e.node, lambda env: value)
+    if isinstance(e, core.Fact):
+        return _recorded(e.node, _fact(e))
+    if isinstance(e, core.Acc):
+        name = e.name
+        return _recorded(e.node, lambda env: env.acc[name])
+    if isinstance(e, core.FundOutput):
+        fund, output = e.fund, e.output
+        return _recorded(e.node, lambda env: env.out[fund][output])
+    if isinstance(e, core.BaseOutput):
+        key = e.key
+        return _recorded(e.node, lambda env: env.below[key])
+    if isinstance(e, core.Neg):
+        f = compile_expr(e.operand)
         return lambda env: -f(env)
-    if isinstance(e, n.Binary):
-        return _compile_binary(ck, e)
-    if isinstance(e, n.Comparison):
-        op = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-              ">": operator.gt, ">=": operator.ge}[e.op]
-        left, right = compile_expr(ck, e.left), compile_expr(ck, e.right)
+    if isinstance(e, core.Arith):
+        return _arith(e)
+    if isinstance(e, core.Compare):
+        op, left, right = _COMPARE[e.op], compile_expr(e.left), compile_expr(e.right)
         return lambda env: op(left(env), right(env))
-    if isinstance(e, n.Membership):
-        f, names, negated = compile_expr(ck, e.operand), frozenset(e.names), e.negated
+    if isinstance(e, core.In):
+        f, names, negated = compile_expr(e.operand), e.names, e.negated
         return lambda env: (f(env) in names) != negated
-    if isinstance(e, n.Logic):
-        fs = [compile_expr(ck, x) for x in e.operands]
-        if e.op == "not":
-            return lambda env: not fs[0](env)
-        return functools.reduce(_and if e.op == "and" else _or, fs)
-    if isinstance(e, n.Call):
-        return _compile_call(ck, e)
-    if isinstance(e, n.Highest):
-        cases = [(compile_expr(ck, c.when), compile_expr(ck, c.value)) for c in e.cases]
-        otherwise, node = compile_expr(ck, e.otherwise), e
-
-        def highest_fn(env):
-            best, best_index = None, len(cases)
-            for i, (when, value) in enumerate(cases):
-                if when(env):
-                    v = value(env)
-                    if best is None or v > best:
-                        best, best_index = v, i
-            if best is None:
-                best = otherwise(env)
-            if env.reads is not None:
-                env.reads.append((node, best_index))
-            return best
-
-        return highest_fn
-    if isinstance(e, n.Cases):
-        cases = [(compile_expr(ck, c.when), compile_expr(ck, c.value)) for c in e.cases]
-        otherwise, node = compile_expr(ck, e.otherwise), e
-
-        def cases_fn(env):
-            for i, (when, value) in enumerate(cases):
-                if when(env):
-                    if env.reads is not None:
-                        env.reads.append((node, i))
-                    return value(env)
-            if env.reads is not None:
-                env.reads.append((node, len(cases)))
-            return otherwise(env)
-
-        return cases_fn
+    if isinstance(e, core.And):
+        fs = tuple(compile_expr(x) for x in e.operands)
+        return lambda env: all(f(env) for f in fs)
+    if isinstance(e, core.Or):
+        fs = tuple(compile_expr(x) for x in e.operands)
+        return lambda env: any(f(env) for f in fs)
+    if isinstance(e, core.Not):
+        f = compile_expr(e.operand)
+        return lambda env: not f(env)
+    if isinstance(e, core.Call):
+        return _call(e)
+    if isinstance(e, core.Cases):
+        return _cases(e)
+    if isinstance(e, core.Highest):
+        return _highest(e)
     raise AssertionError(f"cannot compile {e!r}")
 
 
-def _and(a, b):
-    return lambda env: a(env) and b(env)
+def _fact(e: core.Fact):
+    record, name, ref = e.record, e.field, e.node
+    if not e.optional:
+        return (lambda env: env.claim[name]) if record == "claim" else (lambda env: env.member[name])
+
+    def get(env):
+        value = getattr(env, record)[name]
+        if value is None:
+            raise MedrulesError(error("facts", f"'{ref.text}' is needed here but the facts do not give it",
+                                      ref.span, f"give {record}.{name} in the facts file, or test "
+                                      f"given({ref.text}) before using it"))
+        return value
+    return get
 
 
-def _or(a, b):
-    return lambda env: a(env) or b(env)
+def _arith(e: core.Arith):
+    left, right = compile_expr(e.left), compile_expr(e.right)
+    if e.op == "div":
+        divide, node = ARITH["div"], e.node
+
+        def div(env):
+            divisor = right(env)
+            if not divisor:
+                raise MedrulesError(error("evaluate", f"division by zero: '{source_text_of(node.right)}' is 0 here",
+                                          node.span, "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
+            return divide(left(env), divisor)
+        return div
+    op = ARITH[e.op]
+    return lambda env: op(left(env), right(env))
 
 
-def _compile_call(ck: CheckedRulebook, e: n.Call):
-    fs = [compile_expr(ck, x) for x in e.args]
+def source_text_of(e) -> str:
+    return getattr(e, "text", None) or "the divisor"
+
+
+def _call(e: core.Call):
+    fs = tuple(compile_expr(x) for x in e.args)
     if e.func in ("min", "max"):
         fn = min if e.func == "min" else max
         return lambda env: fn(f(env) for f in fs)
     if e.func == "month_start":
         (f,) = fs
-        return _recorded(e, lambda env: f(env).replace(day=1))
+        return _recorded(e.node, lambda env: f(env).replace(day=1))
     if e.func == "day_number":
-        start, day = fs
-        first = 1 if ck.rulebook.header.day_count == "inclusive" else 0  # what the start day counts as
-        return _recorded(e, lambda env: Decimal((day(env) - start(env)).days + first))
-    if e.func == "given":
-        res = ck.resolved[e.args[0]]
-        record, name = res.detail, res.target
+        start, day, first = fs[0], fs[1], e.first
+        return _recorded(e.node, lambda env: Decimal((day(env) - start(env)).days + first))
+    if e.func == "given":  # whether the fact is given: not a read of its value
+        fact = e.args[0]
+        record, name = fact.record, fact.field
         return lambda env: getattr(env, record)[name] is not None
     if e.func == "has":  # any of the members
         group, members = fs[0], fs[1:]
         return lambda env: any(m(env) in group(env) for m in members)
     raise AssertionError(e.func)
+
+
+def _cases(e: core.Cases):
+    cases = tuple((compile_expr(w), compile_expr(v)) for w, v in e.cases)
+    otherwise, node, last = compile_expr(e.otherwise), e.node, len(e.cases)
+
+    def cases_fn(env):
+        for i, (when, value) in enumerate(cases):
+            if when(env):
+                if env.reads is not None:
+                    env.reads.append((node, i))
+                return value(env)
+        if env.reads is not None:
+            env.reads.append((node, last))
+        return otherwise(env)
+    return cases_fn
+
+
+def _highest(e: core.Highest):
+    cases = tuple((compile_expr(w), compile_expr(v)) for w, v in e.cases)
+    otherwise, node = compile_expr(e.otherwise), e.node
+
+    def highest_fn(env):
+        best, best_index = None, len(cases)
+        for i, (when, value) in enumerate(cases):
+            if when(env):
+                v = value(env)
+                if best is None or v > best:
+                    best, best_index = v, i
+        if best is None:
+            best = otherwise(env)
+        if env.reads is not None:
+            env.reads.append((node, best_index))
+        return best
+    return highest_fn
 
 
 def _recorded(node, fn):
@@ -145,199 +191,133 @@ def _recorded(node, fn):
     return call
 
 
-def _compile_ref(ck: CheckedRulebook, e: n.Ref):
-    res = ck.resolved[e]
-    if res.kind == "enum_member":
-        member = res.detail
-        return lambda env: member
-    if res.kind == "param":
-        value = parameter_value(ck, res.target)
-        return _recorded(e, lambda env: value)
-    if res.kind == "fact" and ck.records[res.detail][res.target] in ck.optional:
-        name, record = res.target, res.detail
-
-        def get(env):
-            value = getattr(env, record)[name]
-            if value is None:
-                raise MedrulesError(error("facts", f"'{e.text}' is needed here but the facts do not give it",
-                                          e.span, f"give {record}.{name} in the facts file, or test "
-                                          f"given({e.text}) before using it"))
-            return value
-    elif res.kind == "fact":
-        name, record = res.target, res.detail
-
-        def get(env):
-            return getattr(env, record)[name]
-    elif res.kind == "accumulator":
-        name = res.target
-
-        def get(env):
-            return env.acc[name]
-    else:  # fund_output, or base_output: env.out[alias] holds the base scheme's results
-        fund, output = res.target, res.detail
-
-        def get(env):
-            return env.out[fund][output]
-
-    return _recorded(e, get)
-
-
-def parameter_value(ck: CheckedRulebook, name: str):
-    f = compile_expr(ck, ck.parameters[name].value)
-    return f(Env({}, {}, tracing=False))
-
-
-def _compile_binary(ck: CheckedRulebook, e: n.Binary):
-    left, right = compile_expr(ck, e.left), compile_expr(ck, e.right)
-    lt, rt = ck.types[e.left].unit, ck.types[e.right].unit
-    if e.op == "+" and lt == "date":
-        if rt == "days":
-            return lambda env: left(env) + dt.timedelta(days=right(env))
-        return lambda env: add_months(left(env), right(env))
-    if e.op == "-" and lt == "date":
-        if rt == "days":
-            return lambda env: left(env) - dt.timedelta(days=right(env))
-        return lambda env: (left(env) - right(env)).days
-    if e.op == "*" and "relpct" in (lt, rt):
-        return lambda env: left(env) * (1 + right(env))
-    if e.op == "/":
-        def divide(env):
-            divisor = right(env)
-            if not divisor:
-                raise MedrulesError(error("evaluate", f"division by zero: '{source_text_of(e.right)}' is 0 here",
-                                          e.span, "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
-            return left(env) / divisor
-        return divide
-    op = {"+": operator.add, "-": operator.sub, "*": operator.mul}[e.op]
-    return lambda env: op(left(env), right(env))
-
-
-def source_text_of(e: n.Expr) -> str:
-    return e.text if isinstance(e, (n.Ref, n.Literal)) else "the divisor"
-
-
-# ---------------------------------------------------------------- fund plans
+# ---------------------------------------------------------------- compiled operations
 @attrs.frozen
 class Compiled:
-    """A compiled expression with the node it came from."""
+    """An operation of the plan with its expressions compiled: ``op`` (the plan's operation, with its
+    node) and ``fns`` (one closure per expression, in the operation's field order)."""
 
-    node: object
-    fn: object
+    op: object
+    fns: tuple
+
+    @property
+    def node(self):
+        return self.op.node
 
     def __call__(self, env):
-        return self.fn(env)
+        return self.fns[0](env)
+
+
+def _compiled(op, *exprs) -> Compiled:
+    return Compiled(op, tuple(compile_expr(x) if x is not None else None for x in exprs))
 
 
 @attrs.frozen
-class BandPlan:
-    node: n.Band
-    lower: Decimal
-    upper: Decimal | None
-    rate: Compiled
-
-
-@attrs.frozen
-class AdjustPlan:
-    node: n.Adjust
-    kind: str  # points | relpct
-    amount: Compiled
-    when: Compiled
-
-
-@attrs.frozen
-class FundPlan:
-    fund: n.Fund
+class CompiledFund:
+    plan: ops.FundPlan
     applies: Compiled | None
-    applies_node: n.Applies | None
-    exclusions: tuple[Compiled, ...]
+    excludes: tuple[Compiled, ...]
     base: Compiled
-    base_node: n.Base
-    cost_acc: str | None
-    payments_acc: str | None
-    deductible_acc: str | None
-    deductible: n.Deductible | None
-    deductible_amount: Compiled | None
-    deductible_when: Compiled | None
-    cost_caps: tuple[tuple[n.Cap, Compiled], ...]  # yearly and/or per claim
-    payment_caps: tuple[tuple[n.Cap, Compiled], ...]
-    rate: Compiled | None
-    rate_node: n.Rate | None
-    bands: tuple[BandPlan, ...]
-    bands_node: n.Bands | None
-    adjusts: tuple[AdjustPlan, ...]
-    flat: Compiled | None = None
+    deductible: Compiled | None  # fns: amount, when
+    cost_caps: tuple[Compiled, ...]
+    adjusts: tuple[Compiled, ...]  # fns: amount, when
+    pay: Compiled  # Rate / Flat: fns (expr,); Bands: one closure per band's rate
+    payment_caps: tuple[Compiled, ...]
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def fund(self):  # the Fund node
+        return self.plan.node
+
+
+def compile_fund(f: ops.FundPlan) -> CompiledFund:
+    pay = f.pay
+    return CompiledFund(
+        plan=f,
+        applies=_compiled(f.applies, f.applies.when) if f.applies else None,
+        excludes=tuple(_compiled(x, x.when) for x in f.excludes),
+        base=_compiled(f.base, f.base.expr),
+        deductible=_compiled(f.deductible, f.deductible.amount, f.deductible.when) if f.deductible else None,
+        cost_caps=tuple(_compiled(c, c.amount) for c in f.cost_caps),
+        adjusts=tuple(_compiled(a, a.amount, a.when) for a in f.adjusts),
+        pay=_compiled(pay, *(b.rate for b in pay.bands)) if isinstance(pay, ops.Bands) else
+        _compiled(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
+        payment_caps=tuple(_compiled(c, c.amount) for c in f.payment_caps),
+    )
+
+
+@attrs.frozen
+class CompiledLayer:
+    plan: ops.Layer
+    funds: tuple[CompiledFund, ...]
+    treatments: tuple[Compiled, ...]  # fns: value, when
+    exclusions: tuple[Compiled, ...]
+    total: Compiled
+
+    @property
+    def checked(self):
+        return self.plan.checked
+
+
+def compile_layer(layer: ops.Layer) -> CompiledLayer:
+    return CompiledLayer(layer, tuple(compile_fund(f) for f in layer.funds),
+                         tuple(_compiled(t, t.value, t.when) for t in layer.treatments),
+                         tuple(_compiled(x, x.when) for x in layer.exclusions),
+                         _compiled(layer.total, layer.total.expr))
 
 
 @attrs.frozen
 class Program:
-    """A checked rulebook compiled for evaluation: build once, settle many times."""
+    """A checked rulebook, lowered to its plan and compiled for the scalar backend: build once, settle
+    many times."""
 
-    checked: CheckedRulebook
-    funds: tuple[FundPlan, ...]
-    total: Compiled
-    dated_by: str  # the claim field that places a claim in a benefit year
-    rounder: Rounder
-    treatments: tuple[tuple[n.Treat, str, str, object, object], ...] = ()  # node, record, field, value, when
-    exclusions: tuple[Compiled, ...] = ()
-    base: Program | None = None  # the scheme a supplementary rulebook layers on
+    checked: object  # CheckedRulebook
+    plan: Plan
+    layers: tuple[CompiledLayer, ...]  # the base scheme first
+
+    @property
+    def dated_by(self) -> str:
+        return self.plan.dated_by
 
     @property
     def alias(self) -> str | None:
         return self.checked.alias
 
-    def all_funds(self) -> list[tuple[str, n.Fund]]:
+    @property
+    def base(self) -> Program | None:
+        """The scheme a supplementary rulebook layers on, as its own program."""
+        if self.checked.base is None:
+            return None
+        return compile_rulebook(self.checked.base, overrides={
+            k.split(".", 1)[1]: v for k, v in self.plan.overrides.items() if k.startswith(f"{self.alias}.")})
+
+    @property
+    def funds(self) -> tuple[CompiledFund, ...]:
+        return self.layers[-1].funds
+
+    @property
+    def total(self) -> Compiled:
+        return self.layers[-1].total
+
+    def all_funds(self) -> list[tuple[str, object]]:
         """Every fund that settles a claim, in order, by qualified name (``basic.inpatient_pool``)."""
-        base = [(f"{self.alias}.{name}", fund) for name, fund in self.base.all_funds()] if self.base else []
-        return base + [(p.fund.name, p.fund) for p in self.funds]
+        return [(f"{layer.prefix}.{f.name}" if layer.prefix else f.name, f.node)
+                for layer in self.plan.layers for f in layer.funds]
 
-    def all_accumulators(self) -> dict[str, n.Accumulator]:
-        base = {f"{self.alias}.{k}": v for k, v in self.base.all_accumulators().items()} if self.base else {}
-        return base | dict(self.checked.accumulators)
+    def all_accumulators(self) -> dict[str, object]:
+        return {f"{layer.prefix}.{a.name}" if layer.prefix else a.name: a.node
+                for layer in self.plan.layers for a in layer.accumulators}
 
-
-def compile_rulebook(ck: CheckedRulebook, base: Program | None = None) -> Program:
-    rb = ck.rulebook
-    funds = tuple(compile_fund(ck, f) for f in rb.funds)
-    total = Compiled(rb.total, compile_expr(ck, rb.total.expr))
-    treatments = tuple((t, t.target.parts[0], t.target.parts[1], compile_expr(ck, t.value),
-                        compile_expr(ck, t.when)) for t in rb.treatments)
-    exclusions = tuple(Compiled(x, compile_expr(ck, x.when)) for x in rb.exclusions)
-    return Program(ck, funds, total, rb.header.dated_by.parts[-1], Rounder(rb.header.rounding),
-                   treatments, exclusions, base)
+    def with_overrides(self, overrides: dict) -> Program:
+        """The same rulebook with some parameters set to other values (``alias.NAME`` below)."""
+        return compile_rulebook(self.checked, overrides=overrides)
 
 
-def compile_fund(ck: CheckedRulebook, fund: n.Fund) -> FundPlan:
-    def c(node, expr):
-        return Compiled(node, compile_expr(ck, expr))
-
-    roles = accumulators_of(fund)
-    applies = (fund.clause(n.Applies) or [None])[0]
-    base = fund.clause(n.Base)[0]
-    ded = (fund.clause(n.Deductible) or [None])[0]
-    rate = (fund.clause(n.Rate) or [None])[0]
-    bands = (fund.clause(n.Bands) or [None])[0]
-    return FundPlan(
-        fund=fund,
-        applies=c(applies, applies.when) if applies else None,
-        applies_node=applies,
-        exclusions=tuple(c(x, x.when) for x in fund.clause(n.Exclude)),
-        base=c(base, base.expr),
-        base_node=base,
-        cost_acc=roles.get("cost"),
-        payments_acc=roles.get("payments"),
-        deductible_acc=roles.get("deductible"),
-        deductible=ded,
-        deductible_amount=c(ded, ded.amount) if ded else None,
-        deductible_when=c(ded, ded.when) if ded and ded.when is not None else None,
-        cost_caps=tuple((cap, c(cap, cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "cost"),
-        payment_caps=tuple((cap, c(cap, cap.amount)) for cap in fund.clause(n.Cap) if cap.what == "payments"),
-        rate=c(rate, rate.expr) if rate else None,
-        rate_node=rate,
-        bands=tuple(BandPlan(b, ck.constants[b.lower] if b.lower is not None else ZERO,
-                             ck.constants[b.upper] if b.upper is not None else None, c(b, b.rate))
-                    for b in bands.bands) if bands else (),
-        bands_node=bands,
-        adjusts=tuple(AdjustPlan(a, ck.types[a.amount].unit, c(a, a.amount), c(a, a.when))
-                      for a in fund.clause(n.Adjust)),
-        flat=c(flat, flat.amount) if (flat := (fund.clause(n.Flat) or [None])[0]) else None,
-    )
+def compile_rulebook(ck, base: Program | None = None, overrides: dict | None = None) -> Program:
+    """Lower a checked rulebook (with the ones it layers on) and compile its plan. ``base`` is
+    accepted for compatibility: the plan already holds the layers below."""
+    plan = lower(ck, overrides)
+    return Program(ck, plan, tuple(compile_layer(layer) for layer in plan.layers))

@@ -1,166 +1,268 @@
-"""The fund kernel: how one fund settles one claim.
+"""The fund kernel of the scalar backend: how one fund settles one claim, one function per operation.
 
-On the fund's cost axis (its year-to-date cost accumulator, or the claim's own
-amount from zero when it keeps none) the claim occupies ``[a0, a0 + base]``:
+On the fund's cost axis (its year-to-date cost accumulator, or the claim's own amount from zero
+when it keeps none) the claim occupies ``[a0, a0 + base]``. The operations run in the plan's
+order (:meth:`medrules.plan.ops.FundPlan.operations`), each in its own function here:
 
-1. ``applies``     — if the condition is false the fund pays nothing;
-2. ``base``        — the amount the fund applies to;
-3. ``deductible``  — the first part of the claim's segment stays with the member;
-4. ``cap`` (cost)  — the fund pays only on the axis up to its cost cap;
-5. ``band``/``rate`` with ``adjust`` — the payable part times each rate;
-6. ``cap`` (payments) — payments stop where the fund's payment cap is reached; the
-   cost beyond that point is the fund's ``above_cap`` output, for a later layer;
-7. ``rounding``    — the declared rounding, once per payment;
-8. ``accumulate``  — cost, deductible and payments are added to the accumulators.
+=====================  ====================================================================
+``settle_applies``     if the condition is false the fund pays nothing
+``settle_exclude``     a fund exclusion that holds: the fund pays nothing, with the reason
+``settle_base``        the amount the fund applies to (never negative)
+``settle_deductible``  the first part of the claim's segment stays with the member
+``settle_cost_cap``    the fund pays only on the axis up to its cost cap
+``settle_adjust``      rate adjustments (points, relative percent), evaluated once
+``settle_rate``        the payable part times the (adjusted) rate
+``settle_bands``       the part of the payable segment in each band, at its rate
+``settle_flat``        a flat amount, never more than the payable part
+``settle_payment_cap`` payments stop at the tightest payment cap; the cost beyond is ``above_cap``
+``settle_rounding``    the declared rounding, never above a payment cap's room or the base
+``settle_accumulate``  cost, deductible and payments are added to the accumulators
+=====================  ====================================================================
 
-Steps are recorded only when ``steps`` is a list; the arithmetic is the same either way.
+Steps are recorded only when ``steps`` is a list; the arithmetic is the same either way. The
+settlement's invariants (0 ≤ paid ≤ base, paid within every payment cap's room) are checked here
+on every claim and fail closed with a located :class:`MedrulesError`.
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
 from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate.compile import Env, FundPlan
-from medrules.evaluate.runtime import ZERO, Rounder
+from medrules.evaluate.compile import CompiledFund, Env
 from medrules.evaluate.trace import Step
+from medrules.plan import ops
+from medrules.plan.arith import ONE, ZERO, divide, round_to
 
-ONE = Decimal(1)
 
-
-def settle_fund(plan: FundPlan, env: Env, rounder: Rounder, steps: list | None) -> dict[str, Decimal]:
-    name = plan.fund.name
+def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: list | None) -> dict:
+    name = fund.name
     out = empty_outputs()
     env.out[name] = out
-    if plan.applies is not None:
-        applies = plan.applies(env)
-        if steps is not None:
-            steps.append(Step("applies", name, plan.applies_node, {"result": applies}, env.take()))
-        if not applies:
-            return out
-    for exclusion in plan.exclusions:
-        if exclusion(env):
+    if fund.applies is not None and not settle_applies(fund, env, steps):
+        return out
+    for exclusion in fund.excludes:
+        if settle_exclude(fund, exclusion, env, steps):
             out["excluded"] = exclusion.node
-            if steps is not None:
-                steps.append(Step("exclude", name, exclusion.node, {"all_funds": False}, env.take()))
             return out
-        env.take()
     out["applied"] = True
 
-    base = plan.base(env)
-    if base < 0:
-        raise MedrulesError(error("evaluate", f"fund '{name}' would apply to a negative amount ({base} yuan)",
-                                  plan.base_node.span))
+    base = settle_base(fund, env, steps)
     out["base"] = base
-    if steps is not None:
-        steps.append(Step("base", name, plan.base_node, {"amount": base}, env.take()))
-    a0 = env.acc[plan.cost_acc] if plan.cost_acc else ZERO
+    a0 = env.acc[fund.plan.cost_acc] if fund.plan.cost_acc else ZERO
 
-    taken = deductible(plan, env, base, steps)
+    taken = settle_deductible(fund, env, base, steps) if fund.deductible is not None else ZERO
     out["deductible"] = taken
     start, end = a0 + taken, a0 + base
-
     full_end = end
-    for node, amount in plan.cost_caps:  # each cost cap ends the payable part at its point
-        cap = amount(env)
-        point = cap if node.per is None else a0 + cap
-        above = max(ZERO, full_end - max(start, point))
-        if steps is not None:
-            steps.append(Step("cap", name, node, {
-                "what": "cost", "cap": cap, "per": node.per or "year", "counted_before": a0,
-                "from": start, "to": full_end, "point": point, "above": above}, env.take()))
-        end = max(start, min(end, point))
-    out["above_ceiling"] = full_end - end if plan.cost_caps else ZERO
+    for cap in fund.cost_caps:  # each cost cap ends the payable part at its point
+        end = settle_cost_cap(fund, cap, env, a0, start, end, full_end, steps)
+    out["above_ceiling"] = full_end - end if fund.cost_caps else ZERO
     payable = end - start
     out["payable"] = payable
 
     # (cost, rate) in axis order: what the fund pays on, and at which rate (for the payment cap)
-    if plan.flat is not None:
-        pieces = flat_pieces(plan, env, payable, steps)
-    elif plan.bands:
-        pieces = band_pieces(plan, env, a0, start, end, steps)
+    pay = fund.plan.pay
+    if isinstance(pay, ops.Flat):
+        pieces = settle_flat(fund, env, payable, steps)
+    elif isinstance(pay, ops.Bands):
+        pieces = settle_bands(fund, env, a0, start, end, settle_adjust(fund, env, steps), steps)
     else:
-        adjust = adjustments(plan, env, steps)
-        written = plan.rate(env)
-        rate = adjust(written, plan.rate_node)
-        pieces = [(payable, rate)]
-        if steps is not None:
-            steps.append(Step("rate", name, plan.rate_node, {
-                "part": payable, "written_rate": written, "rate": rate, "amount": payable * rate}, env.take()))
+        pieces = settle_rate(fund, env, payable, settle_adjust(fund, env, steps), steps)
     raw = sum((part * rate for part, rate in pieces), ZERO)
 
-    paid = raw
-    if plan.payment_caps:  # the fund pays up to the tightest of its payment caps
-        rooms = []
-        for node, amount in plan.payment_caps:
-            cap = amount(env)
-            before = env.acc[plan.payments_acc] if node.per is None else ZERO
-            rooms.append((node, cap, before, max(ZERO, cap - before), env.take()))
-        room = min(r[3] for r in rooms)
-        above, split = ZERO, None
-        if raw > room:
-            paid = room
-            exact, split = cost_beyond(pieces, room)
-            above = rounder(exact)
-        out["above_cap"] = above
-        if steps is not None:
-            binding = next(r for r in rooms if r[3] == room)
-            for node, cap, before, own_room, reads in rooms:
-                limited = raw > room and node is binding[0]
-                steps.append(Step("cap", name, node, {
-                    "what": "payments", "cap": cap, "per": node.per or "year", "paid_before": before,
-                    "room": own_room, "raw": raw, "limited": limited, "above": above if limited else ZERO,
-                    "split": split if limited else None}, reads))
-
-    rounded = rounder(paid)
-    if steps is not None:
-        steps.append(Step("rounding", name, rounder.node, {"raw": paid, "rounded": rounded}))
+    paid, room = raw, None
+    if fund.payment_caps:
+        paid, room, out["above_cap"] = settle_payment_cap(fund, env, pieces, raw, rounding, steps)
+    rounded = settle_rounding(fund, rounding, paid, room, base, steps)
     out["paid"] = rounded
     out["remaining"] = base - rounded
-
-    for role, acc, delta in (("cost", plan.cost_acc, base), ("deductible", plan.deductible_acc, taken),
-                             ("payments", plan.payments_acc, rounded)):
-        if acc is not None:
-            before = env.acc[acc]
-            env.acc[acc] = before + delta
-            if steps is not None:
-                steps.append(Step("accumulate", name, None, {
-                    "accumulator": acc, "role": role, "before": before, "delta": delta, "after": before + delta}))
+    settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
-        steps.append(Step("paid", name, plan.fund, {"amount": rounded}))
+        steps.append(Step("paid", name, fund.fund, {"amount": rounded}))
     return out
 
 
-def flat_pieces(plan: FundPlan, env: Env, payable: Decimal, steps: list | None) -> list:
+def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
+    applies = fund.applies(env)
+    if steps is not None:
+        steps.append(Step("applies", fund.name, fund.applies.node, {"result": applies}, env.take()))
+    return applies
+
+
+def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list | None) -> bool:
+    """A fund's exclusion (``fund`` given) or a rulebook-wide one (``fund`` None)."""
+    if exclusion(env):
+        if steps is not None:
+            steps.append(Step("exclude", fund.name if fund else None, exclusion.node,
+                              {"all_funds": fund is None}, env.take()))
+        return True
+    env.take()
+    return False
+
+
+def settle_base(fund: CompiledFund, env: Env, steps: list | None):
+    base = fund.base(env)
+    if base < 0:
+        raise MedrulesError(error("evaluate", f"fund '{fund.name}' would apply to a negative amount ({base} yuan)",
+                                  fund.base.node.span))
+    if steps is not None:
+        steps.append(Step("base", fund.name, fund.base.node, {"amount": base}, env.take()))
+    return base
+
+
+def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
+    ded = fund.deductible
+    amount_fn, when_fn = ded.fns
+    node = ded.node
+    applies = when_fn(env) if when_fn is not None else True
+    amount = amount_fn(env)
+    used = env.acc[fund.plan.deductible_acc] if ded.op.per == "year" else ZERO
+    remaining = max(ZERO, amount - used)
+    taken = min(base, remaining) if applies else ZERO
+    if steps is not None:
+        steps.append(Step("deductible", fund.name, node, {
+            "amount": amount, "per": ded.op.per, "applies": applies, "base": base, "used_before": used,
+            "remaining": remaining, "taken": taken}, env.take()))
+    return taken
+
+
+def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end, steps: list | None):
+    """Where the payable part ends once this cost cap applies."""
+    amount = cap(env)
+    per_claim = cap.op.per == "claim"
+    point = a0 + amount if per_claim else amount
+    if steps is not None:
+        above = max(ZERO, full_end - max(start, point))
+        steps.append(Step("cap", fund.name, cap.node, {
+            "what": "cost", "cap": amount, "per": cap.node.per or "year", "counted_before": a0,
+            "from": start, "to": full_end, "point": point, "above": above}, env.take()))
+    return max(start, min(end, point))
+
+
+def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
+    """Evaluate the fund's adjustments once; return a function that applies them to a rate."""
+    active = []
+    for a in fund.adjusts:
+        amount_fn, when_fn = a.fns
+        on = when_fn(env)
+        amount = amount_fn(env)
+        if on:
+            active.append((a.op.kind, amount))
+        if steps is not None:
+            steps.append(Step("adjust", fund.name, a.node, {"applied": on, "kind": a.op.kind, "amount": amount},
+                              env.take()))
+
+    def apply(rate, node):
+        for kind, amount in active:
+            rate = rate + amount if kind == "points" else rate * (ONE + amount)
+        if not ZERO <= rate <= ONE:
+            raise MedrulesError(error("evaluate", f"fund '{fund.name}' would pay at {rate * 100}%, "
+                                      "outside 0%–100%", node.span,
+                                      "check the adjustments that apply to this rate"))
+        return rate
+
+    return apply
+
+
+def settle_rate(fund: CompiledFund, env: Env, payable, adjust, steps: list | None) -> list:
+    written = fund.pay(env)
+    rate = adjust(written, fund.pay.node)
+    if steps is not None:
+        steps.append(Step("rate", fund.name, fund.pay.node, {
+            "part": payable, "written_rate": written, "rate": rate, "amount": payable * rate}, env.take()))
+    return [(payable, rate)]
+
+
+def settle_bands(fund: CompiledFund, env: Env, a0, start, end, adjust, steps: list | None) -> list:
+    """The part of the claim's payable segment in each band, at that band's (adjusted) rate."""
+    bands = fund.plan.pay
+    shift = ZERO if bands.on else a0  # bands without 'on' start at the claim's own zero
+    pieces = []
+    for band, rate_fn in zip(bands.bands, fund.pay.fns):
+        lo = band.lower + shift
+        hi = None if band.upper is None else band.upper + shift
+        top = end if hi is None else min(end, hi)
+        part = max(ZERO, top - max(start, lo))
+        if part == 0:
+            continue
+        written = rate_fn(env)
+        rate = adjust(written, band.node)
+        pieces.append((part, rate))
+        if steps is not None:
+            steps.append(Step("band", fund.name, band.node, {
+                "lower": band.lower, "upper": band.upper, "cumulative": bands.on is not None,
+                # positions on the bands' own axis: the year's total, or this claim's amount from zero
+                "from": max(start, lo) - shift, "to": top - shift, "part": part,
+                "written_rate": written, "rate": rate, "amount": part * rate}, env.take()))
+    return pieces
+
+
+def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> list:
     """A flat amount per claim (定额包干), never more than the cost it is paid on."""
-    amount = plan.flat(env)
+    amount = fund.pay(env)
     paid = min(amount, payable)
     if steps is not None:
-        steps.append(Step("flat", plan.fund.name, plan.flat.node, {"amount": amount, "part": payable, "paid": paid},
+        steps.append(Step("flat", fund.name, fund.pay.node, {"amount": amount, "part": payable, "paid": paid},
                           env.take()))
     return [(paid, ONE)]
 
 
-def band_pieces(plan: FundPlan, env: Env, a0: Decimal, start: Decimal, end: Decimal, steps: list | None) -> list:
-    """The part of the claim's payable segment in each band, at that band's (adjusted) rate."""
-    adjust = adjustments(plan, env, steps)
-    shift = ZERO if plan.bands_node.on else a0  # bands without 'on' start at the claim's own zero
-    pieces = []
-    for band in plan.bands:
-        lo = band.lower + shift
-        hi = None if band.upper is None else band.upper + shift
-        part = max(ZERO, (end if hi is None else min(end, hi)) - max(start, lo))
-        if part == 0:
-            continue
-        written = band.rate(env)
-        rate = adjust(written, band.node)
-        pieces.append((part, rate))
+def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding: ops.Rounding,
+                       steps: list | None):
+    """The fund pays up to the tightest of its payment caps. Returns (payment, room, above_cap)."""
+    rooms = []
+    for cap in fund.payment_caps:
+        amount = cap(env)
+        before = env.acc[fund.plan.payments_acc] if cap.op.per == "year" else ZERO
+        rooms.append((cap.node, amount, before, max(ZERO, amount - before), env.take()))
+    room = min(r[3] for r in rooms)
+    paid, above, split = raw, ZERO, None
+    if raw > room:
+        paid = room
+        exact, split = cost_beyond(pieces, room)
+        above = round_to(exact, rounding.quantum, rounding.mode)
+    if steps is not None:
+        binding = next(r for r in rooms if r[3] == room)
+        for node, cap, before, own_room, reads in rooms:
+            limited = raw > room and node is binding[0]
+            steps.append(Step("cap", fund.name, node, {
+                "what": "payments", "cap": cap, "per": node.per or "year", "paid_before": before,
+                "room": own_room, "raw": raw, "limited": limited, "above": above if limited else ZERO,
+                "split": split if limited else None}, reads))
+    return paid, room, above
+
+
+def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base, steps: list | None) -> Decimal:
+    """The declared rounding of the payment. Where rounding would carry it above what the fund may pay
+    (a payment cap's room, or the base), it pays the largest amount on the grid within that limit."""
+    rounded = round_to(paid, rounding.quantum, rounding.mode)
+    limit = base if room is None else min(room, base)
+    within = None
+    if rounded > limit:
+        rounded = within = round_to(limit, rounding.quantum, "down")
+    if steps is not None:
+        values = {"raw": paid, "rounded": rounded}
+        if within is not None:  # rounding would have crossed a payment cap or the base
+            values["within"] = limit
+        steps.append(Step("rounding", fund.name, rounding.node, values))
+    if not ZERO <= rounded <= base or (room is not None and rounded > room):
+        limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
+            f"the {base} yuan it applies to"
+        raise MedrulesError(error("evaluate", f"fund '{fund.name}' would pay {rounded} yuan, outside 0 to "
+                                  f"{limit_words}", fund.fund.span,
+                                  "a flat amount, deductible or cap that is negative makes a payment negative"))
+    return rounded
+
+
+def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: list | None) -> None:
+    deltas = {"cost": base, "deductible": taken, "payments": paid}
+    for acc_op in fund.plan.accumulates:  # cost, deductible, payments
+        acc, delta = acc_op.accumulator, deltas[acc_op.role]
+        before = env.acc[acc]
+        env.acc[acc] = before + delta
         if steps is not None:
-            steps.append(Step("band", plan.fund.name, band.node, {
-                "lower": band.lower, "upper": band.upper, "cumulative": plan.bands_node.on is not None,
-                # positions on the bands' own axis: the year's total, or this claim's amount from zero
-                "from": max(start, lo) - shift, "to": (end if hi is None else min(end, hi)) - shift, "part": part,
-                "written_rate": written, "rate": rate, "amount": part * rate}, env.take()))
-    return pieces
+            steps.append(Step("accumulate", fund.name, None, {
+                "accumulator": acc, "role": acc_op.role, "before": before, "delta": delta, "after": before + delta}))
 
 
 def empty_outputs() -> dict:
@@ -169,48 +271,9 @@ def empty_outputs() -> dict:
             "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
 
 
-def deductible(plan: FundPlan, env: Env, base: Decimal, steps: list | None) -> Decimal:
-    node = plan.deductible
-    if node is None:
-        return ZERO
-    applies = plan.deductible_when(env) if plan.deductible_when is not None else True
-    amount = plan.deductible_amount(env)
-    used = env.acc[plan.deductible_acc] if node.per == "year" else ZERO
-    remaining = max(ZERO, amount - used)
-    taken = min(base, remaining) if applies else ZERO
-    if steps is not None:
-        steps.append(Step("deductible", plan.fund.name, node, {
-            "amount": amount, "per": node.per, "applies": applies, "base": base, "used_before": used,
-            "remaining": remaining, "taken": taken}, env.take()))
-    return taken
-
-
-def adjustments(plan: FundPlan, env: Env, steps: list | None):
-    """Evaluate the fund's adjustments once; return a function that applies them to a rate."""
-    active = []
-    for a in plan.adjusts:
-        on = a.when(env)
-        amount = a.amount(env)
-        if on:
-            active.append((a.kind, amount))
-        if steps is not None:
-            steps.append(Step("adjust", plan.fund.name, a.node, {
-                "applied": on, "kind": a.kind, "amount": amount}, env.take()))
-
-    def apply(rate: Decimal, node) -> Decimal:
-        for kind, amount in active:
-            rate = rate + amount if kind == "points" else rate * (ONE + amount)
-        if not ZERO <= rate <= ONE:
-            raise MedrulesError(error("evaluate", f"fund '{plan.fund.name}' would pay at {rate * 100}%, "
-                                      "outside 0%–100%", node.span,
-                                      "check the adjustments that apply to this rate"))
-        return rate
-
-    return apply
-
-
-def cost_beyond(pieces: list[tuple[Decimal, Decimal]], room: Decimal) -> tuple[Decimal, dict | None]:
-    """The cost, walking the pieces in order, beyond the point where payments reach ``room``.
+def cost_beyond(pieces: list, room) -> tuple:
+    """The cost, walking the pieces in order, beyond the point where payments reach ``room`` (exact:
+    room ÷ rate is a rational, rounded only by the caller).
 
     Also returns how the piece in which the room ran out was split (for the explanation):
     the room left when that piece began, its rate, its cost, the cost the room covered
@@ -227,7 +290,7 @@ def cost_beyond(pieces: list[tuple[Decimal, Decimal]], room: Decimal) -> tuple[D
         if amount <= room:
             room -= amount
             continue
-        covered = room / rate
+        covered = divide(room, rate)
         split = {"room": room, "rate": rate, "part": part, "covered": covered, "later": ZERO}
         beyond += part - covered
         room = ZERO

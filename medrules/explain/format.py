@@ -11,8 +11,14 @@ LANGS = ("zh", "en")
 CENT = Decimal("0.01")
 
 
+def shown(d):
+    """A Decimal to show: an exact rational (a quotient, medrules.plan.arith.Exact) to 28 digits."""
+    return d.decimal() if hasattr(d, "denominator") and hasattr(d, "decimal") else d
+
+
 def money_text(d: Decimal) -> str:
     """Exact decimal string with at least two decimals: 300 -> '300.00', 11615.8050 -> '11615.805'."""
+    d = shown(d)
     if d.as_tuple().exponent < -2:
         d = d.normalize()
     if d.as_tuple().exponent > -2:
@@ -35,10 +41,11 @@ class Formatter:
     def number(self, d: Decimal) -> str:
         """1234.5 -> '1,234.50'; an inexact quotient is cut to four decimals and marked '…'."""
         suffix = ""
+        d = shown(d)
         if self.grid and d.as_tuple().exponent < -2:
-            shown = d.quantize(CENT, rounding="ROUND_HALF_UP")
-            if shown != d:
-                return "≈" + self.number(shown)
+            on_grid = d.quantize(CENT, rounding="ROUND_HALF_UP")
+            if on_grid != d:
+                return "≈" + self.number(on_grid)
         if d.as_tuple().exponent < -4:
             d, suffix = d.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"), "…"
         return amount(d, self.lang) + suffix
@@ -51,6 +58,7 @@ class Formatter:
         return self.number(d)
 
     def rate(self, d: Decimal) -> str:
+        d = shown(d)
         return f"{fraction_text(d * 100)}%"
 
     def points(self, d: Decimal) -> str:

@@ -18,7 +18,7 @@ EXPLANATION_SCHEMA = f"medrules.explanation/{SCHEMA_VERSION}"
 
 
 def plain(v):
-    if isinstance(v, Decimal):
+    if isinstance(v, Decimal) or hasattr(v, "denominator") and hasattr(v, "decimal"):  # an exact quotient too
         return money_text(v)
     if isinstance(v, dt.date):
         return v.isoformat()

@@ -373,6 +373,13 @@ class Describer:
                 None, False
         mode = {"half_up": self.t("四舍五入", "half-up"), "half_even": self.t("银行家舍入", "half-even"),
                 "down": self.t("舍去", "down"), "up": self.t("进位", "up")}[node.mode]
+        if v.get("within") is not None:  # rounding would have paid more than the fund may
+            return self.t(f"按{mode}保留到 {node.quantum} 元将超过可支付的 {self.m(v['within'])},"
+                          f"故取不超过该额的 {self.m(v['rounded'])}:{self.a(v['raw'])} → {self.m(v['rounded'])}。",
+                          f"Rounded {mode} to {node.quantum} yuan it would exceed the {self.m(v['within'])} the fund "
+                          f"may pay, so it pays the largest amount within it: {self.a(v['raw'])} → "
+                          f"{self.m(v['rounded'])}."), f"{self.a(v['raw'])} → {self.a(v['rounded'])} ≤ "\
+                f"{self.a(v['within'])}", True
         return self.t(f"按{mode}保留到 {node.quantum} 元:{self.a(v['raw'])} → {self.m(v['rounded'])}。",
                       f"Rounded {mode} to {node.quantum} yuan: {self.a(v['raw'])} → {self.m(v['rounded'])}."), \
             f"{self.a(v['raw'])} → {self.a(v['rounded'])}", True

@@ -4,7 +4,8 @@
 by name; fund clauses by fund and kind; exclusions, treatments, header). :func:`diff` settles
 the same claims under both and attributes each claim's change to the provisions that differ:
 starting from the old rulebook, the new value of each changed parameter is applied in turn
-(in rulebook order) and the claims re-settled; each step's difference belongs to that
+(in rulebook order, as an override on the old rulebook's plan, so band edges written with it move
+too) and the claims re-settled; each step's difference belongs to that
 parameter. What is left once every parameter has its new value belongs to the other changes.
 """
 from __future__ import annotations
@@ -14,12 +15,10 @@ from decimal import Decimal
 import attrs
 
 from medrules import nodes as n
-from medrules.evaluate import Program, Settlement, compile_rulebook, settle
-from medrules.evaluate.compile import parameter_value
+from medrules.evaluate import Program, Settlement, settle
 from medrules.evaluate.runtime import ZERO
 from medrules.explain.formula import source_text
 from medrules.facts import Facts
-from medrules.units import TYPE_NAMES
 
 
 @attrs.frozen
@@ -125,17 +124,6 @@ def _top_text(x) -> str:
     return f"treat {x.target.text} as {source_text(x.value)} when {source_text(x.when)}"
 
 
-def with_parameters(program: Program, values: dict[str, object]) -> Program:
-    """The same rulebook with some parameters set to other values (the new year's)."""
-    ck = program.checked
-    params = dict(ck.parameters)
-    for name, value in values.items():
-        old = params[name]
-        literal = n.Literal(value, ck.types.get(old.value) or TYPE_NAMES[old.type_name], str(value), old.span)
-        params[name] = attrs.evolve(old, value=literal)
-    return compile_rulebook(attrs.evolve(ck, parameters=params), base=program.base)
-
-
 def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") -> Diff:
     changes = provision_changes(old, new, lang)
     steps: list[tuple[ProvisionChange | None, Program]] = []
@@ -143,8 +131,10 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
     old_params, new_params = old.checked.parameters, new.checked.parameters
     for change in changes:
         if change.kind == "parameter" and change.name in old_params and change.name in new_params:
-            applied[change.name] = parameter_value(new.checked, change.name)
-            steps.append((change, with_parameters(old, dict(applied))))
+            # the old rulebook with this parameter (and the ones before it) at the new value: the plan
+            # folds it again, band edges written with it included
+            applied[change.name] = new.plan.top.parameters[change.name]
+            steps.append((change, old.with_overrides(dict(applied))))
     steps.append((None, new))  # what the other changes do
     claims = []
     for facts in facts_list:
