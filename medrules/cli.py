@@ -86,11 +86,15 @@ class _Session:
         return facts_from_source(self.read(path, "facts"), program.checked)
 
 
-def _run(body, debug: bool) -> None:
+def _run(body, debug: bool, as_json: bool = False) -> None:
     session = _Session()
     try:
         body(session)
     except MedrulesError as exc:
+        if as_json:  # --json: the errors are JSON too, on stdout where the reader expects the document
+            print(json.dumps({"schema": "medrules.errors/1", "errors": [d.to_json() for d in exc.diagnostics]},
+                             ensure_ascii=False, indent=2))
+            raise typer.Exit(1)
         for d in exc.diagnostics:
             err.print(diagnostic_text(d, session.sources))
         n = len(exc.diagnostics)
@@ -158,7 +162,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
         else:
             out.print(render_settlement(program, result, lang.value))
-    _run(body, debug)
+    _run(body, debug, as_json=json_)
 
 
 @app.command()
@@ -213,8 +217,12 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             most = sensitivity(program, the_facts, claim)
             if format_ is Format.json:
                 print(json.dumps(what_if_json(w, most), ensure_ascii=False, indent=2))
+            elif format_ in (Format.markdown, Format.html):
+                from medrules.explain.document import what_if_html, what_if_markdown
+                render = what_if_markdown if format_ is Format.markdown else what_if_html
+                print(render(w, most, view.value, template_dir), end="")
             else:
-                out.print(render_what_if(w, most))
+                out.print(render_what_if(w, most, citizen=view is View.citizen))
             return
         result = settle(program, the_facts, trace=True)
         e = explain_settlement(program, result, lang.value, claim)
@@ -227,7 +235,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             why_nothing(program, the_facts, result, claim, lang.value)
-    _run(body, debug)
+    _run(body, debug, as_json=format_ is Format.json)
 
 
 @app.command()
@@ -268,7 +276,7 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
             else:
                 from rich.markdown import Markdown
                 out.print(Markdown(text))
-    _run(body, debug)
+    _run(body, debug, as_json=format_ is Format.json)
 
 
 @app.command()

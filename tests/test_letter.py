@@ -149,3 +149,61 @@ def test_cli_template_dir(tmp_path):
     r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(facts), "--view", "citizen", "--format", "html",
                                  "--template-dir", str(tmp_path)])
     assert r.exit_code == 0 and "/* branded */" in r.output and "测试市医疗保障局" in r.output
+
+
+@pytest.mark.parametrize("view", ["citizen", "auditor"])
+@pytest.mark.parametrize("format_", ["text", "markdown", "html"])
+def test_what_if_honours_view_and_format(view, format_):
+    """C3 of the retiree outpatient example at a grassroots institution: 1,569.37 counted at 55% + 5 = 60%
+    instead of 50% + 5 = 55%: 1,569.37 × 5% = 78.4685 more → 941.62 − 863.15 = 78.47 after rounding each."""
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    r = CliRunner().invoke(app, ["explain", "rulebooks/quzhou/employee-2012.mr",
+                                 "examples/quzhou-employee-2012-retiree-outpatient.json", "--what-if",
+                                 "claim.institution=grassroots_zero_markup", "--view", view, "--format", format_,
+                                 "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "863.15 → 941.62 (+78.47)" in r.output
+    steps_shown = "Rate 50% adjusted to 55%" in r.output
+    assert steps_shown == (view == "auditor")
+    if format_ == "html":
+        assert r.output.startswith("<!DOCTYPE html>")
+    elif format_ == "markdown":
+        assert r.output.startswith("# What if claim.institution=grassroots\\_zero\\_markup?")
+        MarkdownIt("commonmark").parse(r.output)
+
+
+def test_facts_as_a_path_a_json_string_or_a_dict():
+    """The retiree outpatient example, three ways: the same settlement (C3: 863.15 from the outpatient pool)."""
+    path = ROOT / "examples" / "quzhou-employee-2012-retiree-outpatient.json"
+    program = medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")
+    text = path.read_text(encoding="utf-8")
+    paid = []
+    for given in (path, str(path), text, json.loads(text)):
+        s = medrules.settle(program, medrules.load_facts(given, program))
+        paid.append([(c.id, c.funds_paid) for c in s.claims])
+    assert paid[0] == paid[1] == paid[2] == paid[3]
+    assert ("C3", __import__("decimal").Decimal("863.15")) in paid[0]
+
+
+def test_facts_errors_from_a_dict_are_located():
+    program = medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")
+    with pytest.raises(medrules.MedrulesError) as exc:
+        medrules.load_facts({"member": {"id": "X", "category": "pensioner"}, "claims": []}, program)
+    d = exc.value.diagnostics[0]
+    assert d.span is not None and d.span.file == "<facts>" and d.span.line >= 1
+
+
+def test_json_errors_are_json():
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    r = CliRunner().invoke(app, ["run", "--json", "rulebooks/quzhou/employee-2012.mr", "nope.json"])
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "medrules.errors/1" and doc["errors"][0]["code"] == "io"
+    r = CliRunner().invoke(app, ["explain", "--format", "json", "rulebooks/quzhou/employee-2012.mr",
+                                 "tests/rulebooks/letter.mr"])
+    doc = json.loads(r.stdout)
+    assert doc["errors"][0]["code"] == "facts-syntax" and doc["errors"][0]["location"]["line"] == 1

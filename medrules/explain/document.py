@@ -154,3 +154,45 @@ def html_page(e: Explanation, view: str = "citizen", letter: Letter | None = Non
               template_dir: str | Path | None = None) -> str:
     """A standalone page (no scripts, no external files), laid out for printing; the citizen's view is a letter."""
     return environment(template_dir).get_template("letter.html.j2").render(context(e, view, letter))
+
+
+# ---------------------------------------------------------------- what if?
+WHAT_IF_WORDS = {
+    "zh": {"title": "假如", "claim": "结算单", "more": "基金多付", "less": "基金少付", "member": "个人负担",
+           "nothing": "没有变化。", "in_all": "合计:基金支付", "most": "对结果影响最大的事实", "steps": "变化的步骤"},
+    "en": {"title": "What if", "claim": "Claim", "more": "the funds pay more by", "less": "the funds pay less by",
+           "member": "the member pays", "nothing": "Nothing changes.", "in_all": "In all, the funds pay",
+           "most": "The facts that would change the outcome most", "steps": "Steps that change"},
+}
+
+
+def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
+    """A what-if (medrules.analyses.whatif.WhatIf) for the templates; the citizen's view leaves out the steps."""
+    f = Formatter(w.lang, grid=view == "citizen")
+
+    def signed(d):
+        return ("+" if d >= 0 else "−") + f.number(abs(d))
+    claims = []
+    for d in w.claims:
+        claims.append({
+            "id": d.claim_id, "more": d.delta >= 0, "delta": f.money(abs(d.delta)),
+            "member_before": f.number(d.member_before), "member_after": f.number(d.member_after),
+            "funds": [{"fund": title, "name": fund, "before": f.number(before), "after": f.number(after),
+                       "delta": signed(after - before)} for fund, title, before, after in d.funds],
+            "steps": [] if view == "citizen" else [
+                {"before": c.before.text if c.before is not None else None,
+                 "after": c.after.text if c.after is not None else None} for c in d.steps]})
+    return {"lang": w.lang, "html_lang": "zh-CN" if w.lang == "zh" else "en", "view": view,
+            "words": WHAT_IF_WORDS[w.lang], "changes": ", ".join(c.text for c in w.changes), "claims": claims,
+            "funds_before": f.number(w.funds_before), "funds_after": f.number(w.funds_after),
+            "total": signed(w.funds_after - w.funds_before),
+            "most": [{"change": s.change.text, "delta": ("+" if s.delta >= 0 else "−") + f.money(abs(s.delta))}
+                     for s in sensitivity]}
+
+
+def what_if_markdown(w, sensitivity=(), view: str = "auditor", template_dir: str | Path | None = None) -> str:
+    return environment(template_dir).get_template("whatif.md.j2").render(what_if_context(w, sensitivity, view))
+
+
+def what_if_html(w, sensitivity=(), view: str = "auditor", template_dir: str | Path | None = None) -> str:
+    return environment(template_dir).get_template("whatif.html.j2").render(what_if_context(w, sensitivity, view))

@@ -183,9 +183,10 @@ def to_text(renderable, width: int = 110) -> str:
     return console.export_text()
 
 
-def render_what_if(w, sensitivity=()) -> Group:
-    """The difference a changed fact makes, claim by claim, with the steps that changed."""
-    f = Formatter(w.lang)
+def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
+    """The difference a changed fact makes, claim by claim, with the steps that changed (the citizen's view:
+    only the money, on the fen grid)."""
+    f = Formatter(w.lang, grid=citizen)
     zh = w.lang == "zh"
     changes = ", ".join(c.text for c in w.changes)
     out = [Text(("假如 " if zh else "What if ") + changes + ("?" if zh else "?"), style="bold underline")]
@@ -198,11 +199,11 @@ def render_what_if(w, sensitivity=()) -> Group:
                         style="bold"))
         for fund, title, before, after in d.funds:
             delta = after - before
-            out.append(Text(f"  {title} ({fund}): {f.number(before)} → {f.number(after)} "
+            out.append(Text(f"  {title}{'' if citizen else f' ({fund})'}: {f.number(before)} → {f.number(after)} "
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
-        if not d.steps:
+        if not d.funds and (citizen or not d.steps):
             out.append(Text("  " + ("没有变化。" if zh else "Nothing changes."), style="dim"))
-        for change in d.steps:
+        for change in () if citizen else d.steps:
             if change.before is not None:
                 out.append(Text(f"  − {change.before.text}" + (f"  [{change.before.formula}]" if change.before.formula
                                                                  else ""), style="red"))
