@@ -35,14 +35,16 @@ def resolve_rulebook_path(path: str | Path) -> Path:
     return p
 
 
-def load(path: str | Path, read=SourceFile.read) -> Program:
+def load(path: str | Path, read=SourceFile.read, readings: dict[str, str] | None = None) -> Program:
     """Parse, check and compile a rulebook file: do it once, then settle many facts files.
 
     A supplementary rulebook (``layers on "…" as alias``) loads the rulebook it layers on
     first, relative to its own file. ``read`` turns a path into a SourceFile (the CLI
-    passes one that remembers the files, to quote them in diagnostics).
+    passes one that remembers the files, to quote them in diagnostics). ``readings``: the
+    alternatives to settle by instead of the rulebook's own choices (``{"cap_axis": "cost"}``;
+    ``{"basic.cap_axis": …}`` for the scheme a supplement layers on), see :mod:`medrules.readings`.
     """
-    return _load(resolve_rulebook_path(path), read, ())
+    return _load(resolve_rulebook_path(path), read, (), dict(readings or {}))
 
 
 def _resolve(path: Path, read, chain: tuple[Path, ...]):
@@ -66,12 +68,15 @@ def _resolve(path: Path, read, chain: tuple[Path, ...]):
     return amend.apply(_resolve(base_path, read, chain + (path.resolve(),)), rulebook)
 
 
-def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
+def _load(path: Path, read, chain: tuple[Path, ...], readings: dict | None = None) -> Program:
     from medrules.diagnostics import error
     rulebook = _resolve(path, read, chain)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None
+    readings = dict(readings or {})
+    below = {}
     if layers is not None:
+        below = {k.split(".", 1)[1]: readings.pop(k) for k in list(readings) if k.startswith(layers.alias + ".")}
         base_path = resolve_rulebook_path(path.parent / layers.path)
         if base_path.resolve() in chain or base_path.resolve() == path.resolve():
             raise MedrulesError(error("layering", f"'{layers.path}' layers on itself", layers.span,
@@ -79,5 +84,5 @@ def _load(path: Path, read, chain: tuple[Path, ...]) -> Program:
         if not base_path.exists():
             raise MedrulesError(error("io", f"the rulebook this one layers on does not exist: {base_path}",
                                       layers.span, "the path is relative to this rulebook's file"))
-        base = _load(base_path, read, chain + (path.resolve(),))
-    return compile_rulebook(check(rulebook, base=base.checked if base else None), base=base)
+        base = _load(base_path, read, chain + (path.resolve(),), below)
+    return compile_rulebook(check(rulebook, base=base.checked if base else None, readings=readings), base=base)

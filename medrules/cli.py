@@ -64,6 +64,11 @@ class _Session:
 
     def __init__(self):
         self.sources: dict[str, SourceFile] = {}
+        self.readings: dict[str, str] = {}  # --reading NAME=ALTERNATIVE
+
+    def choose(self, readings: list[str] | None) -> None:
+        from medrules.readings import parse_choice
+        self.readings = dict(parse_choice(text) for text in readings or [])
 
     def read(self, path: Path, what: str) -> SourceFile:
         try:
@@ -75,8 +80,9 @@ class _Session:
         self.sources[source.name] = source
         return source
 
-    def program(self, rulebook: Path):
-        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"))
+    def program(self, rulebook: Path, readings: dict | None = None):
+        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"),
+                             readings=self.readings if readings is None else readings)
 
     def versions(self, folder: Path):
         from medrules.versions import load_set
@@ -119,6 +125,9 @@ FactsArg = Annotated[Path, typer.Argument(help="a facts file (JSON), see docs/fa
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON (amounts as decimal strings)")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="language of the explanation")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on internal errors")]
+ReadingOpt = Annotated[Optional[list[str]], typer.Option(
+    "--reading", help="NAME=ALTERNATIVE: settle by another reading of the text than the rulebook's (repeatable), "
+                      "e.g. cap_axis=payments; see 'medrules readings'")]
 
 
 @app.command()
@@ -136,11 +145,12 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
 
 @app.command()
 def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
-        debug: DebugOpt = False) -> None:
+        debug: DebugOpt = False, reading: ReadingOpt = None) -> None:
     """Settle the claims in FACTS: a table of what each fund pays on each claim.
 
     RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date."""
     def body(s: _Session):
+        s.choose(reading)
         if rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
@@ -178,11 +188,13 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False,
             template_dir: Annotated[Optional[Path], typer.Option(
                 "--template-dir", help="a folder of templates (letter.html.j2, style.css.j2, explanation.md.j2) "
-                                       "replacing the shipped ones: an office's own letter")] = None) -> None:
+                                       "replacing the shipped ones: an office's own letter")] = None,
+            reading: ReadingOpt = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
     def body(s: _Session):
+        s.choose(reading)
         if rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
@@ -225,7 +237,9 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                 out.print(render_what_if(w, most, citizen=view is View.citizen))
             return
         result = settle(program, the_facts, trace=True)
-        e = explain_settlement(program, result, lang.value, claim)
+        from medrules.analyses.readings import other_readings
+        notes = other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
+        e = explain_settlement(program, result, lang.value, claim, readings=notes)
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
         elif format_ is Format.markdown:
@@ -258,13 +272,15 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          facts: Annotated[Optional[list[Path]], typer.Argument(help="facts files to settle under both")] = None,
          format_: Annotated[Format, typer.Option("--format", help="text, json or markdown (a policy memo)")]
          = Format.text,
-         json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+         json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False,
+         reading: ReadingOpt = None) -> None:
     """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
     from medrules.analyses.diff import diff as compare, diff_json, diff_markdown
     if json_:
         format_ = Format.json
 
     def body(s: _Session):
+        s.choose(reading)  # the same readings for both (a reading neither declares is an error)
         before, after = s.program(old), s.program(new)
         d = compare(before, after, [s.facts(p, before) for p in facts or []], lang.value)
         if format_ is Format.json:
@@ -287,6 +303,29 @@ def show(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
         program = s.program(rulebook)
         print(rulebook_markdown(program, s.sources[program.checked.file].text, provenance=True).lstrip())
     _run(body, debug)
+
+
+@app.command()
+def readings(rulebook: RulebookArg,
+             facts: Annotated[list[Path], typer.Argument(help="facts files: the claims to settle under every reading")],
+             top: Annotated[int, typer.Option("--top", help="how many of the claims that differ most to show")] = 5,
+             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """The money at stake per reading: the claims settled under every combination of the readings the rulebook
+    declares, per fund, against the rulebook's own choice, with the claims that differ most."""
+    def body(s: _Session):
+        from medrules.analyses.readings import money_at_stake
+        from medrules.explain.json import stake_json
+        from medrules.explain.text import render_stake
+        stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
+                               lang.value, top)
+        if not stake.readings:
+            raise MedrulesError(error("reading", f"{rulebook} declares no readings",
+                                      hint="declare one with 'reading NAME \"…\" { ALT … ALT … } chosen ALT'"))
+        if json_:
+            print(json.dumps(stake_json(stake), ensure_ascii=False, indent=2))
+        else:
+            out.print(render_stake(stake, lang.value))
+    _run(body, debug, as_json=json_)
 
 
 def why_nothing(program, facts, result, claim_ids, lang: str) -> None:

@@ -372,7 +372,47 @@ class Adjust:
     span: Span
 
 
-Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust]
+@_nodes
+class Under:
+    """``under cap_axis.cost <clause>``: the clause holds only when that reading is chosen."""
+
+    reading: str
+    alternative: str
+    clause: object  # a Clause
+    span: Span
+    ref_span: Span | None = None
+
+
+Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust, Under]
+
+
+@_nodes
+class ReadingAlternative:
+    name: str
+    label: Label | None
+    span: Span
+
+
+@_nodes
+class Reading:
+    """``reading NAME "…" { alt "…" … } chosen alt cites …``: an ambiguity of the text, its alternatives,
+    and the one the rulebook settles by (``chosen``; ``declared`` keeps the rulebook's own choice
+    when a user asks for another with ``--reading NAME=ALT``)."""
+
+    name: str
+    label: Label | None
+    alternatives: tuple[ReadingAlternative, ...]
+    chosen: str
+    citation: Citation | None
+    span: Span
+    chosen_span: Span | None = None
+    declared: str | None = None
+
+    def alternative(self, name: str) -> ReadingAlternative | None:
+        return next((a for a in self.alternatives if a.name == name), None)
+
+    def title(self, lang: str = "zh") -> str:
+        return self.label.best(lang) if self.label else self.name
 
 
 @_nodes
@@ -410,3 +450,4 @@ class Rulebook:
     span: Span
     exclusions: tuple[Exclude, ...] = ()  # top level: apply to every fund
     treatments: tuple[Treat, ...] = ()
+    readings: tuple[Reading, ...] = ()

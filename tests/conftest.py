@@ -21,10 +21,11 @@ CASE_RULEBOOKS = {
 
 
 @functools.lru_cache(maxsize=None)
-def program_for(path: Path) -> medrules.Program:
-    """Load a rulebook under its repository-relative name, so spans in snapshots are the same everywhere."""
+def program_for(path: Path, readings: tuple = ()) -> medrules.Program:
+    """Load a rulebook under its repository-relative name, so spans in snapshots are the same everywhere.
+    ``readings``: (name, alternative) pairs other than the rulebook's own choices."""
     source = SourceFile(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
-    return medrules.compile_rulebook(medrules.check(medrules.parse(source)))
+    return medrules.compile_rulebook(medrules.check(medrules.parse(source), readings=dict(readings)))
 
 
 def case_files() -> list[Path]:
@@ -34,7 +35,7 @@ def case_files() -> list[Path]:
 def load_case(path: Path) -> tuple[medrules.Program, dict, medrules.Facts]:
     """A case file: its program, the parsed JSON, and its facts validated against the rulebook."""
     case = json.loads(path.read_text(encoding="utf-8"))
-    program = program_for(CASE_RULEBOOKS[path.parent.name])
+    program = program_for(CASE_RULEBOOKS[path.parent.name], tuple(sorted(case.get("readings", {}).items())))
     text = json.dumps(case["facts"], ensure_ascii=False, indent=2)
     facts = facts_from_source(SourceFile(f"{path.parent.name}/{path.name}#facts", text), program.checked)
     return program, case, facts

@@ -16,8 +16,12 @@ PASSES = (declarations.check, types.check, funds.check, bands.check, citations.c
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 
 
-def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | None = None) -> CheckedRulebook:
-    """Check a rulebook; ``base`` is the checked rulebook it layers on, if it is a supplement."""
+def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | None = None,
+          readings: dict[str, str] | None = None) -> CheckedRulebook:
+    """Check a rulebook; ``base`` is the checked rulebook it layers on, if it is a supplement; ``readings``
+    chooses other alternatives than the rulebook's own (:mod:`medrules.readings`)."""
+    from medrules.readings import select
+    rulebook = select(rulebook, readings)
     ctx = Context(rulebook, base=base)
     layers = rulebook.header.layers_on if rulebook.header else None
     if layers is not None and base is None:  # everything else would cascade from this one

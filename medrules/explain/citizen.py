@@ -12,7 +12,7 @@ from medrules import nodes as n
 from medrules.explain import Explanation
 from medrules.explain.format import Formatter
 from medrules.explain.steps import Line
-from medrules.explain.words import Vocabulary
+from medrules.explain.words import Vocabulary, reading_sentence
 
 
 @attrs.frozen
@@ -50,6 +50,8 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
                 sentences.append(sentence)
         if not any(result.paid for result in r.funds) and not sentences:
             sentences.append("本次费用不属于任何基金的支付范围。" if zh else "No fund covers this claim.")
+        for note in e.reading_notes(r.id):
+            sentences.append(reading_sentence(note, f, titles, r.funds_paid, r.member_pays))
         sentences.append((f"您需自付 {f.money(r.member_pays)}。" if zh else f"You pay {f.money(r.member_pays)}.")
                          + (f"(总费用 {f.number(r.total_cost)} − 各基金支付 {f.number(r.funds_paid)})" if zh else
                             f" (total {f.number(r.total_cost)} − funds {f.number(r.funds_paid)})"))

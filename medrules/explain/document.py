@@ -20,6 +20,7 @@ from medrules.explain import Explanation
 from medrules.explain.citizen import citizen_view
 from medrules.explain.format import Formatter
 from medrules.explain.steps import annotations
+from medrules.explain.words import reading_sentence
 
 WORDS = {
     "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人", "scheme": "险种",
@@ -132,7 +133,9 @@ def context(e: Explanation, view: str, letter: Letter | None = None) -> dict:
             steps.append({"number": i, "text": line.text, "where": where,
                           "notes": [{"kind": kind, "text": text} for kind, text in annotations(line, e.lang)]})
         out["claims"].append({"id": r.id, "date": str(r.date), "year": r.year, "steps": steps,
-                              "funds_paid": f.money(r.funds_paid), "member_pays": f.money(r.member_pays)})
+                              "funds_paid": f.money(r.funds_paid), "member_pays": f.money(r.member_pays),
+                              "readings": [reading_sentence(note, f, titles, r.funds_paid, r.member_pays)
+                                           for note in e.reading_notes(r.id)]})
     return out
 
 

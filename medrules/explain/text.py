@@ -15,6 +15,7 @@ from medrules.evaluate.runtime import ZERO
 from medrules.explain import ClaimExplanation, Explanation
 from medrules.explain.format import Formatter
 from medrules.explain.steps import Line, annotations
+from medrules.explain.words import reading_sentence
 
 HEADINGS = {
     "zh": {"claim": "结算单", "benefit_year": "待遇年度", "total": "总费用", "member": "个人负担",
@@ -54,6 +55,11 @@ def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
             last_citation = line.citation
     out.append(_heading(Text(f"=> {words['funds']} {f.money(r.funds_paid)}; {words['member']} "
                              f"{f.money(r.member_pays)}", style="bold green")))
+    titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
+    for note in e.reading_notes(r.id):
+        out.append(Hanging(Text("≠  ", style="yellow"), ((0, Text(reading_sentence(note, f, titles, r.funds_paid,
+                                                                                    r.member_pays),
+                                                                   style="yellow")),)))
     return Group(*out)
 
 
@@ -230,3 +236,51 @@ def render_citizen(e: Explanation) -> Group:
         parts += [Hanging(Text("  • "), ((0, Text(sentence)),)) for sentence in c.sentences]
         parts.append(Text(""))
     return Group(*parts)
+
+
+def render_stake(stake, lang: str = "zh") -> Group:
+    """The money at stake per reading (medrules.analyses.readings.Stake): per combination of alternatives, what
+    each fund pays against the chosen readings, and the claims that differ most."""
+    f = Formatter(lang)
+    zh = lang == "zh"
+    out = [Text("政策文本的不同理解及其涉及的金额" if zh else "Readings of the text and the money at stake",
+                style="bold underline")]
+    for name, r in stake.readings.items():
+        alts = ("、" if zh else ", ").join(
+            f"{a.name}({a.label.best(lang)})" if zh and a.label else f"{a.name} ({a.label.best(lang)})" if a.label
+            else a.name for a in r.alternatives)
+        out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; "
+                                                  + (f"规则书选择 {r.declared}" if zh else f"chosen: {r.declared}"))),)))
+
+    def table(outcome, base):
+        t = Table(show_header=True, title=None, box=None, padding=(0, 1))
+        t.add_column("基金" if zh else "fund")
+        t.add_column(outcome.text, justify="right", no_wrap=True)
+        t.add_column("差额" if zh else "difference", justify="right", no_wrap=True)
+        for fund, paid in outcome.funds.items():
+            before = base.funds.get(fund, ZERO)
+            if paid or before:
+                t.add_row(stake.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
+        t.add_row("各基金合计" if zh else "all funds", f.number(outcome.funds_paid),
+                  _signed(f, outcome.funds_paid - base.funds_paid))
+        t.add_row("个人负担" if zh else "members pay", f.number(outcome.member_pays),
+                  _signed(f, outcome.member_pays - base.member_pays))
+        return t
+    out += [Text(""), Text(("规则书的选择:" if zh else "As the rulebook chooses: ") + stake.chosen.text, style="bold"),
+            table(stake.chosen, stake.chosen)]
+    for outcome, changes in stake.others:
+        out += [Text(""), Text(("另一种理解:" if zh else "Read otherwise: ") + outcome.text, style="bold"),
+                table(outcome, stake.chosen)]
+        if changes:
+            out.append(Text("  差额最大的结算单:" if zh else "  Claims that differ most:"))
+            for c in changes:
+                moved = "; ".join(f"{stake.titles.get(fund, fund)} {f.number(a)} → {f.number(b)}"
+                                  for fund, a, b in c.funds)
+                out.append(Hanging(Text("    "), ((0, Text(f"{c.file} {c.claim_id}: {_signed(f, c.delta)} ({moved})")),)))
+        else:
+            out.append(Text("  没有结算单受影响。" if zh else "  No claim is affected."))
+    return Group(*out)
+
+
+def _signed(f: Formatter, d) -> str:
+    return ("+" if d > 0 else "−" if d < 0 else "±") + f.number(abs(d))

@@ -128,3 +128,21 @@ class Vocabulary:
             sep = (";" if expr.op == "and" else "或") if self.zh else ("; " if expr.op == "and" else " or ")
             return sep.join(self.condition(o) for o in expr.operands)
         return source_text(expr)
+
+
+def reading_sentence(note, f: Formatter, titles: dict[str, str], paid_here, member_here) -> str:
+    """What another reading of the text would have paid on this claim (readings, medrules.readings)."""
+    zh = f.lang == "zh"
+    r, alt = note.reading, note.alternative
+    chosen = r.alternative(r.chosen)
+    chosen_label = chosen.label.best(f.lang) if chosen is not None and chosen.label else r.chosen
+    other_label = alt.label.best(f.lang) if alt.label else alt.name
+    funds = ("、" if zh else ", ").join(
+        f"{titles.get(fund, fund)} {f.number(before)} → {f.number(after)}" for fund, before, after in note.funds)
+    if zh:
+        return (f"政策文本存在不同理解:“{r.title('zh')}”,本结算按“{chosen_label}”;若按“{other_label}”,"
+                f"各基金将支付 {f.money(note.funds_paid)}(本次 {f.money(paid_here)}),个人负担 "
+                f"{f.money(note.member_pays)}(本次 {f.money(member_here)})" + (f":{funds}" if funds else "") + "。")
+    return (f"The text can be read two ways ({r.title('en')}): this settlement reads it as “{chosen_label}”; read as "
+            f"“{other_label}”, the funds would pay {f.money(note.funds_paid)} (here {f.money(paid_here)}) and the "
+            f"member {f.money(note.member_pays)} (here {f.money(member_here)})" + (f": {funds}" if funds else "") + ".")
