@@ -11,18 +11,53 @@ The public verbs below compose them; ``medrules.cli`` only calls these.
 """
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
-
-from medrules.check import CheckedRulebook, check
-from medrules.diagnostics import Diagnostic, MedrulesError
-from medrules.evaluate import Program, Settlement, compile_rulebook, settle
-from medrules.facts import Facts, load_facts
-from medrules.parse import parse, parse_file
-from medrules.source import SourceFile
 
 __all__ = ["CheckedRulebook", "Diagnostic", "Facts", "MedrulesError", "Program", "Settlement",
            "check", "compile_rulebook", "load", "load_facts", "parse", "parse_file", "resolve_rulebook_path", "settle"]
 __version__ = "0.1.0"
+
+# The public names are imported on first use (``medrules --help`` must not build the pipeline).
+_LAZY = {"CheckedRulebook": "medrules.check", "Diagnostic": "medrules.diagnostics",
+         "MedrulesError": "medrules.diagnostics", "Program": "medrules.evaluate", "Settlement": "medrules.evaluate",
+         "compile_rulebook": "medrules.evaluate", "settle": "medrules.evaluate", "Facts": "medrules.facts",
+         "load_facts": "medrules.facts", "parse_file": "medrules.parse", "SourceFile": "medrules.source"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'medrules' has no attribute '{name}'")
+
+
+def check(rulebook, max_errors: int = 50, base=None, readings: dict | None = None):
+    """Check a parsed rulebook (:func:`medrules.check.check`); ``readings`` chooses other alternatives."""
+    from medrules.check import check as run
+    return run(rulebook, max_errors=max_errors, base=base, readings=readings)
+
+
+def parse(source):
+    """Parse one rulebook (:func:`medrules.parse.parse`)."""
+    from medrules.parse import parse as run
+    return run(source)
+
+
+class _Package(types.ModuleType):
+    """Importing the submodules ``medrules.check`` and ``medrules.parse`` must not replace the verbs
+    of the same names (the import system sets the package attribute to the submodule)."""
+
+    def __setattr__(self, name, value):
+        if name in ("check", "parse") and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 RULEBOOK_SUFFIX = ".mr"
 
@@ -35,7 +70,7 @@ def resolve_rulebook_path(path: str | Path) -> Path:
     return p
 
 
-def load(path: str | Path, read=SourceFile.read, readings: dict[str, str] | None = None) -> Program:
+def load(path: str | Path, read=None, readings: dict[str, str] | None = None) -> Program:
     """Parse, check and compile a rulebook file: do it once, then settle many facts files.
 
     A supplementary rulebook (``layers on "…" as alias``) loads the rulebook it layers on
@@ -44,13 +79,16 @@ def load(path: str | Path, read=SourceFile.read, readings: dict[str, str] | None
     alternatives to settle by instead of the rulebook's own choices (``{"cap_axis": "cost"}``;
     ``{"basic.cap_axis": …}`` for the scheme a supplement layers on), see :mod:`medrules.readings`.
     """
+    if read is None:
+        from medrules.source import SourceFile
+        read = SourceFile.read
     return _load(resolve_rulebook_path(path), read, (), dict(readings or {}))
 
 
 def _resolve(path: Path, read, chain: tuple[Path, ...]):
     """Parse a rulebook and apply it to the rulebook it amends, if any (recursively)."""
     from medrules import amend
-    from medrules.diagnostics import error
+    from medrules.diagnostics import MedrulesError, error
     try:
         source = read(path)
     except OSError as exc:
@@ -69,7 +107,8 @@ def _resolve(path: Path, read, chain: tuple[Path, ...]):
 
 
 def _load(path: Path, read, chain: tuple[Path, ...], readings: dict | None = None) -> Program:
-    from medrules.diagnostics import error
+    from medrules.diagnostics import MedrulesError, error
+    from medrules.evaluate import compile_rulebook
     rulebook = _resolve(path, read, chain)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None

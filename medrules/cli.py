@@ -6,6 +6,7 @@ shown in one line (``--debug`` shows the traceback).
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -14,28 +15,58 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import attrs
 import typer
-from rich.console import Console
 
 import medrules
-from medrules.diagnostics import MedrulesError, error
-from medrules.evaluate import settle
-from medrules.explain import explain as explain_settlement
-from medrules.explain.json import explanation_json, settlement_json
-from medrules.explain.document import html_page, letter_for, markdown
-from medrules.explain.text import render_citizen, render_explanation, render_settlement
-from medrules.facts import facts_from_source
-from medrules.render import diagnostic_text
-from medrules.source import SourceFile
+
+# Start-up: only typer is imported here, so 'medrules --help' stays fast; the pipeline, rich and attrs
+# are imported by the command that needs them (each name below imports its module on first use).
+
+
+def _lazy(module: str, name: str):
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    call.__name__ = name
+    return call
+
+
+settle = _lazy("medrules.evaluate", "settle")
+explain_settlement = _lazy("medrules.explain", "explain")
+explanation_json = _lazy("medrules.explain.json", "explanation_json")
+settlement_json = _lazy("medrules.explain.json", "settlement_json")
+html_page = _lazy("medrules.explain.document", "html_page")
+markdown = _lazy("medrules.explain.document", "markdown")
+letter_for = _lazy("medrules.explain.document", "letter_for")
+render_citizen = _lazy("medrules.explain.text", "render_citizen")
+render_explanation = _lazy("medrules.explain.text", "render_explanation")
+render_settlement = _lazy("medrules.explain.text", "render_settlement")
+facts_from_source = _lazy("medrules.facts", "facts_from_source")
+diagnostic_text = _lazy("medrules.render", "diagnostic_text")
+error = _lazy("medrules.diagnostics", "error")
+
+
+class _Console:
+    """A rich Console made on first use."""
+
+    def __init__(self, **options):
+        self._options, self._console = options, None
+
+    def __getattr__(self, name):
+        if self._console is None:
+            from rich.console import Console
+            console = Console(**self._options)
+            if not self._options and not console.is_terminal and not os.environ.get("COLUMNS"):
+                # piped: don't squeeze tables into 80 columns, unless COLUMNS says so
+                console = Console(width=160)
+            self._console = console
+        return getattr(self._console, name)
+
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="medrules: medical-insurance benefit rules as code, with explanations that cite the policy.")
 
-out = Console()
-if not out.is_terminal and not os.environ.get("COLUMNS"):  # piped: 160 columns unless COLUMNS says otherwise
-    out = Console(width=160)
-err = Console(stderr=True, soft_wrap=True)  # never break a caret line
+out = _Console()
+err = _Console(stderr=True, soft_wrap=True)  # never break a caret line
 
 
 class Lang(str, Enum):
@@ -63,14 +94,16 @@ class _Session:
     """The files read in this command, so that diagnostics can quote them."""
 
     def __init__(self):
-        self.sources: dict[str, SourceFile] = {}
+        self.sources: dict = {}
         self.readings: dict[str, str] = {}  # --reading NAME=ALTERNATIVE
 
     def choose(self, readings: list[str] | None) -> None:
         from medrules.readings import parse_choice
         self.readings = dict(parse_choice(text) for text in readings or [])
 
-    def read(self, path: Path, what: str) -> SourceFile:
+    def read(self, path: Path, what: str):
+        from medrules.diagnostics import MedrulesError
+        from medrules.source import SourceFile
         try:
             source = SourceFile.read(path)
         except FileNotFoundError:
@@ -93,6 +126,7 @@ class _Session:
 
 
 def _run(body, debug: bool, as_json: bool = False) -> None:
+    from medrules.diagnostics import MedrulesError
     session = _Session()
     try:
         body(session)
@@ -156,6 +190,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             rs = s.versions(rulebook)
             result, used = settle_set(rs, s.read(facts, "facts"))
             if json_:
+                import attrs
                 docs = {}
                 for program in rs.versions:
                     mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
@@ -215,6 +250,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         program = s.program(rulebook)
         the_facts = s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
+        from medrules.diagnostics import MedrulesError
         for cid in claim or []:
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
@@ -314,6 +350,7 @@ def readings(rulebook: RulebookArg,
     declares, per fund, against the rulebook's own choice, with the claims that differ most."""
     def body(s: _Session):
         from medrules.analyses.readings import money_at_stake
+        from medrules.diagnostics import MedrulesError
         from medrules.explain.json import stake_json
         from medrules.explain.text import render_stake
         stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],

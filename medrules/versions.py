@@ -17,7 +17,7 @@ import attrs
 import medrules
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import ClaimResult, Program, Settlement, settle
-from medrules.evaluate.trace import Step
+from medrules.evaluate.trace import VersionStep
 from medrules.facts import Located, read_json, validate
 from medrules.source import SourceFile
 
@@ -99,8 +99,8 @@ def settle_set(rs: RulebookSet, source: SourceFile, trace: bool = False) -> tupl
 
 def _with_version_step(c: ClaimResult, program: Program) -> ClaimResult:
     h = program.checked.rulebook.header
-    step = Step("version", None, h, {"rulebook": h.id, "effective_from": h.effective_from,
-                                     "effective_to": h.effective_to, "date": c.date, "dated_by": program.dated_by})
+    step = VersionStep(node=h, rulebook=h.id, effective_from=h.effective_from, effective_to=h.effective_to,
+                       date=c.date, dated_by=program.dated_by)
     return attrs.evolve(c, steps=(step,) + c.steps)
 
 

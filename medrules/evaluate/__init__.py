@@ -17,7 +17,8 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
-from medrules.evaluate.trace import SCHEMA_VERSION, Step
+from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
+                                     OpeningStep, Step, TotalStep, TreatStep)
 from medrules.facts import Claim, Facts
 
 __all__ = ["ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -90,7 +91,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
         check_effective(program, claims)
-    layers = program.layers  # the base scheme first, then each supplement on it
+    layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
     envs = [Env(facts.member, {}, trace) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
@@ -98,28 +99,27 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     for number, claim in enumerate(claims):
         day = claim.values[dated_by]
         steps: list | None = [] if trace else None
-        this_year = benefit_year(day, top.year_starts)
-        if this_year != year:
-            year = this_year
+        if year is None or not year[0] <= day <= year[1]:  # a new benefit year
+            year = benefit_year(day, top.year_starts)
             for layer, env in zip(layers, envs):
                 env.acc.clear()
                 env.acc.update(dict.fromkeys((a.name for a in layer.plan.accumulators), ZERO))
                 if number == 0:
                     env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
-                steps.append(Step("benefit_year", None, program.checked.rulebook.header, {
-                    "start": year[0], "end": year[1], "label": year_label(*year)}))
+                steps.append(BenefitYearStep(node=program.checked.rulebook.header, start=year[0], end=year[1],
+                                             label=year_label(*year)))
                 if number == 0 and facts.opening:
-                    steps.append(Step("opening", None, None, {"values": dict(facts.opening)}))
+                    steps.append(OpeningStep(amounts=dict(facts.opening)))
         funds, total, below = [], None, None
         for depth, (layer, env) in enumerate(zip(layers, envs)):
             prefix = layer.plan.prefix
             layer_steps = [] if steps is not None else None
             env.below = below or {}
             if below is not None and layer_steps is not None:
-                layer_steps.append(Step("handoff", None, layer.checked.rulebook.header.layers_on, {
-                    "from": layers[depth - 1].plan.id, "to": layer.plan.id,
-                    "total": below["total_cost"], "paid": below["paid"], "member_pays": below["member_pays"]}))
+                layer_steps.append(HandoffStep(
+                    node=layer.checked.rulebook.header.layers_on, from_=layers[depth - 1].plan.id, to=layer.plan.id,
+                    total=below["total_cost"], paid=below["paid"], member_pays=below["member_pays"]))
             env.out = {}
             layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
             if depth + 1 < len(layers):  # only a layer above reads this one's results
@@ -130,7 +130,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
         if steps is not None:
-            steps.append(Step("member_pays", None, None, {"total": total, "funds": paid, "amount": member}))
+            steps.append(MemberPaysStep(total=total, funds=paid, amount=member))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", top.total.node.span,
@@ -172,10 +172,12 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
             out = settle_fund(fund, env, rounding, steps)
         else:
             out = env.out[fund.name] = empty_outputs() | {"excluded": excluded}
-        funds.append(FundResult(fund.name, out["applied"], *(out[k] for k in OUTPUTS), out["excluded"]))
-    total = layer.total(env)
+        funds.append(FundResult(fund.name, out["applied"], out["paid"], out["base"], out["deductible"],
+                                out["payable"], out["above_cap"], out["above_ceiling"], out["remaining"],
+                                out["excluded"]))
+    total = layer.total.fn(env)
     if steps is not None:
-        steps.append(Step("total", None, layer.total.node, {"amount": total}, env.take()))
+        steps.append(TotalStep(node=layer.total.node, reads=env.take(), amount=total))
     return funds, total
 
 
@@ -192,11 +194,10 @@ def _qualified(step: Step, prefix: str) -> Step:
     """A step of a lower layer, with its fund and accumulator named as the top rulebook names them."""
     if not prefix:
         return step
-    values = step.values
-    if "accumulator" in values:
-        values = values | {"accumulator": f"{prefix}.{values['accumulator']}"}
-    return Step(step.kind, f"{prefix}.{step.fund}" if step.fund else None, step.node, values, step.reads,
-                layer=prefix)
+    changes = {"fund": f"{prefix}.{step.fund}" if step.fund else None, "layer": prefix}
+    if isinstance(step, AccumulateStep):
+        changes["accumulator"] = f"{prefix}.{step.accumulator}"
+    return attrs.evolve(step, **changes)
 
 
 def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
@@ -209,8 +210,8 @@ def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
             before, after = facts[field], value(env)
             setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
             if steps is not None:
-                steps.append(Step("treat", None, treat.node, {"fact": f"{record}.{field}", "before": before,
-                                                              "after": after}, env.take()))
+                steps.append(TreatStep(node=treat.node, reads=env.take(), fact=f"{record}.{field}", before=before,
+                                       after=after))
         else:
             env.take()
 

@@ -7,6 +7,7 @@ is not, the cost is one ``is None`` test per read.
 """
 from __future__ import annotations
 
+import functools
 import operator
 from decimal import Decimal
 
@@ -42,51 +43,61 @@ class Env:
         return reads
 
 
-def compile_expr(e: core.Expr):  # noqa: C901 - one dispatch over the core
+def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatch over the core
+    """A closure ``f(env)``; ``traced=False`` leaves out the recording of reads (the batch path)."""
     if isinstance(e, core.Const):
         value = e.value
         return lambda env: value
     if isinstance(e, core.Param):
         value = e.value
-        return _recorded(e.node, lambda env: value)
+        return _recorded(e.node, lambda env: value, traced)
     if isinstance(e, core.Fact):
-        return _recorded(e.node, _fact(e))
+        return _recorded(e.node, _fact(e), traced)
     if isinstance(e, core.Acc):
         name = e.name
-        return _recorded(e.node, lambda env: env.acc[name])
+        return _recorded(e.node, lambda env: env.acc[name], traced)
     if isinstance(e, core.FundOutput):
         fund, output = e.fund, e.output
-        return _recorded(e.node, lambda env: env.out[fund][output])
+        return _recorded(e.node, lambda env: env.out[fund][output], traced)
     if isinstance(e, core.BaseOutput):
         key = e.key
-        return _recorded(e.node, lambda env: env.below[key])
+        return _recorded(e.node, lambda env: env.below[key], traced)
     if isinstance(e, core.Neg):
-        f = compile_expr(e.operand)
+        f = compile_expr(e.operand, traced)
         return lambda env: -f(env)
     if isinstance(e, core.Arith):
-        return _arith(e)
+        return _arith(e, traced)
     if isinstance(e, core.Compare):
-        op, left, right = _COMPARE[e.op], compile_expr(e.left), compile_expr(e.right)
+        op, left = _COMPARE[e.op], compile_expr(e.left, traced)
+        if isinstance(e.right, core.Const):  # claim.kind == inpatient: the common shape
+            value = e.right.value
+            return lambda env: op(left(env), value)
+        right = compile_expr(e.right, traced)
         return lambda env: op(left(env), right(env))
     if isinstance(e, core.In):
-        f, names, negated = compile_expr(e.operand), e.names, e.negated
+        f, names, negated = compile_expr(e.operand, traced), e.names, e.negated
         return lambda env: (f(env) in names) != negated
-    if isinstance(e, core.And):
-        fs = tuple(compile_expr(x) for x in e.operands)
-        return lambda env: all(f(env) for f in fs)
-    if isinstance(e, core.Or):
-        fs = tuple(compile_expr(x) for x in e.operands)
-        return lambda env: any(f(env) for f in fs)
+    if isinstance(e, (core.And, core.Or)):
+        fs = [compile_expr(x, traced) for x in e.operands]
+        return functools.reduce(_and if isinstance(e, core.And) else _or, fs)
     if isinstance(e, core.Not):
-        f = compile_expr(e.operand)
+        f = compile_expr(e.operand, traced)
         return lambda env: not f(env)
     if isinstance(e, core.Call):
-        return _call(e)
+        return _call(e, traced)
     if isinstance(e, core.Cases):
-        return _cases(e)
+        return _cases(e, traced)
     if isinstance(e, core.Highest):
-        return _highest(e)
+        return _highest(e, traced)
     raise AssertionError(f"cannot compile {e!r}")
+
+
+def _and(a, b):
+    return lambda env: a(env) and b(env)
+
+
+def _or(a, b):
+    return lambda env: a(env) or b(env)
 
 
 def _fact(e: core.Fact):
@@ -104,8 +115,8 @@ def _fact(e: core.Fact):
     return get
 
 
-def _arith(e: core.Arith):
-    left, right = compile_expr(e.left), compile_expr(e.right)
+def _arith(e: core.Arith, traced: bool):
+    left, right = compile_expr(e.left, traced), compile_expr(e.right, traced)
     if e.op == "div":
         divide, node = ARITH["div"], e.node
 
@@ -124,17 +135,17 @@ def source_text_of(e) -> str:
     return getattr(e, "text", None) or "the divisor"
 
 
-def _call(e: core.Call):
-    fs = tuple(compile_expr(x) for x in e.args)
+def _call(e: core.Call, traced: bool):
+    fs = tuple(compile_expr(x, traced) for x in e.args)
     if e.func in ("min", "max"):
         fn = min if e.func == "min" else max
         return lambda env: fn(f(env) for f in fs)
     if e.func == "month_start":
         (f,) = fs
-        return _recorded(e.node, lambda env: f(env).replace(day=1))
+        return _recorded(e.node, lambda env: f(env).replace(day=1), traced)
     if e.func == "day_number":
         start, day, first = fs[0], fs[1], e.first
-        return _recorded(e.node, lambda env: Decimal((day(env) - start(env)).days + first))
+        return _recorded(e.node, lambda env: Decimal((day(env) - start(env)).days + first), traced)
     if e.func == "given":  # whether the fact is given: not a read of its value
         fact = e.args[0]
         record, name = fact.record, fact.field
@@ -145,9 +156,9 @@ def _call(e: core.Call):
     raise AssertionError(e.func)
 
 
-def _cases(e: core.Cases):
-    cases = tuple((compile_expr(w), compile_expr(v)) for w, v in e.cases)
-    otherwise, node, last = compile_expr(e.otherwise), e.node, len(e.cases)
+def _cases(e: core.Cases, traced: bool):
+    cases = tuple((compile_expr(w, traced), compile_expr(v, traced)) for w, v in e.cases)
+    otherwise, node, last = compile_expr(e.otherwise, traced), e.node, len(e.cases)
 
     def cases_fn(env):
         for i, (when, value) in enumerate(cases):
@@ -161,9 +172,9 @@ def _cases(e: core.Cases):
     return cases_fn
 
 
-def _highest(e: core.Highest):
-    cases = tuple((compile_expr(w), compile_expr(v)) for w, v in e.cases)
-    otherwise, node = compile_expr(e.otherwise), e.node
+def _highest(e: core.Highest, traced: bool):
+    cases = tuple((compile_expr(w, traced), compile_expr(v, traced)) for w, v in e.cases)
+    otherwise, node = compile_expr(e.otherwise, traced), e.node
 
     def highest_fn(env):
         best, best_index = None, len(cases)
@@ -180,9 +191,12 @@ def _highest(e: core.Highest):
     return highest_fn
 
 
-def _recorded(node, fn):
+def _recorded(node, fn, traced: bool = True):
     """A value read or computed (a fact, parameter, accumulator, day number …): traced evaluations
     record it with its node, so explanations can show where each number came from."""
+    if not traced:
+        return fn
+
     def call(env):
         value = fn(env)
         if env.reads is not None:
@@ -199,17 +213,16 @@ class Compiled:
 
     op: object
     fns: tuple
-
-    @property
-    def node(self):
-        return self.op.node
+    fn: object  # the first closure (most operations have one expression)
+    node: object
 
     def __call__(self, env):
-        return self.fns[0](env)
+        return self.fn(env)
 
 
-def _compiled(op, *exprs) -> Compiled:
-    return Compiled(op, tuple(compile_expr(x) if x is not None else None for x in exprs))
+def _compiled(op, *exprs, traced: bool = True) -> Compiled:
+    fns = tuple(compile_expr(x, traced) if x is not None else None for x in exprs)
+    return Compiled(op, fns, fns[0] if fns else None, op.node)
 
 
 @attrs.frozen
@@ -223,29 +236,34 @@ class CompiledFund:
     adjusts: tuple[Compiled, ...]  # fns: amount, when
     pay: Compiled  # Rate / Flat: fns (expr,); Bands: one closure per band's rate
     payment_caps: tuple[Compiled, ...]
-
-    @property
-    def name(self) -> str:
-        return self.plan.name
+    name: str
+    cost_acc: str | None
+    payments_acc: str | None
+    deductible_acc: str | None
 
     @property
     def fund(self):  # the Fund node
         return self.plan.node
 
 
-def compile_fund(f: ops.FundPlan) -> CompiledFund:
+def compile_fund(f: ops.FundPlan, traced: bool = True) -> CompiledFund:
     pay = f.pay
+
+    def c(op, *exprs):
+        return _compiled(op, *exprs, traced=traced)
+
     return CompiledFund(
         plan=f,
-        applies=_compiled(f.applies, f.applies.when) if f.applies else None,
-        excludes=tuple(_compiled(x, x.when) for x in f.excludes),
-        base=_compiled(f.base, f.base.expr),
-        deductible=_compiled(f.deductible, f.deductible.amount, f.deductible.when) if f.deductible else None,
-        cost_caps=tuple(_compiled(c, c.amount) for c in f.cost_caps),
-        adjusts=tuple(_compiled(a, a.amount, a.when) for a in f.adjusts),
-        pay=_compiled(pay, *(b.rate for b in pay.bands)) if isinstance(pay, ops.Bands) else
-        _compiled(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
-        payment_caps=tuple(_compiled(c, c.amount) for c in f.payment_caps),
+        applies=c(f.applies, f.applies.when) if f.applies else None,
+        excludes=tuple(c(x, x.when) for x in f.excludes),
+        base=c(f.base, f.base.expr),
+        deductible=c(f.deductible, f.deductible.amount, f.deductible.when) if f.deductible else None,
+        cost_caps=tuple(c(cap, cap.amount) for cap in f.cost_caps),
+        adjusts=tuple(c(a, a.amount, a.when) for a in f.adjusts),
+        pay=c(pay, *(b.rate for b in pay.bands)) if isinstance(pay, ops.Bands) else
+        c(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
+        payment_caps=tuple(c(cap, cap.amount) for cap in f.payment_caps),
+        name=f.name, cost_acc=f.cost_acc, payments_acc=f.payments_acc, deductible_acc=f.deductible_acc,
     )
 
 
@@ -262,11 +280,11 @@ class CompiledLayer:
         return self.plan.checked
 
 
-def compile_layer(layer: ops.Layer) -> CompiledLayer:
-    return CompiledLayer(layer, tuple(compile_fund(f) for f in layer.funds),
-                         tuple(_compiled(t, t.value, t.when) for t in layer.treatments),
-                         tuple(_compiled(x, x.when) for x in layer.exclusions),
-                         _compiled(layer.total, layer.total.expr))
+def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
+    return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
+                         tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
+                         tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
+                         _compiled(layer.total, layer.total.expr, traced=traced))
 
 
 @attrs.frozen
@@ -276,7 +294,8 @@ class Program:
 
     checked: object  # CheckedRulebook
     plan: Plan
-    layers: tuple[CompiledLayer, ...]  # the base scheme first
+    layers: tuple[CompiledLayer, ...]  # the base scheme first; closures that record what they read
+    untraced: tuple[CompiledLayer, ...]  # the same without recording (settle without a trace)
 
     @property
     def dated_by(self) -> str:
@@ -320,4 +339,5 @@ def compile_rulebook(ck, base: Program | None = None, overrides: dict | None = N
     """Lower a checked rulebook (with the ones it layers on) and compile its plan. ``base`` is
     accepted for compatibility: the plan already holds the layers below."""
     plan = lower(ck, overrides)
-    return Program(ck, plan, tuple(compile_layer(layer) for layer in plan.layers))
+    return Program(ck, plan, tuple(compile_layer(layer) for layer in plan.layers),
+                   tuple(compile_layer(layer, traced=False) for layer in plan.layers))

@@ -29,7 +29,9 @@ from decimal import Decimal
 
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate.compile import CompiledFund, Env
-from medrules.evaluate.trace import Step
+from medrules.evaluate.trace import (AccumulateStep, AdjustStep, AppliesStep, BandStep, BaseStep, CostCapStep,
+                                     DeductibleStep, ExcludeStep, FlatStep, PaidStep, PaymentCapStep, RateStep,
+                                     RoundingStep)
 from medrules.plan import ops
 from medrules.plan.arith import ONE, ZERO, divide, round_to
 
@@ -48,7 +50,7 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
 
     base = settle_base(fund, env, steps)
     out["base"] = base
-    a0 = env.acc[fund.plan.cost_acc] if fund.plan.cost_acc else ZERO
+    a0 = env.acc[fund.cost_acc] if fund.cost_acc else ZERO
 
     taken = settle_deductible(fund, env, base, steps) if fund.deductible is not None else ZERO
     out["deductible"] = taken
@@ -78,35 +80,35 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
     out["remaining"] = base - rounded
     settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
-        steps.append(Step("paid", name, fund.fund, {"amount": rounded}))
+        steps.append(PaidStep(fund=name, node=fund.fund, amount=rounded))
     return out
 
 
 def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
-    applies = fund.applies(env)
+    applies = fund.applies.fn(env)
     if steps is not None:
-        steps.append(Step("applies", fund.name, fund.applies.node, {"result": applies}, env.take()))
+        steps.append(AppliesStep(fund=fund.name, node=fund.applies.node, reads=env.take(), result=applies))
     return applies
 
 
 def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list | None) -> bool:
     """A fund's exclusion (``fund`` given) or a rulebook-wide one (``fund`` None)."""
-    if exclusion(env):
+    if exclusion.fn(env):
         if steps is not None:
-            steps.append(Step("exclude", fund.name if fund else None, exclusion.node,
-                              {"all_funds": fund is None}, env.take()))
+            steps.append(ExcludeStep(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
+                                     all_funds=fund is None))
         return True
     env.take()
     return False
 
 
 def settle_base(fund: CompiledFund, env: Env, steps: list | None):
-    base = fund.base(env)
+    base = fund.base.fn(env)
     if base < 0:
         raise MedrulesError(error("evaluate", f"fund '{fund.name}' would apply to a negative amount ({base} yuan)",
                                   fund.base.node.span))
     if steps is not None:
-        steps.append(Step("base", fund.name, fund.base.node, {"amount": base}, env.take()))
+        steps.append(BaseStep(fund=fund.name, node=fund.base.node, reads=env.take(), amount=base))
     return base
 
 
@@ -116,26 +118,24 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
     node = ded.node
     applies = when_fn(env) if when_fn is not None else True
     amount = amount_fn(env)
-    used = env.acc[fund.plan.deductible_acc] if ded.op.per == "year" else ZERO
+    used = env.acc[fund.deductible_acc] if ded.op.per == "year" else ZERO
     remaining = max(ZERO, amount - used)
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
-        steps.append(Step("deductible", fund.name, node, {
-            "amount": amount, "per": ded.op.per, "applies": applies, "base": base, "used_before": used,
-            "remaining": remaining, "taken": taken}, env.take()))
+        steps.append(DeductibleStep(fund=fund.name, node=node, reads=env.take(), amount=amount, per=ded.op.per,
+                                    applies=applies, base=base, used_before=used, remaining=remaining, taken=taken))
     return taken
 
 
 def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end, steps: list | None):
     """Where the payable part ends once this cost cap applies."""
-    amount = cap(env)
+    amount = cap.fn(env)
     per_claim = cap.op.per == "claim"
     point = a0 + amount if per_claim else amount
     if steps is not None:
         above = max(ZERO, full_end - max(start, point))
-        steps.append(Step("cap", fund.name, cap.node, {
-            "what": "cost", "cap": amount, "per": cap.node.per or "year", "counted_before": a0,
-            "from": start, "to": full_end, "point": point, "above": above}, env.take()))
+        steps.append(CostCapStep(fund=fund.name, node=cap.node, reads=env.take(), cap=amount, per=cap.op.per,
+                                 counted_before=a0, from_=start, to=full_end, point=point, above=above))
     return max(start, min(end, point))
 
 
@@ -149,8 +149,8 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
         if on:
             active.append((a.op.kind, amount))
         if steps is not None:
-            steps.append(Step("adjust", fund.name, a.node, {"applied": on, "kind": a.op.kind, "amount": amount},
-                              env.take()))
+            steps.append(AdjustStep(fund=fund.name, node=a.node, reads=env.take(), applied=on, adjustment=a.op.kind,
+                                    amount=amount))
 
     def apply(rate, node):
         for kind, amount in active:
@@ -165,11 +165,11 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
 
 
 def settle_rate(fund: CompiledFund, env: Env, payable, adjust, steps: list | None) -> list:
-    written = fund.pay(env)
+    written = fund.pay.fn(env)
     rate = adjust(written, fund.pay.node)
     if steps is not None:
-        steps.append(Step("rate", fund.name, fund.pay.node, {
-            "part": payable, "written_rate": written, "rate": rate, "amount": payable * rate}, env.take()))
+        steps.append(RateStep(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
+                              rate=rate, amount=payable * rate))
     return [(payable, rate)]
 
 
@@ -189,21 +189,22 @@ def settle_bands(fund: CompiledFund, env: Env, a0, start, end, adjust, steps: li
         rate = adjust(written, band.node)
         pieces.append((part, rate))
         if steps is not None:
-            steps.append(Step("band", fund.name, band.node, {
-                "lower": band.lower, "upper": band.upper, "cumulative": bands.on is not None,
+            steps.append(BandStep(
+                fund=fund.name, node=band.node, reads=env.take(), lower=band.lower, upper=band.upper,
+                cumulative=bands.on is not None,
                 # positions on the bands' own axis: the year's total, or this claim's amount from zero
-                "from": max(start, lo) - shift, "to": top - shift, "part": part,
-                "written_rate": written, "rate": rate, "amount": part * rate}, env.take()))
+                from_=max(start, lo) - shift, to=top - shift, part=part, written_rate=written, rate=rate,
+                amount=part * rate))
     return pieces
 
 
 def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> list:
     """A flat amount per claim (定额包干), never more than the cost it is paid on."""
-    amount = fund.pay(env)
+    amount = fund.pay.fn(env)
     paid = min(amount, payable)
     if steps is not None:
-        steps.append(Step("flat", fund.name, fund.pay.node, {"amount": amount, "part": payable, "paid": paid},
-                          env.take()))
+        steps.append(FlatStep(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
+                              paid=paid))
     return [(paid, ONE)]
 
 
@@ -212,8 +213,8 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
     """The fund pays up to the tightest of its payment caps. Returns (payment, room, above_cap)."""
     rooms = []
     for cap in fund.payment_caps:
-        amount = cap(env)
-        before = env.acc[fund.plan.payments_acc] if cap.op.per == "year" else ZERO
+        amount = cap.fn(env)
+        before = env.acc[fund.payments_acc] if cap.op.per == "year" else ZERO
         rooms.append((cap.node, amount, before, max(ZERO, amount - before), env.take()))
     room = min(r[3] for r in rooms)
     paid, above, split = raw, ZERO, None
@@ -225,10 +226,9 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
         binding = next(r for r in rooms if r[3] == room)
         for node, cap, before, own_room, reads in rooms:
             limited = raw > room and node is binding[0]
-            steps.append(Step("cap", fund.name, node, {
-                "what": "payments", "cap": cap, "per": node.per or "year", "paid_before": before,
-                "room": own_room, "raw": raw, "limited": limited, "above": above if limited else ZERO,
-                "split": split if limited else None}, reads))
+            steps.append(PaymentCapStep(fund=fund.name, node=node, reads=reads, cap=cap, per=node.per or "year",
+                                        paid_before=before, room=own_room, raw=raw, limited=limited,
+                                        above=above if limited else ZERO, split=split if limited else None))
     return paid, room, above
 
 
@@ -241,10 +241,8 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
     if rounded > limit:
         rounded = within = round_to(limit, rounding.quantum, "down")
     if steps is not None:
-        values = {"raw": paid, "rounded": rounded}
-        if within is not None:  # rounding would have crossed a payment cap or the base
-            values["within"] = limit
-        steps.append(Step("rounding", fund.name, rounding.node, values))
+        steps.append(RoundingStep(fund=fund.name, node=rounding.node, raw=paid, rounded=rounded,
+                                  within=limit if within is not None else None))
     if not ZERO <= rounded <= base or (room is not None and rounded > room):
         limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
             f"the {base} yuan it applies to"
@@ -261,8 +259,8 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
         before = env.acc[acc]
         env.acc[acc] = before + delta
         if steps is not None:
-            steps.append(Step("accumulate", fund.name, None, {
-                "accumulator": acc, "role": acc_op.role, "before": before, "delta": delta, "after": before + delta}))
+            steps.append(AccumulateStep(fund=fund.name, accumulator=acc, role=acc_op.role, before=before, delta=delta,
+                                        after=before + delta))
 
 
 def empty_outputs() -> dict:

@@ -160,7 +160,7 @@ class Describer:
 
     # -- one method per step kind (the evaluator's step names)
     def describe(self, step: Step) -> Line:
-        text, formula, moves = getattr(self, f"step_{step.kind}")(step, step.values)
+        text, formula, moves = getattr(self, f"step_{step.kind}")(step, step)  # the step's typed fields
         node = step.node
         citation = self.citation(step)
         sources = self.layers[step.layer].sources
@@ -185,39 +185,39 @@ class Describer:
 
     def step_handoff(self, s, v):
         return self.t(
-            f"按《{v['from']}》结算后转入《{v['to']}》:总费用 {self.m(v['total'])},基本医保各基金支付 "
-            f"{self.m(v['paid'])},个人负担 {self.m(v['member_pays'])}。",
-            f"Settled under '{v['from']}', handed on to '{v['to']}': total cost {self.m(v['total'])}, "
-            f"paid by that scheme {self.m(v['paid'])}, left to the member {self.m(v['member_pays'])}."), \
-            f"{self.a(v['total'])} − {self.a(v['paid'])} = {self.a(v['member_pays'])}", True
+            f"按《{v.from_}》结算后转入《{v.to}》:总费用 {self.m(v.total)},基本医保各基金支付 "
+            f"{self.m(v.paid)},个人负担 {self.m(v.member_pays)}。",
+            f"Settled under '{v.from_}', handed on to '{v.to}': total cost {self.m(v.total)}, "
+            f"paid by that scheme {self.m(v.paid)}, left to the member {self.m(v.member_pays)}."), \
+            f"{self.a(v.total)} − {self.a(v.paid)} = {self.a(v.member_pays)}", True
 
     def step_version(self, s, v):
-        until = v["effective_to"] or self.t("今", "now")
-        return self.t(f"适用版本《{v['rulebook']}》:其施行期 {v['effective_from']} 至 {until} 包含本次的 "
-                      f"claim.{v['dated_by']} {v['date']}。",
-                      f"Settled under '{v['rulebook']}': in force {v['effective_from']} to {until}, which contains "
-                      f"this claim's claim.{v['dated_by']} {v['date']}."), None, False
+        until = v.effective_to or self.t("今", "now")
+        return self.t(f"适用版本《{v.rulebook}》:其施行期 {v.effective_from} 至 {until} 包含本次的 "
+                      f"claim.{v.dated_by} {v.date}。",
+                      f"Settled under '{v.rulebook}': in force {v.effective_from} to {until}, which contains "
+                      f"this claim's claim.{v.dated_by} {v.date}."), None, False
 
     def step_benefit_year(self, s, v):
-        return self.t(f"待遇年度 {v['label']}({v['start']} 至 {v['end']}):年度累计从 0 开始。",
-                      f"Benefit year {v['label']} ({v['start']} to {v['end']}): year-to-date totals start at 0."), \
+        return self.t(f"待遇年度 {v.label}({v.start} 至 {v.end}):年度累计从 0 开始。",
+                      f"Benefit year {v.label} ({v.start} to {v.end}): year-to-date totals start at 0."), \
             None, False
 
     def step_opening(self, s, v):
-        items = "; ".join(f"{self.acc_title(k)} {self.m(x)}" for k, x in v["values"].items())
+        items = "; ".join(f"{self.acc_title(k)} {self.m(x)}" for k, x in v.amounts.items())
         return self.t(f"本年度此前已累计(事实文件给出):{items}。",
                       f"Already counted this year before these claims (from the facts file): {items}."), None, False
 
     def step_treat(self, s, v):
         cond = self.condition(s.node.when, s.reads)
-        return self.t(f"按规定视同:{v['fact']} 由 {self.f.any(v['before'])} 视为 {self.f.any(v['after'])}({cond})。",
-                      f"Treated as: {v['fact']} {self.f.any(v['before'])} is settled as {self.f.any(v['after'])} "
+        return self.t(f"按规定视同:{v.fact} 由 {self.f.any(v.before)} 视为 {self.f.any(v.after)}({cond})。",
+                      f"Treated as: {v.fact} {self.f.any(v.before)} is settled as {self.f.any(v.after)} "
                       f"({cond})."), None, True
 
     def step_exclude(self, s, v):
         cond = self.condition(s.node.when, s.reads)
         reason = s.node.reason.best(self.lang)
-        if not v["all_funds"]:
+        if not v.all_funds:
             who = self.t(f"{self.fund_title(s.fund)}不支付", f"{self.fund_title(s.fund)} pays nothing")
         elif len(self.layers) > 1:  # a rulebook-wide exclusion stops that rulebook's funds, not the others'
             header = self.layers[s.layer].rulebook.header
@@ -228,15 +228,15 @@ class Describer:
         return self.t(f"不予支付:{reason}。{cond},{who}。", f"Not paid: {reason}. {cond}, so {who}."), None, True
 
     def step_flat(self, s, v):
-        formula = f"min({self.a(v['amount'])}, {self.a(v['part'])}) = {self.a(v['paid'])}"
-        return self.t(f"定额支付 {self.m(v['amount'])}(不超过本次费用 {self.m(v['part'])}):{self.m(v['paid'])}。",
-                      f"Flat amount {self.m(v['amount'])} (never more than this claim's {self.m(v['part'])}): "
-                      f"{self.m(v['paid'])}."), formula, True
+        formula = f"min({self.a(v.amount)}, {self.a(v.part)}) = {self.a(v.paid)}"
+        return self.t(f"定额支付 {self.m(v.amount)}(不超过本次费用 {self.m(v.part)}):{self.m(v.paid)}。",
+                      f"Flat amount {self.m(v.amount)} (never more than this claim's {self.m(v.part)}): "
+                      f"{self.m(v.paid)}."), formula, True
 
     def step_applies(self, s, v):
         fund = self.fund_title(s.fund)
         cond = self.condition(s.node.when, s.reads)
-        if v["result"]:
+        if v.result:
             return self.t(f"{fund}适用:{cond}。", f"{fund} applies: {cond}."), None, False
         return self.t(f"{fund}不适用:{cond} 不成立,本基金支付 0。",
                       f"{fund} does not apply: {cond} does not hold, so it pays 0."), None, True
@@ -244,103 +244,103 @@ class Describer:
     def step_base(self, s, v):
         formula = substituted(s.node.expr, s.reads, self.f, self.types)
         expr = source_text(s.node.expr)
-        result = self.m(v["amount"])
-        if formula == self.a(v["amount"]):
+        result = self.m(v.amount)
+        if formula == self.a(v.amount):
             return self.t(f"计算基数:{expr} = {result}。", f"Applies to {expr} = {result}."), None, False
         return self.t(f"计算基数:{expr} = {formula} = {result}。",
-                      f"Applies to {expr} = {formula} = {result}."), f"{formula} = {self.a(v['amount'])}", False
+                      f"Applies to {expr} = {formula} = {result}."), f"{formula} = {self.a(v.amount)}", False
 
     def step_deductible(self, s, v):
-        amount, taken = v["amount"], v["taken"]
-        if not v["applies"]:
+        amount, taken = v.amount, v.taken
+        if not v.applies:
             cond = self.condition(s.node.when, s.reads)
             return self.t(f"不扣起付标准:{cond} 不成立。", f"No deductible: {cond} does not hold."), None, False
-        if v["per"] == "year":
-            formula = (f"{self.a(amount)} − {self.a(v['used_before'])} = {self.a(v['remaining'])}; "
-                       f"min({self.a(v['remaining'])}, {self.a(v['base'])}) = {self.a(taken)}")
+        if v.per == "year":
+            formula = (f"{self.a(amount)} − {self.a(v.used_before)} = {self.a(v.remaining)}; "
+                       f"min({self.a(v.remaining)}, {self.a(v.base)}) = {self.a(taken)}")
             return self.t(
-                f"起付标准每年 {self.m(amount)},本次之前已累计 {self.m(v['used_before'])},尚余 "
-                f"{self.m(v['remaining'])};本次由个人承担起付部分 {self.m(taken)}。",
-                f"Deductible {self.m(amount)} per year; {self.m(v['used_before'])} used before this claim, "
-                f"{self.m(v['remaining'])} left; this claim's deductible: {self.m(taken)}, paid by the member."), \
+                f"起付标准每年 {self.m(amount)},本次之前已累计 {self.m(v.used_before)},尚余 "
+                f"{self.m(v.remaining)};本次由个人承担起付部分 {self.m(taken)}。",
+                f"Deductible {self.m(amount)} per year; {self.m(v.used_before)} used before this claim, "
+                f"{self.m(v.remaining)} left; this claim's deductible: {self.m(taken)}, paid by the member."), \
                 formula, True
-        per = self.t({"admission": "每次住院", "claim": "每次"}[v["per"]],
-                     {"admission": "per admission", "claim": "per claim"}[v["per"]])
+        per = self.t({"admission": "每次住院", "claim": "每次"}[v.per],
+                     {"admission": "per admission", "claim": "per claim"}[v.per])
         return self.t(f"起付标准{per} {self.m(amount)};本次由个人承担起付部分 {self.m(taken)}。",
                       f"Deductible {self.m(amount)} {per}; this claim's deductible: {self.m(taken)}, "
-                      f"paid by the member."), f"min({self.a(v['base'])}, {self.a(amount)}) = {self.a(taken)}", True
+                      f"paid by the member."), f"min({self.a(v.base)}, {self.a(amount)}) = {self.a(taken)}", True
 
     def step_cap(self, s, v):
-        if v["what"] == "cost":
-            per = self.t("年度累计" if v["per"] == "year" else "本次", "in the benefit year" if v["per"] == "year"
+        if v.what == "cost":
+            per = self.t("年度累计" if v.per == "year" else "本次", "in the benefit year" if v.per == "year"
                          else "on this claim")
             text = self.t(
-                f"费用封顶:{per}费用计至 {self.m(v['cap'])} 为止。本次之前已累计 {self.m(v['counted_before'])},"
-                f"本次计入后达到 {self.m(v['to'])}",
-                f"Cost cap: the fund pays on cost counted {per} up to {self.m(v['cap'])}. "
-                f"{self.m(v['counted_before'])} was counted before this claim; with it, {self.m(v['to'])}")
-            if v["above"]:
-                text += self.t(f";超过封顶线的 {self.m(v['above'])} 本基金不予支付。",
-                               f"; this fund does not pay the {self.m(v['above'])} above the cap.")
-                formula = f"{self.a(v['to'])} − max({self.a(v['from'])}, {self.a(v['point'])}) = {self.a(v['above'])}"
+                f"费用封顶:{per}费用计至 {self.m(v.cap)} 为止。本次之前已累计 {self.m(v.counted_before)},"
+                f"本次计入后达到 {self.m(v.to)}",
+                f"Cost cap: the fund pays on cost counted {per} up to {self.m(v.cap)}. "
+                f"{self.m(v.counted_before)} was counted before this claim; with it, {self.m(v.to)}")
+            if v.above:
+                text += self.t(f";超过封顶线的 {self.m(v.above)} 本基金不予支付。",
+                               f"; this fund does not pay the {self.m(v.above)} above the cap.")
+                formula = f"{self.a(v.to)} − max({self.a(v.from_)}, {self.a(v.point)}) = {self.a(v.above)}"
             else:
                 text += self.t(",未超过封顶线。", ", within the cap.")
                 formula = None
-            return text, formula, bool(v["above"])
-        per = self.t("年度" if v["per"] == "year" else "本次", "per benefit year" if v["per"] == "year" else "per claim")
-        room = f"{self.a(v['cap'])} − {self.a(v['paid_before'])} = {self.a(v['room'])}"
-        computed = self.computed(s.node.amount, s.reads, self.a(v["cap"]))
+            return text, formula, bool(v.above)
+        per = self.t("年度" if v.per == "year" else "本次", "per benefit year" if v.per == "year" else "per claim")
+        room = f"{self.a(v.cap)} − {self.a(v.paid_before)} = {self.a(v.room)}"
+        computed = self.computed(s.node.amount, s.reads, self.a(v.cap))
         if computed:
             room = f"{computed}; {room}"
-        if v["limited"]:
+        if v.limited:
             text = self.t(
-                f"最高支付限额{per} {self.m(v['cap'])}:此前已支付 {self.m(v['paid_before'])},尚可支付 "
-                f"{self.m(v['room'])};按比例应付 {self.m(v['raw'])},限额内只付 {self.m(v['room'])}。"
-                f"限额以上的费用 {self.m(v['above'])}。",
-                f"Payment cap {self.m(v['cap'])} {per}: {self.m(v['paid_before'])} paid before, "
-                f"{self.m(v['room'])} left; the rates give {self.m(v['raw'])}, so the fund pays only "
-                f"{self.m(v['room'])}. Cost above the cap: {self.m(v['above'])}.")
-            split = v["split"]
+                f"最高支付限额{per} {self.m(v.cap)}:此前已支付 {self.m(v.paid_before)},尚可支付 "
+                f"{self.m(v.room)};按比例应付 {self.m(v.raw)},限额内只付 {self.m(v.room)}。"
+                f"限额以上的费用 {self.m(v.above)}。",
+                f"Payment cap {self.m(v.cap)} {per}: {self.m(v.paid_before)} paid before, "
+                f"{self.m(v.room)} left; the rates give {self.m(v.raw)}, so the fund pays only "
+                f"{self.m(v.room)}. Cost above the cap: {self.m(v.above)}.")
+            split = v.split
             if split is not None:
                 covered = split["covered"]
-                earlier = v["room"] - split["room"]
-                left = (f"{self.a(v['room'])} − {self.a(earlier)} = " if earlier else "")
+                earlier = v.room - split["room"]
+                left = (f"{self.a(v.room)} − {self.a(earlier)} = " if earlier else "")
                 formula = (f"{room}; {left}{self.a(split['room'])} ÷ {self.f.rate(split['rate'])} = "
                            f"{self.a(covered)} {self.t('的费用在限额内', 'of cost within the cap')}; "
                            f"{self.a(split['part'])} − {self.a(covered)}"
                            + (f" + {self.a(split['later'])}" if split["later"] else "")
-                           + f" = {self.a(v['above'])}")
+                           + f" = {self.a(v.above)}")
             else:
                 formula = f"{room}; {self.t('限额已用完,本次可计费用全部在限额以上', 'the cap was already reached: all of this claim is above it')}"
             return text, formula, True
-        return self.t(f"最高支付限额{per} {self.m(v['cap'])}:此前已支付 {self.m(v['paid_before'])},"
-                      f"尚可支付 {self.m(v['room'])},本次 {self.m(v['raw'])} 未超限额。",
-                      f"Payment cap {self.m(v['cap'])} {per}: {self.m(v['paid_before'])} paid before, "
-                      f"{self.m(v['room'])} left; {self.m(v['raw'])} is within it."), room, False
+        return self.t(f"最高支付限额{per} {self.m(v.cap)}:此前已支付 {self.m(v.paid_before)},"
+                      f"尚可支付 {self.m(v.room)},本次 {self.m(v.raw)} 未超限额。",
+                      f"Payment cap {self.m(v.cap)} {per}: {self.m(v.paid_before)} paid before, "
+                      f"{self.m(v.room)} left; {self.m(v.raw)} is within it."), room, False
 
     def _rate_words(self, v) -> str:
-        if v["written_rate"] == v["rate"]:
-            return self.f.rate(v["rate"])
-        return self.t(f"{self.f.rate(v['written_rate'])} 调整为 {self.f.rate(v['rate'])}",
-                      f"{self.f.rate(v['written_rate'])} adjusted to {self.f.rate(v['rate'])}")
+        if v.written_rate == v.rate:
+            return self.f.rate(v.rate)
+        return self.t(f"{self.f.rate(v.written_rate)} 调整为 {self.f.rate(v.rate)}",
+                      f"{self.f.rate(v.written_rate)} adjusted to {self.f.rate(v.rate)}")
 
     def step_band(self, s, v):
-        if v["upper"] is None:
-            band = self.t(f"{self.a(v['lower'])} 以上", f"above {self.a(v['lower'])}")
-        elif v["lower"] == 0:
-            band = self.t(f"{self.a(v['upper'])} 及以下", f"up to {self.a(v['upper'])}")
+        if v.upper is None:
+            band = self.t(f"{self.a(v.lower)} 以上", f"above {self.a(v.lower)}")
+        elif v.lower == 0:
+            band = self.t(f"{self.a(v.upper)} 及以下", f"up to {self.a(v.upper)}")
         else:
-            band = self.t(f"{self.a(v['lower'])} 至 {self.a(v['upper'])}", f"{self.a(v['lower'])} to "
-                          f"{self.a(v['upper'])}")
-        formula = (f"({self.a(v['to'])} − {self.a(v['from'])}) × {self.f.rate(v['rate'])} = "
-                   f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}")
-        axis = self.t("按年度累计费用" if v["cumulative"] else "按本次费用",
-                      "on the year's cumulative cost" if v["cumulative"] else "on this claim's amount")
+            band = self.t(f"{self.a(v.lower)} 至 {self.a(v.upper)}", f"{self.a(v.lower)} to "
+                          f"{self.a(v.upper)}")
+        formula = (f"({self.a(v.to)} − {self.a(v.from_)}) × {self.f.rate(v.rate)} = "
+                   f"{self.a(v.part)} × {self.f.rate(v.rate)} = {self.a(v.amount)}")
+        axis = self.t("按年度累计费用" if v.cumulative else "按本次费用",
+                      "on the year's cumulative cost" if v.cumulative else "on this claim's amount")
         return self.t(
-            f"分段 {band}({axis}):本次落在此段的费用 {self.m(v['part'])}"
-            f"({self.a(v['from'])} → {self.a(v['to'])}),支付比例 {self._rate_words(v)},支付 {self.m(v['amount'])}。",
-            f"Band {band} ({axis}): {self.m(v['part'])} of this claim falls in it "
-            f"({self.a(v['from'])} → {self.a(v['to'])}), at {self._rate_words(v)}: {self.m(v['amount'])}."), \
+            f"分段 {band}({axis}):本次落在此段的费用 {self.m(v.part)}"
+            f"({self.a(v.from_)} → {self.a(v.to)}),支付比例 {self._rate_words(v)},支付 {self.m(v.amount)}。",
+            f"Band {band} ({axis}): {self.m(v.part)} of this claim falls in it "
+            f"({self.a(v.from_)} → {self.a(v.to)}), at {self._rate_words(v)}: {self.m(v.amount)}."), \
             formula, True
 
     def step_rate(self, s, v):
@@ -349,63 +349,63 @@ class Describer:
             if isinstance(node, (n.Cases, n.Highest)):
                 cond = (node.cases[index].when if index < len(node.cases) else None)
                 chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
-        formula = f"{self.a(v['part'])} × {self.f.rate(v['rate'])} = {self.a(v['amount'])}"
-        computed = self.computed(s.node.expr, s.reads, self.f.rate(v["written_rate"]))
+        formula = f"{self.a(v.part)} × {self.f.rate(v.rate)} = {self.a(v.amount)}"
+        computed = self.computed(s.node.expr, s.reads, self.f.rate(v.written_rate))
         if computed:
             formula = f"{computed}; {formula}"
-        return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v['part'])} × {self.f.rate(v['rate'])} = "
-                      f"{self.m(v['amount'])}。",
-                      f"Rate {self._rate_words(v)}{chosen}: {self.m(v['part'])} × {self.f.rate(v['rate'])} = "
-                      f"{self.m(v['amount'])}."), formula, True
+        return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v.part)} × {self.f.rate(v.rate)} = "
+                      f"{self.m(v.amount)}。",
+                      f"Rate {self._rate_words(v)}{chosen}: {self.m(v.part)} × {self.f.rate(v.rate)} = "
+                      f"{self.m(v.amount)}."), formula, True
 
     def step_adjust(self, s, v):
-        amount = self.f.points(v["amount"]) if v["kind"] == "points" else self.f.relpct(v["amount"])
+        amount = self.f.points(v.amount) if v.adjustment == "points" else self.f.relpct(v.amount)
         cond = self.condition(s.node.when, s.reads)
-        if v["applied"]:
+        if v.applied:
             return self.t(f"比例调整 {amount}:{cond}。", f"Rate adjusted {amount}: {cond}."), None, True
         return self.t(f"比例调整 {amount} 不适用:{cond} 不成立。",
                       f"Adjustment {amount} does not apply: {cond} does not hold."), None, False
 
     def step_rounding(self, s, v):
         node = s.node
-        if v["raw"] == v["rounded"]:
-            return self.t(f"无需舍入:{self.m(v['rounded'])}。", f"No rounding needed: {self.m(v['rounded'])}."), \
+        if v.raw == v.rounded:
+            return self.t(f"无需舍入:{self.m(v.rounded)}。", f"No rounding needed: {self.m(v.rounded)}."), \
                 None, False
         mode = {"half_up": self.t("四舍五入", "half-up"), "half_even": self.t("银行家舍入", "half-even"),
                 "down": self.t("舍去", "down"), "up": self.t("进位", "up")}[node.mode]
-        if v.get("within") is not None:  # rounding would have paid more than the fund may
-            return self.t(f"按{mode}保留到 {node.quantum} 元将超过可支付的 {self.m(v['within'])},"
-                          f"故取不超过该额的 {self.m(v['rounded'])}:{self.a(v['raw'])} → {self.m(v['rounded'])}。",
-                          f"Rounded {mode} to {node.quantum} yuan it would exceed the {self.m(v['within'])} the fund "
-                          f"may pay, so it pays the largest amount within it: {self.a(v['raw'])} → "
-                          f"{self.m(v['rounded'])}."), f"{self.a(v['raw'])} → {self.a(v['rounded'])} ≤ "\
-                f"{self.a(v['within'])}", True
-        return self.t(f"按{mode}保留到 {node.quantum} 元:{self.a(v['raw'])} → {self.m(v['rounded'])}。",
-                      f"Rounded {mode} to {node.quantum} yuan: {self.a(v['raw'])} → {self.m(v['rounded'])}."), \
-            f"{self.a(v['raw'])} → {self.a(v['rounded'])}", True
+        if v.within is not None:  # rounding would have paid more than the fund may
+            return self.t(f"按{mode}保留到 {node.quantum} 元将超过可支付的 {self.m(v.within)},"
+                          f"故取不超过该额的 {self.m(v.rounded)}:{self.a(v.raw)} → {self.m(v.rounded)}。",
+                          f"Rounded {mode} to {node.quantum} yuan it would exceed the {self.m(v.within)} the fund "
+                          f"may pay, so it pays the largest amount within it: {self.a(v.raw)} → "
+                          f"{self.m(v.rounded)}."), f"{self.a(v.raw)} → {self.a(v.rounded)} ≤ "\
+                f"{self.a(v.within)}", True
+        return self.t(f"按{mode}保留到 {node.quantum} 元:{self.a(v.raw)} → {self.m(v.rounded)}。",
+                      f"Rounded {mode} to {node.quantum} yuan: {self.a(v.raw)} → {self.m(v.rounded)}."), \
+            f"{self.a(v.raw)} → {self.a(v.rounded)}", True
 
     def step_accumulate(self, s, v):
-        return self.t(f"{self.acc_title(v['accumulator'])}:{self.a(v['before'])} + {self.a(v['delta'])} = "
-                      f"{self.m(v['after'])}。",
-                      f"{self.acc_title(v['accumulator'])}: {self.a(v['before'])} + {self.a(v['delta'])} = "
-                      f"{self.m(v['after'])}."), \
-            f"{self.a(v['before'])} + {self.a(v['delta'])} = {self.a(v['after'])}", False
+        return self.t(f"{self.acc_title(v.accumulator)}:{self.a(v.before)} + {self.a(v.delta)} = "
+                      f"{self.m(v.after)}。",
+                      f"{self.acc_title(v.accumulator)}: {self.a(v.before)} + {self.a(v.delta)} = "
+                      f"{self.m(v.after)}."), \
+            f"{self.a(v.before)} + {self.a(v.delta)} = {self.a(v.after)}", False
 
     def step_paid(self, s, v):
-        return self.t(f"{self.fund_title(s.fund)}支付 {self.m(v['amount'])}。",
-                      f"{self.fund_title(s.fund)} pays {self.m(v['amount'])}."), None, True
+        return self.t(f"{self.fund_title(s.fund)}支付 {self.m(v.amount)}。",
+                      f"{self.fund_title(s.fund)} pays {self.m(v.amount)}."), None, True
 
     def step_total(self, s, v):
         formula = substituted(s.node.expr, s.reads, self.f, self.types)
-        if formula == self.a(v["amount"]):  # a single value: nothing to compute
-            return self.t(f"本次总费用 {source_text(s.node.expr)} = {self.m(v['amount'])}。",
-                          f"Total cost {source_text(s.node.expr)} = {self.m(v['amount'])}."), None, True
-        return self.t(f"本次总费用 {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}。",
-                      f"Total cost {source_text(s.node.expr)} = {formula} = {self.m(v['amount'])}."), \
-            f"{formula} = {self.a(v['amount'])}", True
+        if formula == self.a(v.amount):  # a single value: nothing to compute
+            return self.t(f"本次总费用 {source_text(s.node.expr)} = {self.m(v.amount)}。",
+                          f"Total cost {source_text(s.node.expr)} = {self.m(v.amount)}."), None, True
+        return self.t(f"本次总费用 {source_text(s.node.expr)} = {formula} = {self.m(v.amount)}。",
+                      f"Total cost {source_text(s.node.expr)} = {formula} = {self.m(v.amount)}."), \
+            f"{formula} = {self.a(v.amount)}", True
 
     def step_member_pays(self, s, v):
-        formula = f"{self.a(v['total'])} − {self.a(v['funds'])} = {self.a(v['amount'])}"
-        return self.t(f"个人负担:总费用 {self.m(v['total'])} − 各基金支付 {self.m(v['funds'])} = {self.m(v['amount'])}。",
-                      f"The member pays: total {self.m(v['total'])} − funds {self.m(v['funds'])} = "
-                      f"{self.m(v['amount'])}."), formula, True
+        formula = f"{self.a(v.total)} − {self.a(v.funds)} = {self.a(v.amount)}"
+        return self.t(f"个人负担:总费用 {self.m(v.total)} − 各基金支付 {self.m(v.funds)} = {self.m(v.amount)}。",
+                      f"The member pays: total {self.m(v.total)} − funds {self.m(v.funds)} = "
+                      f"{self.m(v.amount)}."), formula, True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import decimal
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -102,15 +103,23 @@ def divide(a, b):
     return exact(_f(a) / _f(b))
 
 
+@functools.lru_cache(maxsize=64)
+def _grid(quantum: Decimal) -> tuple:
+    """The quantum normalised (10 → 1E+1), the power of ten to quantize to (None if it is not one), and
+    its exponent."""
+    step = quantum.normalize()
+    _, digits, exponent = step.as_tuple()
+    return step, (Decimal((0, (1,), exponent)) if digits == (1,) else None), exponent
+
+
 def round_to(amount, quantum: Decimal, mode: str) -> Decimal:
     """Round to a multiple of ``quantum`` by its VALUE (0.01, 1, 10, 0.5 …), in a declared mode.
 
     ``to 10 yuan`` rounds to tens and ``to 1.0 yuan`` to units; the result is a Decimal written
     with the quantum's decimals (none for quanta of 1 and above)."""
-    step = quantum.normalize()
-    sign, digits, exponent = step.as_tuple()
-    if digits == (1,) and isinstance(amount, Decimal):  # a power of ten: Decimal does it exactly
-        rounded = amount.quantize(Decimal((0, (1,), exponent)), rounding=MODES[mode])
+    step, power, exponent = _grid(quantum)
+    if power is not None and isinstance(amount, Decimal):  # a power of ten: Decimal does it exactly
+        rounded = amount.quantize(power, rounding=MODES[mode])
         return rounded.quantize(ONE) if exponent > 0 else rounded
     q = _f(amount) / _f(step)
     n, d = q.numerator, q.denominator
