@@ -48,6 +48,7 @@ def apply(base: n.Rulebook, amendment: n.Rulebook) -> n.Rulebook:
         exclusions=base.exclusions + amendment.exclusions,
         treatments=base.treatments + amendment.treatments,
         readings=replace_by_name(base.readings, amendment.readings),
+        actionable=base.actionable + amendment.actionable,
     )
 
 

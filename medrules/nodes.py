@@ -373,6 +373,14 @@ class Adjust:
 
 
 @_nodes
+class Actionable:
+    """``actionable member.paid_on, claim.referred``: facts a member can change."""
+
+    facts: tuple[Ref, ...]
+    span: Span
+
+
+@_nodes
 class Under:
     """``under cap_axis.cost <clause>``: the clause holds only when that reading is chosen."""
 
@@ -451,3 +459,8 @@ class Rulebook:
     exclusions: tuple[Exclude, ...] = ()  # top level: apply to every fund
     treatments: tuple[Treat, ...] = ()
     readings: tuple[Reading, ...] = ()
+    actionable: tuple[Actionable, ...] = ()
+
+    def actionable_facts(self) -> tuple[str, ...]:
+        """The facts a member can change ('member.paid_on'), in the order declared; () when none are declared."""
+        return tuple(dict.fromkeys(ref.text for a in self.actionable for ref in a.facts))

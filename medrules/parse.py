@@ -521,6 +521,9 @@ class _Builder(Transformer):
                                           "'under READING.ALTERNATIVE'", ref.span, "e.g. 'under cap_axis.cost'"))
         return n.Under(ref.parts[0], ".".join(ref.parts[1:]), clause, self.span(meta), ref.span)
 
+    def actionable(self, meta, c):
+        return n.Actionable(tuple(c), self.span(meta))
+
     def reading_alternative(self, meta, c):
         return n.ReadingAlternative(str(c[0]), c[1] if len(c) > 1 else None, self.span(meta))
 
@@ -552,4 +555,4 @@ class _Builder(Transformer):
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
                           totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat),
-                          of(n.Reading))
+                          of(n.Reading), of(n.Actionable))

@@ -207,3 +207,16 @@ def test_json_errors_are_json():
                                  "tests/rulebooks/letter.mr"])
     doc = json.loads(r.stdout)
     assert doc["errors"][0]["code"] == "facts-syntax" and doc["errors"][0]["location"]["line"] == 1
+
+
+def test_suggestions_only_name_facts_a_member_can_change():
+    """Yanshan 2017 declares 'actionable member.paid_on': a newborn born 2017-02-10 and registered 2017-05-12
+    (day 91, the birth day not counted) is covered from birth if paid by 2017-05-11 (day 90): the claim of
+    2017-02-15 then pays 1,000 × 50% = 500.00. Moving the birth date would too, but nobody can: not suggested."""
+    from medrules.analyses.whatif import sensitivity
+    program = medrules.load(ROOT / "rulebooks" / "cangzhou" / "yanshan-residents-2017.mr")
+    facts = medrules.load_facts(ROOT / "examples" / "cangzhou-yanshan-residents-2017-newborn.json", program)
+    ranked = sensitivity(program, facts, ["C1"])
+    assert ranked and {s.change.record + "." + s.change.field for s in ranked} == {"member.paid_on"}
+    assert any(s.change.text == "member.paid_on=2017-05-11" and s.delta == __import__("decimal").Decimal("500.00")
+               for s in ranked)
