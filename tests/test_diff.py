@@ -85,8 +85,8 @@ def test_cli_markdown_memo_and_json(monkeypatch):
     r = CliRunner().invoke(app, args + ["--format", "markdown", "--lang", "zh"])
     assert r.exit_code == 0, r.output
     assert "| C1 | inpatient_pool | 30,400.00 | 26,390.00 | −4,010.00 |" in r.output
-    assert "县内县级医院起付线 600 yuan → 900 yuan: −240.00" in r.output
+    assert "县内县级医院起付线 600 元 → 900 元: −240.00" in r.output  # the Chinese memo says 元, not yuan
     doc = json.loads(CliRunner().invoke(app, args + ["--json"]).output)
     assert doc["totals"]["claims_affected"] == 5
     r = CliRunner().invoke(app, args[:3] + args[4:])
-    assert r.exit_code == 0 and "县内县级医院起付线" in r.output and "600 yuan" in r.output
+    assert r.exit_code == 0 and "县内县级医院起付线" in r.output and "600 元" in r.output

@@ -64,10 +64,13 @@ class Diff:
                 "member_after": sum((c.member_after for c in self.claims), ZERO)}
 
 
-def _shown(text: str | None) -> str | None:
-    """'1_000 yuan' → '1000 yuan': digit separators are for drafters, not memos."""
+def _shown(text: str | None, lang: str = "en") -> str | None:
+    """'1_000 yuan' → '1000 yuan' ('1000 元' in a Chinese memo): digit separators are for drafters, not memos."""
     import re
-    return None if text is None else re.sub(r"(?<=\d)_(?=\d)", "", text)
+    if text is None:
+        return None
+    text = re.sub(r"(?<=\d)_(?=\d)", "", text)
+    return re.sub(r"(?<=\d) yuan\b", " 元", text) if lang == "zh" else text
 
 
 def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[ProvisionChange, ...]:
@@ -86,7 +89,7 @@ def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[Pro
         if b != a:
             node = after or before
             out.append(ProvisionChange("parameter", name, node.label.best(lang) if node.label else name,
-                                       _shown(b), _shown(a)))
+                                       _shown(b, lang), _shown(a, lang)))
     old_funds, new_funds = {f.name: f for f in o.funds}, {f.name: f for f in w.funds}
     for name in list(old_funds) + [x for x in new_funds if x not in old_funds]:
         before, after = _clauses(old_funds.get(name)), _clauses(new_funds.get(name))
@@ -94,7 +97,7 @@ def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[Pro
         for key in list(before) + [k for k in after if k not in before]:
             if before.get(key) != after.get(key):
                 out.append(ProvisionChange("clause", f"{name}.{key}", f"{fund.title(lang)} · {key}",
-                                           _shown(before.get(key)), _shown(after.get(key))))
+                                           _shown(before.get(key), lang), _shown(after.get(key), lang)))
     for kind, old_items, new_items in (("exclusion", o.exclusions, w.exclusions),
                                        ("treatment", o.treatments, w.treatments)):
         b = {_top_text(x) for x in old_items}
