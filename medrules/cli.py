@@ -174,6 +174,8 @@ def check(rulebook: RulebookArg, debug: DebugOpt = False) -> None:
         out.print(f"[green]✓[/green] {ck.file}: rulebook '{ck.id}' is consistent — {_count(len(ck.funds), 'fund')}, "
                   f"{_count(clauses, 'clause')}, {_count(len(ck.parameters), 'parameter')}, "
                   f"{_count(len(ck.accumulators), 'accumulator')}, {_count(len(ck.sources), 'source')} cited")
+        for warning in ck.warnings:
+            err.print(diagnostic_text(warning, s.sources))
     _run(body, debug)
 
 

@@ -7,11 +7,11 @@ folded constants). A ``CheckedRulebook`` exists only when no pass found an error
 from __future__ import annotations
 
 from medrules import nodes as n
-from medrules.check import actionable, bands, citations, declarations, funds, types
+from medrules.check import actionable, amended, bands, citations, declarations, funds, types
 from medrules.check.context import CheckedRulebook, Context
 from medrules.diagnostics import MedrulesError
 
-PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, actionable.check)
+PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, actionable.check, amended.check)
 
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 
@@ -33,4 +33,5 @@ def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | No
     if errors:
         errors.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
         raise MedrulesError(errors[:max_errors])
-    return ctx.freeze()
+    import attrs
+    return attrs.evolve(ctx.freeze(), warnings=tuple(d for d in ctx.diagnostics if d.severity == "warning"))
