@@ -138,6 +138,18 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
             # folds it again, band edges written with it included
             applied[change.name] = new.plan.top.parameters[change.name]
             steps.append((change, old.with_overrides(dict(applied))))
+    # clauses whose words changed (numbers written in the clause, not named parameters): the old rulebook with
+    # that clause (and the ones before it) as the new rulebook writes it, and the changed parameters at their
+    # new values, checked and compiled again
+    replaced: dict[tuple[str, str], object] = {}
+    for change in changes:
+        if change.kind != "clause":
+            continue
+        fund, _, key = change.name.partition(".")
+        replaced[fund, key] = _clause_by_key(_fund(new, fund), key)
+        hybrid = _hybrid(old, new, replaced, set(applied))
+        if hybrid is not None:
+            steps.append((change, hybrid))
     steps.append((None, new))  # what the other changes do
     claims = []
     for facts in facts_list:
@@ -153,6 +165,60 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
             claims.append(ClaimDiff(claim.id, paid[0], paid[-1], claim.member_pays, stages[-1].claims[i].member_pays,
                                     tuple(attributions)))
     return Diff(old, new, changes, tuple(claims))
+
+
+def _fund(program: Program, name: str):
+    return next((f for f in program.checked.rulebook.funds if f.name == name), None)
+
+
+def _clause_by_key(fund, key: str):
+    """The clause of a fund named as :func:`_clauses` names it ('cap', 'cap 2'), or None."""
+    if fund is None:
+        return None
+    seen: dict[str, int] = {}
+    for c in fund.clauses:
+        kind = type(c).__name__.lower()
+        seen[kind] = seen.get(kind, 0) + 1
+        if (kind if seen[kind] == 1 else f"{kind} {seen[kind]}") == key:
+            return c
+    return None
+
+
+def _hybrid(old: Program, new: Program, clauses: dict, params: set[str]) -> Program | None:
+    """The old rulebook with some clauses as the new one writes them (None: remove) and some parameters at their
+    new values; None when that mixture is not a consistent rulebook (the change is then left to 'other')."""
+    import attrs
+
+    from medrules.check import check
+    from medrules.diagnostics import MedrulesError
+    from medrules.evaluate.compile import compile_rulebook
+    rb = old.checked.rulebook
+    funds = []
+    for fund in rb.funds:
+        keyed = {key: c for (name, key), c in clauses.items() if name == fund.name}
+        if not keyed:
+            funds.append(fund)
+            continue
+        out, seen, done = [], {}, set()
+        for c in fund.clauses:
+            kind = type(c).__name__.lower()
+            seen[kind] = seen.get(kind, 0) + 1
+            key = kind if seen[kind] == 1 else f"{kind} {seen[kind]}"
+            if key in keyed:
+                done.add(key)
+                if keyed[key] is not None:
+                    out.append(keyed[key])
+            else:
+                out.append(c)
+        out += [c for key, c in keyed.items() if key not in done and c is not None]  # clauses the new one adds
+        funds.append(attrs.evolve(fund, clauses=tuple(out)))
+    new_params = {p.name: p for p in new.checked.rulebook.parameters}
+    parameters = tuple(new_params[p.name] if p.name in params and p.name in new_params else p for p in rb.parameters)
+    try:
+        checked = check(attrs.evolve(rb, funds=tuple(funds), parameters=parameters), base=old.checked.base)
+        return compile_rulebook(checked)
+    except MedrulesError:
+        return None
 
 
 def _paid(s: Settlement, i: int) -> dict[str, Decimal]:
