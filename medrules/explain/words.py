@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from medrules import nodes as n
 from medrules.explain.format import Formatter
+from medrules.explain.i18n import gettext_for
 
 
 class Vocabulary:
@@ -21,6 +22,7 @@ class Vocabulary:
         self.lang = lang
         self.zh = lang == "zh"
         self.f = Formatter(lang, grid=grid)
+        self._ = gettext_for(lang)  # the wording of this language (medrules/locale, domain 'explanations')
         self.records: dict[str, dict[str, n.Field]] = {}
         self.enums: dict[str, n.EnumDecl] = {}
         rulebook = checked
