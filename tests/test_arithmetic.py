@@ -162,3 +162,45 @@ def test_a_negative_payment_fails_closed_with_a_located_message():
         settle(prog, "100.00")
     d = e.value.diagnostics[0]
     assert d.span is not None and d.span.file == "arith.mr"
+
+
+# ---------------------------------------------------------------- the same, for all inputs (hypothesis)
+VETERANS = medrules.load(ROOT / "rulebooks" / "veterans" / "subsidy.mr")
+_cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: D(c) / 100)
+
+
+@given(pension=_cents, forward=st.integers(min_value=0, max_value=100_000).map(lambda c: D(c) / 100),
+       costs=st.lists(_cents, min_size=1, max_size=4))
+def test_the_veterans_quota_holds_for_any_pension(pension, forward, costs):
+    # the quota is pension_standard × 10% + the balance brought forward, whatever its sub-fen digits;
+    # the year's payments never exceed it, and no claim is paid more than its cost
+    facts = {"member": {"id": "V", "categories": ["martyr_family"], "pension_standard": str(pension),
+                        "quota_brought_forward": str(forward)},
+             "claims": [{"id": f"C{i}", "date": f"2011-0{i}-01", "kind": "outpatient", "compliant_cost": str(c)}
+                        for i, c in enumerate(costs, 1)]}
+    s = medrules.settle(VETERANS, facts_from_source(SourceFile("v.json", json.dumps(facts)), VETERANS.checked))
+    quota = pension * D("0.10") + forward
+    paid = [c.fund("outpatient_quota").paid for c in s.claims]
+    assert sum(paid) <= quota
+    assert all(D(0) <= p <= c.fund("outpatient_quota").base for p, c in zip(paid, s.claims))
+
+
+@given(st.lists(st.integers(min_value=0, max_value=20_000).map(lambda c: D(c) / 100), min_size=1, max_size=6),
+       st.sampled_from(["up to 1 yuan", "half_up to 1 yuan", "half_up to 0.01 yuan", "up to 10 yuan"]))
+def test_a_yearly_payment_cap_holds_after_any_rounding(costs, rounding):
+    prog = _CAPPED[rounding]
+    paid = [p for p in paid_of(prog, costs)]
+    assert sum(paid) <= D("100.5") and all(p >= 0 for p in paid)
+
+
+_CAP_BODY = ('accumulator paid: money per year\nfund f cites S "q" {\n base claim.cost\n rate 100%\n'
+             ' accumulate payments in paid\n cap payments at 100.5 yuan\n}')
+_CAPPED = {r: program(_CAP_BODY, rounding=r) for r in
+           ["up to 1 yuan", "half_up to 1 yuan", "half_up to 0.01 yuan", "up to 10 yuan"]}
+
+
+def paid_of(prog, costs):
+    facts = {"member": {"id": "M"}, "claims": [{"id": f"C{i}", "date": f"2012-01-{i:02}", "cost": str(c)}
+                                               for i, c in enumerate(costs, 1)]}
+    s = medrules.settle(prog, facts_from_source(SourceFile("f.json", json.dumps(facts)), prog.checked))
+    return [c.fund("f").paid for c in s.claims]

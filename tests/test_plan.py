@@ -126,3 +126,10 @@ def test_a_layered_rulebook_lowers_to_two_layers():
     base = plan.top.funds[0].base.expr
     assert isinstance(base, core.Arith) and base.op == "sub" and isinstance(base.right, core.BaseOutput)
     assert base.right.key == "paid"
+
+
+def test_the_facts_a_plan_reads(checked):
+    from medrules.plan import facts_read
+    # applies: claim.kind; base: claim.cost; adjust: member.retired; total: claim.cost + claim.self_paid
+    assert facts_read(lower(checked)) == {("claim", "kind"), ("claim", "cost"), ("member", "retired"),
+                                          ("claim", "self_paid")}

@@ -37,10 +37,11 @@ class Env:
 
     def take(self) -> tuple:
         """The reads since the last take (empty when not tracing)."""
-        if self.reads is None:
+        reads = self.reads
+        if not reads:  # not tracing, or nothing read
             return ()
-        reads, self.reads = tuple(self.reads), []
-        return reads
+        self.reads = []
+        return tuple(reads)
 
 
 def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatch over the core
@@ -49,13 +50,37 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
         value = e.value
         return lambda env: value
     if isinstance(e, core.Param):
-        value = e.value
-        return _recorded(e.node, lambda env: value, traced)
+        value, node = e.value, e.node
+        if not traced:
+            return lambda env: value
+
+        def param(env):  # one closure per read, recording it: the traced path's commonest calls
+            if env.reads is not None:
+                env.reads.append((node, value))
+            return value
+        return param
     if isinstance(e, core.Fact):
+        if traced and not e.optional:
+            record, name, node = e.record, e.field, e.node
+
+            def fact(env):
+                value = (env.claim if record == "claim" else env.member)[name]
+                if env.reads is not None:
+                    env.reads.append((node, value))
+                return value
+            return fact
         return _recorded(e.node, _fact(e), traced)
     if isinstance(e, core.Acc):
-        name = e.name
-        return _recorded(e.node, lambda env: env.acc[name], traced)
+        name, node = e.name, e.node
+        if not traced:
+            return lambda env: env.acc[name]
+
+        def acc(env):
+            value = env.acc[name]
+            if env.reads is not None:
+                env.reads.append((node, value))
+            return value
+        return acc
     if isinstance(e, core.FundOutput):
         fund, output = e.fund, e.output
         return _recorded(e.node, lambda env: env.out[fund][output], traced)

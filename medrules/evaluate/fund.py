@@ -216,7 +216,7 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
         amount = cap.fn(env)
         before = env.acc[fund.payments_acc] if cap.op.per == "year" else ZERO
         rooms.append((cap.node, amount, before, max(ZERO, amount - before), env.take()))
-    room = min(r[3] for r in rooms)
+    room = rooms[0][3] if len(rooms) == 1 else min(r[3] for r in rooms)
     paid, above, split = raw, ZERO, None
     if raw > room:
         paid = room
@@ -263,10 +263,13 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
                                         after=before + delta))
 
 
+_EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+          "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
+
+
 def empty_outputs() -> dict:
     """A fund's outputs on a claim it does not pay: all zero."""
-    return {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
-            "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
+    return _EMPTY.copy()
 
 
 def cost_beyond(pieces: list, room) -> tuple:

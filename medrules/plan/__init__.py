@@ -56,6 +56,16 @@ bottom-up, with that layer's accumulators and the outputs of the layer below (``
 Expressions (:mod:`medrules.plan.core`): constants and parameters are values; a ``Fact`` of record
 ``claim``/``member``, an ``Acc`` of the layer, a ``FundOutput`` of an earlier fund of the layer and a
 ``BaseOutput`` of the layer below are read from the state above.
+
+**For a columnar backend.** Everything that is not a running total is a column expression: every
+core expression that reads no ``Acc`` (and no ``FundOutput``/``BaseOutput`` that depends on one) can be
+computed for all claims at once (:func:`facts_read` lists the fact columns). What carries state from a
+member's claim to the next is only the layer's accumulators, which the funds change in step (i); the
+operations that read them are a per-year ``Deductible`` (used), ``CostCap``/``Bands`` on the cost axis
+(a0), ``PaymentCap`` per year (paid before) and any expression with an ``Acc``. A fund whose cost
+accumulator is fed only by its base has a0 = the grouped cumulative sum of bases (exclusive); payments
+under a cap are a clipped running sum only when rounding cannot cross the room — otherwise settle the
+k-th claims of all members together (waves). Amounts follow docs/arithmetic.md exactly.
 """
 from __future__ import annotations
 
@@ -64,7 +74,31 @@ from medrules.plan.core import show
 from medrules.plan.lower import lower
 from medrules.plan.ops import Layer, Plan
 
-__all__ = ["Layer", "Plan", "core", "describe", "lower", "ops"]
+__all__ = ["Layer", "Plan", "core", "describe", "facts_read", "lower", "ops"]
+
+
+def facts_read(plan: Plan) -> set[tuple[str, str]]:
+    """Every (record, field) a plan's expressions read (a vector backend's columns)."""
+    import attrs
+
+    found: set[tuple[str, str]] = set()
+
+    def walk(x):
+        if isinstance(x, core.Fact):
+            found.add((x.record, x.field))
+        elif isinstance(x, core.EXPRESSIONS):
+            for child in core.children(x):
+                walk(child)
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+        elif attrs.has(type(x)) and type(x).__module__ == ops.__name__:
+            for a in attrs.fields(type(x)):
+                if a.name not in ("node", "checked"):
+                    walk(getattr(x, a.name))
+
+    walk(plan.layers)
+    return found
 
 
 def describe(plan: Plan) -> str:
