@@ -10,7 +10,8 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 from medrules.explain.i18n import LOCALE_DIR, gettext_for
 
-CALLERS = [ROOT / "medrules" / "explain" / "citizen.py"]
+CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py")]
+TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS"}  # module tables of English msgids
 
 
 def _msgids() -> set[str]:
@@ -21,9 +22,9 @@ def _msgids() -> set[str]:
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "_" \
                     and node.args and isinstance(node.args[0], ast.Constant):
                 found.add(node.args[0].value)
-        # messages kept in a table and passed to _() by value
-        found |= {v.value for v in ast.walk(tree) if isinstance(v, ast.Dict)
-                  for v in v.values if isinstance(v, ast.Constant) and isinstance(v.value, str) and "{" in v.value}
+        for node in tree.body:  # messages kept in a table and passed to _() by value
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) in TABLES for t in node.targets):
+                found |= {v.value for v in node.value.values if isinstance(v, ast.Constant)}
     return found
 
 

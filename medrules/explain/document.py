@@ -19,21 +19,36 @@ from medrules.evaluate.runtime import ZERO
 from medrules.explain import Explanation
 from medrules.explain.citizen import citizen_view
 from medrules.explain.format import Formatter
+from medrules.explain.i18n import gettext_for
 from medrules.explain.steps import annotations
 from medrules.explain.words import reading_sentence
 
+# The documents' headings, as English msgids; other languages come from the catalog (medrules/locale).
 WORDS = {
-    "zh": {"title": "医保结算说明", "rulebook": "规则书", "member": "参保人", "scheme": "险种",
-           "funds": "基金支付", "you": "个人负担", "claim": "结算单", "summary": "结算摘要",
-           "funds_paid": "各基金共支付", "yours": "您需自付", "total": "总费用", "limits": "已达年度最高支付限额",
-           "limit_on": "(结算单 {claim})", "office": "经办机构", "date": "日期", "appeal": "咨询与申诉",
-           "no_limits": "", "claims": "本次说明的结算单"},
-    "en": {"title": "How your claim was settled", "rulebook": "Rulebook", "member": "Member", "scheme": "Scheme",
-           "funds": "funds pay", "you": "member pays", "claim": "Claim", "summary": "Summary",
-           "funds_paid": "Paid by the funds", "yours": "Yours to pay", "total": "Total cost",
-           "limits": "Yearly limits reached", "limit_on": " (claim {claim})", "office": "Issued by", "date": "Date",
-           "appeal": "Questions and appeals", "no_limits": "", "claims": "Claims"},
+    "title": "How your claim was settled",
+    "rulebook": "Rulebook",
+    "member": "Member",
+    "scheme": "Scheme",
+    "funds": "funds pay",
+    "you": "member pays",
+    "claim": "Claim",
+    "summary": "Summary",
+    "funds_paid": "Paid by the funds",
+    "yours": "Yours to pay",
+    "total": "Total cost",
+    "limits": "Yearly limits reached",
+    "limit_on": " (claim {claim})",
+    "office": "Issued by",
+    "date": "Date",
+    "appeal": "Questions and appeals",
+    "claims": "Claims",
 }
+
+
+def words(lang: str) -> dict[str, str]:
+    _ = gettext_for(lang)
+    return {key: _(text) for key, text in WORDS.items()}
+
 
 PACKAGE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -95,7 +110,7 @@ def environment(template_dir: str | Path | None = None) -> jinja2.Environment:
 # ---------------------------------------------------------------- the context
 def context(e: Explanation, view: str, letter: Letter | None = None) -> dict:
     """Everything a template may show, as plain strings and lists (no objects to call)."""
-    w = WORDS[e.lang]
+    w = words(e.lang)
     f = Formatter(e.lang, grid=view == "citizen")
     h = e.program.checked.rulebook.header
     letter = letter or Letter()
@@ -161,12 +176,16 @@ def html_page(e: Explanation, view: str = "citizen", letter: Letter | None = Non
 
 # ---------------------------------------------------------------- what if?
 WHAT_IF_WORDS = {
-    "zh": {"title": "假如", "claim": "结算单", "more": "基金多付", "less": "基金少付", "member": "个人负担",
-           "nothing": "没有变化。", "in_all": "合计:基金支付", "most": "对结果影响最大的事实", "steps": "变化的步骤"},
-    "en": {"title": "What if", "claim": "Claim", "more": "the funds pay more by", "less": "the funds pay less by",
-           "member": "the member pays", "nothing": "Nothing changes.", "in_all": "In all, the funds pay",
-           "most": "The facts that would change the outcome most", "steps": "Steps that change"},
-}
+    "title": "What if",
+    "claim": "Claim",
+    "more": "the funds pay more by",
+    "less": "the funds pay less by",
+    "member": "the member pays",
+    "nothing": "Nothing changes.",
+    "in_all": "In all, the funds pay",
+    "most": "The facts that would change the outcome most",
+    "steps": "Steps that change",
+}  # English msgids
 
 
 def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
@@ -186,7 +205,7 @@ def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
                 {"before": c.before.text if c.before is not None else None,
                  "after": c.after.text if c.after is not None else None} for c in d.steps]})
     return {"lang": w.lang, "html_lang": "zh-CN" if w.lang == "zh" else "en", "view": view,
-            "words": WHAT_IF_WORDS[w.lang], "changes": ", ".join(c.text for c in w.changes), "claims": claims,
+            "words": {key: gettext_for(w.lang)(text) for key, text in WHAT_IF_WORDS.items()}, "changes": ", ".join(c.text for c in w.changes), "claims": claims,
             "funds_before": f.number(w.funds_before), "funds_after": f.number(w.funds_after),
             "total": signed(w.funds_after - w.funds_before),
             "most": [{"change": s.change.text, "delta": ("+" if s.delta >= 0 else "−") + f.money(abs(s.delta))}

@@ -14,15 +14,24 @@ from medrules.evaluate import Program, Settlement
 from medrules.evaluate.runtime import ZERO
 from medrules.explain import ClaimExplanation, Explanation
 from medrules.explain.format import Formatter
+from medrules.explain.i18n import gettext_for
 from medrules.explain.steps import Line, annotations
 from medrules.explain.words import reading_sentence
 
 HEADINGS = {
-    "zh": {"claim": "结算单", "benefit_year": "待遇年度", "total": "总费用", "member": "个人负担",
-           "funds": "基金支付", "fund": "基金", "date": "日期"},
-    "en": {"claim": "Claim", "benefit_year": "benefit year", "total": "total cost", "member": "member pays",
-           "funds": "funds pay", "fund": "fund", "date": "date"},
-}
+    "claim": "Claim",
+    "benefit_year": "benefit year",
+    "total": "total cost",
+    "member": "member pays",
+    "funds": "funds pay",
+    "fund": "fund",
+    "date": "date",
+}  # English msgids; other languages from the catalog
+
+
+def headings(lang: str) -> dict[str, str]:
+    _ = gettext_for(lang)
+    return {key: _(text) for key, text in HEADINGS.items()}
 
 
 def render_explanation(e: Explanation) -> Group:
@@ -36,7 +45,7 @@ def render_explanation(e: Explanation) -> Group:
 
 
 def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
-    words, f = HEADINGS[e.lang], Formatter(e.lang)
+    words, f = headings(e.lang), Formatter(e.lang)
     r = c.result
     out = [Text(""), _heading(Text(f"{words['claim']} {r.id} · {r.date} · {words['benefit_year']} {r.year} · "
                                    f"{words['total']} {f.money(r.total_cost)}", style="bold underline"))]
@@ -104,7 +113,7 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
     A table when it fits the width it is printed in; otherwise one block per claim (label, amount), so
     that no amount or date is ever cut short."""
     f = Formatter(lang)
-    words = HEADINGS[lang]
+    words = headings(lang)
     title = s.rulebook if programs else program.checked.id
     funds = program.all_funds()
     for other in programs or ():
