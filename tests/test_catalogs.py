@@ -10,8 +10,8 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 from medrules.explain.i18n import LOCALE_DIR, gettext_for
 
-CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py")]
-TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS"}  # module tables of English msgids
+CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py")]
+TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS"}  # module tables of English msgids
 
 
 def _msgids() -> set[str]:

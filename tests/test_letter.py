@@ -51,7 +51,7 @@ def test_citizen_sentences_in_plain_words():
                               "retired) = ≈200.00 yuan, so it pays 200.00 yuan (rounded to the fen). (per 测试〔2020〕1号 2)")
     assert "only 800.00 yuan was left of its limit of 1,000.00 yuan, so it pays 800.00 yuan" in c.sentences[0]
     zh = citizen_view(_explained("zh")[0])
-    assert "就诊日期 2020-01-20 是登记日期 2020-01-01 起的第 20 天" in zh[0].sentences[0]
+    assert "就诊日期 2020-01-20 是登记日期 2020-01-01起的第 20 天" in zh[0].sentences[0]
     assert "(55% +5 个百分点,因为人员类别为退休)" in zh[1].sentences[0]
 
 

@@ -15,12 +15,17 @@ from medrules.explain.format import Formatter
 from medrules.explain.i18n import gettext_for
 
 
+# a fact compared with a value, in words (English msgids; the catalog has the other languages)
+_COMPARISONS = {"==": "the {label} is {value}", "!=": "the {label} is not {value}", "<": "the {label} is below {value}",
+                "<=": "the {label} is at most {value}", ">": "the {label} is above {value}",
+                ">=": "the {label} is at least {value}"}
+
+
 class Vocabulary:
     """The labels of one rulebook (and of the schemes it layers on) in one language."""
 
     def __init__(self, checked, lang: str, grid: bool = False):
         self.lang = lang
-        self.zh = lang == "zh"
         self.f = Formatter(lang, grid=grid)
         self._ = gettext_for(lang)  # the wording of this language (medrules/locale, domain 'explanations')
         self.records: dict[str, dict[str, n.Field]] = {}
@@ -60,11 +65,11 @@ class Vocabulary:
         field = self.field(name)
         type_name = field.type_name if field is not None else None
         if isinstance(value, bool):
-            return ("是" if value else "否") if self.zh else ("yes" if value else "no")
+            return self._("yes") if value else self._("no")
         if isinstance(value, str):
             return self.member_label(type_name, value)
         if isinstance(value, frozenset):
-            sep = "、" if self.zh else ", "
+            sep = self._(", ")
             return sep.join(self.member_label(type_name, v) for v in sorted(value))
         if isinstance(value, Decimal):
             return self.f.money(value) if type_name == "money" else self.f.plain(value)
@@ -74,8 +79,7 @@ class Vocabulary:
 
     def fact(self, name: str, value) -> str:
         """'人员类别:退休人员' / 'member category: retired'."""
-        return f"{self.label(name)}:{self.value(name, value)}" if self.zh else \
-            f"{self.label(name)}: {self.value(name, value)}"
+        return self._("{label}: {value}").format(label=self.label(name), value=self.value(name, value))
 
     def day(self, call: n.Call, number, values: dict | None = None) -> str:
         """The day a ``day_number(start, end)`` counted, saying of what, with the dates when known:
@@ -85,10 +89,9 @@ class Vocabulary:
         if start and end:
             def named(name):
                 return f"{self.label(name)} {self.value(name, values[name])}" if name in values else self.label(name)
-            space = " " if start in values else ""
-            return (f"{named(end)} 是{named(start)}{space}起的第 {number} 天" if self.zh
-                    else f"the {named(end)} is day {number} counted from the {named(start)}")
-        return f"第 {number} 天" if self.zh else f"day {number}"
+            return self._("the {end} is day {number} counted from the {start}").format(
+                end=named(end), number=number, start=named(start))
+        return self._("day {number}").format(number=number)
 
     # ------------------------------------------------------------ conditions
     def condition(self, expr) -> str:
@@ -104,47 +107,38 @@ class Vocabulary:
                 value = source_text(right)
             else:
                 return source_text(expr)
-            if expr.op == "==":
-                return f"{self.label(name)}为{value}" if self.zh else f"the {self.label(name)} is {value}"
-            if expr.op == "!=":
-                return f"{self.label(name)}不是{value}" if self.zh else f"the {self.label(name)} is not {value}"
-            words = {"<": ("早于/低于", "below"), "<=": ("不超过", "at most"), ">": ("超过", "above"),
-                     ">=": ("不低于", "at least")}.get(expr.op)
-            if words:
-                return f"{self.label(name)}{words[0]}{value}" if self.zh else \
-                    f"the {self.label(name)} is {words[1]} {value}"
+            message = _COMPARISONS.get(expr.op)
+            if message:
+                return self._(message).format(label=self.label(name), value=value)
         if isinstance(expr, n.Membership) and isinstance(expr.operand, n.Ref) and self.field(expr.operand.text):
             name = expr.operand.text
             type_name = self.field(name).type_name
             values = [self.member_label(type_name, v) for v in expr.names]
-            joined = "或".join(values) if self.zh else " or ".join(values)
-            if expr.negated:
-                return f"{self.label(name)}不是{joined}" if self.zh else f"the {self.label(name)} is not {joined}"
-            return f"{self.label(name)}为{joined}" if self.zh else f"the {self.label(name)} is {joined}"
+            joined = self._(" or ").join(values)
+            message = _COMPARISONS["!="] if expr.negated else _COMPARISONS["=="]
+            return self._(message).format(label=self.label(name), value=joined)
         if isinstance(expr, n.Ref) and self.field(expr.text):  # a yes/no fact
-            return f"{self.label(expr.text)}:是" if self.zh else f"{self.label(expr.text)}: yes"
+            return self._("{label}: {value}").format(label=self.label(expr.text), value=self._("yes"))
         if isinstance(expr, n.Logic) and expr.op == "not" and isinstance(expr.operands[0], n.Ref) \
                 and self.field(expr.operands[0].text):
-            return f"{self.label(expr.operands[0].text)}:否" if self.zh else f"{self.label(expr.operands[0].text)}: no"
+            return self._("{label}: {value}").format(label=self.label(expr.operands[0].text), value=self._("no"))
         if isinstance(expr, n.Logic) and expr.op in ("and", "or"):
-            sep = (";" if expr.op == "and" else "或") if self.zh else ("; " if expr.op == "and" else " or ")
+            sep = self._("; ") if expr.op == "and" else self._(" or ")
             return sep.join(self.condition(o) for o in expr.operands)
         return source_text(expr)
 
 
 def reading_sentence(note, f: Formatter, titles: dict[str, str], paid_here, member_here) -> str:
     """What another reading of the text would have paid on this claim (readings, medrules.readings)."""
-    zh = f.lang == "zh"
+    _ = gettext_for(f.lang)
     r, alt = note.reading, note.alternative
     chosen = r.alternative(r.chosen)
     chosen_label = chosen.label.best(f.lang) if chosen is not None and chosen.label else r.chosen
     other_label = alt.label.best(f.lang) if alt.label else alt.name
-    funds = ("、" if zh else ", ").join(
+    funds = _(", ").join(
         f"{titles.get(fund, fund)} {f.number(before)} → {f.number(after)}" for fund, before, after in note.funds)
-    if zh:
-        return (f"政策文本存在不同理解:“{r.title('zh')}”,本结算按“{chosen_label}”;若按“{other_label}”,"
-                f"各基金将支付 {f.money(note.funds_paid)}(本次 {f.money(paid_here)}),个人负担 "
-                f"{f.money(note.member_pays)}(本次 {f.money(member_here)})" + (f":{funds}" if funds else "") + "。")
-    return (f"The text can be read two ways ({r.title('en')}): this settlement reads it as “{chosen_label}”; read as "
-            f"“{other_label}”, the funds would pay {f.money(note.funds_paid)} (here {f.money(paid_here)}) and the "
-            f"member {f.money(note.member_pays)} (here {f.money(member_here)})" + (f": {funds}" if funds else "") + ".")
+    return _("The text can be read two ways ({reading}): this settlement reads it as “{chosen}”; read as “{other}”, "
+             "the funds would pay {paid} (here {paid_here}) and the member {member} (here {member_here}){funds}.").format(reading=r.title(f.lang), chosen=chosen_label, other=other_label,
+                             paid=f.money(note.funds_paid), paid_here=f.money(paid_here),
+                             member=f.money(note.member_pays), member_here=f.money(member_here),
+                             funds=_(": {funds}").format(funds=funds) if funds else "")
