@@ -202,22 +202,21 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     """The difference a changed fact makes, claim by claim, with the steps that changed (the citizen's view:
     only the money, on the fen grid)."""
     f = Formatter(w.lang, grid=citizen)
-    zh = w.lang == "zh"
+    _ = gettext_for(w.lang)
     changes = ", ".join(c.text for c in w.changes)
-    out = [Text(("假如 " if zh else "What if ") + changes + ("?" if zh else "?"), style="bold underline")]
+    out = [Text(_("What if {changes}?").format(changes=changes), style="bold underline")]
     for d in w.claims:
         out.append(Text(""))
-        head = (f"结算单 {d.claim_id}:基金多付 " if zh and d.delta >= 0 else f"结算单 {d.claim_id}:基金少付 " if zh
-                else f"Claim {d.claim_id}: the funds pay {'more' if d.delta >= 0 else 'less'} by ")
-        out.append(Text(head + f.money(abs(d.delta)) + (f";个人负担 {f.number(d.member_before)} → {f.number(d.member_after)}"
-                        if zh else f"; the member pays {f.number(d.member_before)} → {f.number(d.member_after)}"),
-                        style="bold"))
+        head = (_("Claim {id}: the funds pay more by {amount}") if d.delta >= 0
+                else _("Claim {id}: the funds pay less by {amount}")).format(id=d.claim_id, amount=f.money(abs(d.delta)))
+        out.append(Text(head + _("; the member pays {before} → {after}").format(
+            before=f.number(d.member_before), after=f.number(d.member_after)), style="bold"))
         for fund, title, before, after in d.funds:
             delta = after - before
             out.append(Text(f"  {title}{'' if citizen else f' ({fund})'}: {f.number(before)} → {f.number(after)} "
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
         if not d.funds and (citizen or not d.steps):
-            out.append(Text("  " + ("没有变化。" if zh else "Nothing changes."), style="dim"))
+            out.append(Text("  " + _("Nothing changes."), style="dim"))
         for change in () if citizen else d.steps:
             if change.before is not None:
                 out.append(Text(f"  − {change.before.text}" + (f"  [{change.before.formula}]" if change.before.formula
@@ -226,12 +225,11 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
                 out.append(Text(f"  + {change.after.text}" + (f"  [{change.after.formula}]" if change.after.formula
                                                                 else ""), style="green"))
     total = w.funds_after - w.funds_before
-    out += [Text(""), Text((f"合计:基金支付 {f.number(w.funds_before)} → {f.number(w.funds_after)}" if zh
-                            else f"In all: the funds pay {f.number(w.funds_before)} → {f.number(w.funds_after)}")
-                           + f" ({'+' if total >= 0 else '−'}{f.number(abs(total))})", style="bold")]
+    out += [Text(""), Text(_("In all: the funds pay {before} → {after}").format(
+        before=f.number(w.funds_before), after=f.number(w.funds_after))
+        + f" ({'+' if total >= 0 else '−'}{f.number(abs(total))})", style="bold")]
     if sensitivity:
-        out += [Text(""), Text("对结果影响最大的事实:" if zh else "The facts that would change the outcome most:",
-                               style="bold")]
+        out += [Text(""), Text(_("The facts that would change the outcome most:"), style="bold")]
         for i, s in enumerate(sensitivity, 1):
             out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
     return Group(*out)
@@ -251,43 +249,41 @@ def render_stake(stake, lang: str = "zh") -> Group:
     """The money at stake per reading (medrules.analyses.readings.Stake): per combination of alternatives, what
     each fund pays against the chosen readings, and the claims that differ most."""
     f = Formatter(lang)
-    zh = lang == "zh"
-    out = [Text("政策文本的不同理解及其涉及的金额" if zh else "Readings of the text and the money at stake",
-                style="bold underline")]
+    _ = gettext_for(lang)
+    out = [Text(_("Readings of the text and the money at stake"), style="bold underline")]
     for name, r in stake.readings.items():
-        alts = ("、" if zh else ", ").join(
-            f"{a.name}({a.label.best(lang)})" if zh and a.label else f"{a.name} ({a.label.best(lang)})" if a.label
-            else a.name for a in r.alternatives)
+        alts = _(", ").join(_("{name} ({label})").format(name=a.name, label=a.label.best(lang)) if a.label
+                            else a.name for a in r.alternatives)
         out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; "
-                                                  + (f"规则书选择 {r.declared}" if zh else f"chosen: {r.declared}"))),)))
+                                                  + _("chosen: {alternative}").format(alternative=r.declared))),)))
 
     def table(outcome, base):
         t = Table(show_header=True, title=None, box=None, padding=(0, 1))
-        t.add_column("基金" if zh else "fund")
+        t.add_column(_("fund"))
         t.add_column(outcome.text, justify="right", no_wrap=True)
-        t.add_column("差额" if zh else "difference", justify="right", no_wrap=True)
+        t.add_column(_("difference"), justify="right", no_wrap=True)
         for fund, paid in outcome.funds.items():
             before = base.funds.get(fund, ZERO)
             if paid or before:
                 t.add_row(stake.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
-        t.add_row("各基金合计" if zh else "all funds", f.number(outcome.funds_paid),
+        t.add_row(_("all funds"), f.number(outcome.funds_paid),
                   _signed(f, outcome.funds_paid - base.funds_paid))
-        t.add_row("个人负担" if zh else "members pay", f.number(outcome.member_pays),
+        t.add_row(_("members pay"), f.number(outcome.member_pays),
                   _signed(f, outcome.member_pays - base.member_pays))
         return t
-    out += [Text(""), Text(("规则书的选择:" if zh else "As the rulebook chooses: ") + stake.chosen.text, style="bold"),
+    out += [Text(""), Text(_("As the rulebook chooses: {choice}").format(choice=stake.chosen.text), style="bold"),
             table(stake.chosen, stake.chosen)]
     for outcome, changes in stake.others:
-        out += [Text(""), Text(("另一种理解:" if zh else "Read otherwise: ") + outcome.text, style="bold"),
+        out += [Text(""), Text(_("Read otherwise: {choice}").format(choice=outcome.text), style="bold"),
                 table(outcome, stake.chosen)]
         if changes:
-            out.append(Text("  差额最大的结算单:" if zh else "  Claims that differ most:"))
+            out.append(Text("  " + _("Claims that differ most:")))
             for c in changes:
                 moved = "; ".join(f"{stake.titles.get(fund, fund)} {f.number(a)} → {f.number(b)}"
                                   for fund, a, b in c.funds)
                 out.append(Hanging(Text("    "), ((0, Text(f"{c.file} {c.claim_id}: {_signed(f, c.delta)} ({moved})")),)))
         else:
-            out.append(Text("  没有结算单受影响。" if zh else "  No claim is affected."))
+            out.append(Text("  " + _("No claim is affected.")))
     return Group(*out)
 
 
