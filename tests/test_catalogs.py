@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from conftest import ROOT
 from medrules.explain.i18n import LOCALE_DIR, gettext_for
 
-CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py")]
+CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py", "format.py")]
 TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS"}  # module tables of English msgids
 
 

@@ -37,6 +37,8 @@ class Formatter:
             raise ValueError(lang)
         self.lang = lang
         self.grid = grid
+        from medrules.explain.i18n import gettext_for
+        self._ = gettext_for(lang)
 
     def number(self, d: Decimal) -> str:
         """1234.5 -> '1,234.50'; an inexact quotient is cut to four decimals and marked '…'."""
@@ -51,7 +53,7 @@ class Formatter:
         return amount(d, self.lang) + suffix
 
     def money(self, d: Decimal) -> str:
-        return f"{self.number(d)} 元" if self.lang == "zh" else f"{self.number(d)} yuan"
+        return self._("{amount} yuan").format(amount=self.number(d))
 
     def amount(self, d: Decimal) -> str:
         """A bare amount inside a formula (unit shown once, at the result)."""
@@ -64,12 +66,12 @@ class Formatter:
     def points(self, d: Decimal) -> str:
         p = fraction_text(d * 100)
         sign = "+" if d >= 0 else ""
-        return f"{sign}{p} 个百分点" if self.lang == "zh" else f"{sign}{p} points"
+        return self._("{points} points").format(points=f"{sign}{p}")
 
     def relpct(self, d: Decimal) -> str:
         r = fraction_text(d * 100)
         sign = "+" if d >= 0 else ""
-        return f"{sign}{r}%(相对)" if self.lang == "zh" else f"{sign}{r}% relative"
+        return self._("{percent}% relative").format(percent=f"{sign}{r}")
 
     def date(self, d: dt.date) -> str:
         return d.isoformat()
@@ -79,17 +81,17 @@ class Formatter:
                 "days": self.days, "months": self.months}.get(unit, self.plain)(v)
 
     def days(self, v) -> str:
-        return f"{v} 天" if self.lang == "zh" else f"{v} days"
+        return self._("{n} days").format(n=v)
 
     def months(self, v) -> str:
-        return f"{v} 个月" if self.lang == "zh" else f"{v} months"
+        return self._("{n} months").format(n=v)
 
     def plain(self, v) -> str:
         return format(v.normalize(), "f") if isinstance(v, Decimal) else str(v)
 
     def any(self, v) -> str:
         if isinstance(v, bool):
-            return ("是" if v else "否") if self.lang == "zh" else ("true" if v else "false")
+            return self._("true") if v else self._("false")
         if isinstance(v, Decimal):
             return self.amount(v)
         if isinstance(v, frozenset):
