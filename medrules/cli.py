@@ -119,7 +119,7 @@ class _Session:
 
     def versions(self, folder: Path):
         from medrules.versions import load_set
-        return load_set(folder, read=lambda path: self.read(path, "rulebook"))
+        return load_set(folder, read=lambda path: self.read(path, "rulebook"), readings=self.readings)
 
     def facts(self, path: Path, program):
         return facts_from_source(self.read(path, "facts"), program.checked)
@@ -355,6 +355,9 @@ def readings(rulebook: RulebookArg,
         from medrules.diagnostics import MedrulesError
         from medrules.explain.json import stake_json
         from medrules.explain.text import render_stake
+        if rulebook.is_dir():
+            raise MedrulesError(error("reading", f"{rulebook} is a folder: 'readings' settles under one rulebook",
+                                      hint="name one policy year, e.g. rulebooks/pingyang/residents-2019.mr"))
         stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
                                lang.value, top)
         if not stake.readings:

@@ -131,3 +131,19 @@ READING_HEAD = '''rulebook "t" {
 reading axis "轴" { a "甲" b "乙" } chosen a
 facts claim { id: text date: date cost: money }
 '''
+
+
+def test_the_batch_path_over_a_folder_of_years_accepts_a_reading(monkeypatch):
+    """rulebooks/pingyang (a folder of policy years), the 2019 corpus year: C5, a township admission of 4,000
+    wholly above 120,000, pays 4,000 × 60% = 2,400.00 as the rulebooks choose and (4,000 − 600) × 60% = 2,040.00
+    with '--reading deductible_above_limit=charged'."""
+    monkeypatch.chdir(ROOT)
+    paid = {}
+    for extra in ([], ["--reading", "deductible_above_limit=charged"]):
+        r = CliRunner().invoke(app, ["run", "rulebooks/pingyang", "tests/corpus/pingyang/2019-inpatient-year.json",
+                                     "--json", *extra])
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.output)["versions"]["pingyang/residents-2019"]
+        c5 = next(c for c in doc["claims"] if c["id"] == "C5")
+        paid[bool(extra)] = {f["fund"]: f["paid"] for f in c5["funds"]}["above_limit"]
+    assert paid == {False: "2400.00", True: "2040.00"}
