@@ -286,7 +286,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             print(html_page(e, view.value, letter_for(e, the_facts), template_dir), end="")
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
-            why_nothing(program, the_facts, result, claim, lang.value)
+            why_nothing(program, the_facts, result, claim, lang.value, citizen=view is View.citizen)
     _run(body, debug, as_json=format_ is Format.json)
 
 
@@ -370,11 +370,14 @@ def readings(rulebook: RulebookArg,
     _run(body, debug, as_json=json_)
 
 
-def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
-    """For each claim that paid nothing: the facts that, if different, would have made it pay."""
+def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = False) -> None:
+    """For each claim that paid nothing: the facts that, if different, would have made it pay (the citizen's view
+    names them by their labels: '缴费到账日期:2017-05-11', not 'member.paid_on=2017-05-11')."""
     from medrules.explain.format import Formatter
+    from medrules.explain.words import Vocabulary
     from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
+    words = Vocabulary(program.checked, lang) if citizen else None
     for c in result.claims:
         if (claim_ids and c.id not in claim_ids) or c.funds_paid:
             continue
@@ -384,7 +387,9 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
                 f"Claim {c.id} paid nothing; it would have been paid if:"
             out.print(head, style="bold")
             for s in found:
-                out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
+                name = f"{s.change.record}.{s.change.field}"
+                said = words.fact(name, s.change.value) if words is not None else s.change.text
+                out.print(f"  • {said}: +{f.money(s.delta)}", markup=False)
 
 
 def main() -> None:

@@ -220,3 +220,18 @@ def test_suggestions_only_name_facts_a_member_can_change():
     assert ranked and {s.change.record + "." + s.change.field for s in ranked} == {"member.paid_on"}
     assert any(s.change.text == "member.paid_on=2017-05-11" and s.delta == __import__("decimal").Decimal("500.00")
                for s in ranked)
+
+
+def test_the_citizen_view_suggests_in_labels(monkeypatch):
+    """Yanshan 2017, the newborn example: paid by 2017-05-11 the claim of 2017-02-15 pays 1,000 × 50% = 500.00;
+    the citizen reads the fact's label, not 'member.paid_on'."""
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    monkeypatch.chdir(ROOT)
+    r = CliRunner().invoke(app, ["explain", "rulebooks/cangzhou/yanshan-residents-2017.mr",
+                                 "examples/cangzhou-yanshan-residents-2017-newborn.json", "--view", "citizen",
+                                 "--claim", "C1"])
+    assert r.exit_code == 0, r.output
+    assert "缴费到账日期(只登记不缴费者为参保登记日期):2017-05-11: +500.00 元" in r.output
+    assert "member." not in r.output

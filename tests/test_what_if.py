@@ -139,7 +139,7 @@ def test_explain_says_what_would_have_made_a_claim_pay(monkeypatch, tmp_path):
     assert r.exit_code == 0, r.output
     assert "Not paid: a third party is liable (claim.third_party: yes)." in r.output
     assert "Claim C1 paid nothing; it would have been paid if:" in r.output
-    assert "claim.third_party=false: +600.00 yuan" in r.output
+    assert "claim.third_party: no: +600.00 yuan" in r.output  # the citizen's view: label (none declared) and value
 
 
 def test_the_nearest_registration_date_that_would_have_paid():
