@@ -35,10 +35,10 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'medrules' has no attribute '{name}'")
 
 
-def check(rulebook, max_errors: int = 50, base=None):
-    """Check a parsed rulebook (:func:`medrules.check.check`)."""
+def check(rulebook, max_errors: int = 50, base=None, readings: dict | None = None):
+    """Check a parsed rulebook (:func:`medrules.check.check`); ``readings`` chooses other alternatives."""
     from medrules.check import check as run
-    return run(rulebook, max_errors=max_errors, base=base)
+    return run(rulebook, max_errors=max_errors, base=base, readings=readings)
 
 
 def parse(source):
@@ -87,13 +87,17 @@ def rulebook_root(path: str | Path) -> Path:
     return folder
 
 
-def load(path: str | Path, read=None, root: str | Path | None = None) -> Program:
+def load(path: str | Path, read=None, root: str | Path | None = None,
+         readings: dict[str, str] | None = None) -> Program:
     """Parse, check and compile a rulebook file: do it once, then settle many facts files.
 
     A supplementary rulebook (``layers on "…" as alias``) loads the rulebook it layers on
     first, relative to its own file. ``read`` turns a path into a SourceFile (the CLI
     passes one that remembers the files, to quote them in diagnostics). Rulebooks it
     amends or layers on must be ``.mr`` files under ``root`` (see :func:`rulebook_root`).
+    ``readings``: the
+    alternatives to settle by instead of the rulebook's own choices (``{"cap_axis": "cost"}``;
+    ``{"basic.cap_axis": …}`` for the scheme a supplement layers on), see :mod:`medrules.readings`.
     """
     from medrules.diagnostics import MedrulesError, error
     if read is None:
@@ -105,7 +109,7 @@ def load(path: str | Path, read=None, root: str | Path | None = None) -> Program
         base = base.resolve(strict=True)
     except (OSError, RuntimeError) as exc:
         raise MedrulesError(error("io", f"the rulebook root {root} cannot be used: {_why(exc)}")) from None
-    return _load(path, read, (), base)
+    return _load(path, read, (), base, dict(readings or {}))
 
 
 def _why(exc: Exception) -> str:
@@ -174,16 +178,19 @@ def _resolve(path: Path, read, chain: tuple[Path, ...], root: Path):
     return amend.apply(_resolve(base_path, read, chain + (path.resolve(),), root), rulebook, amends.span)
 
 
-def _load(path: Path, read, chain: tuple[Path, ...], root: Path) -> Program:
+def _load(path: Path, read, chain: tuple[Path, ...], root: Path, readings: dict | None = None) -> Program:
     from medrules.diagnostics import MedrulesError, error
     from medrules.evaluate import compile_rulebook
     rulebook = _resolve(path, read, chain, root)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None
+    readings = dict(readings or {})
+    below = {}
     if layers is not None:
+        below = {k.split(".", 1)[1]: readings.pop(k) for k in list(readings) if k.startswith(layers.alias + ".")}
         base_path = referenced(path, layers, root, "layers on")
         if base_path.resolve() in chain or base_path.resolve() == path.resolve():
             raise MedrulesError(error("layering", f"'{layers.path}' layers on itself", layers.span,
                                       "a supplementary rulebook layers on a different scheme"))
-        base = _load(base_path, read, chain + (path.resolve(),), root)
-    return compile_rulebook(check(rulebook, base=base.checked if base else None), base=base)
+        base = _load(base_path, read, chain + (path.resolve(),), root, below)
+    return compile_rulebook(check(rulebook, base=base.checked if base else None, readings=readings), base=base)

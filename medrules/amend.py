@@ -51,6 +51,8 @@ def apply(base: n.Rulebook, amendment: n.Rulebook, at=None) -> n.Rulebook:
         span=amendment.span,
         exclusions=base.exclusions + amendment.exclusions,
         treatments=base.treatments + amendment.treatments,
+        readings=replace_by_name(base.readings, amendment.readings),
+        actionable=base.actionable + amendment.actionable,
     )
 
 
@@ -72,6 +74,7 @@ def merge_header(base: n.Header, new: n.Header) -> n.Header:
         day_count_citation=new.day_count_citation or base.day_count_citation,
         layers_on=pick("layers_on"),
         amends=new.amends,
+        office=pick("office"), appeal=pick("appeal"),
     )
 
 

@@ -64,6 +64,12 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
     if decisions:
         out += ["", "### Decisions and ambiguities", "", "From the rulebook's opening comment:", ""]
         out += [f"> {line}" if line else ">" for line in decisions]
+    if rb.readings:
+        out += ["", "### Readings", ""]
+        for r in rb.readings:
+            alternatives = ", ".join(f"`{a.name}`" + (f" ({a.label.zh})" if a.label else "") for a in r.alternatives)
+            out.append(f"- reading `{r.name}`" + (f" ({r.label.zh})" if r.label else "") + f": {alternatives}; "
+                       f"chosen **`{r.chosen}`** — {_cite(r.citation, ck)}{at(r)}")
     out += ["", "### Provisions", ""]
     for p in rb.parameters:
         out.append(f"- parameter `{p.name}` = `{source_text(p.value)}`"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import traceback
 from enum import Enum
@@ -35,6 +36,7 @@ explanation_json = _lazy("medrules.explain.json", "explanation_json")
 settlement_json = _lazy("medrules.explain.json", "settlement_json")
 html_page = _lazy("medrules.explain.document", "html_page")
 markdown = _lazy("medrules.explain.document", "markdown")
+letter_for = _lazy("medrules.explain.document", "letter_for")
 render_citizen = _lazy("medrules.explain.text", "render_citizen")
 render_explanation = _lazy("medrules.explain.text", "render_explanation")
 render_settlement = _lazy("medrules.explain.text", "render_settlement")
@@ -53,7 +55,8 @@ class _Console:
         if self._console is None:
             from rich.console import Console
             console = Console(**self._options)
-            if not self._options and not console.is_terminal:  # piped: don't squeeze tables into 80 columns
+            if not self._options and not console.is_terminal and not os.environ.get("COLUMNS"):
+                # piped: don't squeeze tables into 80 columns, unless COLUMNS says so
                 console = Console(width=160)
             self._console = console
         return getattr(self._console, name)
@@ -105,6 +108,11 @@ class _Session:
     def __init__(self, root: Path | None = None):
         self.sources: dict = {}
         self.root = root  # where 'amends' and 'layers on' may refer (default: medrules.rulebook_root)
+        self.readings: dict[str, str] = {}  # --reading NAME=ALTERNATIVE
+
+    def choose(self, readings: list[str] | None) -> None:
+        from medrules.readings import parse_choice
+        self.readings = dict(parse_choice(text) for text in readings or [])
 
     def read(self, path: Path, what: str):
         from medrules.diagnostics import MedrulesError
@@ -120,23 +128,29 @@ class _Session:
         self.sources[source.name] = source
         return source
 
-    def program(self, rulebook: Path):
-        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"), root=self.root)
+    def program(self, rulebook: Path, readings: dict | None = None):
+        return medrules.load(rulebook, read=lambda path: self.read(path, "rulebook"), root=self.root,
+                             readings=self.readings if readings is None else readings)
 
     def versions(self, folder: Path):
         from medrules.versions import load_set
-        return load_set(folder, read=lambda path: self.read(path, "rulebook"), root=self.root)
+        return load_set(folder, read=lambda path: self.read(path, "rulebook"), root=self.root,
+                        readings=self.readings)
 
     def facts(self, path: Path, program):
         return facts_from_source(self.read(path, "facts"), program.checked)
 
 
-def _run(body, debug: bool, root: Path | None = None) -> None:
+def _run(body, debug: bool, root: Path | None = None, as_json: bool = False) -> None:
     from medrules.diagnostics import MedrulesError
     session = _Session(root)
     try:
         body(session)
     except MedrulesError as exc:
+        if as_json:  # --json: the errors are JSON too, on stdout where the reader expects the document
+            print(json.dumps({"schema": "medrules.errors/1", "errors": [d.to_json() for d in exc.diagnostics]},
+                             ensure_ascii=False, indent=2))
+            raise typer.Exit(1)
         from medrules.messages import language_for, localise
         lang = language_for(exc.diagnostics, session.sources, getattr(session, "lang", None))
         for d in exc.diagnostics:
@@ -166,6 +180,9 @@ DebugOpt = Annotated[bool, typer.Option("--debug", help="show a traceback on int
 RootOpt = Annotated[Optional[Path], typer.Option(
     "--root", help="the folder that rulebooks may amend or layer on files in (default: the nearest folder "
                    "with a .medrules-root file, else the rulebook's own folder)")]
+ReadingOpt = Annotated[Optional[list[str]], typer.Option(
+    "--reading", help="NAME=ALTERNATIVE: settle by another reading of the text than the rulebook's (repeatable), "
+                      "e.g. cap_axis=payments; see 'medrules readings'")]
 
 
 @app.command()
@@ -210,11 +227,12 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
 
 @app.command()
 def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
-        debug: DebugOpt = False, root: RootOpt = None) -> None:
+        debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None) -> None:
     """Settle the claims in FACTS: a table of what each fund pays on each claim.
 
     RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date."""
     def body(s: _Session):
+        s.choose(reading)
         if rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
@@ -237,7 +255,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
             print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
         else:
             out.print(render_settlement(program, result, lang.value))
-    _run(body, debug, root)
+    _run(body, debug, root, as_json=json_)
 
 
 @app.command()
@@ -250,11 +268,16 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                                                "step, its arithmetic and citation")] = View.auditor,
             format_: Annotated[Format, typer.Option("--format", help="text, json, markdown, or a standalone "
                                                     "html page")] = Format.text,
-            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False, root: RootOpt = None) -> None:
+            json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False, root: RootOpt = None,
+            template_dir: Annotated[Optional[Path], typer.Option(
+                "--template-dir", help="a folder of templates (letter.html.j2, style.css.j2, explanation.md.j2) "
+                                       "replacing the shipped ones: an office's own letter")] = None,
+            reading: ReadingOpt = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
     def body(s: _Session):
+        s.choose(reading)
         if rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
@@ -290,21 +313,27 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             most = sensitivity(program, the_facts, claim)
             if format_ is Format.json:
                 print(json.dumps(what_if_json(w, most), ensure_ascii=False, indent=2))
+            elif format_ in (Format.markdown, Format.html):
+                from medrules.explain.document import what_if_html, what_if_markdown
+                render = what_if_markdown if format_ is Format.markdown else what_if_html
+                print(render(w, most, view.value, template_dir), end="")
             else:
-                out.print(render_what_if(w, most))
+                out.print(render_what_if(w, most, citizen=view is View.citizen))
             return
         result = settle(program, the_facts, trace=True)
-        e = explain_settlement(program, result, lang.value, claim)
+        from medrules.analyses.readings import other_readings
+        notes = other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
+        e = explain_settlement(program, result, lang.value, claim, readings=notes)
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
         elif format_ is Format.markdown:
-            print(markdown(e, view.value))
+            print(markdown(e, view.value, letter_for(e, the_facts), template_dir), end="")
         elif format_ is Format.html:
-            print(html_page(e, view.value), end="")
+            print(html_page(e, view.value, letter_for(e, the_facts), template_dir), end="")
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
-            why_nothing(program, the_facts, result, claim, lang.value)
-    _run(body, debug, root)
+            why_nothing(program, the_facts, result, claim, lang.value, citizen=view is View.citizen)
+    _run(body, debug, root, as_json=format_ is Format.json)
 
 
 @app.command()
@@ -327,13 +356,15 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          facts: Annotated[Optional[list[Path]], typer.Argument(help="facts files to settle under both")] = None,
          format_: Annotated[Format, typer.Option("--format", help="text, json or markdown (a policy memo)")]
          = Format.text,
-         json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+         json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False,
+         reading: ReadingOpt = None) -> None:
     """What a new rulebook changes: its provisions, and per claim and fund what moves and why."""
     from medrules.analyses.diff import diff as compare, diff_json, diff_markdown
     if json_:
         format_ = Format.json
 
     def body(s: _Session):
+        s.choose(reading)  # the same readings for both (a reading neither declares is an error)
         before, after = s.program(old), s.program(new)
         from medrules.facts import facts_for_both  # FACTS are checked against both rulebooks
         d = compare(before, after, [facts_for_both(s.read(p, "facts"), before.checked, after.checked)
@@ -347,7 +378,7 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
             else:
                 from rich.markdown import Markdown
                 out.print(Markdown(text))
-    _run(body, debug)
+    _run(body, debug, as_json=format_ is Format.json)
 
 
 @app.command()
@@ -417,14 +448,44 @@ def docs(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.
     _run(body, debug)
 
 
+@app.command()
+def readings(rulebook: RulebookArg,
+             facts: Annotated[list[Path], typer.Argument(help="facts files: the claims to settle under every reading")],
+             top: Annotated[int, typer.Option("--top", help="how many of the claims that differ most to show")] = 5,
+             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+    """The money at stake per reading: the claims settled under every combination of the readings the rulebook
+    declares, per fund, against the rulebook's own choice, with the claims that differ most."""
+    def body(s: _Session):
+        from medrules.analyses.readings import money_at_stake
+        from medrules.diagnostics import MedrulesError
+        from medrules.explain.json import stake_json
+        from medrules.explain.text import render_stake
+        if rulebook.is_dir():
+            raise MedrulesError(error("reading", f"{rulebook} is a folder: 'readings' settles under one rulebook",
+                                      hint="name one policy year, e.g. rulebooks/pingyang/residents-2019.mr"))
+        stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
+                               lang.value, top)
+        if not stake.readings:
+            raise MedrulesError(error("reading", f"{rulebook} declares no readings",
+                                      hint="declare one with 'reading NAME \"…\" { ALT … ALT … } chosen ALT'"))
+        if json_:
+            print(json.dumps(stake_json(stake), ensure_ascii=False, indent=2))
+        else:
+            out.print(render_stake(stake, lang.value))
+    _run(body, debug, as_json=json_)
+
+
 WHY_NOTHING_BUDGET = 10  # unpaid claims analysed for "what would have made it pay"
 
 
-def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
-    """For each claim that paid nothing: the facts that, if different, would have made it pay."""
+def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = False) -> None:
+    """For each claim that paid nothing: the facts that, if different, would have made it pay (the citizen's view
+    names them by their labels: '缴费到账日期:2017-05-11', not 'member.paid_on=2017-05-11')."""
     from medrules.explain.format import Formatter
+    from medrules.explain.words import Vocabulary
     from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
+    words = Vocabulary(program.checked, lang) if citizen else None
     unpaid = [c for c in result.claims if not (claim_ids and c.id not in claim_ids) and not c.funds_paid]
     if len(unpaid) > WHY_NOTHING_BUDGET:  # each costs settlements: a bounded number, the rest named
         rest = ", ".join(c.id for c in unpaid[WHY_NOTHING_BUDGET:][:20])
@@ -437,7 +498,9 @@ def why_nothing(program, facts, result, claim_ids, lang: str) -> None:
                 f"Claim {c.id} paid nothing; it would have been paid if:"
             out.print(head, style="bold")
             for s in found:
-                out.print(f"  • {s.change.text}: +{f.money(s.delta)}", markup=False)
+                name = f"{s.change.record}.{s.change.field}"
+                said = words.fact(name, s.change.value) if words is not None else s.change.text
+                out.print(f"  • {said}: +{f.money(s.delta)}", markup=False)
 
 
 @app.command()

@@ -93,7 +93,7 @@ def diagnostic_json(d: Diagnostic) -> dict:
 
 def warnings_of(program) -> list[Diagnostic]:
     from medrules.check.reachability import warnings
-    return warnings(program.checked)
+    return [*getattr(program.checked, "warnings", ()), *warnings(program.checked)]
 
 
 def check_file(path: Path, read, root: Path | None = None) -> FileReport:

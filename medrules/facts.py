@@ -186,8 +186,26 @@ class Facts:
     opening_spans: dict[str, Span]
 
 
-def load_facts(path: str | Path, checked: CheckedRulebook) -> Facts:
-    return facts_from_source(SourceFile.read(path), checked)
+def load_facts(facts: str | Path | dict, rulebook) -> Facts:
+    """Facts checked against a rulebook (a ``Program`` from :func:`medrules.load`, or a checked rulebook).
+
+    ``facts``: a path to a JSON file, a JSON text (a string starting with '{'), or the parsed dict."""
+    checked = getattr(rulebook, "checked", rulebook)
+    if isinstance(facts, dict):
+        try:
+            text = json.dumps(facts, ensure_ascii=False, indent=1, default=str)
+        except (TypeError, ValueError) as exc:
+            raise MedrulesError(error("facts", f"these facts cannot be written as JSON: {exc}")) from None
+        return facts_from_source(SourceFile("<facts>", text), checked)
+    if isinstance(facts, str) and facts.lstrip().startswith("{"):
+        return facts_from_source(SourceFile("<facts>", facts), checked)
+    try:
+        source = SourceFile.read(facts)
+    except FileNotFoundError:
+        raise MedrulesError(error("io", f"no such facts file: {facts}")) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MedrulesError(error("io", f"cannot read facts file {facts}: {exc}")) from None
+    return facts_from_source(source, checked)
 
 
 def facts_from_source(source: SourceFile, checked: CheckedRulebook) -> Facts:

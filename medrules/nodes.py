@@ -174,6 +174,8 @@ class Header:
     layers_on: Layers | None = None  # a supplementary rulebook: the scheme it settles after
     day_count_citation: Citation | None = None
     amends: Amends | None = None  # restates only what changes in another rulebook
+    office: Label | None = None  # who issues the letter to a member
+    appeal: Label | None = None  # how a member asks or appeals
 
 
 @_nodes
@@ -370,7 +372,55 @@ class Adjust:
     span: Span
 
 
-Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust]
+@_nodes
+class Actionable:
+    """``actionable member.paid_on, claim.referred``: facts a member can change."""
+
+    facts: tuple[Ref, ...]
+    span: Span
+
+
+@_nodes
+class Under:
+    """``under cap_axis.cost <clause>``: the clause holds only when that reading is chosen."""
+
+    reading: str
+    alternative: str
+    clause: object  # a Clause
+    span: Span
+    ref_span: Span | None = None
+
+
+Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust, Under]
+
+
+@_nodes
+class ReadingAlternative:
+    name: str
+    label: Label | None
+    span: Span
+
+
+@_nodes
+class Reading:
+    """``reading NAME "…" { alt "…" … } chosen alt cites …``: an ambiguity of the text, its alternatives,
+    and the one the rulebook settles by (``chosen``; ``declared`` keeps the rulebook's own choice
+    when a user asks for another with ``--reading NAME=ALT``)."""
+
+    name: str
+    label: Label | None
+    alternatives: tuple[ReadingAlternative, ...]
+    chosen: str
+    citation: Citation | None
+    span: Span
+    chosen_span: Span | None = None
+    declared: str | None = None
+
+    def alternative(self, name: str) -> ReadingAlternative | None:
+        return next((a for a in self.alternatives if a.name == name), None)
+
+    def title(self, lang: str = "zh") -> str:
+        return self.label.best(lang) if self.label else self.name
 
 
 @_nodes
@@ -419,6 +469,12 @@ class Rulebook:
     treatments: tuple[Treat, ...] = ()
     comments: tuple[Comment, ...] = ()  # in source order; the formatter puts them back
     lang: str = "en"  # the keyword set it is written in: en | zh
+    readings: tuple[Reading, ...] = ()
+    actionable: tuple[Actionable, ...] = ()
+
+    def actionable_facts(self) -> tuple[str, ...]:
+        """The facts a member can change ('member.paid_on'), in the order declared; () when none are declared."""
+        return tuple(dict.fromkeys(ref.text for a in self.actionable for ref in a.facts))
 
 
 # ---------------------------------------------------------------- comparing trees

@@ -444,6 +444,12 @@ class _Builder(Transformer):
     def amends(self, meta, c):
         return ("amends", n.Amends(_string(c[0]), self.span(meta)), self.span(meta))
 
+    def office(self, meta, c):
+        return ("office", c[0], self.span(meta))
+
+    def appeal(self, meta, c):
+        return ("appeal", c[0], self.span(meta))
+
     def layers(self, meta, c):
         return ("layers", n.Layers(_string(c[0]), str(c[1]), self.span(meta)), self.span(meta))
 
@@ -473,7 +479,7 @@ class _Builder(Transformer):
         return n.Header(_string(c[0]), items.get("title"), items.get("scheme"), items.get("jurisdiction"),
                         eff_from, eff_to, year_starts, dated_by, items.get("rounding"), self.span(meta),
                         eff_cit, day_count, day_count_span, items.get("layers"), day_count_cit,
-                        items.get("amends"))
+                        items.get("amends"), items.get("office"), items.get("appeal"))
 
     def source(self, meta, c):
         items = self._items(c[1:], f"source '{c[0]}'")
@@ -586,6 +592,29 @@ class _Builder(Transformer):
         cit = rest.pop(0) if rest and isinstance(rest[0], n.Citation) else None
         return n.Fund(str(name), label, cit, tuple(rest), self.span(meta))
 
+    def under(self, meta, c):
+        ref, clause = c
+        if len(ref.parts) != 2:
+            self.diagnostics.append(error("syntax", "'under' names a reading and one of its alternatives: "
+                                          "'under READING.ALTERNATIVE'", ref.span, "e.g. 'under cap_axis.cost'"))
+        return n.Under(ref.parts[0], ".".join(ref.parts[1:]), clause, self.span(meta), ref.span)
+
+    def actionable(self, meta, c):
+        return n.Actionable(tuple(c), self.span(meta))
+
+    def reading_alternative(self, meta, c):
+        return n.ReadingAlternative(str(c[0]), c[1] if len(c) > 1 else None, self.span(meta))
+
+    def reading(self, meta, c):
+        name, rest = c[0], list(c[1:])
+        label = rest.pop(0) if rest and isinstance(rest[0], n.Label) else None
+        alternatives = tuple(x for x in rest if isinstance(x, n.ReadingAlternative))
+        rest = [x for x in rest if not isinstance(x, n.ReadingAlternative)]
+        chosen = rest.pop(0)
+        cit = rest.pop(0) if rest and isinstance(rest[0], n.Citation) else None
+        return n.Reading(str(name), label, alternatives, str(chosen), cit, self.span(meta), self.tspan(chosen),
+                         str(chosen))
+
     def total(self, meta, c):
         return n.Total(c[0], self.span(meta))
 
@@ -603,4 +632,5 @@ class _Builder(Transformer):
                                           related=(("first stated here", totals[0].span),)))
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
-                          totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat))
+                          totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat),
+                          of(n.Reading), of(n.Actionable))

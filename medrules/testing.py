@@ -11,6 +11,8 @@ policy years) and returns stable text: one line per claim and fund, the member's
 the citizen's explanation. syrupy stores it as text, so when a rulebook changes, the snapshot
 diff shows exactly which claims moved, by how much, and the sentence that says why. Run
 ``pytest --snapshot-update`` to accept the new figures, after reading the diff.
+
+The ``snapshot`` fixture is syrupy's: install it with ``pip install 'medrules[testing]'``.
 """
 from __future__ import annotations
 

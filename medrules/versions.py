@@ -39,11 +39,12 @@ class RulebookSet:
         return None
 
 
-def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None = None) -> RulebookSet:
+def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None = None,
+             readings: dict | None = None) -> RulebookSet:
     paths = sorted(Path(folder).glob("*.mr"))
     if not paths:
         raise MedrulesError(error("io", f"no rulebooks (*.mr) in {folder}"))
-    versions = sorted((medrules.load(p, read=read, root=root) for p in paths),
+    versions = sorted((medrules.load(p, read=read, root=root, readings=readings) for p in paths),
                       key=lambda p: p.checked.rulebook.header.effective_from)
     problems = []
     for a, b in zip(versions, versions[1:]):

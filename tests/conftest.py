@@ -20,10 +20,11 @@ CASE_RULEBOOKS = {
 
 
 @functools.lru_cache(maxsize=None)
-def program_for(path: Path) -> medrules.Program:
-    """Load a rulebook under its repository-relative name, so spans in snapshots are the same everywhere."""
+def program_for(path: Path, readings: tuple = ()) -> medrules.Program:
+    """Load a rulebook under its repository-relative name, so spans in snapshots are the same everywhere.
+    ``readings``: (name, alternative) pairs other than the rulebook's own choices."""
     source = SourceFile(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
-    return medrules.compile_rulebook(medrules.check(medrules.parse(source)))
+    return medrules.compile_rulebook(medrules.check(medrules.parse(source), readings=dict(readings)))
 
 
 def case_files() -> list[Path]:
@@ -37,7 +38,7 @@ def load_case(path: Path) -> tuple[medrules.Program, dict, medrules.Facts]:
     from medrules.outcomes.spec import plain, read_tests, read_yaml
     source = SourceFile(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
     [case] = read_tests(source)
-    program = program_for((ROOT / case.rulebook).resolve())
+    program = program_for((ROOT / case.rulebook).resolve(), case.readings)
     return program, plain(read_yaml(source)), validate(case.facts, program.checked, source.name)
 
 

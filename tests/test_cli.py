@@ -45,8 +45,11 @@ def test_run_json_has_amounts_as_decimal_strings():
     assert doc["schema"] == "medrules.settlement/1"
     c2 = doc["claims"][1]
     paid = {f["fund"]: f["paid"] for f in c2["funds"]}
-    assert paid == {"outpatient_pool": "0.00", "inpatient_pool": "118504.00", "critical_illness": "38577.93"}
-    assert doc["totals"]["funds"]["inpatient_pool"] == "160000.00"
+    # reading cap_axis = cost: C2 lies on [50,000, 230,000] of the year's inpatient cost; deductible 600;
+    # (60,000 − 50,600) × 84% + (160,000 − 60,000) × 87% = 7,896 + 87,000 = 94,896.00;
+    # above 160,000: 70,000 × 90% = 63,000.00. In the year the inpatient fund pays 41,496 + 94,896 = 136,392.00
+    assert paid == {"outpatient_pool": "0.00", "inpatient_pool": "94896.00", "critical_illness": "63000.00"}
+    assert doc["totals"]["funds"]["inpatient_pool"] == "136392.00"
     total = Decimal(doc["totals"]["total_cost"])
     assert total == sum(Decimal(x) for x in doc["totals"]["funds"].values()) + Decimal(doc["totals"]["member_pays"])
 

@@ -7,8 +7,9 @@ C1 county hospital, compliant 38,600: before (38,600 − 600) × 80% = 30,400.00
 C3 outside the city, not referred (−5 points), compliant 52,480: before (52,480 − 1,000) × 55% = 28,314.00;
    after (52,480 − 1,300) × 35% = 17,913.00. Deductible: −300 × 55% = −165.00; rate 55% → 35% on 51,180:
    −10,236.00.
-C5 township, 4,000, wholly above 120,000: the deductible stays with the member, the layer pays 60% of the
-   rest: before (4,000 − 300) × 60% = 2,220.00; after (4,000 − 600) × 60% = 2,040.00: −180.00, all of it
+C5 township, 4,000, wholly above 120,000: under reading deductible_above_limit = charged (pinned here; the
+   rulebooks choose 'waived', under which C5 pays 4,000 × 60% = 2,400.00 in both years and does not move) the
+   deductible stays with the member, the layer pays 60% of the rest: before (4,000 − 300) × 60% = 2,220.00; after (4,000 − 600) × 60% = 2,040.00: −180.00, all of it
    the township deductible 300 → 600.
 """
 from __future__ import annotations
@@ -26,8 +27,9 @@ from medrules.analyses.diff import diff, provision_changes
 from medrules.facts import facts_from_source
 from medrules.source import SourceFile
 
-OLD = medrules.load(ROOT / "rulebooks/pingyang/residents-earlier.mr")
-NEW = medrules.load(ROOT / "rulebooks/pingyang/residents-2019.mr")
+CHARGED = {"deductible_above_limit": "charged"}
+OLD = medrules.load(ROOT / "rulebooks/pingyang/residents-earlier.mr", readings=CHARGED)
+NEW = medrules.load(ROOT / "rulebooks/pingyang/residents-2019.mr", readings=CHARGED)
 FACTS = ROOT / "examples/pingyang-2019-inpatient-year.json"
 
 
@@ -78,12 +80,13 @@ def test_provision_changes_without_facts():
 
 def test_cli_markdown_memo_and_json(monkeypatch):
     monkeypatch.chdir(ROOT)
-    args = ["diff", "rulebooks/pingyang/residents-earlier", "rulebooks/pingyang/residents-2019", str(FACTS)]
+    args = ["diff", "rulebooks/pingyang/residents-earlier", "rulebooks/pingyang/residents-2019", str(FACTS),
+            "--reading", "deductible_above_limit=charged"]
     r = CliRunner().invoke(app, args + ["--format", "markdown", "--lang", "zh"])
     assert r.exit_code == 0, r.output
     assert "| C1 | inpatient_pool | 30,400.00 | 26,390.00 | −4,010.00 |" in r.output
-    assert "县内县级医院起付线 600 yuan → 900 yuan: −240.00" in r.output
+    assert "县内县级医院起付线 600 元 → 900 元: −240.00" in r.output  # the Chinese memo says 元, not yuan
     doc = json.loads(CliRunner().invoke(app, args + ["--json"]).output)
     assert doc["totals"]["claims_affected"] == 5
-    r = CliRunner().invoke(app, args[:3])
-    assert r.exit_code == 0 and "县内县级医院起付线" in r.output and "600 yuan" in r.output
+    r = CliRunner().invoke(app, args[:3] + args[4:])
+    assert r.exit_code == 0 and "县内县级医院起付线" in r.output and "600 元" in r.output

@@ -39,7 +39,10 @@ from medrules.facts import facts_from_source
 from medrules.source import SourceFile
 
 ROOT = Path(__file__).resolve().parents[1]
-PROGRAM = medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")  # immutable: load once
+# immutable: load once. The yearly-limit invariants below are those of the payments reading of 160,000
+# (reading cap_axis); the cost reading the rulebook chooses has its own (test_yearly_limits_on_the_cost_axis).
+PROGRAM = medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr", readings={"cap_axis": "payments"})
+COST_PROGRAM = medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr")
 
 OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
 ACCUMULATORS = ("outpatient_cost", "outpatient_deductible_used", "outpatient_paid",
@@ -254,6 +257,30 @@ def test_yearly_limits_hold(year):
     n_outpatient = len(outpatient) + sum(1 for p in year.prefix if p["kind"] == "outpatient")
     assert final["outpatient_paid"] <= (OUTPATIENT_COST_CAP - OUTPATIENT_DEDUCTIBLE) * Decimal("0.60") \
         + Decimal("0.005") * n_outpatient
+
+
+@SETTINGS
+@given(years())
+def test_yearly_limits_on_the_cost_axis(year):
+    """The reading the rulebook chooses (cap_axis = cost): 160,000 is a point on the year's cumulative inpatient
+    cost. The inpatient fund pays only on cost below it (at most (60,000 − a deductible) × 89% + 100,000 × 92%,
+    retired rates, < 160,000); the critical-illness layer pays only on cost above it, at 90%."""
+    facts = facts_from_source(SourceFile("generated.json", facts_text(year.category, year.claims, year.opening)),
+                              COST_PROGRAM.checked)
+    results = medrules.settle(COST_PROGRAM, facts).claims
+    for c in results:
+        inpatient, critical = c.fund("inpatient_pool"), c.fund("critical_illness")
+        before = c.accumulators["inpatient_cost"] - (inpatient.base if inpatient.applied else ZERO)
+        if before >= INPATIENT_CAP:  # wholly above the limit: the inpatient fund pays nothing
+            assert inpatient.paid == 0, c.id
+        if critical.paid > 0:  # only on cost above 160,000, at 90% at most, within its own limit
+            assert c.accumulators["inpatient_cost"] > INPATIENT_CAP, c.id
+            assert critical.paid <= (c.accumulators["inpatient_cost"] - INPATIENT_CAP) * Decimal("0.9") + \
+                Decimal("0.005"), c.id
+        if inpatient.above_ceiling == 0:
+            assert critical.paid == 0, c.id
+    assert opening_value(year, "critical_illness_paid") + sum(c.fund("critical_illness").paid for c in results) \
+        <= CRITICAL_CAP
 
 
 def test_outpatient_rounding_can_pass_1620():

@@ -169,28 +169,39 @@ def test_referral_to_wenyi_fuer(programs, which):
 
 # ---------------------------------------------------------------- (二)(六) 120,000 and the layer above
 @BOTH
-def test_a_year_that_crosses_120000(programs, which):
-    """Compliant inpatient cost counts to 120,000 (deductibles included); above it 60%.
+@pytest.mark.parametrize("reading", ["waived", "charged"])
+def test_a_year_that_crosses_120000(programs, which, reading):
+    """Compliant inpatient cost counts to 120,000 (deductibles included); above it 60%. C3 lies wholly above
+    120,000: reading deductible_above_limit decides whether it is charged its deductible (the rulebook chooses
+    'waived', from (六) "超过最高限额标准12万元以上的政策范围内医疗费用,按照60%的比例给予报销").
 
     earlier (county 600 / 80%, township 300):
       C1 county 100,000: (100,000 − 600) × 80% = 79,520.00; counted 100,000.
       C2 county 50,000 occupies 100,000 → 150,000: deductible 600, so 100,600 → 120,000 = 19,400 × 80%
          = 15,520.00; above 120,000: 150,000 − 120,000 = 30,000 × 60% = 18,000.00;
          member 50,000 − 15,520 − 18,000 = 16,480.00.
-      C3 township 20,000 occupies 150,000 → 170,000: deductible 300 (150,000 → 150,300) stays with the
-         member; pool 0; layer (170,000 − 150,300) = 19,700 × 60% = 11,820.00; member 8,180.00.
+      C3 township 20,000 occupies 150,000 → 170,000:
+         waived:  no deductible; layer 20,000 × 60% = 12,000.00; member 8,000.00.
+         charged: deductible 300 (150,000 → 150,300) stays with the member; pool 0;
+                  layer (170,000 − 150,300) = 19,700 × 60% = 11,820.00; member 8,180.00.
     2019 (county 900 / 70%, township 600):
       C1 (100,000 − 900) × 70% = 69,370.00.
       C2 100,900 → 120,000 = 19,100 × 70% = 13,370.00; layer 30,000 × 60% = 18,000.00;
          member 50,000 − 13,370 − 18,000 = 18,630.00.
-      C3 deductible 600; layer (170,000 − 150,600) = 19,400 × 60% = 11,640.00; member 8,360.00.
+      C3 waived: layer 20,000 × 60% = 12,000.00; member 8,000.00.
+         charged: deductible 600; layer (170,000 − 150,600) = 19,400 × 60% = 11,640.00; member 8,360.00.
     """
+    c3_layer, c3_member = {("earlier", "waived"): ("12000.00", "8000.00"), ("2019", "waived"): ("12000.00", "8000.00"),
+                           ("earlier", "charged"): ("11820.00", "8180.00"),
+                           ("2019", "charged"): ("11640.00", "8360.00")}[which, reading]
     pool, layer, member = {
-        "earlier": (["79520.00", "15520.00", "0.00"], ["0.00", "18000.00", "11820.00"],
-                    ["20480.00", "16480.00", "8180.00"]),
-        "2019": (["69370.00", "13370.00", "0.00"], ["0.00", "18000.00", "11640.00"],
-                 ["30630.00", "18630.00", "8360.00"])}[which]
-    s = settle(programs[which], YEAR[which],
+        "earlier": (["79520.00", "15520.00", "0.00"], ["0.00", "18000.00", c3_layer],
+                    ["20480.00", "16480.00", c3_member]),
+        "2019": (["69370.00", "13370.00", "0.00"], ["0.00", "18000.00", c3_layer],
+                 ["30630.00", "18630.00", c3_member])}[which]
+    program = programs[which] if reading == "waived" else medrules.load(
+        RULEBOOKS[which], readings={"deductible_above_limit": reading})
+    s = settle(program, YEAR[which],
                {"kind": "inpatient", "institution": "county_hospital", "compliant_cost": "100000.00"},
                {"kind": "inpatient", "institution": "county_hospital", "compliant_cost": "50000.00"},
                {"kind": "inpatient", "institution": "township", "compliant_cost": "20000.00"})
@@ -207,16 +218,16 @@ def test_the_layer_stops_at_60000(programs, which):
     """County hospital admissions of 200,000, 30,000 and 5,000.
 
     earlier: C1 (120,000 − 600) × 80% = 95,520.00; layer (200,000 − 120,000) × 60% = 48,000.00.
-             C2 all above 120,000; deductible 600; 29,400 × 60% = 17,640 > room 60,000 − 48,000 = 12,000
-                → 12,000.00; the cost beyond the cap: 29,400 − 12,000 / 60% = 29,400 − 20,000 = 9,400.00;
-                member 30,000 − 12,000 = 18,000.00.
+             C2 all above 120,000: no deductible (reading deductible_above_limit = waived);
+                30,000 × 60% = 18,000 > room 60,000 − 48,000 = 12,000 → 12,000.00; the cost beyond the cap:
+                30,000 − 12,000 / 60% = 30,000 − 20,000 = 10,000.00; member 30,000 − 12,000 = 18,000.00.
              C3 layer has no room: 0; member 5,000.00.
     2019:    C1 (120,000 − 900) × 70% = 83,370.00; layer 48,000.00.
-             C2 deductible 900; 29,100 × 60% = 17,460 > 12,000 → 12,000.00; beyond: 29,100 − 20,000
-                = 9,100.00; member 18,000.00.
+             C2 no deductible; 30,000 × 60% = 18,000 > 12,000 → 12,000.00; beyond: 30,000 − 20,000
+                = 10,000.00; member 18,000.00.
              C3 0; member 5,000.00.
     """
-    c1_pool, c2_beyond = {"earlier": ("95520.00", "9400.00"), "2019": ("83370.00", "9100.00")}[which]
+    c1_pool, c2_beyond = {"earlier": ("95520.00", "10000.00"), "2019": ("83370.00", "10000.00")}[which]
     s = settle(programs[which], YEAR[which],
                *[{"kind": "inpatient", "institution": "county_hospital", "compliant_cost": cost}
                  for cost in ("200000.00", "30000.00", "5000.00")])
@@ -525,19 +536,20 @@ def test_example_inpatient_year(programs):
     C4 温医附二, referred, 60,000: occupies 98,330 → 158,330; deductible 1,300 → 99,630;
        (120,000 − 99,630) = 20,370 × 55% = 11,203.50; above 120,000: 38,330 × 60% = 22,998.00;
        member 60,000 − 34,201.50 = 25,798.50.
-    C5 township 4,000: 158,330 → 162,330, deductible 600, then (162,330 − 158,930) = 3,400 × 60% = 2,040.00;
-       member 1,960.00.
-    The year: inpatient fund 26,390 + 4,445 + 17,913 + 11,203.50 = 59,951.50; layer 22,998 + 2,040 = 25,038.00.
+    C5 township 4,000: 158,330 → 162,330, wholly above 120,000: no deductible (reading
+       deductible_above_limit = waived), 4,000 × 60% = 2,400.00; member 1,600.00. (Charged, it would be
+       (162,330 − 158,930) = 3,400 × 60% = 2,040.00; member 1,960.00.)
+    The year: inpatient fund 26,390 + 4,445 + 17,913 + 11,203.50 = 59,951.50; layer 22,998 + 2,400 = 25,398.00.
     """
     s = _example(programs, "inpatient-year")
     assert [paid(c, "inpatient_pool") for c in s.claims] == [
         D("26390.00"), D("4445.00"), D("17913.00"), D("11203.50"), D("0.00")]
-    assert [paid(c, "above_limit") for c in s.claims] == [D("0.00")] * 3 + [D("22998.00"), D("2040.00")]
+    assert [paid(c, "above_limit") for c in s.claims] == [D("0.00")] * 3 + [D("22998.00"), D("2400.00")]
     assert [c.member_pays for c in s.claims] == [
-        D("14310.00"), D("2805.00"), D("40867.00"), D("25798.50"), D("1960.00")]
+        D("14310.00"), D("2805.00"), D("40867.00"), D("25798.50"), D("1600.00")]
     last = s.claims[-1].accumulators
     assert (last["inpatient_cost"], last["inpatient_paid"], last["above_limit_paid"]) == (
-        D("162330.00"), D("59951.50"), D("25038.00"))
+        D("162330.00"), D("59951.50"), D("25398.00"))
 
 
 def test_example_outpatient_year(programs):

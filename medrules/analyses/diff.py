@@ -64,10 +64,13 @@ class Diff:
                 "member_after": sum((c.member_after for c in self.claims), ZERO)}
 
 
-def _shown(text: str | None) -> str | None:
-    """'1_000 yuan' → '1000 yuan': digit separators are for drafters, not memos."""
+def _shown(text: str | None, lang: str = "en") -> str | None:
+    """'1_000 yuan' → '1000 yuan' ('1000 元' in a Chinese memo): digit separators are for drafters, not memos."""
     import re
-    return None if text is None else re.sub(r"(?<=\d)_(?=\d)", "", text)
+    if text is None:
+        return None
+    text = re.sub(r"(?<=\d)_(?=\d)", "", text)
+    return re.sub(r"(?<=\d) yuan\b", " 元", text) if lang == "zh" else text
 
 
 def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[ProvisionChange, ...]:
@@ -86,7 +89,7 @@ def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[Pro
         if b != a:
             node = after or before
             out.append(ProvisionChange("parameter", name, node.label.best(lang) if node.label else name,
-                                       _shown(b), _shown(a)))
+                                       _shown(b, lang), _shown(a, lang)))
     old_funds, new_funds = {f.name: f for f in o.funds}, {f.name: f for f in w.funds}
     for name in list(old_funds) + [x for x in new_funds if x not in old_funds]:
         before, after = _clauses(old_funds.get(name)), _clauses(new_funds.get(name))
@@ -94,7 +97,7 @@ def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[Pro
         for key in list(before) + [k for k in after if k not in before]:
             if before.get(key) != after.get(key):
                 out.append(ProvisionChange("clause", f"{name}.{key}", f"{fund.title(lang)} · {key}",
-                                           _shown(before.get(key)), _shown(after.get(key))))
+                                           _shown(before.get(key), lang), _shown(after.get(key), lang)))
     for kind, old_items, new_items in (("exclusion", o.exclusions, w.exclusions),
                                        ("treatment", o.treatments, w.treatments)):
         b = {_top_text(x) for x in old_items}
@@ -135,6 +138,18 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
             # folds it again, band edges written with it included
             applied[change.name] = new.plan.top.parameters[change.name]
             steps.append((change, old.with_overrides(dict(applied))))
+    # clauses whose words changed (numbers written in the clause, not named parameters): the old rulebook with
+    # that clause (and the ones before it) as the new rulebook writes it, and the changed parameters at their
+    # new values, checked and compiled again
+    replaced: dict[tuple[str, str], object] = {}
+    for change in changes:
+        if change.kind != "clause":
+            continue
+        fund, _, key = change.name.partition(".")
+        replaced[fund, key] = _clause_by_key(_fund(new, fund), key)
+        hybrid = _hybrid(old, new, replaced, set(applied))
+        if hybrid is not None:
+            steps.append((change, hybrid))
     steps.append((None, new))  # what the other changes do
     claims = []
     for facts in facts_list:
@@ -150,6 +165,60 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
             claims.append(ClaimDiff(claim.id, paid[0], paid[-1], claim.member_pays, stages[-1].claims[i].member_pays,
                                     tuple(attributions)))
     return Diff(old, new, changes, tuple(claims))
+
+
+def _fund(program: Program, name: str):
+    return next((f for f in program.checked.rulebook.funds if f.name == name), None)
+
+
+def _clause_by_key(fund, key: str):
+    """The clause of a fund named as :func:`_clauses` names it ('cap', 'cap 2'), or None."""
+    if fund is None:
+        return None
+    seen: dict[str, int] = {}
+    for c in fund.clauses:
+        kind = type(c).__name__.lower()
+        seen[kind] = seen.get(kind, 0) + 1
+        if (kind if seen[kind] == 1 else f"{kind} {seen[kind]}") == key:
+            return c
+    return None
+
+
+def _hybrid(old: Program, new: Program, clauses: dict, params: set[str]) -> Program | None:
+    """The old rulebook with some clauses as the new one writes them (None: remove) and some parameters at their
+    new values; None when that mixture is not a consistent rulebook (the change is then left to 'other')."""
+    import attrs
+
+    from medrules.check import check
+    from medrules.diagnostics import MedrulesError
+    from medrules.evaluate.compile import compile_rulebook
+    rb = old.checked.rulebook
+    funds = []
+    for fund in rb.funds:
+        keyed = {key: c for (name, key), c in clauses.items() if name == fund.name}
+        if not keyed:
+            funds.append(fund)
+            continue
+        out, seen, done = [], {}, set()
+        for c in fund.clauses:
+            kind = type(c).__name__.lower()
+            seen[kind] = seen.get(kind, 0) + 1
+            key = kind if seen[kind] == 1 else f"{kind} {seen[kind]}"
+            if key in keyed:
+                done.add(key)
+                if keyed[key] is not None:
+                    out.append(keyed[key])
+            else:
+                out.append(c)
+        out += [c for key, c in keyed.items() if key not in done and c is not None]  # clauses the new one adds
+        funds.append(attrs.evolve(fund, clauses=tuple(out)))
+    new_params = {p.name: p for p in new.checked.rulebook.parameters}
+    parameters = tuple(new_params[p.name] if p.name in params and p.name in new_params else p for p in rb.parameters)
+    try:
+        checked = check(attrs.evolve(rb, funds=tuple(funds), parameters=parameters), base=old.checked.base)
+        return compile_rulebook(checked)
+    except MedrulesError:
+        return None
 
 
 def _paid(s: Settlement, i: int) -> dict[str, Decimal]:

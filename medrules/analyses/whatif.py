@@ -144,6 +144,9 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
         best.setdefault((s.change.record, s.change.field), s)
     dated = date_sensitivity(program, facts, claim_ids, base)
     ranked = sorted(list(best.values()) + list(dated), key=lambda s: (-abs(s.delta), s.change.text))
+    allowed = ck.rulebook.actionable_facts()
+    if allowed:  # the rulebook says which facts a member can change: suggest only those
+        ranked = [s for s in ranked if f"{s.change.record}.{s.change.field}" in allowed]
     return tuple(ranked[:most])
 
 

@@ -7,17 +7,21 @@ folded constants). A ``CheckedRulebook`` exists only when no pass found an error
 from __future__ import annotations
 
 from medrules import nodes as n
-from medrules.check import bands, citations, declarations, funds, types
+from medrules.check import actionable, amended, bands, citations, declarations, funds, types
 from medrules.check.context import CheckedRulebook, Context
 from medrules.diagnostics import MedrulesError
 
-PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check)
+PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, actionable.check, amended.check)
 
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 
 
-def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | None = None) -> CheckedRulebook:
-    """Check a rulebook; ``base`` is the checked rulebook it layers on, if it is a supplement."""
+def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | None = None,
+          readings: dict[str, str] | None = None) -> CheckedRulebook:
+    """Check a rulebook; ``base`` is the checked rulebook it layers on, if it is a supplement; ``readings``
+    chooses other alternatives than the rulebook's own (:mod:`medrules.readings`)."""
+    from medrules.readings import select
+    rulebook = select(rulebook, readings)
     ctx = Context(rulebook, base=base)
     layers = rulebook.header.layers_on if rulebook.header else None
     if layers is not None and base is None:  # everything else would cascade from this one
@@ -29,4 +33,5 @@ def check(rulebook: n.Rulebook, max_errors: int = 50, base: CheckedRulebook | No
     if errors:
         errors.sort(key=lambda d: (d.span.line, d.span.col) if d.span else (0, 0))
         raise MedrulesError(errors[:max_errors])
-    return ctx.freeze()
+    import attrs
+    return attrs.evolve(ctx.freeze(), warnings=tuple(d for d in ctx.diagnostics if d.severity == "warning"))

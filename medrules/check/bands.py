@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from medrules import nodes as n
 from medrules.check.context import Context
+from medrules.numbers import amount
 
 
 def check(ctx: Context) -> None:
@@ -35,11 +36,12 @@ def check_bands(ctx: Context, bands: n.Bands) -> None:
         elif lower != previous_upper:
             gap = lower > previous_upper
             ctx.error("bands", f"bands {'leave a gap' if gap else 'overlap'} between "
-                      f"{min(lower, previous_upper)} and {max(lower, previous_upper)} yuan", band.span,
-                      f"start this band at {previous_upper} yuan, where the previous one ends",
+                      f"{amount(min(lower, previous_upper))} and {amount(max(lower, previous_upper))} yuan", band.span,
+                      f"start this band at {amount(previous_upper)} yuan, where the previous one ends",
                       related=(("previous band", previous.span),) if previous else ())
         if upper is not None and upper <= lower:
-            ctx.error("bands", f"this band is empty: it ends at {upper}, not above where it starts ({lower})",
+            ctx.error("bands", f"this band is empty: it ends at {amount(upper)}, not above where it starts "
+                      f"({amount(lower)})",
                       band.span)
         if upper is not None:
             ctx.constants[band.upper] = upper

@@ -96,6 +96,7 @@ class CheckedRulebook:
     constants: dict[object, Decimal]
     base: CheckedRulebook | None = None  # the rulebook this one layers on
     optional: frozenset = frozenset()  # facts that may be left out (declared '= none')
+    warnings: tuple = ()  # diagnostics of severity 'warning' (e.g. an amended value still quoted)
 
     @property
     def alias(self) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from medrules.numbers import amount
+
 LANGS = ("zh", "en")
 
 CENT = Decimal("0.01")
@@ -29,25 +31,29 @@ def fraction_text(d: Decimal) -> str:
 
 
 class Formatter:
-    def __init__(self, lang: str = "zh"):
+    def __init__(self, lang: str = "zh", grid: bool = False):
+        """``grid``: amounts for a citizen, on the fen grid (an inexact 38,577.933 shows as '≈38,577.93')."""
         if lang not in LANGS:
             raise ValueError(lang)
         self.lang = lang
+        self.grid = grid
+        from medrules.explain.i18n import gettext_for
+        self._ = gettext_for(lang)
 
     def number(self, d: Decimal) -> str:
         """1234.5 -> '1,234.50'; an inexact quotient is cut to four decimals and marked '…'."""
         suffix = ""
         d = shown(d)
+        if self.grid and d.as_tuple().exponent < -2:
+            on_grid = d.quantize(CENT, rounding="ROUND_HALF_UP")
+            if on_grid != d:
+                return "≈" + self.number(on_grid)
         if d.as_tuple().exponent < -4:
             d, suffix = d.quantize(Decimal("0.0001"), rounding="ROUND_DOWN"), "…"
-        text = money_text(d)
-        whole, _, frac = text.partition(".")
-        sign = "-" if whole.startswith("-") else ""
-        whole = f"{int(whole.lstrip('-')):,}"
-        return (f"{sign}{whole}.{frac}" if frac else f"{sign}{whole}") + suffix
+        return amount(d, self.lang) + suffix
 
     def money(self, d: Decimal) -> str:
-        return f"{self.number(d)} 元" if self.lang == "zh" else f"{self.number(d)} yuan"
+        return self._("{amount} yuan").format(amount=self.number(d))
 
     def amount(self, d: Decimal) -> str:
         """A bare amount inside a formula (unit shown once, at the result)."""
@@ -60,12 +66,12 @@ class Formatter:
     def points(self, d: Decimal) -> str:
         p = fraction_text(d * 100)
         sign = "+" if d >= 0 else ""
-        return f"{sign}{p} 个百分点" if self.lang == "zh" else f"{sign}{p} points"
+        return self._("{points} points").format(points=f"{sign}{p}")
 
     def relpct(self, d: Decimal) -> str:
         r = fraction_text(d * 100)
         sign = "+" if d >= 0 else ""
-        return f"{sign}{r}%(相对)" if self.lang == "zh" else f"{sign}{r}% relative"
+        return self._("{percent}% relative").format(percent=f"{sign}{r}")
 
     def date(self, d: dt.date) -> str:
         return d.isoformat()
@@ -75,17 +81,17 @@ class Formatter:
                 "days": self.days, "months": self.months}.get(unit, self.plain)(v)
 
     def days(self, v) -> str:
-        return f"{v} 天" if self.lang == "zh" else f"{v} days"
+        return self._("{n} days").format(n=v)
 
     def months(self, v) -> str:
-        return f"{v} 个月" if self.lang == "zh" else f"{v} months"
+        return self._("{n} months").format(n=v)
 
     def plain(self, v) -> str:
         return format(v.normalize(), "f") if isinstance(v, Decimal) else str(v)
 
     def any(self, v) -> str:
         if isinstance(v, bool):
-            return ("是" if v else "否") if self.lang == "zh" else ("true" if v else "false")
+            return self._("true") if v else self._("false")
         if isinstance(v, Decimal):
             return self.amount(v)
         if isinstance(v, frozenset):

@@ -131,3 +131,23 @@ def what_if_json(w, sensitivity=()) -> dict:
         "most_sensitive": [{"fact": f"{s.change.record}.{s.change.field}", "value": plain(s.change.value),
                             "change": plain(s.delta)} for s in sensitivity],
     }
+
+
+def stake_json(stake) -> dict:
+    """``medrules readings --json``: the money at stake per combination of readings (amounts as decimal strings)."""
+    def outcome(o):
+        return {"readings": o.choice, "funds": {k: money_text(v) for k, v in o.funds.items()},
+                "funds_paid": money_text(o.funds_paid), "member_pays": money_text(o.member_pays)}
+    return {
+        "schema": "medrules.readings/1",
+        "readings": {name: {"title": r.title("zh"), "title_en": r.title("en"), "chosen": r.declared,
+                            "alternatives": [a.name for a in r.alternatives]} for name, r in stake.readings.items()},
+        "chosen": outcome(stake.chosen),
+        "others": [{**outcome(o), "difference": {
+            "funds_paid": money_text(o.funds_paid - stake.chosen.funds_paid),
+            "member_pays": money_text(o.member_pays - stake.chosen.member_pays),
+            "funds": {k: money_text(v - stake.chosen.funds.get(k, 0)) for k, v in o.funds.items()}},
+            "claims": [{"file": c.file, "claim": c.claim_id, "difference": money_text(c.delta),
+                        "funds": {fund: {"chosen": money_text(a), "this": money_text(b)} for fund, a, b in c.funds}}
+                       for c in changes]} for o, changes in stake.others],
+    }

@@ -162,7 +162,9 @@ class Describer:
     def describe(self, step: Step) -> Line:
         text, formula, moves = getattr(self, f"step_{step.kind}")(step, step)  # the step's typed fields
         node = step.node
-        citation = self.citation(step)
+        citation, amended = self.citation(step), self.amended_citation(step)
+        if amended is not None:  # the amended value's own words; the clause's reading (its note) still applies
+            citation = attrs.evolve(amended, note=amended.note or (citation.note if citation is not None else None))
         sources = self.layers[step.layer].sources
         source = sources.get(citation.source) if citation is not None and citation.source else None
         return Line(step.kind, step.fund, text, formula, citation, getattr(node, "span", None),
@@ -170,6 +172,20 @@ class Describer:
                     (citation.source if citation is not None else None),
                     self.fund_title(step.fund) if step.fund else None, step.layer,
                     self.assumptions_read(step))
+
+    def amended_citation(self, step: Step) -> n.Citation | None:
+        """A parameter restated by an amendment, with its own citation, read by a clause the amendment inherits:
+        the number shown is the parameter's, so the quote beside it must be too (never the old year's words)."""
+        clause_file = getattr(getattr(step.node, "span", None), "file", None)
+        for node, _ in step.reads:
+            res = self.resolved.get(node) if isinstance(node, n.Ref) else None
+            if res is None or res.kind != "param":
+                continue
+            p = self.layers[step.layer].parameter(res.target)
+            cit = p.citation
+            if cit is not None and not cit.assumed and cit.quote and clause_file and p.span.file != clause_file:
+                return cit
+        return None
 
     def assumptions_read(self, step: Step) -> tuple:
         """Parameters marked 'assumed' whose values this step used: the explanation flags them."""

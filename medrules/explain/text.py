@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import io
 
+import attrs
+
+from rich.cells import cell_len
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -11,31 +14,41 @@ from medrules.evaluate import Program, Settlement
 from medrules.evaluate.runtime import ZERO
 from medrules.explain import ClaimExplanation, Explanation
 from medrules.explain.format import Formatter
+from medrules.explain.i18n import gettext_for
 from medrules.explain.steps import Line, annotations
+from medrules.explain.words import reading_sentence
 
 HEADINGS = {
-    "zh": {"claim": "结算单", "benefit_year": "待遇年度", "total": "总费用", "member": "个人负担",
-           "funds": "基金支付", "fund": "基金", "date": "日期"},
-    "en": {"claim": "Claim", "benefit_year": "benefit year", "total": "total cost", "member": "member pays",
-           "funds": "funds pay", "fund": "fund", "date": "date"},
-}
+    "claim": "Claim",
+    "benefit_year": "benefit year",
+    "total": "total cost",
+    "member": "member pays",
+    "funds": "funds pay",
+    "fund": "fund",
+    "date": "date",
+}  # English msgids; other languages from the catalog
+
+
+def headings(lang: str) -> dict[str, str]:
+    _ = gettext_for(lang)
+    return {key: _(text) for key, text in HEADINGS.items()}
 
 
 def render_explanation(e: Explanation) -> Group:
     parts = []
     h = e.program.checked.rulebook.header
     title = h.title.best(e.lang) if h.title else h.id
-    parts.append(Text(f"{title}  [{h.id}]", style="bold"))
+    parts.append(_heading(Text(f"{title}  [{h.id}]", style="bold")))
     for c in e.claims:
         parts.append(render_claim(e, c))
     return Group(*parts)
 
 
 def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
-    words, f = HEADINGS[e.lang], Formatter(e.lang)
+    words, f = headings(e.lang), Formatter(e.lang)
     r = c.result
-    out = [Text(""), Text(f"{words['claim']} {r.id} · {r.date} · {words['benefit_year']} {r.year} · "
-                          f"{words['total']} {f.money(r.total_cost)}", style="bold underline")]
+    out = [Text(""), _heading(Text(f"{words['claim']} {r.id} · {r.date} · {words['benefit_year']} {r.year} · "
+                                   f"{words['total']} {f.money(r.total_cost)}", style="bold underline"))]
     current_fund = "\0"
     last_citation = None
     number = 0
@@ -49,52 +62,133 @@ def render_claim(e: Explanation, c: ClaimExplanation) -> Group:
         out.append(_line(e, line, number, show_citation=line.citation is not last_citation))
         if line.citation is not None:
             last_citation = line.citation
-    out.append(Text(f"=> {words['funds']} {f.money(r.funds_paid)}; {words['member']} {f.money(r.member_pays)}",
-                    style="bold green"))
+    out.append(_heading(Text(f"=> {words['funds']} {f.money(r.funds_paid)}; {words['member']} "
+                             f"{f.money(r.member_pays)}", style="bold green")))
+    titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
+    for note in e.reading_notes(r.id):
+        out.append(Hanging(Text("≠  ", style="yellow"), ((0, Text(reading_sentence(note, f, titles, r.funds_paid,
+                                                                                    r.member_pays),
+                                                                   style="yellow")),)))
     return Group(*out)
+
+
+def _heading(text: Text) -> "Hanging":
+    """A heading whose wrapped lines are indented by two."""
+    return Hanging(Text(""), ((0, text),), hang=2)
 
 
 STYLES = {"formula": "cyan", "assumed": "yellow", "cite": "italic", "note": "yellow"}
 
 
-def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> Text:
+def _line(e: Explanation, line: Line, number: int, show_citation: bool) -> "Hanging":
     t = Text()
-    t.append(f"{number:>3}. ", style="dim")
     t.append(line.text, style="bold" if line.kind == "paid" else "")
     if line.span is not None and line.span.line > 0:
         t.append(f"  [{line.span.file}:{line.span.line}]", style="dim")
-    for kind, text in annotations(line, e.lang, with_citation=show_citation):
-        t.append(f"\n       {text}", style=STYLES[kind])
-    return t
+    notes = tuple(Text(text, style=STYLES[kind]) for kind, text in annotations(line, e.lang, with_citation=show_citation))
+    return Hanging(Text(f"{number:>3}. ", style="dim"), ((0, t), *((2, a) for a in notes)))
 
 
-def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> Table:
-    """What each fund pays on each claim. ``programs``: the versions of a rulebook set (columns for all their funds)."""
+@attrs.frozen
+class Hanging:
+    """A numbered or bulleted paragraph with a hanging indent: wrapped lines continue under the text, never at
+    column 0. ``paragraphs``: (extra indent, text) pairs, the first beside ``head``."""
+    head: Text
+    paragraphs: tuple[tuple[int, Text], ...]
+    hang: int = 0  # a further indent for continuation lines (headings: 2)
+
+    def __rich_console__(self, console, options):
+        indent = self.head.cell_len
+        for number, (extra, text) in enumerate(self.paragraphs):
+            width = max(options.max_width - indent - extra - self.hang, 12)
+            for i, piece in enumerate(text.wrap(console, width, overflow="fold")):
+                piece.rstrip()
+                lead = self.head if number == 0 and i == 0 else " " * (indent + extra + (self.hang if i else 0))
+                yield Text.assemble(lead, piece, no_wrap=True, end="\n")
+
+
+def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> "SettlementTable":
+    """What each fund pays on each claim. ``programs``: the versions of a rulebook set (columns for all their funds).
+
+    A table when it fits the width it is printed in; otherwise one block per claim (label, amount), so
+    that no amount or date is ever cut short."""
     f = Formatter(lang)
-    words = HEADINGS[lang]
+    words = headings(lang)
     title = s.rulebook if programs else program.checked.id
-    table = Table(title=Text(f"{title} · {s.member_id}"), show_lines=False)  # Text: ids are never markup
-    table.add_column(words["claim"])
-    table.add_column(words["date"])
-    table.add_column(words["total"], justify="right")
     funds = program.all_funds()
     for other in programs or ():
         funds += [(name, fund) for name, fund in other.all_funds() if name not in dict(funds)]
-    for _, fund in funds:
-        table.add_column(Text(fund.title(lang)), justify="right")
+    headers = [words["claim"], words["date"], words["total"], *(fund.title(lang) for _, fund in funds),
+               words["member"]]
 
     def paid(claim, name):
         return next((x.paid for x in claim.funds if x.fund == name), ZERO)
-    table.add_column(words["member"], justify="right")
-    for c in s.claims:
-        table.add_row(Text(c.id), str(c.date), f.number(c.total_cost),
-                      *(f.number(paid(c, name)) for name, _ in funds), f.number(c.member_pays))
+    rows = [(c.id, str(c.date), f.number(c.total_cost), *(f.number(paid(c, name)) for name, _ in funds),
+             f.number(c.member_pays)) for c in s.claims]
+    total = None
     if s.claims:
-        table.add_section()
-        table.add_row("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
-                      *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
-                      f.number(sum((c.member_pays for c in s.claims), ZERO)))
-    return table
+        total = ("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
+                 *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
+                 f.number(sum((c.member_pays for c in s.claims), ZERO)))
+    return SettlementTable(f"{title} · {s.member_id}", tuple(headers), tuple(rows), total)
+
+
+@attrs.frozen
+class SettlementTable:
+    """Rows of whole cells, laid out when the width is known (``__rich_console__``)."""
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    total: tuple[str, ...] | None
+
+    def widths(self, max_width: int) -> list[int] | None:
+        """Column widths that keep every cell whole (headers may wrap), or None when no table fits."""
+        cells = [r for r in (*self.rows, self.total) if r is not None]
+        widths = [max([cell_len(r[i]) for r in cells] + [1]) for i in range(len(self.headers))]
+        # a header wraps (CJK by character, English by word), but no narrower than its longest word
+        widths = [max(w, max(cell_len(word) for word in h.split()) if " " in h else min(cell_len(h), 4))
+                  for w, h in zip(widths, self.headers)]
+        frame = 3 * len(widths) + 1  # '│ ' + ' ' per column, and the last border
+        spare = max_width - frame - sum(widths)
+        if spare < 0:
+            return None
+        for i, h in enumerate(self.headers):  # give headers room, left to right, while there is some
+            grow = min(spare, max(0, cell_len(h) - widths[i]))
+            widths[i] += grow
+            spare -= grow
+        return widths
+
+    def __rich_console__(self, console, options):
+        widths = self.widths(options.max_width)
+        if widths is not None:
+            table = Table(title=self.title, show_lines=False)
+            for i, (h, w) in enumerate(zip(self.headers, widths)):
+                table.add_column(h, justify="left" if i < 2 else "right", width=w, overflow="fold")
+            for r in self.rows:
+                table.add_row(*r)
+            if self.total is not None:
+                table.add_section()
+                table.add_row(*self.total)
+            yield table
+            return
+        yield from self.stacked(options.max_width)
+
+    def stacked(self, width: int):
+        """One block per claim: its id and date, then each column as 'label  amount', the amount right-aligned
+        (on a line of its own, indented, when label and amount do not fit on one)."""
+        yield Text(self.title, style="bold")
+        for r in (*self.rows, self.total):
+            if r is None:
+                continue
+            yield Text("")
+            yield Text(f"{r[0]} {r[1]}".rstrip(), style="bold")
+            for label, value in zip(self.headers[2:], r[2:]):
+                gap = width - 2 - cell_len(label) - cell_len(value)
+                if gap >= 2:
+                    yield Text(f"  {label}{' ' * gap}{value}")
+                else:
+                    yield Text(f"  {label}", overflow="fold")
+                    yield Text(f"    {value}", overflow="fold")
 
 
 def to_text(renderable, width: int = 110) -> str:
@@ -104,26 +198,26 @@ def to_text(renderable, width: int = 110) -> str:
     return console.export_text()
 
 
-def render_what_if(w, sensitivity=()) -> Group:
-    """The difference a changed fact makes, claim by claim, with the steps that changed."""
-    f = Formatter(w.lang)
-    zh = w.lang == "zh"
+def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
+    """The difference a changed fact makes, claim by claim, with the steps that changed (the citizen's view:
+    only the money, on the fen grid)."""
+    f = Formatter(w.lang, grid=citizen)
+    _ = gettext_for(w.lang)
     changes = ", ".join(c.text for c in w.changes)
-    out = [Text(("假如 " if zh else "What if ") + changes + ("?" if zh else "?"), style="bold underline")]
+    out = [Text(_("What if {changes}?").format(changes=changes), style="bold underline")]
     for d in w.claims:
         out.append(Text(""))
-        head = (f"结算单 {d.claim_id}:基金多付 " if zh and d.delta >= 0 else f"结算单 {d.claim_id}:基金少付 " if zh
-                else f"Claim {d.claim_id}: the funds pay {'more' if d.delta >= 0 else 'less'} by ")
-        out.append(Text(head + f.money(abs(d.delta)) + (f";个人负担 {f.number(d.member_before)} → {f.number(d.member_after)}"
-                        if zh else f"; the member pays {f.number(d.member_before)} → {f.number(d.member_after)}"),
-                        style="bold"))
+        head = (_("Claim {id}: the funds pay more by {amount}") if d.delta >= 0
+                else _("Claim {id}: the funds pay less by {amount}")).format(id=d.claim_id, amount=f.money(abs(d.delta)))
+        out.append(Text(head + _("; the member pays {before} → {after}").format(
+            before=f.number(d.member_before), after=f.number(d.member_after)), style="bold"))
         for fund, title, before, after in d.funds:
             delta = after - before
-            out.append(Text(f"  {title} ({fund}): {f.number(before)} → {f.number(after)} "
+            out.append(Text(f"  {title}{'' if citizen else f' ({fund})'}: {f.number(before)} → {f.number(after)} "
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
-        if not d.steps:
-            out.append(Text("  " + ("没有变化。" if zh else "Nothing changes."), style="dim"))
-        for change in d.steps:
+        if not d.funds and (citizen or not d.steps):
+            out.append(Text("  " + _("Nothing changes."), style="dim"))
+        for change in () if citizen else d.steps:
             if change.before is not None:
                 out.append(Text(f"  − {change.before.text}" + (f"  [{change.before.formula}]" if change.before.formula
                                                                  else ""), style="red"))
@@ -131,12 +225,11 @@ def render_what_if(w, sensitivity=()) -> Group:
                 out.append(Text(f"  + {change.after.text}" + (f"  [{change.after.formula}]" if change.after.formula
                                                                 else ""), style="green"))
     total = w.funds_after - w.funds_before
-    out += [Text(""), Text((f"合计:基金支付 {f.number(w.funds_before)} → {f.number(w.funds_after)}" if zh
-                            else f"In all: the funds pay {f.number(w.funds_before)} → {f.number(w.funds_after)}")
-                           + f" ({'+' if total >= 0 else '−'}{f.number(abs(total))})", style="bold")]
+    out += [Text(""), Text(_("In all: the funds pay {before} → {after}").format(
+        before=f.number(w.funds_before), after=f.number(w.funds_after))
+        + f" ({'+' if total >= 0 else '−'}{f.number(abs(total))})", style="bold")]
     if sensitivity:
-        out += [Text(""), Text("对结果影响最大的事实:" if zh else "The facts that would change the outcome most:",
-                               style="bold")]
+        out += [Text(""), Text(_("The facts that would change the outcome most:"), style="bold")]
         for i, s in enumerate(sensitivity, 1):
             out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
     return Group(*out)
@@ -147,6 +240,52 @@ def render_citizen(e: Explanation) -> Group:
     parts = []
     for c in citizen_view(e):
         parts.append(Text(c.heading, style="bold"))
-        parts += [Text(f"  • {sentence}") for sentence in c.sentences]
+        parts += [Hanging(Text("  • "), ((0, Text(sentence)),)) for sentence in c.sentences]
         parts.append(Text(""))
     return Group(*parts)
+
+
+def render_stake(stake, lang: str = "zh") -> Group:
+    """The money at stake per reading (medrules.analyses.readings.Stake): per combination of alternatives, what
+    each fund pays against the chosen readings, and the claims that differ most."""
+    f = Formatter(lang)
+    _ = gettext_for(lang)
+    out = [Text(_("Readings of the text and the money at stake"), style="bold underline")]
+    for name, r in stake.readings.items():
+        alts = _(", ").join(_("{name} ({label})").format(name=a.name, label=a.label.best(lang)) if a.label
+                            else a.name for a in r.alternatives)
+        out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; "
+                                                  + _("chosen: {alternative}").format(alternative=r.declared))),)))
+
+    def table(outcome, base):
+        t = Table(show_header=True, title=None, box=None, padding=(0, 1))
+        t.add_column(_("fund"))
+        t.add_column(outcome.text, justify="right", no_wrap=True)
+        t.add_column(_("difference"), justify="right", no_wrap=True)
+        for fund, paid in outcome.funds.items():
+            before = base.funds.get(fund, ZERO)
+            if paid or before:
+                t.add_row(stake.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
+        t.add_row(_("all funds"), f.number(outcome.funds_paid),
+                  _signed(f, outcome.funds_paid - base.funds_paid))
+        t.add_row(_("members pay"), f.number(outcome.member_pays),
+                  _signed(f, outcome.member_pays - base.member_pays))
+        return t
+    out += [Text(""), Text(_("As the rulebook chooses: {choice}").format(choice=stake.chosen.text), style="bold"),
+            table(stake.chosen, stake.chosen)]
+    for outcome, changes in stake.others:
+        out += [Text(""), Text(_("Read otherwise: {choice}").format(choice=outcome.text), style="bold"),
+                table(outcome, stake.chosen)]
+        if changes:
+            out.append(Text("  " + _("Claims that differ most:")))
+            for c in changes:
+                moved = "; ".join(f"{stake.titles.get(fund, fund)} {f.number(a)} → {f.number(b)}"
+                                  for fund, a, b in c.funds)
+                out.append(Hanging(Text("    "), ((0, Text(f"{c.file} {c.claim_id}: {_signed(f, c.delta)} ({moved})")),)))
+        else:
+            out.append(Text("  " + _("No claim is affected.")))
+    return Group(*out)
+
+
+def _signed(f: Formatter, d) -> str:
+    return ("+" if d > 0 else "−" if d < 0 else "±") + f.number(abs(d))

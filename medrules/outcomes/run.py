@@ -52,12 +52,12 @@ class Runner:
 
     def __init__(self, read=SourceFile.read, lang: str = "zh"):
         self.read, self.lang = read, lang
-        self.programs: dict[Path, object] = {}
+        self.programs: dict[tuple, object] = {}
 
-    def program(self, path: Path):
-        key = medrules.resolve_rulebook_path(path).resolve()
+    def program(self, path: Path, readings: tuple = ()):
+        key = (medrules.resolve_rulebook_path(path).resolve(), readings)
         if key not in self.programs:
-            self.programs[key] = medrules.load(path, read=self.read)
+            self.programs[key] = medrules.load(path, read=self.read, readings=dict(readings))
         return self.programs[key]
 
     def run_file(self, path: Path) -> FileResult:
@@ -69,7 +69,7 @@ class Runner:
 
     def run_case(self, case: OutcomeCase) -> CaseResult:
         try:
-            program = self.program(case.rulebook)
+            program = self.program(case.rulebook, case.readings)
         except MedrulesError as exc:
             return CaseResult(case, errors=tuple(exc.diagnostics))
         try:

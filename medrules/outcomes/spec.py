@@ -119,9 +119,10 @@ class OutcomeCase:
     facts: Located
     expected: tuple[ClaimExpectation, ...]
     accumulators_after: dict[str, Amount]
+    readings: tuple[tuple[str, str], ...] = ()  # settle by these alternatives of the rulebook's readings
 
 
-_CASE_KEYS = {"name", "rulebook", "title", "source", "facts", "expected", "accumulators_after", "note"}
+_CASE_KEYS = {"name", "rulebook", "title", "source", "facts", "expected", "accumulators_after", "note", "readings"}
 
 
 def _amount(v: Located, what: str, problems: list) -> Amount | None:
@@ -191,7 +192,8 @@ def _case(item: Located, source: SourceFile, rulebook: Path | None, index: int, 
     name = str(top["name"].value) if "name" in top else Path(source.name).name.removesuffix(".yaml").removesuffix(
         ".yml") + (f"[{index}]" if index else "")
     title = str(top["title"].value) if "title" in top else None
-    return OutcomeCase(name, source.name, item.span, rulebook, title, top["facts"], tuple(expected), after)
+    readings = tuple(sorted((k, str(v.value)) for k, v in _mapping(top.get("readings"), "readings", problems).items()))
+    return OutcomeCase(name, source.name, item.span, rulebook, title, top["facts"], tuple(expected), after, readings)
 
 
 def read_tests(source: SourceFile) -> list[OutcomeCase]:
