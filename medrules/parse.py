@@ -633,4 +633,4 @@ class _Builder(Transformer):
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
                           totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat),
-                          of(n.Reading), of(n.Actionable))
+                          readings=of(n.Reading), actionable=of(n.Actionable))
