@@ -47,6 +47,7 @@ def apply(base: n.Rulebook, amendment: n.Rulebook) -> n.Rulebook:
         span=amendment.span,
         exclusions=base.exclusions + amendment.exclusions,
         treatments=base.treatments + amendment.treatments,
+        contributions=replace_by_name(base.contributions, amendment.contributions),
     )
 
 

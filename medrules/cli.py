@@ -357,3 +357,16 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
         settle_command(rulebook, claims, results, members, column_options(column or [], columns), scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"))
     _run(body, debug)
+
+
+@app.command()
+def assess(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
+           view: Annotated[View, typer.Option("--view", help="auditor: every step; citizen: a few sentences")]
+           = View.auditor, debug: DebugOpt = False) -> None:
+    """What a member owes under a rulebook's contributions, and what subsidies pay for (the premium side)."""
+    def body(s: _Session):
+        from medrules.contributions.command import assess_command
+        program = s.program(rulebook)
+        out.print(assess_command(program, s.facts(facts, program), lang.value, view.value, json_),
+                  markup=False, highlight=False, soft_wrap=True)
+    _run(body, debug)

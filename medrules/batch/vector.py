@@ -724,6 +724,10 @@ def compile_vector(program) -> VectorProgram:
     Money in the fund kernel (bases, deductibles, caps, accumulators) is held at one decimal scale: fen,
     or finer when an amount has more decimals (``10% × pension`` is exact at 10^-3 yuan)."""
     plan = program.plan
+    for layer in plan.layers:  # the premium side is settled per member by the scalar backend only
+        if layer.contributions:
+            raise _refuse(layer.contributions[0].node, "contributions (what a member owes)",
+                          "assess each member with 'medrules assess RULEBOOK FACTS' (the scalar backend)")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:

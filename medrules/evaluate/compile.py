@@ -298,7 +298,7 @@ class CompiledLayer:
     funds: tuple[CompiledFund, ...]
     treatments: tuple[Compiled, ...]  # fns: value, when
     exclusions: tuple[Compiled, ...]
-    total: Compiled
+    total: Compiled | None  # None: a contributions-only rulebook
 
     @property
     def checked(self):
@@ -309,7 +309,7 @@ def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
     return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
-                         _compiled(layer.total, layer.total.expr, traced=traced))
+                         _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None)
 
 
 @attrs.frozen
