@@ -1,0 +1,113 @@
+"""What members owe under the I, E (Pingyang 2019) and F2 (Chongqing 2017) financing rules, by hand."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import ROOT, program_for
+from medrules.cli import app
+from medrules.evaluate import assess
+from medrules.facts import facts_from_source
+from medrules.source import SourceFile
+
+D = Decimal
+I = ROOT / "rulebooks" / "county-i" / "contributions.mr"
+E = ROOT / "rulebooks" / "pingyang" / "contributions-2019.mr"
+F2 = ROOT / "rulebooks" / "chongqing" / "contributions-2017.mr"
+
+
+def owes(path, **member):
+    program = program_for(path)
+    member.setdefault("id", "M")
+    if "groups" in program.checked.records["member"]:
+        member.setdefault("groups", [])
+    facts = facts_from_source(SourceFile("<member>", json.dumps({"member": member})), program.checked)
+    return assess(program, facts).contribution("basic")
+
+
+# ---------------------------------------------------------------- I: 120 a person, 30 may offset
+def test_i_120_a_person():
+    c = owes(I)
+    assert (c.premium, c.member_owes) == (D(120), D(120))
+
+
+def test_i_the_outpatient_allowance_offsets_30():
+    # "30元门诊费可列抵30元参保费(即可只交90元参保费)": 120 − 30 = 90
+    c = owes(I, offset_allowance=True)
+    assert (c.subsidy("allowance_offset"), c.member_owes) == (D(30), D(90))
+
+
+def test_i_a_household_of_three_one_offsetting():
+    # by household: 120 + 120 + (120 − 30) = 330
+    members = [owes(I, id=f"H{i}", household="H", offset_allowance=(i == 2)) for i in range(3)]
+    assert sum(m.member_owes for m in members) == D(330)
+
+
+# ---------------------------------------------------------------- E: Pingyang 2019, 690 = 210 + 480
+def test_e_everyone_owes_the_individual_210():
+    # 690 − 480 = 210
+    c = owes(E)
+    assert (c.premium, c.subsidy("government"), c.member_owes) == (D(690), D(480), D(210))
+
+
+@pytest.mark.parametrize("group", ["five_guarantees", "minimum_living", "destitute_disabled", "severe_disability",
+                                   "orphan"])
+def test_e_the_county_pays_the_individual_share_of_the_listed(group):
+    # 690 − 480 − 210 = 0
+    c = owes(E, groups=[group])
+    assert (c.subsidy("county_pays_share"), c.member_owes) == (D(210), D(0))
+
+
+def test_e_several_groups_still_one_individual_share():
+    # min(210, 690 − 480 = 210) = 210: never more than the premium
+    c = owes(E, groups=["orphan", "severe_disability"])
+    assert c.subsidised == D(690) and c.member_owes == 0
+
+
+@pytest.mark.parametrize("born_on, owed", [
+    ("2019-01-01", "0"),     # born in 2019: covered without paying in the birth year
+    ("2019-12-31", "0"),
+    ("2018-12-31", "210"),   # born in 2018: pays from the second year, 690 − 480 = 210
+])
+def test_e_newborns_pay_from_their_second_year(born_on, owed):
+    assert owes(E, born_on=born_on).member_owes == D(owed)
+
+
+# ---------------------------------------------------------------- F2: Chongqing 2017, 140 / 350 / + 420
+@pytest.mark.parametrize("tier, paid_on, born_on, owed", [
+    ("tier1", "2016-09-01", None, "140"),         # main period, first day: 560 − 420 = 140
+    ("tier2", "2016-12-20", None, "350"),         # 770 − 420 = 350
+    ("tier1", "2017-06-30", None, "140"),         # "6月底" includes 30 June
+    ("tier1", "2017-07-01", None, "560"),         # late: individual share + subsidy 140 + 420
+    ("tier2", "2017-09-30", None, "770"),         # late, last day: 350 + 420
+    ("tier2", "2017-10-01", None, "0"),           # outside every period: cannot enrol for 2017
+    ("tier1", "2016-08-31", None, "0"),
+    ("tier1", "2017-03-10", "2017-02-01", "140"),  # newborn paying in 2017-01..06: 140
+    ("tier2", "2017-11-20", "2017-10-01", "770"),  # newborn paying in 2017-07..12: 350 + 420
+    ("tier2", "2017-11-20", "2016-12-01", "0"),    # born in 2016: not a newborn's period; after 09-30
+])
+def test_f2_what_a_member_owes_by_payment_date(tier, paid_on, born_on, owed):
+    member = {"tier": tier, "paid_on": paid_on} | ({"born_on": born_on} if born_on else {})
+    assert owes(F2, **member).member_owes == D(owed)
+
+
+def test_f2_explained_in_english():
+    r = CliRunner().invoke(app, ["assess", str(F2), str(ROOT / "examples" / "contributions" /
+                                                        "chongqing-2017-late-tier2.json"), "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    # paid 2017-08-15 at tier 2: 350 + 420 = 770, no subsidy
+    assert "770.00" in r.output and "government subsidy does not apply" in r.output
+
+
+@pytest.mark.parametrize("path, name, owed", [
+    (I, "county-i-household-offset.json", "90.00"),   # 120 − 30
+    (E, "pingyang-2019-newborn.json", "0.00"),        # 690 − 480 − 210
+    (F2, "chongqing-2017-late-tier2.json", "770.00"),  # 350 + 420
+])
+def test_example_files(path, name, owed):
+    r = CliRunner().invoke(app, ["assess", str(path), str(ROOT / "examples" / "contributions" / name), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["member_owes"] == owed
