@@ -25,7 +25,7 @@ def owes(path, **member):
     if "groups" in program.checked.records["member"]:
         member.setdefault("groups", [])
     facts = facts_from_source(SourceFile("<member>", json.dumps({"member": member})), program.checked)
-    return assess(program, facts).contribution("basic")
+    return assess(program, facts).contributions[0]  # each of these rulebooks states one contribution
 
 
 # ---------------------------------------------------------------- I: 120 a person, 30 may offset
@@ -111,3 +111,39 @@ def test_example_files(path, name, owed):
     r = CliRunner().invoke(app, ["assess", str(path), str(ROOT / "examples" / "contributions" / name), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["member_owes"] == owed
+
+
+# ---------------------------------------------------------------- N (Tianjin): the retirement top-up
+TJR = ROOT / "rulebooks" / "tianjin" / "contributions-retirement.mr"
+
+
+@pytest.mark.parametrize("sex, total, city, owed", [
+    ("male", 25, 5, "0"),          # enough: 25 ≥ 25 and 5 ≥ 5
+    ("male", 22, 10, "21000"),     # max(25 − 22, 5 − 10, 0) = 3 years × 7,000 = 21,000
+    ("female", 22, 10, "0"),       # women need 20
+    ("female", 19.5, 2, "21000"),  # max(20 − 19.5, 5 − 2) = 3 × 7,000 (Tianjin years count in both)
+    ("male", 24.25, 5, "5250"),    # 0.75 × 7,000 = 5,250
+])
+def test_tianjin_retirement_topup(sex, total, city, owed):
+    c = owes(TJR, sex=sex, years_total=total, years_in_city=city, year_standard="7000")
+    assert c.member_owes == D(owed)
+
+
+# ---------------------------------------------------------------- L (Taicang): 1:2:4 and the top-up
+TC = ROOT / "rulebooks" / "taicang" / "contributions-retirement.mr"
+
+
+@pytest.mark.parametrize("retires_in, basic, inpatient, resident, minimum, owed", [
+    # basic years: 10 + 8 / 2 + 12 / 4 = 17; minimum 20: 3 × 5,000 = 15,000
+    ("basic", 10, 8, 12, 20, "15000"),
+    # inpatient years: (10 + 4 + 3) × 2 = 34; minimum 30: none missing
+    ("inpatient", 10, 8, 12, 30, "0"),
+    # resident years: 17 × 4 = 68; minimum 70: 2 × 5,000 = 10,000
+    ("resident", 10, 8, 12, 70, "10000"),
+    # 3 resident years are 0.75 basic years: 15 − 0.75 = 14.25 missing × 5,000 = 71,250
+    ("basic", 0, 0, 3, 15, "71250"),
+])
+def test_taicang_conversion_1_2_4_and_topup(retires_in, basic, inpatient, resident, minimum, owed):
+    c = owes(TC, retires_in=retires_in, years_basic=basic, years_inpatient=inpatient, years_resident=resident,
+             minimum_years=minimum, year_cost="5000")
+    assert c.member_owes == D(owed)
