@@ -147,3 +147,22 @@ def test_taicang_conversion_1_2_4_and_topup(retires_in, basic, inpatient, reside
     c = owes(TC, retires_in=retires_in, years_basic=basic, years_inpatient=inpatient, years_resident=resident,
              minimum_years=minimum, year_cost="5000")
     assert c.member_owes == D(owed)
+
+
+# ---------------------------------------------------------------- Anhui 2021: the ex-poor pay 320
+AH = ROOT / "rulebooks" / "anhui" / "contributions-2021.mr"
+
+
+@pytest.mark.parametrize("status, owed", [
+    (["stable_ex_poor"], "320"),                  # no longer funded: 320
+    (["stable_ex_poor", "monitored"], "0"),       # in the monitoring group: 320 − 320
+    (["stable_ex_poor", "minimum_living"], "0"),  # 低保 keep their funding
+    (["destitute"], "0"),
+])
+def test_anhui_stable_ex_poor_pay_320(status, owed):
+    assert owes(AH, status=status).member_owes == D(owed)
+
+
+def test_anhui_a_household_of_three_pays_960():
+    # "每家按3口人计算,需要缴纳费用960元": 3 × 320 = 960
+    assert sum(owes(AH, id=f"H{i}", status=["stable_ex_poor"]).member_owes for i in range(3)) == D(960)
