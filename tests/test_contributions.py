@@ -286,3 +286,23 @@ def test_example_files_through_the_command(name, owed):
     r = CliRunner().invoke(app, ["assess", str(J2021), str(ROOT / "examples" / "contributions" / name), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["member_owes"] == owed
+
+
+def test_a_day_that_is_not_in_the_year_is_a_located_syntax_error():
+    with pytest.raises(MedrulesError) as exc:
+        medrules.parse(SourceFile("t.mr", HEADER + 'contribution c cites S "x" {\n  premium 10 yuan\n'
+                                  '  prorate from 13-01 to 12-31 rounding half_up to 1 yuan\n}\n'))
+    d = exc.value.diagnostics[0]
+    assert (d.code, d.span.line, d.span.col) == ("bad-date", 10, 16)
+
+
+@pytest.mark.parametrize("clause, line", [
+    ("premium 10 yuan - member.age * 1 yuan", 9),                      # 10 − 40 = −30: a negative premium
+    ("premium 10 yuan\n  subsidy g: 0 yuan - member.age * 1 yuan", 10),  # a negative subsidy
+])
+def test_negative_amounts_fail_closed_with_their_place(clause, line):
+    program = medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile(
+        "t.mr", HEADER + f'contribution c cites S "x" {{\n  {clause}\n}}\n'))))
+    with pytest.raises(MedrulesError) as exc:
+        owes(program, tier="tier1", age=40)
+    assert exc.value.diagnostics[0].span.line == line
