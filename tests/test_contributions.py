@@ -158,6 +158,17 @@ def test_citizen_sentence_en(j2021):
     assert sentence.startswith("resident basic medical insurance premium: you pay 212.00 yuan")
     assert "380.00 yuan" in sentence and "168.00 yuan" in sentence and "280.00 × 60%" in sentence
     assert "only the highest single subsidy applies" in sentence
+    # the conditions in the rulebook's own words: the tier chosen, and the list-3 alternative that held
+    assert "(the tier chosen: tier 2)" in sentence
+    assert "member of a low-income household and age (full years) ≥ 60" in sentence
+
+
+def test_citizen_sentence_zh(j2021):
+    a = owes(j2021, trace=True, groups=["low_income"], age=65, tier="tier2")
+    sentence = explain_assessment(j2021, a, "zh").contributions[0].sentences[0]
+    assert sentence.startswith("城乡居民基本医疗保险个人缴费:您需缴纳 212.00 元")
+    assert "全年保费 380.00 元(选择的缴费档次 第二档)" in sentence
+    assert "县政府参保补助为您支付 168.00 元(280.00 × 60%,城乡低收入家庭成员,且年龄(周岁) ≥ 60)" in sentence
 
 
 def test_auditor_view_zh_shows_the_arithmetic_and_the_citation(j2021):

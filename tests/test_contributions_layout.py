@@ -54,7 +54,11 @@ def test_the_member_owes_the_premium_less_subsidies_never_less_than_zero(groups,
     member = {"id": "P", "groups": groups, "age": age, "tier": tier, "student": student, "local": local,
               "new_student": new_student, "supplementary": supplementary}
     facts = facts_from_source(SourceFile("<p>", json.dumps({"member": member})), program.checked)
-    a = assess(program, facts)
+    a = assess(program, facts, trace=True)
+    from medrules.explain.contribution import explain_assessment, render_text
+    for lang in ("zh", "en"):  # every member can be explained, in both views
+        e = explain_assessment(program, a, lang)
+        assert render_text(e, "citizen") and render_text(e, "auditor")
     for c in a.contributions:
         assert Decimal(0) <= c.member_owes <= c.premium
         assert c.member_owes + c.subsidised == c.premium

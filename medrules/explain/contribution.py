@@ -24,6 +24,10 @@ from medrules.explain.formula import source_text, substituted
 from medrules.explain.steps import Describer, Line, annotations
 
 
+class _Unsayable(Exception):
+    """A condition this module does not put into words (the explanation shows it as written)."""
+
+
 @attrs.frozen
 class ContributionExplanation:
     result: object  # ContributionResult
@@ -66,6 +70,90 @@ class ContributionDescriber(Describer):
             if isinstance(node, (n.Cases, n.Highest)):
                 if index < len(node.cases):
                     return f"({source_text(node.cases[index].when)})"
+                return self.t("(其他情形)", "(otherwise)")
+        return ""
+
+    # -- a condition in words, from the rulebook's labels (the citizen's view)
+    def words(self, e, reads: tuple) -> str | None:
+        """``member.tier == tier2`` → "参保档次 第二档"; an 'or' shows only the alternatives that held.
+        None when the condition has a shape this does not put into words."""
+        values = {id(node): value for node, value in reads if isinstance(node, n.Ref)}
+        try:
+            return self._words(e, values)
+        except _Unsayable:
+            return None
+
+    def _label(self, ref: n.Ref) -> str:
+        res = self.resolved.get(ref)
+        if res is not None and res.kind == "fact":
+            field = self.ck.records[res.detail][res.target]
+            return field.label.best(self.lang) if field.label else res.target
+        if res is not None and res.kind == "enum_member":
+            member = next(m for m in self.ck.enums[res.target].members if m.name == res.detail)
+            return member.label.best(self.lang) if member.label else member.name
+        raise _Unsayable
+
+    def _holds(self, e, values) -> bool:
+        if isinstance(e, n.Ref):
+            if id(e) not in values:
+                raise _Unsayable
+            return bool(values[id(e)])
+        if isinstance(e, n.Logic):
+            if e.op == "not":
+                return not self._holds(e.operands[0], values)
+            for x in e.operands:  # short-circuit, as evaluated: later operands may not have been read
+                if self._holds(x, values) != (e.op == "and"):
+                    return e.op == "or"
+            return e.op == "and"
+        if isinstance(e, n.Comparison) and isinstance(e.left, n.Ref) and id(e.left) in values:
+            import operator
+            ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
+                   ">=": operator.ge}
+            right = self._value(e.right, values)
+            return ops[e.op](values[id(e.left)], right)
+        if isinstance(e, n.Call) and e.func == "has" and id(e.args[0]) in values:
+            return any(self._value(x, values) in values[id(e.args[0])] for x in e.args[1:])
+        raise _Unsayable
+
+    def _value(self, e, values):
+        if isinstance(e, n.Literal):
+            return e.value
+        res = self.resolved.get(e) if isinstance(e, n.Ref) else None
+        if res is not None and res.kind == "enum_member":
+            return res.detail
+        if isinstance(e, n.Ref) and id(e) in values:
+            return values[id(e)]
+        raise _Unsayable
+
+    def _words(self, e, values) -> str:
+        if isinstance(e, n.Ref):
+            return self._label(e)
+        if isinstance(e, n.Logic) and e.op == "not" and isinstance(e.operands[0], n.Ref):
+            return self.t("非", "not ") + self._label(e.operands[0])
+        if isinstance(e, n.Logic) and e.op in ("and", "or"):
+            parts = e.operands if e.op == "and" else [next(x for x in e.operands if self._holds(x, values))]
+            joined = [self._words(x, values) for x in parts]
+            return (self.t("、", ", ") if e.op == "or" else self.t(",且", " and ")).join(joined)
+        if isinstance(e, n.Comparison) and isinstance(e.left, n.Ref):
+            res = self.resolved.get(e.right) if isinstance(e.right, n.Ref) else None
+            if e.op == "==" and res is not None and res.kind == "enum_member":
+                return f"{self._label(e.left)} {self._label(e.right)}" if self.lang == "zh" else \
+                    f"{self._label(e.left)}: {self._label(e.right)}"
+            if isinstance(e.right, n.Literal):
+                sign = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}[e.op]
+                return f"{self._label(e.left)} {sign} {e.right.text}"
+        if isinstance(e, n.Call) and e.func == "has":
+            held = [x for x in e.args[1:] if self._value(x, values) in values.get(id(e.args[0]), ())]
+            return self.t("、", ", ").join(self._label(x) for x in held)
+        raise _Unsayable
+
+    def chosen_words(self, reads: tuple) -> str:
+        """The case of a choice that held, in words when it can be said ("参保档次 第二档"), else as written."""
+        for node, index in reads:
+            if isinstance(node, (n.Cases, n.Highest)):
+                if index < len(node.cases):
+                    said = self.words(node.cases[index].when, reads)
+                    return f"({said})" if said else f"({source_text(node.cases[index].when)})"
                 return self.t("(其他情形)", "(otherwise)")
         return ""
 
@@ -160,7 +248,7 @@ def citizen_sentences(d: ContributionDescriber, r, lang: str) -> tuple[str, ...]
     why = []
     for s in r.steps:
         if s.kind == "premium":
-            chosen = d.chosen(s.reads)
+            chosen = d.chosen_words(s.reads)
             why.append(f"全年保费 {f.money(s.amount)}{chosen}" if zh else
                        f"the year's premium is {f.money(s.amount)}{' ' + chosen if chosen else ''}")
         elif s.kind == "prorate" and s.applied:
@@ -168,7 +256,7 @@ def citizen_sentences(d: ContributionDescriber, r, lang: str) -> tuple[str, ...]
                        f"covered for {s.months} months of 12, that is {f.money(s.amount)}")
         elif s.kind == "subsidy" and s.applied and s.granted:
             node = s.node
-            chosen = d.chosen(s.reads)
+            chosen = d.chosen_words(s.reads)
             written = substituted(node.amount, s.reads, f, d.types)
             how = "" if written == f.amount(s.granted) else (f"{written}" if zh else f"{written}")
             base = (f"{node.title(lang)}为您支付 {f.money(s.granted)}" if zh else
