@@ -53,6 +53,7 @@ def apply(base: n.Rulebook, amendment: n.Rulebook, at=None) -> n.Rulebook:
         treatments=base.treatments + amendment.treatments,
         readings=replace_by_name(base.readings, amendment.readings),
         actionable=base.actionable + amendment.actionable,
+        contributions=replace_by_name(base.contributions, amendment.contributions),
     )
 
 

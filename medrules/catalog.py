@@ -8,6 +8,8 @@ keeps it in step with the rulebooks.
 """
 from __future__ import annotations
 
+import attrs
+
 from medrules import nodes as n
 from medrules.check.citations import citation_of
 from medrules.evaluate import Program
@@ -50,7 +52,8 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
     facts = [f"- file: `{ck.file}`", f"- in force: {_period(h)}"
              + (f" ({_cite(h.effective_citation, ck)})" if h.effective_citation else ""),
              f"- benefit year starts {h.year_starts[0]:02d}-{h.year_starts[1]:02d}, placed by "
-             f"`{h.dated_by.text}`; days counted {h.day_count}",
+             f"`{h.dated_by.text}`; days counted {h.day_count}" if h.dated_by is not None else
+             "- contributions only: what a member owes for the year's cover (no claims)",
              f"- rounding: {h.rounding.mode} to {h.rounding.quantum} yuan per {h.rounding.scope}"]
     if h.amends:
         facts.append(f"- amends `{h.amends.path}`: restates what changes; everything else is inherited")
@@ -86,7 +89,29 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
             if isinstance(clause, n.Accumulate):
                 continue
             out.append(f"- {_clause(clause)} — {_cite(citation_of(fund, clause), ck)}{at(clause)}")
+    for c in rb.contributions:
+        out += ["", f"**{c.title('zh')}** (contribution `{c.name}`)" + (f" — {c.label.en}" if c.label and
+                                                                         c.label.en else ""), ""]
+        for clause in c.clauses:
+            own = clause.citation if clause.citation is not None and (clause.citation.source or
+                                                                      clause.citation.assumed) else None
+            cit = own or (attrs.evolve(c.citation, note=clause.citation.note) if clause.citation is not None and
+                          clause.citation.note and c.citation is not None else c.citation)
+            out.append(f"- {_contribution_clause(clause)} — {_cite(cit, ck)}{at(clause)}")
     return "\n".join(out)
+
+
+def _contribution_clause(c) -> str:
+    if isinstance(c, n.Applies):
+        return f"applies when `{source_text(c.when)}`"
+    if isinstance(c, n.Premium):
+        return f"premium `{source_text(c.amount)}`"
+    if isinstance(c, n.Subsidy):
+        when = f" when `{source_text(c.when)}`" if c.when is not None else ""
+        return f"subsidy `{c.name}` ({c.title('zh')}) `{source_text(c.amount)}`{when}"
+    when = f" when `{source_text(c.when)}`" if c.when is not None else ""
+    return (f"prorate {c.start[0]:02}-{c.start[1]:02} to {c.end[0]:02}-{c.end[1]:02} (whole months / 12){when}, "
+            f"rounding {c.mode} to {c.quantum} yuan")
 
 
 def opening_comment(text: str) -> list[str]:

@@ -578,6 +578,8 @@ def fmt(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.m
         if check and changed:
             raise typer.Exit(1)
     _run(body, debug)
+
+
 def _add_ledger_commands() -> None:
     """``medrules ledger …`` (medrules/ledger/cli.py); the database libraries load only when one runs."""
     from medrules.ledger.cli import ledger_app
@@ -602,6 +604,19 @@ def serve(host: Annotated[str, typer.Option("--host", help="address to listen on
     """Serve the JSON API (docs at /docs) and the clerk's and citizen's pages; see docs/service.md."""
     from medrules.service.command import serve as run_service
     run_service(host, port, instance, rulebooks, create_clerk, ledger)
+
+
+@app.command()
+def assess(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
+           view: Annotated[View, typer.Option("--view", help="auditor: every step; citizen: a few sentences")]
+           = View.auditor, debug: DebugOpt = False) -> None:
+    """What a member owes under a rulebook's contributions, and what subsidies pay for (the premium side)."""
+    def body(s: _Session):
+        from medrules.contributions.command import assess_command
+        program = s.program(rulebook)
+        out.print(assess_command(program, s.facts(facts, program), lang.value, view.value, json_),
+                  markup=False, highlight=False, soft_wrap=True)
+    _run(body, debug)
 
 
 def main() -> None:

@@ -237,7 +237,9 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
         member_id = str(member.get("id", ""))
     claims: list[Claim] = []
     if "claims" not in top:
-        problems.append(error("facts", "the facts file has no 'claims'", doc.span, "add \"claims\": [ {…}, … ]"))
+        if not checked.rulebook.contributions or checked.rulebook.funds:  # contributions only: no claims
+            problems.append(error("facts", "the facts file has no 'claims'", doc.span,
+                                  "add \"claims\": [ {…}, … ]"))
     elif not isinstance(top["claims"].value, list):
         problems.append(error("facts", "'claims' must be a list", top["claims"].span))
     else:

@@ -444,6 +444,72 @@ class Total:
     span: Span
 
 
+# ---------------------------------------------------------------- contributions (premium side)
+@_nodes
+class Premium:
+    """``premium { 380 yuan when member.tier == tier2, otherwise 280 yuan }``: the full premium
+    (缴费标准) for the member's year of cover, before any subsidy."""
+
+    amount: Expr
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Subsidy:
+    """``subsidy government "政府补助" | "government subsidy": highest { … } when …``: an amount paid
+    for the member (by the government, or an offset), never more than what is left of the premium."""
+
+    name: str
+    label: Label | None
+    amount: Expr
+    when: Expr | None
+    citation: Citation | None
+    span: Span
+    name_span: Span
+
+    def title(self, lang: str = "zh") -> str:
+        return self.label.best(lang) if self.label else self.name
+
+
+@_nodes
+class Prorate:
+    """``prorate from 09-01 to 12-31 when … rounding half_up to 1 yuan``: cover for part of the year;
+    the premium is (whole calendar months covered) / 12 of the year's, rounded as declared."""
+
+    start: tuple[int, int]  # (month, day) in the contribution year
+    end: tuple[int, int]
+    when: Expr | None
+    mode: str
+    quantum: Decimal
+    citation: Citation | None
+    span: Span
+    mode_span: Span
+    start_span: Span
+    end_span: Span
+
+
+ContributionClause = Union[Applies, Premium, Subsidy, Prorate]
+
+
+@_nodes
+class Contribution:
+    """``contribution basic "基本医疗保险个人缴费" cites … { applies …; premium …; subsidy …; prorate … }``:
+    what a member owes for a year's cover (the member owes X, the government pays Y)."""
+
+    name: str
+    label: Label | None
+    citation: Citation | None
+    clauses: tuple[ContributionClause, ...]
+    span: Span
+
+    def clause(self, kind: type) -> list:
+        return [c for c in self.clauses if isinstance(c, kind)]
+
+    def title(self, lang: str = "zh") -> str:
+        return self.label.best(lang) if self.label else self.name
+
+
 @_nodes
 class Comment:
     """``# …`` to the end of its line; ``trailing`` when code precedes it on the line."""
@@ -471,6 +537,7 @@ class Rulebook:
     lang: str = "en"  # the keyword set it is written in: en | zh
     readings: tuple[Reading, ...] = ()
     actionable: tuple[Actionable, ...] = ()
+    contributions: tuple[Contribution, ...] = ()  # what a member owes (premium side)
 
     def actionable_facts(self) -> tuple[str, ...]:
         """The facts a member can change ('member.paid_on'), in the order declared; () when none are declared."""

@@ -618,6 +618,43 @@ class _Builder(Transformer):
     def total(self, meta, c):
         return n.Total(c[0], self.span(meta))
 
+    # -- contributions (premium side)
+    def premium(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Premium(c[0], cit, self.span(meta))
+
+    def subsidy(self, meta, c):
+        c, cit = self._split_citation(c)
+        name, rest = c[0], c[1:]
+        label = rest.pop(0) if isinstance(rest[0], n.Label) else None
+        when = rest[1] if len(rest) > 1 else None
+        return n.Subsidy(str(name), label, rest[0], when, cit, self.span(meta), self.tspan(name))
+
+    def prorate(self, meta, c):
+        c, cit = self._split_citation(c)
+        start, end = c[0], c[1]
+        when = c[2] if len(c) == 5 else None
+        mode, quantum = c[-2], c[-1]
+
+        def month_day(tok):
+            month, day = (int(x) for x in str(tok).split("-"))
+            try:
+                dt.date(2000, month, day)
+            except ValueError:
+                self.diagnostics.append(error("bad-date", f"'{tok}' is not a day of the year", self.tspan(tok),
+                                              "write MM-DD, e.g. 09-01"))
+                return (1, 1)
+            return (month, day)
+
+        return n.Prorate(month_day(start), month_day(end), when, str(mode), Decimal(_digits(quantum)), cit,
+                         self.span(meta), self.tspan(mode), self.tspan(start), self.tspan(end))
+
+    def contribution(self, meta, c):
+        name, rest = c[0], c[1:]
+        label = rest.pop(0) if rest and isinstance(rest[0], n.Label) else None
+        cit = rest.pop(0) if rest and isinstance(rest[0], n.Citation) else None
+        return n.Contribution(str(name), label, cit, tuple(rest), self.span(meta))
+
     def start(self, meta, c):
         def of(kind):
             return tuple(x for x in c if isinstance(x, kind))
@@ -633,4 +670,4 @@ class _Builder(Transformer):
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
                           totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat),
-                          readings=of(n.Reading), actionable=of(n.Actionable))
+                          readings=of(n.Reading), actionable=of(n.Actionable), contributions=of(n.Contribution))

@@ -44,8 +44,12 @@ def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None =
     paths = sorted(Path(folder).glob("*.mr"))
     if not paths:
         raise MedrulesError(error("io", f"no rulebooks (*.mr) in {folder}"))
-    versions = sorted((medrules.load(p, read=read, root=root, readings=readings) for p in paths),
+    loaded = [medrules.load(p, read=read, root=root, readings=readings) for p in paths]
+    versions = sorted((p for p in loaded if p.plan.top.total is not None),  # contributions-only: no claims
                       key=lambda p: p.checked.rulebook.header.effective_from)
+    if not versions:
+        raise MedrulesError(error("io", f"no rulebook in {folder} settles claims (they state contributions only)",
+                                  None, "assess members with 'medrules assess RULEBOOK FACTS'"))
     problems = []
     for a, b in zip(versions, versions[1:]):
         ha, hb = a.checked.rulebook.header, b.checked.rulebook.header

@@ -19,6 +19,8 @@ from medrules.batch.generate import random_members
 from medrules.batch.vector import add_months, benefit_year_start, month_start, round_div
 
 RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
+# rulebooks of contributions only settle no claims (the vector backend refuses them at load: test_contributions.py)
+RULEBOOKS = [p for p in RULEBOOKS if not p.stem.startswith("contributions")]
 QUZHOU = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
 
 

@@ -30,6 +30,7 @@ EXAMPLES = {
     "chongqing-residents-2017": "rulebooks/chongqing/residents-2017.mr",
     "qinhuangdao-residents-2017": "rulebooks/qinhuangdao/residents-2017.mr",
     "qinhuangdao-students-2017-2018": "rulebooks/qinhuangdao/students-2017-2018.mr",
+    "tianjin": "rulebooks/tianjin/employee-continuity.mr",
 }
 EXAMPLE_FILES = sorted((ROOT / "examples").glob("*.json"))
 

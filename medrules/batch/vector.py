@@ -335,6 +335,18 @@ class Compiler:
         if e.func == "month_start":
             f = self.expr(e.args[0])
             return V(lambda w, m: month_start(f(w, m)), None, e.node)
+        if e.func == "month_end":
+            f = self.expr(e.args[0])
+            return V(lambda w, m: month_end(f(w, m)), None, e.node)
+        if e.func == "year_start":
+            f = self.expr(e.args[0])
+            return V(lambda w, m: f(w, m).astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]")
+                     .astype(np.int64), None, e.node)
+        if e.func == "months_between":
+            a, b = self.expr(e.args[0]), self.expr(e.args[1])
+            return V(lambda w, m: (b(w, m).astype("datetime64[D]").astype("datetime64[M]")
+                                   - a(w, m).astype("datetime64[D]").astype("datetime64[M]")).astype(np.int64),
+                     0, e.node)
         if e.func == "day_number":
             start, day = self.expr(e.args[0]), self.expr(e.args[1])
             first = e.first
@@ -397,6 +409,11 @@ class Compiler:
 def month_start(days: np.ndarray) -> np.ndarray:
     d = days.astype("datetime64[D]")
     return d.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+
+def month_end(days: np.ndarray) -> np.ndarray:
+    d = days.astype("datetime64[D]")
+    return ((d.astype("datetime64[M]") + 1).astype("datetime64[D]") - 1).astype(np.int64)
 
 
 def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
@@ -758,6 +775,10 @@ def compile_vector(program) -> VectorProgram:
     Money in the fund kernel (bases, deductibles, caps, accumulators) is held at one decimal scale: fen,
     or finer when an amount has more decimals (``10% × pension`` is exact at 10^-3 yuan)."""
     plan = program.plan
+    for layer in plan.layers:  # the premium side is settled per member by the scalar backend only
+        if layer.contributions:
+            raise _refuse(layer.contributions[0].node, "contributions (what a member owes)",
+                          "assess each member with 'medrules assess RULEBOOK FACTS' (the scalar backend)")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:

@@ -7,11 +7,12 @@ folded constants). A ``CheckedRulebook`` exists only when no pass found an error
 from __future__ import annotations
 
 from medrules import nodes as n
-from medrules.check import actionable, amended, bands, citations, declarations, funds, types
+from medrules.check import actionable, amended, bands, citations, contributions, declarations, funds, types
 from medrules.check.context import CheckedRulebook, Context
 from medrules.diagnostics import MedrulesError
 
-PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, actionable.check, amended.check)
+PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, contributions.check,
+          actionable.check, amended.check)
 
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 

@@ -46,7 +46,7 @@ def check(ctx: Context) -> None:
         if acc.period not in ACCUMULATOR_PERIODS:
             ctx.error("unknown-period", f"unknown accumulator period '{acc.period}'", acc.period_span,
                       "accumulators are kept 'per year' (the benefit year declared in the header)")
-    if rb.total is None:
+    if rb.total is None and (rb.funds or not rb.contributions):  # a contributions-only rulebook settles no claims
         ctx.error("missing", "the rulebook does not say what a claim's total cost is", rb.span,
                   "add e.g. 'total cost is claim.compliant_cost + claim.self_paid'")
 
@@ -81,7 +81,7 @@ def check_header(ctx: Context, header: n.Header | None, rb: n.Rulebook) -> None:
                   "add e.g. 'effective from 2012-01-01'")
     elif header.effective_to and header.effective_to < header.effective_from:
         ctx.error("bad-date", "the rulebook's effective period ends before it starts", header.span)
-    if header.dated_by is None:
+    if header.dated_by is None and (rb.funds or not rb.contributions):
         ctx.error("missing", "the rulebook does not say which date places a claim in a benefit year",
                   header.span, "add e.g. 'year starts 01-01 by claim.date'")
 

@@ -16,6 +16,9 @@ from medrules.units import Type
 FUNCTIONS = {
     "min": "ordered", "max": "ordered",
     "month_start": ((units.DATE,), units.DATE),          # the first day of the date's month
+    "month_end": ((units.DATE,), units.DATE),            # the last day of the date's month
+    "year_start": ((units.DATE,), units.DATE),           # 1 January of the date's year
+    "months_between": ((units.DATE, units.DATE), units.COUNT),  # calendar months from the first's month to the second's
     "day_number": ((units.DATE, units.DATE), units.COUNT),  # day N of a period, per the declared day count
     "has": ("set", units.BOOL),                           # has(member.categories, disabled_in_war)
     "given": ("fact", units.BOOL),                        # given(member.arrears_from): an optional fact is there

@@ -22,8 +22,9 @@ from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYear
                                      OpeningStep, Step, TotalStep, TreatStep)
 from medrules.facts import Claim, Facts
 
-__all__ = ["ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
-           "compile_rulebook", "settle"]
+__all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
+           "assess", "compile_rulebook", "settle", "settle_premium",
+           "settle_prorate", "settle_subsidy"]
 
 OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
 
@@ -94,6 +95,10 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
     plan = program.plan
     top = plan.top
+    if top.total is None:
+        raise MedrulesError(error("evaluate", f"rulebook '{top.id}' states contributions only: it settles no claims",
+                                  program.checked.rulebook.span,
+                                  "assess what a member owes with 'medrules assess RULEBOOK FACTS'"))
     dated_by = top.dated_by
     claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
@@ -239,3 +244,8 @@ def check_effective(program: Program, claims: list[Claim]) -> None:
                                   "settle it under the rulebook in force on that date"))
     if problems:
         raise MedrulesError(problems)
+
+
+# contributions (the premium side) are settled by their own module; re-exported as the public verbs
+from medrules.evaluate.contribution import (Assessment, assess, settle_premium, settle_prorate,  # noqa: E402
+                                            settle_subsidy)

@@ -15,6 +15,7 @@ import attrs
 
 from medrules.diagnostics import MedrulesError, error
 from medrules.plan import Plan, core, lower, ops
+from medrules.plan.arith import CALENDAR
 from medrules.plan.fold import ARITH
 from medrules.plan.lower import parameter_value  # noqa: F401 - public here since before the plan
 
@@ -168,6 +169,9 @@ def _call(e: core.Call, traced: bool):
     if e.func == "month_start":
         (f,) = fs
         return _recorded(e.node, lambda env: f(env).replace(day=1), traced)
+    if e.func in CALENDAR:  # month_end, year_start, months_between
+        fn = CALENDAR[e.func]
+        return _recorded(e.node, lambda env: fn(*(f(env) for f in fs)), traced)
     if e.func == "day_number":
         start, day, first = fs[0], fs[1], e.first
         return _recorded(e.node, lambda env: Decimal((day(env) - start(env)).days + first), traced)
@@ -298,7 +302,7 @@ class CompiledLayer:
     funds: tuple[CompiledFund, ...]
     treatments: tuple[Compiled, ...]  # fns: value, when
     exclusions: tuple[Compiled, ...]
-    total: Compiled
+    total: Compiled | None  # None: a contributions-only rulebook
 
     @property
     def checked(self):
@@ -309,7 +313,7 @@ def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
     return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
-                         _compiled(layer.total, layer.total.expr, traced=traced))
+                         _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None)
 
 
 @attrs.frozen

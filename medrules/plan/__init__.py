@@ -114,7 +114,18 @@ def describe(plan: Plan) -> str:
         for fund in layer.funds:
             out.append(f"  fund {fund.name}")
             out += [f"    {_op(o)}" for o in fund.operations()]
-        out.append(f"  total {show(layer.total.expr)}")
+        if layer.total is not None:
+            out.append(f"  total {show(layer.total.expr)}")
+        for c in layer.contributions:
+            out.append(f"  contribution {c.name}")
+            out += [f"    applies when {show(c.applies)}"] if c.applies is not None else []
+            out.append(f"    premium {show(c.premium.amount)}")
+            if c.prorate is not None:
+                p = c.prorate
+                out.append(f"    prorate {p.months}/12" + (f" when {show(p.when)}" if p.when else "") +
+                           f", rounding {p.mode} to {p.quantum}")
+            out += [f"    subsidy {s.name} {show(s.amount)}" + (f" when {show(s.when)}" if s.when else "")
+                    for s in c.subsidies]
     return "\n".join(out)
 
 

@@ -157,3 +157,23 @@ def days_between(a: dt.date, b: dt.date) -> int:
 def times_relative(a, b):
     """``× 20% relative``: a × (1 + b)."""
     return a * (ONE + b)
+
+
+# ---------------------------------------------------------------- calendar functions (contribution continuity)
+def month_end(day: dt.date) -> dt.date:
+    """The last day of the date's month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def year_start(day: dt.date) -> dt.date:
+    """1 January of the date's year ("次年3月底" = month_end(year_start(x) + 14 months))."""
+    return day.replace(month=1, day=1)
+
+
+def months_between(a: dt.date, b: dt.date) -> Decimal:
+    """Calendar months from a's month to b's month (2020-03-31 → 2020-05-01 is 2), a count."""
+    return Decimal((b.year * 12 + b.month) - (a.year * 12 + a.month))
+
+
+CALENDAR = {"month_end": month_end, "year_start": year_start, "months_between": months_between}
+

@@ -125,7 +125,8 @@ class Not:
 
 @_core
 class Call:
-    """``min`` ``max`` (of any arity), ``month_start(date)``, ``day_number(start, day)`` (counting
+    """``min`` ``max`` (of any arity), ``month_start(date)``, ``month_end(date)``, ``year_start(date)``,
+    ``months_between(a, b)`` (calendar months from a's month to b's), ``day_number(start, day)`` (counting
     the start day as ``first``: 1 inclusive, 0 exclusive), ``given(FACT)`` (the fact is not none),
     ``has(SET, member…)`` (any member in the set)."""
 

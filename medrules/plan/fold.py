@@ -39,6 +39,8 @@ def value(e):  # noqa: C901 - one dispatch over the core
         return (min if e.func == "min" else max)(value(x) for x in e.args)
     if isinstance(e, c.Call) and e.func == "month_start":
         return value(e.args[0]).replace(day=1)
+    if isinstance(e, c.Call) and e.func in ("month_end", "year_start", "months_between"):
+        return arith.CALENDAR[e.func](*(value(x) for x in e.args))
     if isinstance(e, c.Call) and e.func == "day_number":
         return arith.Decimal(arith.days_between(value(e.args[1]), value(e.args[0])) + e.first)
     if isinstance(e, c.Cases):

@@ -12,6 +12,7 @@ from medrules import nodes as n
 from medrules.diagnostics import MedrulesError, error
 from medrules.plan import core as c
 from medrules.plan import ops
+from medrules.plan.contribution import lower_contributions
 from medrules.plan.fold import NotConstant, value
 
 ZERO = Decimal(0)
@@ -135,10 +136,11 @@ class _Lowerer:
                                        t) for t in rb.treatments),
             exclusions=tuple(ops.Exclude(self.expr(x.when), True, x) for x in rb.exclusions),
             funds=tuple(self.fund(f, rounding) for f in rb.funds),
-            total=ops.Total(self.expr(rb.total.expr), rb.total),
-            dated_by=h.dated_by.parts[-1], year_starts=h.year_starts, day_count=h.day_count,
+            total=ops.Total(self.expr(rb.total.expr), rb.total) if rb.total is not None else None,
+            dated_by=h.dated_by.parts[-1] if h.dated_by is not None else None, year_starts=h.year_starts,
+            day_count=h.day_count,
             rounding=rounding, effective_from=h.effective_from, effective_to=h.effective_to,
-            parameters=dict(self.params))
+            parameters=dict(self.params), contributions=lower_contributions(self, rb))
 
     def fund(self, fund: n.Fund, rounding: ops.Rounding) -> ops.FundPlan:
         applies = fund.clause(n.Applies)

@@ -210,14 +210,15 @@ class Layer:
     treatments: tuple[Treat, ...]
     exclusions: tuple[Exclude, ...]  # rulebook-wide (all_funds=True)
     funds: tuple[FundPlan, ...]
-    total: Total
-    dated_by: str  # the claim field that places a claim in a benefit year
+    total: Total | None  # None: a contributions-only rulebook (it settles no claims)
+    dated_by: str | None  # the claim field that places a claim in a benefit year
     year_starts: tuple[int, int]  # (month, day)
     day_count: str  # inclusive | exclusive
     rounding: Rounding
     effective_from: dt.date | None
     effective_to: dt.date | None
     parameters: dict  # name -> folded value (overrides applied)
+    contributions: tuple = ()  # ContributionPlans (medrules.plan.contribution): what a member owes
 
 
 @_op
