@@ -311,7 +311,9 @@ def main() -> None:  # noqa: C901 - one report
     args = parser.parse_args()
     if args.stream:
         return stream(args.stream)
-    program = medrules.load(QUZHOU)
+    # the payments reading of 最高支付限额 (the rulebook chooses the cost reading): the computation the
+    # numpy and OpenFisca references below implement, a yearly cap on what the inpatient fund pays
+    program = medrules.load(QUZHOU, readings={"cap_axis": "payments"})
     vp = compile_vector(program)
     tbs = None
     if not args.no_openfisca:
