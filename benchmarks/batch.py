@@ -379,6 +379,9 @@ def main() -> None:  # noqa: C901 - one report
     print("\n| rulebook | claims | vector claims/s |\n|---|---:|---:|")
     for path in sorted((ROOT / "rulebooks").glob("*/*.mr")):
         p = medrules.load(path)
+        if p.plan.top.total is None:  # contributions only: premiums, not claims (the vector backend refuses them)
+            print(f"| {path.relative_to(ROOT / 'rulebooks').with_suffix('')} | contributions only: not a claims rulebook | |")
+            continue
         v = compile_vector(p)
         gen = random_members(p.checked, max(1, args.rulebook_claims // 5), seed=7, max_claims=9)
         from medrules.batch.columns import encode_records
