@@ -30,11 +30,14 @@ from medrules.source import SourceFile
 INDENT = "  "
 _LITERALS = ("MONEY", "POINTS", "DAYS", "MONTHS", "REL_PERCENT")
 
-TOP = {"rulebook", "source", "enum", "facts", "parameter", "accumulator", "exclude", "treat", "fund", "total"}
+TOP = {"rulebook", "source", "enum", "facts", "parameter", "accumulator", "exclude", "treat", "fund", "total",
+       "reading", "actionable", "contribution"}
 HEADER_ITEMS = {"title", "scheme", "jurisdiction", "effective", "year", "rounding", "days", "layers", "amends",
-                "number", "issued"}
-CLAUSES = {"applies", "exclude", "base", "accumulate", "deductible", "cap", "rate", "bands", "flat", "adjust"}
-BLOCKS = {"rulebook": "items", "source": "items", "enum": "members", "facts": "members", "fund": "clauses"}
+                "number", "issued", "office", "appeal"}
+CLAUSES = {"applies", "exclude", "base", "accumulate", "deductible", "cap", "rate", "bands", "flat", "adjust",
+           "under", "premium", "subsidy", "prorate"}
+BLOCKS = {"rulebook": "items", "source": "items", "enum": "members", "facts": "members", "fund": "clauses",
+          "reading": "members", "contribution": "clauses"}
 OPERATORS = {"and", "or", "+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">="}
 _UNARY_AFTER = OPERATORS | {None, "(", ",", ":", "=", "{", "|", "not", "when", "otherwise", "to", "at", "is",
                             "above", "base", "rate", "flat", "adjust", "deductible", "applies", "as"}
@@ -150,7 +153,7 @@ def _layout(text: str, words: list[_Word], comments: dict[int, str]) -> str:
             continue
         for w in code:
             block = blocks[-1] if blocks else None
-            if row and _splits(w, block, prev):
+            if row and _splits(w, block, prev) and not _under_clause(row, w):
                 flush()
             if not row:
                 if w.first == "}":
@@ -193,6 +196,13 @@ def _splits(w: _Word, block: _Block | None, prev: _Word | None) -> bool:
     if prev is not None and prev.first == "{":
         return block is not None  # (block is the one '{' opened)
     return _starts(w, block, prev)
+
+
+def _under_clause(row: list[_Word], w: _Word) -> bool:
+    """Is ``w`` the clause that ``under READING.ALTERNATIVE`` at the start of the row holds? It stays
+    on that line: ``under cap_axis.cost cap cost at …``."""
+    return row[0].first == "under" and w.first != "under" and all(
+        x.first in ("under", "NAME", ".") for x in row)
 
 
 def _starts(w: _Word, block: _Block | None, prev: _Word | None) -> bool:

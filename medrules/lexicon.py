@@ -56,6 +56,8 @@ ZH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("叠加于", ("layers", "on")),
     ("叠加", ("layers",)),
     ("修订自", ("amends",)),
+    ("经办机构", ("office",)),
+    ("申诉", ("appeal",)),
     # sources
     ("文件", ("source",)),
     ("文号", ("number",)),
@@ -104,6 +106,16 @@ ZH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("总计", ("total",)),
     ("费用", ("cost",)),
     ("为", ("is",)),
+    # readings of an ambiguous text, and the facts a member can change
+    ("解读", ("reading",)),
+    ("采用", ("chosen",)),
+    ("依解读", ("under",)),
+    ("可补正事实", ("actionable",)),
+    # contributions (what a member owes)
+    ("参保缴费", ("contribution",)),
+    ("缴费标准", ("premium",)),
+    ("补助", ("subsidy",)),
+    ("按月折算", ("prorate",)),
     # citations
     ("引用", ("cites",)),
     ("假定", ("assumed",)),

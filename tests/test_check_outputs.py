@@ -91,7 +91,9 @@ def test_a_folder_checks_every_version_and_the_set():
     r = invoke("check", "rulebooks/pingyang", "--json")
     assert r.exit_code == 0, r.output
     files = [f["file"] for f in json.loads(r.output)["files"]]
-    assert [f.rsplit("/", 1)[-1] for f in files] == ["residents-2019.mr", "residents-earlier.mr"]
+    # every file is checked, the contributions-only one too; the set (policy years that settle claims)
+    # is the two residents' rulebooks, which do not overlap
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["contributions-2019.mr", "residents-2019.mr", "residents-earlier.mr"]
 
 
 def test_a_folder_whose_versions_overlap_is_an_error(tmp_path):

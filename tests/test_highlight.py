@@ -129,7 +129,7 @@ def test_textmate_scopes_agree_with_the_parser_lexer(path, textmate):
         got = {scopes[i] for i in range(start, end) if not text[i].isspace()}
         assert len(got) == 1 and next(iter(got)).startswith(want), (path.name, word, got)
         checked += 1
-    assert checked > 50
+    assert checked > 20  # the shortest shipped rulebook (jiang/contributions-2020.mr) has 28 such tokens
 
 
 # ---------------------------------------------------------------- Chinese keywords

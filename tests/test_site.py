@@ -30,7 +30,7 @@ def site(tmp_path_factory) -> Path:
     finally:
         os.chdir(here)
     assert r.exit_code == 0, r.output
-    assert "5 pages written" in r.output  # 4 rulebooks and the index
+    assert "6 pages written" in r.output  # 5 rulebooks (pingyang/contributions-2019 among them) and the index
     return out
 
 
@@ -41,7 +41,8 @@ def _text(html: str) -> str:
 def test_the_index_links_every_rulebook(site):
     index = (site / "index.html").read_text("utf-8")
     for page in ("quzhou-employee-2012.html", "quzhou-employee-mutual-aid-2012.html",
-                 "pingyang-residents-earlier.html", "pingyang-residents-2019.html"):
+                 "pingyang-residents-earlier.html", "pingyang-residents-2019.html",
+                 "pingyang-contributions-2019.html"):
         assert f'href="{page}"' in index and (site / page).exists()
 
 

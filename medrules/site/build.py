@@ -244,12 +244,14 @@ def build_site(programs: list, out: Path, source_folders: list[Path]) -> list[Pa
 def policy_years(programs: list) -> dict[str, list]:
     """Each rulebook's policy years: the rulebooks of its folder for the same scheme, by effective date,
     when their periods follow one another (overlapping ones, such as a students' period beside the
-    residents' year, are separate schemes: each stands alone)."""
+    residents' year, are separate schemes: each stands alone). A rulebook that states contributions only
+    (it settles no claims) is not a policy year of the benefits beside it, as in ``medrules.versions``."""
     import datetime as dt
     groups: dict[tuple, list] = {}
     for p in programs:
         h = p.checked.rulebook.header
-        groups.setdefault((str(Path(p.checked.file).parent), h.scheme or p.checked.id), []).append(p)
+        settles = p.plan.top.total is not None
+        groups.setdefault((str(Path(p.checked.file).parent), h.scheme or p.checked.id, settles), []).append(p)
     out = {}
     for group in groups.values():
         group.sort(key=lambda p: p.checked.rulebook.header.effective_from or dt.date.min)
