@@ -32,6 +32,14 @@ def invoke(*args) -> object:
 def located(r, file: str | None = None) -> tuple[str, int, int]:
     """The (code, line, col) of the first diagnostic the command printed."""
     assert r.exit_code == 1, r.output
+    if r.output.lstrip().startswith("{"):  # --json: the errors are a medrules.errors/1 document
+        doc = json.loads(r.output)
+        assert doc["schema"] == "medrules.errors/1", r.output
+        first = doc["errors"][0]
+        where = first["location"]
+        if file is not None:
+            assert where["file"].endswith(file), r.output
+        return first["code"], where["line"], where["col"]
     m = FIRST.search(r.output)
     assert m, r.output
     if file is not None:

@@ -70,3 +70,16 @@ def test_a_cliff_is_found_and_the_counterexample_explains(tmp_path):
 def test_prove_on_a_shipped_rulebook_through_the_cli():
     r = invoke("prove", ROOT / "rulebooks/cangzhou/yanshan-residents-2017", "--timeout", "5")
     assert r.exit_code == 0 and "every property holds for all inputs" in r.output, r.output
+
+
+def test_a_contributions_only_rulebook_is_reported_as_nothing_to_prove():
+    # pingyang/contributions-2019.mr declares contributions only: no fund pays a claim and there is no
+    # total, so no property of a fund applies; prove says so (exit 0) instead of failing on the total
+    path = ROOT / "rulebooks/pingyang/contributions-2019.mr"
+    r = invoke("prove", path, "--json", "--timeout", "5")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is True and doc["findings"] == []
+    assert len(doc["notes"]) == 1 and "contributions-only" in doc["notes"][0]
+    r = invoke("prove", path, "--timeout", "5")
+    assert r.exit_code == 0 and "nothing to prove" in r.output.splitlines()[0], r.output

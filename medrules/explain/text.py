@@ -161,14 +161,15 @@ class SettlementTable:
     def __rich_console__(self, console, options):
         widths = self.widths(options.max_width)
         if widths is not None:
-            table = Table(title=self.title, show_lines=False)
+            # Text: ids, titles and headers are plain text, never read as rich markup ('[red]C1' prints as is)
+            table = Table(title=Text(self.title), show_lines=False)
             for i, (h, w) in enumerate(zip(self.headers, widths)):
-                table.add_column(h, justify="left" if i < 2 else "right", width=w, overflow="fold")
+                table.add_column(Text(h), justify="left" if i < 2 else "right", width=w, overflow="fold")
             for r in self.rows:
-                table.add_row(*r)
+                table.add_row(*map(Text, r))
             if self.total is not None:
                 table.add_section()
-                table.add_row(*self.total)
+                table.add_row(*map(Text, self.total))
             yield table
             return
         yield from self.stacked(options.max_width)

@@ -53,6 +53,7 @@ class Finding:
 class Report:
     rulebook: str
     findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()  # what was not proved and why (a layer that settles no claims)
 
     @property
     def ok(self) -> bool:
@@ -66,10 +67,16 @@ class Report:
 
 def prove(program, properties=PROPERTIES, timeout_ms: int = TIMEOUT_MS) -> Report:
     """Decide each property of each fund of each layer; ``timeout_ms`` per question to the solver."""
-    findings = []
+    findings, notes = [], []
     for layer in program.plan.layers:
+        if not layer.funds and layer.total is None:
+            notes.append(f"{layer.id}: settles no claims (no fund, no total: a contributions-only rulebook); "
+                         "nothing to prove — prove covers the funds that pay claims")
+            continue
+        if layer.total is None and "member" in properties:
+            notes.append(f"{layer.id}: no total cost declared; the member property is not decided")
         findings += _prove_layer(program, layer, properties, timeout_ms)
-    return Report(program.plan.top.id, tuple(findings))
+    return Report(program.plan.top.id, tuple(findings), tuple(notes))
 
 
 # ---------------------------------------------------------------- encoding
@@ -95,7 +102,7 @@ class _Encoding:
             self.overlay[key] = z3.If(self.bool(t.when), self.expr(t.value), self.fact(t.record, t.field))
         for fund in layer.funds:
             self.funds[fund.name] = self._fund(fund, excluded)
-        self.total = self.expr(layer.total.expr)
+        self.total = self.expr(layer.total.expr) if layer.total is not None else None
         self.paid = z3.Sum([f["paid"] for f in self.funds.values()]) if self.funds else z3.RealVal(0)
 
     # -- variables
@@ -380,7 +387,7 @@ def _prove_layer(program, layer: ops.Layer, properties, timeout_ms: int) -> list
             off = z3.Or(f["raw_paid"] - f["capped"] >= f["q"], f["capped"] - f["raw_paid"] >= f["q"])
             grid_ok = z3.Or(f["raw_paid"] == f["q"] * z3.ToInt(f["limit"] / f["q"]), z3.Not(off))
             goals.append((name, "grid", z3.And(f["active"], z3.Not(grid_ok))))
-    if "member" in properties:
+    if "member" in properties and enc.total is not None:
         goals.append((None, "member", enc.paid > enc.total))
     twin = None
     if "monotone" in properties:
@@ -520,10 +527,12 @@ def _confirm(program, layer, docs, fund, prop) -> tuple[bool, str]:
 # ---------------------------------------------------------------- rendering
 def report_text(report: Report) -> str:
     counts = {k: sum(f.status == k for f in report.findings) for k in ("proved", "failed", "unconfirmed", "unknown")}
-    verdict = ("every property holds for all inputs" if report.proved else "some properties FAIL" if not report.ok
+    verdict = ("nothing to prove" if not report.findings else "every property holds for all inputs"
+               if report.proved else "some properties FAIL" if not report.ok
                else "no property fails; some are undecided")
-    lines = [f"medrules prove {report.rulebook}: {verdict} — "
-             + ", ".join(f"{n} {k}" for k, n in counts.items() if n)]
+    lines = [f"medrules prove {report.rulebook}: {verdict}"
+             + (" — " + ", ".join(f"{n} {k}" for k, n in counts.items() if n) if report.findings else "")]
+    lines += [f"  · {note}" for note in report.notes]
     for f in report.findings:
         where = f"{f.layer} · {f.fund}" if f.fund else f"{f.layer} · every fund of the claim"
         mark = {"proved": "✓", "failed": "✗", "unconfirmed": "?", "unknown": "?"}[f.status]
@@ -535,6 +544,6 @@ def report_text(report: Report) -> str:
 
 
 def report_json(report: Report) -> dict:
-    return {"schema": "medrules.proof/1", "rulebook": report.rulebook, "ok": report.ok,
+    return {"schema": "medrules.proof/1", "rulebook": report.rulebook, "ok": report.ok, "notes": list(report.notes),
             "findings": [{"layer": f.layer, "fund": f.fund, "property": f.prop, "status": f.status,
                           "detail": f.detail, "counterexample": f.facts} for f in report.findings]}
