@@ -81,6 +81,29 @@ def test_settle_csv_by_hand_with_rejects(tmp_path):
     assert "4 claims of 2 members" in r.output and "9 rows rejected" in r.output
 
 
+def test_settle_by_another_reading(tmp_path):
+    """'--reading cap_axis=payments': 160,000 limits the inpatient fund's payments in a year."""
+    (tmp_path / "claims.csv").write_text(CLAIMS, encoding="utf-8")
+    out = tmp_path / "results.csv"
+    r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out", str(out), "--no-progress",
+                            "--reading", "cap_axis=payments"])
+    assert r.exit_code == 0, r.output
+    rows = {row["claim_id"]: row for row in read_csv(out)}
+    # C1: (50,600 − 600) × 84% = 42,000.00 either way. C2 on the axis 51,200 → 220,600 (after the deductible):
+    # (60,000 − 51,200) × 84% = 7,392.00 + (220,600 − 60,000) × 87% = 139,722.00 = 147,114.00, but the
+    # 160,000 payment cap leaves 160,000 − 42,000 = 118,000.00. The room 118,000 − 7,392 = 110,608 in the 87% band
+    # covers 110,608 / 0.87 = 127,135.6321… of cost; above it 160,600 − 127,135.6321… = 33,464.37, × 90% = 30,117.93
+    assert rows["C1"]["paid.inpatient_pool"] == "42000.00"
+    assert rows["C2"]["paid.inpatient_pool"] == "118000.00" and rows["C2"]["paid.critical_illness"] == "30117.93"
+    assert rows["C2"]["after.inpatient_paid"] == "160000.00"
+    for extra, words in ((["--reading", "cap_axis=both"], "not an alternative of reading 'cap_axis'"),
+                         (["--reading", "cap_axis=payments", "--ledger", f"sqlite:///{tmp_path / 'l.sqlite'}"],
+                          "not available with '--ledger'")):
+        r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out",
+                                str(tmp_path / "x.csv"), "--no-progress", *extra])
+        assert r.exit_code == 1 and words in r.output and "Traceback" not in r.output
+
+
 def test_two_tables_parquet_and_column_mapping(tmp_path):
     pq.write_table(pa.table({"insured": ["A", "B"], "category": ["retired", "working"]}), tmp_path / "members.parquet")
     pq.write_table(pa.table({
