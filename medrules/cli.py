@@ -537,14 +537,20 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                   columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
                   ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
                                     "decisions, explained, in this ledger (docs/ledger.md)")] = None,
-                  debug: DebugOpt = False) -> None:
+                  debug: DebugOpt = False, reading: ReadingOpt = None) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):
         from medrules.batch.command import column_options, settle_command
+        from medrules.diagnostics import MedrulesError
+        s.choose(reading)
+        if s.readings and ledger is not None:
+            raise MedrulesError(error("reading", "'--reading' is not available with '--ledger': the ledger records "
+                                      "decisions under the rulebook's own readings", None,
+                                      "settle into the ledger without --reading, or compare with 'medrules readings'"))
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
-                       progress, out, lambda path: s.read(path, "rulebook"))
+                       progress, out, lambda path: s.read(path, "rulebook"), s.readings)
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

@@ -44,7 +44,18 @@ def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None =
     paths = sorted(Path(folder).glob("*.mr"))
     if not paths:
         raise MedrulesError(error("io", f"no rulebooks (*.mr) in {folder}"))
-    loaded = [medrules.load(p, read=read, root=root, readings=readings) for p in paths]
+    loaded = [medrules.load(p, read=read, root=root) for p in paths]
+    if readings:  # a reading chosen for a folder applies to the versions that declare it (not to, e.g., contributions)
+        declared = [{r.name for r in p.checked.rulebook.readings} for p in loaded]
+        unknown = [k for k in readings if "." not in k and not any(k in d for d in declared)]
+        if unknown:
+            every = sorted(set().union(*declared))
+            raise MedrulesError(error("reading", f"there is no reading '{unknown[0]}' in any rulebook in {folder}",
+                                      hint=("their readings are: " + ", ".join(every)) if every
+                                      else "these rulebooks declare no readings"))
+        loaded = [medrules.load(p, read=read, root=root, readings=mine) if mine else program
+                  for p, program, d in zip(paths, loaded, declared)
+                  for mine in [{k: v for k, v in readings.items() if "." in k or k in d}]]
     versions = sorted((p for p in loaded if p.plan.top.total is not None),  # contributions-only: no claims
                       key=lambda p: p.checked.rulebook.header.effective_from)
     if not versions:

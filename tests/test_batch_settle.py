@@ -53,11 +53,16 @@ def test_settle_csv_by_hand_with_rejects(tmp_path):
     assert r.exit_code == 0, r.output
     rows = {row["claim_id"]: row for row in read_csv(out)}
     assert set(rows) == {"C1", "C2", "C3", "C9"}
-    # C1: (50,600 − 600 deductible) × 84% = 42,000.00; C2: 118,000.00 up to the 160,000 cap, the cost above it
-    # 33,464.37 (see test_batch_vector) × 90% = 30,117.93 by the critical-illness layer
+    # The rulebook's reading: 160,000 is a point on the year's inpatient cost (cap_axis = cost).
+    # C1: (50,600 − 600 deductible) × 84% = 42,000.00; member 50,600 − 42,000 = 8,600.00
+    # C2: axis 50,600 → 220,600, after the 600 deductible 51,200 → 220,600, limited at 160,000:
+    #   (60,000 − 51,200) × 84% = 7,392.00 + (160,000 − 60,000) × 87% = 87,000.00 → 94,392.00;
+    #   the cost above 160,000: (220,600 − 160,000) × 90% = 54,540.00 by the critical-illness layer;
+    #   member 170,000 − 94,392 − 54,540 = 21,068.00; the year's inpatient payments 42,000 + 94,392 = 136,392.00
     assert rows["C1"]["paid.inpatient_pool"] == "42000.00" and rows["C1"]["member_pays"] == "8600.00"
-    assert rows["C2"]["paid.inpatient_pool"] == "118000.00" and rows["C2"]["paid.critical_illness"] == "30117.93"
-    assert rows["C2"]["after.inpatient_paid"] == "160000.00" and rows["C2"]["year"] == "2012"
+    assert rows["C2"]["paid.inpatient_pool"] == "94392.00" and rows["C2"]["paid.critical_illness"] == "54540.00"
+    assert rows["C2"]["member_pays"] == "21068.00"
+    assert rows["C2"]["after.inpatient_paid"] == "136392.00" and rows["C2"]["year"] == "2012"
     # C3 in 2013: (1,000 − 300) × 55% (grassroots) = 385.00; the year's accumulators start again
     assert rows["C3"]["paid.outpatient_pool"] == "385.00" and rows["C3"]["after.inpatient_cost"] == "0.00"
     # C9, retired: (1,000.50 − 300) × (50% + 5 points) = 385.275 → 385.28 (half up)
@@ -74,6 +79,29 @@ def test_settle_csv_by_hand_with_rejects(tmp_path):
     assert rejects[("13", "compliant_cost")].startswith("not an amount of yuan")
     assert len(rejects) == 9
     assert "4 claims of 2 members" in r.output and "9 rows rejected" in r.output
+
+
+def test_settle_by_another_reading(tmp_path):
+    """'--reading cap_axis=payments': 160,000 limits the inpatient fund's payments in a year."""
+    (tmp_path / "claims.csv").write_text(CLAIMS, encoding="utf-8")
+    out = tmp_path / "results.csv"
+    r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out", str(out), "--no-progress",
+                            "--reading", "cap_axis=payments"])
+    assert r.exit_code == 0, r.output
+    rows = {row["claim_id"]: row for row in read_csv(out)}
+    # C1: (50,600 − 600) × 84% = 42,000.00 either way. C2 on the axis 51,200 → 220,600 (after the deductible):
+    # (60,000 − 51,200) × 84% = 7,392.00 + (220,600 − 60,000) × 87% = 139,722.00 = 147,114.00, but the
+    # 160,000 payment cap leaves 160,000 − 42,000 = 118,000.00. The room 118,000 − 7,392 = 110,608 in the 87% band
+    # covers 110,608 / 0.87 = 127,135.6321… of cost; above it 160,600 − 127,135.6321… = 33,464.37, × 90% = 30,117.93
+    assert rows["C1"]["paid.inpatient_pool"] == "42000.00"
+    assert rows["C2"]["paid.inpatient_pool"] == "118000.00" and rows["C2"]["paid.critical_illness"] == "30117.93"
+    assert rows["C2"]["after.inpatient_paid"] == "160000.00"
+    for extra, words in ((["--reading", "cap_axis=both"], "not an alternative of reading 'cap_axis'"),
+                         (["--reading", "cap_axis=payments", "--ledger", f"sqlite:///{tmp_path / 'l.sqlite'}"],
+                          "not available with '--ledger'")):
+        r = runner.invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out",
+                                str(tmp_path / "x.csv"), "--no-progress", *extra])
+        assert r.exit_code == 1 and words in r.output and "Traceback" not in r.output
 
 
 def test_two_tables_parquet_and_column_mapping(tmp_path):

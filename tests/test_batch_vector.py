@@ -58,17 +58,16 @@ def test_quzhou_inpatient_year_by_hand(programs):
     paid = {f: [yuan(v, r.scale) for v in col] for f, col in r.funds.items()}
     # C1: deductible 600 per admission; (50,600 − 600) × 84% = 42,000.00
     assert paid["inpatient_pool"][1] == Decimal("42000.00")
-    # C2: on the year's axis 50,600 → 220,600, after the 600 deductible 51,200 → 220,600:
-    #   (60,000 − 51,200) × 84% = 7,392.00 and (220,600 − 60,000) × 87% = 139,722.00, 147,114.00 in all;
-    #   the 160,000 cap leaves 160,000 − 42,000 = 118,000.00, which is paid.
-    assert paid["inpatient_pool"][0] == Decimal("118000.00")
-    # cost above the cap: 118,000 − 7,392 = 110,608 of room in the 87% band covers 110,608 / 0.87 =
-    # 127,135.6321…; 160,600 − 127,135.6321… = 33,464.3678… → 33,464.37; the critical-illness layer
-    # pays 90%: 30,117.933 → 30,117.93
-    assert paid["critical_illness"][0] == Decimal("30117.93")
-    assert yuan(r.member_pays[0]) == Decimal("170000") - Decimal("118000") - Decimal("30117.93")
+    # C2, under the rulebook's reading (cap_axis = cost: 160,000 is a point on the year's inpatient cost):
+    #   the year's axis 50,600 → 220,600, after the 600 deductible 51,200 → 220,600, limited at 160,000:
+    #   (60,000 − 51,200) × 84% = 7,392.00 and (160,000 − 60,000) × 87% = 87,000.00, 94,392.00 in all
+    assert paid["inpatient_pool"][0] == Decimal("94392.00")
+    # the cost above 160,000: (220,600 − 160,000) × 90% = 60,600 × 0.9 = 54,540.00 by the critical-illness layer
+    assert paid["critical_illness"][0] == Decimal("54540.00")
+    assert yuan(r.member_pays[0]) == Decimal("170000") - Decimal("94392") - Decimal("54540")
     assert yuan(r.accumulators["inpatient_cost"][0]) == Decimal("220600.00")
-    assert yuan(r.accumulators["inpatient_paid"][0]) == Decimal("160000.00")
+    # the year's inpatient payments: 42,000 + 94,392 = 136,392.00
+    assert yuan(r.accumulators["inpatient_paid"][0]) == Decimal("136392.00")
     # C3, 2013: a new benefit year, the accumulators start again; (1,000 − 300) × 55% = 385.00
     assert paid["outpatient_pool"][2] == Decimal("385.00")
     assert yuan(r.accumulators["inpatient_cost"][2]) == 0

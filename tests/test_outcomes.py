@@ -158,8 +158,10 @@ def test_coverage_of_the_first_enrolment_case_by_hand():
     assert hits[("deductible", "deductible 300 yuan per year")] == 1  # C2 takes 300
     assert hits[("cap", "cap cost at 3_000 yuan")] == 0  # 500 counted, far below 3,000
     assert hits[("adjust", "adjust 5 points when member.category == retired")] == 0  # a working member
-    assert hits[("fund", "大病补充医疗保险")] == 0  # nothing above the inpatient cap
-    assert hits[("applies", "applies when inpatient_pool.above_cap > 0 yuan")] == 0
+    assert hits[("fund", "大病补充医疗保险")] == 0  # nothing above the inpatient limit
+    # the rulebook's reading (cap_axis = cost) keeps the critical-illness layer's cost-axis condition
+    assert hits[("applies", "applies when inpatient_pool.above_ceiling > 0 yuan")] == 0
+    assert ("applies", "applies when inpatient_pool.above_cap > 0 yuan") not in hits  # the payments reading's
 
 
 def test_coverage_table_and_html(tmp_path):
@@ -170,13 +172,20 @@ def test_coverage_table_and_html(tmp_path):
     page = html.read_text(encoding="utf-8")
     assert page.count('class="never"') == sum(1 for i in coverages(
         [Runner().run_file(ENROLMENT)])[0].items if not i.hits)
-    assert "inpatient_pool.above_cap &gt; 0 yuan" in page  # autoescaped: '>' in a condition is not markup
+    assert "inpatient_pool.above_ceiling &gt; 0 yuan" in page  # autoescaped: '>' in a condition is not markup
     assert "claim.kind in {inpatient, family_ward, special_outpatient}" in page
 
 
 def test_the_shipped_cases_exercise_every_fund_and_band():
     runner = Runner()
     files = [runner.run_file(p) for p in sorted((ROOT / "rulebooks" / "quzhou" / "tests").glob("*.yaml"))]
-    [cov] = coverages(files)
-    never = {(i.kind, i.label) for i in cov.never()}
+    # two programs: the rulebook under its own reading (cap_axis = cost) and under cap_axis = payments, which
+    # reaches-cap-into-critical.yaml and cap-exact-then-critical-cap.yaml choose; every provision of either
+    # (the 'under' clauses of both readings included) fires under at least one of them
+    covs = coverages(files)
+    assert len(covs) == 2 and {c.rulebook for c in covs} == {"quzhou/employee-2012"}
+    provisions = {(i.kind, i.label) for c in covs for i in c.items}
+    fired = {(i.kind, i.label) for c in covs for i in c.items if i.hits}
+    never = provisions - fired
+    assert ("cap", "cap payments at 160_000 yuan") in fired and ("cap", "cap cost at 160_000 yuan") in fired
     assert not {kind for kind, _ in never} & {"fund", "band", "rate", "cap", "deductible", "adjust"}, never

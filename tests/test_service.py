@@ -2,8 +2,8 @@
 
 Amounts are worked out by hand from 衢政发〔2011〕102号 as the Quzhou rulebook reads it: inpatient
 deductible 600 per admission (assumed), bands on the year's cumulative cost (deductible included)
-84% up to 60,000 and 87% above, inpatient payments capped at 160,000 a year, and the critical-illness
-layer paying 90% of the cost above that cap.
+84% up to 60,000 and 87% above, and 160,000 a point on the year's cumulative inpatient COST (the rulebook's
+reading cap_axis = cost): the 87% band ends there and the critical-illness layer pays 90% of the cost above it.
 """
 from __future__ import annotations
 
@@ -79,12 +79,13 @@ def test_settle_records_one_decision_per_claim_with_hand_computed_amounts(client
     # C1: 50,000 − 600 deductible = 49,400, all under 60,000: × 84% = 41,496.00; member 50,000 − 41,496 = 8,504.00
     assert got["C1"]["funds"]["inpatient_pool"] == "41496.00"
     assert got["C1"]["member_pays"] == "8504.00"
-    # C2: 160,000 − 41,496 = 118,504.00 left under the cap; the rates give more, so 118,504.00
-    assert got["C2"]["funds"]["inpatient_pool"] == "118504.00"
-    # above the cap: the 87% part (180,000 − 600 − 9,400 = 170,000) less the cost the room covers
-    # (118,504 − 9,400 × 84% = 110,608; ÷ 87% = 127,135.632…) = 42,864.37; × 90% = 38,577.933 → 38,577.93
-    assert got["C2"]["funds"]["critical_illness"] == "38577.93"
-    # C3: inpatient fund exhausted; (36,500 − 600) × 90% = 32,310.00 from the critical-illness layer
+    # C2: the year's cost 50,000 → 230,000, after the 600 deductible 50,600 → 230,000, limited at 160,000:
+    # (60,000 − 50,600) × 84% = 7,896.00 + (160,000 − 60,000) × 87% = 87,000.00 → 94,896.00
+    assert got["C2"]["funds"]["inpatient_pool"] == "94896.00"
+    # the cost above 160,000: (230,000 − 160,000) × 90% = 63,000.00 from the critical-illness layer
+    assert got["C2"]["funds"]["critical_illness"] == "63000.00"
+    # C3: the year's cost 230,000 → 266,500 is wholly above 160,000; (36,500 − 600) × 90% = 32,310.00 from the
+    # critical-illness layer
     assert got["C3"]["funds"] == {"outpatient_pool": "0.00", "inpatient_pool": "0.00", "critical_illness": "32310.00"}
     assert got["C1"]["rulebook_id"] == QUZHOU and len(got["C1"]["rulebook_digest"]) == 64
 
@@ -107,13 +108,13 @@ def test_changed_facts_record_resettlements_with_amounts_to_pay_or_recover(clien
     # C1 corrected to 40,000: (40,000 − 600) × 84% = 33,096.00, so 41,496 − 33,096 = 8,400.00 to recover
     assert now["C1"]["supersedes"] == first["C1"]["id"] and now["C1"]["seq"] == 2
     assert now["C1"]["adjustments"]["inpatient_pool"] == "-8400.00"
-    # C2 moves with the accumulators: room 160,000 − 33,096 = 126,904 (the rates give 19,400 × 84% +
-    # 160,000 × 87% = 155,496, more), so 126,904 − 118,504 = 8,400.00 to pay;
-    # above the cap: 160,000 − (126,904 − 16,296) ÷ 87% = 32,864.37; × 90% = 29,577.93, i.e. 9,000.00 to recover
+    # C2 moves with the accumulators: the year's cost 40,000 → 220,000, after the deductible 40,600 → 160,000:
+    # (60,000 − 40,600) × 84% = 16,296.00 + 87,000.00 = 103,296.00, so 103,296 − 94,896 = 8,400.00 to pay;
+    # above 160,000: (220,000 − 160,000) × 90% = 54,000.00 instead of 63,000.00, i.e. 9,000.00 to recover
     assert now["C2"]["supersedes"] == first["C2"]["id"]
     assert now["C2"]["adjustments"]["inpatient_pool"] == "8400.00"
     assert now["C2"]["adjustments"]["critical_illness"] == "-9000.00"
-    # C3 and C4 pay the same (the inpatient fund is exhausted either way), but the year's cost counted after
+    # C3 and C4 pay the same (their cost is above 160,000 either way), but the year's cost counted after
     # them moves (C3: 50,000 + 180,000 + 36,500 = 266,500 → 256,500), so the ledger records them again with
     # nothing to pay or recover
     assert len(r.json()["recorded"]) == 4
@@ -141,15 +142,17 @@ def test_stored_explanation_in_each_view_language_and_format(client, auth):
     doc = client.get(url, params={"lang": "en"}, headers=auth).json()
     assert doc["schema"] == "medrules.explanation/1" and doc["lang"] == "en"
     assert [c["id"] for c in doc["claims"]] == ["C2"]
-    assert doc["totals"]["funds"]["inpatient_pool"] == "118504.00"
+    # C2: 7,896.00 + 87,000.00 = 94,896.00 (see the first test)
+    assert doc["totals"]["funds"]["inpatient_pool"] == "94896.00"
     zh = client.get(url, params={"lang": "zh"}, headers=auth).json()
-    assert zh["lang"] == "zh" and any("118,504.00" in s for s in zh["claims"][0]["citizen"])
+    assert zh["lang"] == "zh" and any("94,896.00" in s for s in zh["claims"][0]["citizen"])
     md = client.get(url, params={"format": "markdown", "lang": "en"}, headers=auth)
     assert md.headers["content-type"].startswith("text/markdown")
     assert "160,000.00" in md.text and "rulebooks/quzhou/employee-2012.mr:" in md.text
     page = client.get(url, params={"format": "html", "view": "citizen", "lang": "en"}, headers=auth)
     assert page.headers["content-type"].startswith("text/html")
-    assert "yearly payment limit of 160,000.00 yuan" in page.text  # the cap C2 reached
+    # the limit C2 reached: the year's cost 230,000 passes the 160,000 cost limit (cap_axis = cost)
+    assert "yearly cost limit of 160,000.00 yuan" in page.text
     assert client.get(url, params={"view": "everyone"}, headers=auth).status_code == 422
 
 
@@ -289,9 +292,9 @@ def test_the_service_on_each_ledger_database(ledger_url, tmp_path):
         assert first.status_code == 201
         assert settle(c, h, with_member("DB-1")).json()["recorded"] == []
         c2 = by_claim(first.json()["decisions"])["C2"]
-        # 160,000 − 41,496 = 118,504.00 (see the first test)
+        # (60,000 − 50,600) × 84% + (160,000 − 60,000) × 87% = 94,896.00 (see the first test)
         assert c.get(f"/api/decisions/{c2['id']}/explanation", headers=h).json()["totals"]["funds"][
-            "inpatient_pool"] == "118504.00"
+            "inpatient_pool"] == "94896.00"
     app.state.service.ledger.ledger.close()
 
 

@@ -101,7 +101,9 @@ def test_a_clerk_settles_finds_the_member_and_opens_the_auditor_explanation(app)
     assert "PG-1" in c.get("/clerk", params={"q": "PG-"}).text
     c2 = decision_ids(app, "PG-1")[1]
     page = c.get(f"/clerk/decisions/{c2}", params={"lang": "en"}).text
-    assert "Payment cap 160,000.00 yuan per benefit year" in page and "衢政发〔2011〕102号" in page
+    # C2 takes the year's cost 50,000 → 230,000 past the 160,000 cost limit (cap_axis = cost)
+    assert "Cost cap: the fund pays on cost counted in the benefit year up to 160,000.00 yuan" in page
+    assert "衢政发〔2011〕102号" in page
     assert "rulebooks/quzhou/employee-2012.mr:" in page
 
 
@@ -115,14 +117,15 @@ def test_a_clerk_tries_a_what_if_and_sees_resettlements(app):
     doc = member_doc("PG-2")
     doc["claims"][0]["compliant_cost"] = "40000.00"
     r = settle_form(c, doc)
-    # C1 recovers 41,496 − 33,096 = 8,400.00; C2 pays 8,400.00 more (the room under 160,000 grew by as much)
+    # C1 recovers 41,496 − 33,096 = 8,400.00; C2 pays 8,400.00 more: its 84% part grows from
+    # (60,000 − 50,600) = 9,400 to (60,000 − 40,600) = 19,400, 10,000 × 84% = 8,400.00
     assert r.text.count("to recover 8,400.00") == 1 and r.text.count("to pay 8,400.00") == 1
     assert "corrected" in r.text
     # the member's balance per fund: C1 recovers 8,400.00 and C2 pays 8,400.00 on the inpatient fund, whose
-    # current decisions pay 33,096 + 126,904 = 160,000.00 (its cap) after the correction
+    # current decisions pay 33,096 + (16,296 + 87,000 = 103,296) = 136,392.00 after the correction
     row = r.text[r.text.index('class="balance"'):r.text.index("</table>")]
     inpatient = row[row.index("inpatient pooling fund"):]
-    assert inpatient.split("</tr>")[0].count("8,400.00") == 2 and "160,000.00" in inpatient.split("</tr>")[0]
+    assert inpatient.split("</tr>")[0].count("8,400.00") == 2 and "136,392.00" in inpatient.split("</tr>")[0]
     redo = app.state.service.ledger.member_decisions("PG-2")
     c1_again = next(d for d in redo if d.claim == "C1" and d.seq == 2)
     page = c.get(f"/clerk/decisions/{c1_again.id}", params={"lang": "en"}).text
@@ -187,14 +190,16 @@ def test_the_letter_has_summary_explanation_office_and_appeal(app):
     zh = citizen.get(f"/citizen/decisions/{c2}", params={"lang": "zh"}).text
     assert "医保结算通知书" in zh and "衢州市医疗保障局" in zh and "衢州市柯城区示例路1号" in zh
     assert "如有异议,请于60日内申请复核。" in zh and "0570-0000000" in zh  # phone from [office.default]
-    assert "住院统筹基金年度最高支付限额 160,000.00 元" in zh  # C2 reached the inpatient cap
+    assert "住院统筹基金年度费用封顶线 160,000.00 元" in zh  # C2's year cost passed the 160,000 cost limit
     en = citizen.get(f"/citizen/decisions/{c2}", params={"lang": "en"}).text
     summary = en[en.index('class="summary"'):en.index("</table>")]
-    # C2: total 180,000.00; inpatient 118,504.00; critical illness 38,577.93; member 180,000 − 157,081.93
-    for amount in ("180,000.00", "118,504.00", "38,577.93", "22,918.07"):
+    # C2 (cap_axis = cost): total 180,000.00; inpatient (60,000 − 50,600) × 84% + (160,000 − 60,000) × 87% =
+    # 7,896 + 87,000 = 94,896.00; critical illness (230,000 − 160,000) × 90% = 63,000.00;
+    # member 180,000 − 157,896 = 22,104.00
+    for amount in ("180,000.00", "94,896.00", "63,000.00", "22,104.00"):
         assert amount in summary
     assert "Quzhou Healthcare Security Bureau" in en and "within 60 days" in en
-    assert "yearly payment limit of 160,000.00 yuan" in en
+    assert "yearly cost limit of 160,000.00 yuan" in en
     c1 = decision_ids(app, "PG-L")[0]
     assert "No yearly limit was reached." in citizen.get(f"/citizen/decisions/{c1}").text
 

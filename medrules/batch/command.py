@@ -35,8 +35,13 @@ def column_options(pairs: list[str], mapping_file: Path | None) -> dict[str, str
 
 
 def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path | None, columns: dict[str, str],
-                   scheduler: str | None, progress: bool, console: Console, read) -> Summary:
-    rb = load_rulebooks(rulebook, read=read)
+                   scheduler: str | None, progress: bool, console: Console, read,
+                   readings: dict[str, str] | None = None) -> Summary:
+    if readings and scheduler is not None:
+        raise MedrulesError(error("reading", "'--reading' is not available with '--scheduler': the workers load "
+                                  "the rulebook by its path, under its own readings", None,
+                                  "settle on this machine (without --scheduler) to choose another reading"))
+    rb = load_rulebooks(rulebook, read=read, readings=readings)
     if scheduler is not None:
         from medrules.batch.distributed import settle_on_dask
         summary = settle_on_dask(rb, claims, out, scheduler=scheduler, members=members, columns=columns)

@@ -53,11 +53,15 @@ class Rulebooks:
         return self.versions[0].dated_by
 
 
-def load_rulebooks(path: str | Path, read=None) -> Rulebooks:
+def load_rulebooks(path: str | Path, read=None, readings: dict[str, str] | None = None) -> Rulebooks:
     """A rulebook file or a policy-year folder, compiled for the vector backend (refused here, at load, if it
-    uses a construct the vector backend cannot settle exactly)."""
+    uses a construct the vector backend cannot settle exactly). ``readings``: alternatives to settle by instead
+    of the rulebooks' own choices (see :func:`medrules.load`; in a folder, each applies to the versions that
+    declare it)."""
     p = Path(path)
     kw = {"read": read} if read is not None else {}
+    if readings:
+        kw["readings"] = dict(readings)
     if p.is_dir():
         programs = load_set(p, **kw).versions
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
-from medrules.explain.document import WORDS
+from medrules.explain.document import words as document_words
 from medrules.explain.format import Formatter
 from medrules.ledger.model import Decision
 
@@ -82,7 +82,7 @@ def record_lines(d: Decision, lang: str) -> list[str]:
 
 def text(doc: dict, view: str = "auditor", decision: Decision | None = None) -> str:
     lang = doc["lang"]
-    words, f = WORDS[lang], Formatter(lang)
+    words, f = document_words(lang), Formatter(lang)
     rb = doc["rulebook"]
     title = _best(rb.get("title"), lang) or rb["id"]
     out = [f"{title}  [{rb['id']}]"] + (record_lines(decision, lang) if decision else [])
@@ -107,7 +107,7 @@ def text(doc: dict, view: str = "auditor", decision: Decision | None = None) -> 
 
 def markdown(doc: dict, view: str = "citizen", decision: Decision | None = None) -> str:
     lang = doc["lang"]
-    w, f = WORDS[lang], Formatter(lang)
+    w, f = document_words(lang), Formatter(lang)
     rb = doc["rulebook"]
     out = [f"# {w['title']}", "", f"{w['rulebook']}: **{_best(rb.get('title'), lang) or rb['id']}** (`{rb['id']}`) · "
            f"{w['member']}: {doc['member']}", ""]
@@ -130,7 +130,7 @@ def markdown(doc: dict, view: str = "citizen", decision: Decision | None = None)
 def html_page(doc: dict, view: str = "citizen", decision: Decision | None = None) -> str:
     """A standalone page (no scripts, no external files); every fact and rulebook text is escaped."""
     lang = doc["lang"]
-    w, f, esc = WORDS[lang], Formatter(lang), html.escape
+    w, f, esc = document_words(lang), Formatter(lang), html.escape
     rb = doc["rulebook"]
     body = [f"<h1>{esc(w['title'])}</h1>",
             f"<p class=meta>{esc(w['rulebook'])}: <b>{esc(_best(rb.get('title'), lang) or rb['id'])}</b> "

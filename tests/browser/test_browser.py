@@ -129,13 +129,20 @@ def test_clerk_opens_the_auditor_explanation_and_tries_a_what_if(settled, server
     page, _ = settled
     page.goto(server + "/clerk/member?id=BR-1")
     page.locator("table.decisions tbody tr").nth(1).get_by_role("link", name="Auditor's explanation").click()
-    assert page.get_by_text("Payment cap 160,000.00 yuan per benefit year").count() == 1
+    # C2 takes the year's cost 50,000 → 230,000 past the 160,000 cost limit (the rulebook's cap_axis = cost)
+    assert page.get_by_text("Cost cap: the fund pays on cost counted in the benefit year up to 160,000.00 yuan",
+                            exact=False).count() == 1
     page.screenshot(path=shots / "04-auditor-explanation.png", full_page=True)
     page.get_by_label("Changed facts").fill("member.category=retired")
     page.get_by_role("button", name="Try").click()
-    # retired: +5 points, but C2 is held by the 160,000 cap (118,504.00 left) either way; the layer above
-    # the cap pays on less cost: the table shows a row per fund
-    assert page.locator(".what-if table tbody tr").count() >= 3
+    # retired: +5 points on the inpatient bands, 9,400 × 89% + 100,000 × 92% = 8,366 + 92,000 = 100,366.00
+    # instead of 94,896.00 (+5,470.00); the layer above 160,000 pays 63,000.00 either way, so the table shows the
+    # one fund that moves and the member: 180,000 − 100,366 − 63,000 = 16,634.00
+    rows = page.locator(".what-if table tbody tr")
+    assert rows.count() == 2
+    moved = rows.nth(0).inner_text()
+    assert "94,896.00" in moved and "100,366.00" in moved and "5,470.00" in moved
+    assert "22,104.00" in rows.nth(1).inner_text() and "16,634.00" in rows.nth(1).inner_text()
     page.screenshot(path=shots / "05-what-if.png", full_page=True)
 
 
@@ -156,10 +163,11 @@ def test_citizen_signs_in_and_prints_a_letter(browser, settled, server, shots):
     assert letters.count() == 4
     page.screenshot(path=shots / "06-citizen-home.png", full_page=True)
     letters.nth(1).click()
-    # the C2 letter: funds 118,504.00 + 38,577.93, the member 22,918.07, and the inpatient cap reached
+    # the C2 letter (cap_axis = cost): funds (60,000 − 50,600) × 84% + (160,000 − 60,000) × 87% = 94,896.00 and
+    # (230,000 − 160,000) × 90% = 63,000.00, the member 180,000 − 157,896 = 22,104.00, and the cost limit reached
     summary = page.locator("table.summary").inner_text()
-    assert "118,504.00" in summary and "38,577.93" in summary and "22,918.07" in summary
-    assert "住院统筹基金年度最高支付限额 160,000.00 元" in page.locator(".limits").inner_text()
+    assert "94,896.00" in summary and "63,000.00" in summary and "22,104.00" in summary
+    assert "住院统筹基金年度费用封顶线 160,000.00 元" in page.locator(".limits").inner_text()
     page.screenshot(path=shots / "07-letter-zh.png", full_page=True)
     page.get_by_role("link", name="English").click()
     assert page.get_by_role("heading", name="Medical insurance settlement letter").count() == 1
