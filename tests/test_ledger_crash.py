@@ -108,7 +108,9 @@ def crash_and_resume(tmp_path: Path, kills: int, members: int, seed: int) -> Non
         proc.join()
         assert proc.exitcode in (-signal.SIGKILL, 0)
     before_last = len(snapshot(crashed)["decisions"])
-    assert 0 < before_last < len(want["decisions"])  # the killed runs got somewhere, and left work for the last one
+    # the killed runs got somewhere; whether they left work for the last run depends on timing (when they
+    # did not, the last run must record nothing new: the final comparison below checks that too)
+    assert 0 < before_last <= len(want["decisions"])
     proc, receive = worker(crashed, files)  # the last run completes
     while (m := message(receive)) == "settled":
         pass
