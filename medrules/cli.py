@@ -153,10 +153,10 @@ def _run(body, debug: bool, root: Path | None = None, as_json: bool = False) -> 
             raise typer.Exit(1)
         from medrules.messages import language_for, localise
         lang = language_for(exc.diagnostics, session.sources, getattr(session, "lang", None))
+        from medrules.render import error_count
         for d in exc.diagnostics:
-            err.print(diagnostic_text(localise(d, lang), session.sources))
-        n = len(exc.diagnostics)
-        err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
+            err.print(diagnostic_text(localise(d, lang), session.sources, lang))
+        err.print(error_count(len(exc.diagnostics), lang), style="bold red")
         raise typer.Exit(1)
     except typer.Exit:
         raise
@@ -206,8 +206,11 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
             if not report.ok:
                 raise typer.Exit(1)
             return
+        from medrules.messages import language_for
+        from medrules.render import error_count
+        said = language_for(list(report.diagnostics), s.sources, lang.value if lang else None)
         for d in diagnostics:
-            err.print(diagnostic_text(d, s.sources))
+            err.print(diagnostic_text(d, s.sources, said))
         for f in report.files:
             summary = f.summary()
             if summary is None:
@@ -219,8 +222,7 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
                       f"{_count(summary['accumulators'], 'accumulator')}, {_count(summary['sources'], 'source')} cited"
                       + (f", {_count(len(f.diagnostics), 'warning')}" if f.diagnostics else ""))
         if not report.ok:
-            n = len(report.errors)
-            err.print(f"{n} error{'s' if n != 1 else ''}", style="bold red")
+            err.print(error_count(len(report.errors), said), style="bold red")
             raise typer.Exit(1)
     _run(body, debug, root)
 

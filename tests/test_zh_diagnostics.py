@@ -62,11 +62,13 @@ def test_a_chinese_rulebook_is_diagnosed_in_chinese(tmp_path):
     path.write_text(BAD_ZH, encoding="utf-8")
     r = CliRunner().invoke(app, ["check", str(path)])
     assert r.exit_code == 1
-    assert f"{path}:2:15: error[full-width]: 引号以半角 '\"' 开始,却以全角 '”'(U+201D)结束" in r.output
-    assert "hint: 请同样以 '\"' 结束,或改以 '“' 开始" in r.output
+    assert f"{path}:2:15: 错误[full-width]: 引号以半角 '\"' 开始,却以全角 '”'(U+201D)结束" in r.output
+    assert "提示: 请同样以 '\"' 结束,或改以 '“' 开始" in r.output
     assert "引号从这里开始" in r.output
+    assert r.output.rstrip().endswith("1 个错误")  # the labels are Chinese too, the code stays as it is
     r = CliRunner().invoke(app, ["check", "--lang", "en", str(path)])
     assert "closed with a full-width '”' (U+201D)" in r.output
+    assert "error[full-width]" in r.output and "hint: " in r.output
 
 
 def test_lang_zh_for_an_english_rulebook(tmp_path):
