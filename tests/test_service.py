@@ -317,3 +317,16 @@ def test_a_folder_of_policy_years_settles_each_claim_under_its_year(client, auth
     assert w.status_code == 200, w.text
     fund = next(f for f in w.json()["claims"][0]["funds"] if f["fund"] == "inpatient_pool")
     assert (fund["before"], fund["after"]) == ("8000.00", "9600.00")
+
+
+def test_the_api_docs_are_served_from_this_machine(client):
+    """/docs works with no network: the page's scripts and styles are this server's own files (no CDN), none
+    inline, so the strict Content-Security-Policy that every page gets allows them."""
+    page = client.get("/docs")
+    assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets)
+    assert "<script>" not in page.text  # every script is a file
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/openapi.json").json()["info"]["title"] == "medrules service"

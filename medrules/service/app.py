@@ -59,8 +59,9 @@ def create_app(instance: str | Path, rulebooks: str | Path | None = None, ledger
     instance.mkdir(parents=True, exist_ok=True)
     settings = load_settings(instance, Path(rulebooks) if rulebooks else None)
     service = Service(settings, ledger, hasher)
-    app = FastAPI(title="medrules service", version="1",
+    app = FastAPI(title="medrules service", version="1", docs_url=None, redoc_url=None,
                   description="Settle claims into the ledger, and explain stored decisions with citations.")
+    _api_docs(app)
     app.state.service = service
     app.add_middleware(SessionMiddleware, secret_key=service.secret, session_cookie="medrules_session",
                        max_age=8 * 3600, same_site="strict", https_only=settings.secure_cookies)
@@ -243,3 +244,32 @@ def settle_into_ledger(service: Service, rb, source: SourceFile):
         return service.ledger.settle(rb, source)
     except MedrulesError as exc:
         raise HTTPProblem(exc, {source.name: source} | rb.sources) from None
+
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>medrules service · API</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/docs-init.js"></script></body></html>
+"""
+DOCS_INIT = "window.ui = SwaggerUIBundle({url: '/openapi.json', dom_id: '#swagger-ui', deepLinking: true});\n"
+
+
+def _api_docs(app: FastAPI) -> None:
+    """The OpenAPI docs at /docs, served from this machine (Swagger UI 5, which reads OpenAPI 3.1, as the
+    fastapi-offline package ships it), never from a CDN: a bureau's network may reach no CDN, and the scripts
+    are files, not inline, so the strict CSP allows them."""
+    import fastapi_offline
+    from fastapi.responses import HTMLResponse, Response
+    from fastapi.staticfiles import StaticFiles as Static
+
+    app.mount("/docs-assets", Static(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs_page() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
+
+    @app.get("/docs-init.js", include_in_schema=False)
+    async def docs_init() -> Response:
+        return Response(DOCS_INIT, media_type="text/javascript")
