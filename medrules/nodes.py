@@ -423,19 +423,25 @@ class Reading:
         return self.label.best(lang) if self.label else self.name
 
 
-@_nodes
-class Fund:
-    name: str
-    label: Label | None
-    citation: Citation | None
-    clauses: tuple[Clause, ...]
-    span: Span
+class _Block:
+    """A named block of clauses (a fund, a contribution): its clauses of one kind, its title."""
+
+    __slots__ = ()
 
     def clause(self, kind: type) -> list:
         return [c for c in self.clauses if isinstance(c, kind)]
 
     def title(self, lang: str = "zh") -> str:
         return self.label.best(lang) if self.label else self.name
+
+
+@_nodes
+class Fund(_Block):
+    name: str
+    label: Label | None
+    citation: Citation | None
+    clauses: tuple[Clause, ...]
+    span: Span
 
 
 @_nodes
@@ -493,7 +499,7 @@ ContributionClause = Union[Applies, Premium, Subsidy, Prorate]
 
 
 @_nodes
-class Contribution:
+class Contribution(_Block):
     """``contribution basic "基本医疗保险个人缴费" cites … { applies …; premium …; subsidy …; prorate … }``:
     what a member owes for a year's cover (the member owes X, the government pays Y)."""
 
@@ -502,12 +508,6 @@ class Contribution:
     citation: Citation | None
     clauses: tuple[ContributionClause, ...]
     span: Span
-
-    def clause(self, kind: type) -> list:
-        return [c for c in self.clauses if isinstance(c, kind)]
-
-    def title(self, lang: str = "zh") -> str:
-        return self.label.best(lang) if self.label else self.name
 
 
 @_nodes
