@@ -1,16 +1,14 @@
-"""Numbers for people, one formatter for explanations and diagnostics alike (Babel's CLDR patterns).
+"""Numbers for people, one formatter for explanations and diagnostics alike.
 
 Exact: an amount is never rounded here (``11615.805`` stays ``11,615.805``); at least two decimals,
-digits grouped by thousands. Both languages group the same way (zh_CN and en use ',' and '.').
+digits grouped by thousands. Both languages group the same way (zh_CN and en use ',' and '.'), so the
+CLDR pattern ``#,##0.00`` (Babel's ``format_decimal``, without quantization) is written out here with
+Python's own grouping: the same text, about 50 times faster (an explanation formats ~90 amounts a
+claim). ``tests/test_numbers.py`` holds it equal to Babel's on both locales.
 """
 from __future__ import annotations
 
 from decimal import Decimal
-
-from babel.numbers import format_decimal
-
-_PATTERN = "#,##0.00"
-_LOCALES = {"zh": "zh_CN", "en": "en_US"}
 
 
 def amount(d: Decimal | int, lang: str = "en") -> str:
@@ -19,4 +17,9 @@ def amount(d: Decimal | int, lang: str = "en") -> str:
         d = Decimal(d)
     if d.as_tuple().exponent < -2:
         d = d.normalize()
-    return format_decimal(d, format=_PATTERN, locale=_LOCALES.get(lang, "en_US"), decimal_quantization=False)
+    text = format(d, ",f")
+    point = text.find(".")
+    if point < 0:
+        return text + ".00"
+    decimals = len(text) - point - 1
+    return text + "0" * (2 - decimals) if decimals < 2 else text
