@@ -36,9 +36,13 @@ def grammar_text() -> str:
     return (Path(__file__).parent.parent / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
-@functools.lru_cache(maxsize=None)
 def parser(lang: str = "en") -> Lark:
     """The parser for rulebooks written with English (``en``) or Chinese (``zh``) keywords."""
+    return _parser(lang)  # one cache entry per language: parser() and parser("en") are the same parser
+
+
+@functools.lru_cache(maxsize=None)
+def _parser(lang: str) -> Lark:
     if lang == "zh":
         return Lark(zh.grammar(grammar_text()), parser="lalr", propagate_positions=True,
                     maybe_placeholders=False, postlex=zh.PostLex())

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from medrules import cli as base
-from medrules.diagnostics import MedrulesError, error
+# rich and the diagnostics load when a ledger command runs, not with every 'medrules' command
 
 ledger_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                          help="The settlement ledger: record decisions, show histories, explain stored decisions.")
@@ -71,6 +70,7 @@ def history(member: Annotated[Optional[str], typer.Option("--member", help="a me
             debug: base.DebugOpt = False) -> None:
     """Every decision on a member's claims, or on one claim, oldest first, with re-settlements."""
     def body(s: base._Session):
+        from medrules.diagnostics import MedrulesError, error
         from medrules.ledger.export import decision_json
         if not member and not claim:
             raise MedrulesError(error("usage", "say whose history: --member ID or --claim ID"))
@@ -98,6 +98,7 @@ def members(search: Annotated[str, typer.Argument(help="part of a member id (all
             print(json.dumps([m | {"last_recorded": m["last_recorded"].isoformat()} for m in found],
                              ensure_ascii=False, indent=2))
             return
+        from rich.table import Table
         t = Table()
         for head in ("member", "claims", "decisions", "last recorded"):
             t.add_column(head)
@@ -156,6 +157,7 @@ def _who(member, claim) -> str:
 
 
 def _find(led, key: str, member: str | None):
+    from medrules.diagnostics import MedrulesError, error
     if member is None and key.isdigit():
         return led.decision(int(key))
     ds = led.claim_history(key, member)
@@ -169,7 +171,9 @@ def _find(led, key: str, member: str | None):
     return ds[-1]
 
 
-def _table(ds, lang: str, title: str) -> Table:
+def _table(ds, lang: str, title: str):
+    from rich.table import Table
+
     from medrules.explain.format import Formatter
     f = Formatter(lang)
     funds = list(dict.fromkeys(x.fund for d in ds for x in d.funds if x.paid))  # the funds that paid something
