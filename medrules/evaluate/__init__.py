@@ -27,6 +27,8 @@ __all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION
            "settle_prorate", "settle_subsidy"]
 
 OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
+RESULT_FIELDS = ("applied", "paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining",
+                 "excluded")  # FundResult's fields after its name, as a fund's outputs hold them
 
 
 @attrs.frozen
@@ -107,12 +109,13 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     envs = [Env(facts.member, {}, trace) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
-    year = None
+    year = label = None
     for number, claim in enumerate(claims):
         day = claim.values[dated_by]
         steps: list | None = [] if trace else None
-        if year is None or not year[0] <= day <= year[1]:  # a new benefit year
+        if year is None or not year[0] <= day <= year[1]:  # a new benefit year (its calendar: once a year)
             year = benefit_year(day, top.year_starts)
+            label = year_label(*year)
             for layer, env in zip(layers, envs):
                 env.acc.clear()
                 env.acc.update(dict.fromkeys((a.name for a in layer.plan.accumulators), ZERO))
@@ -120,13 +123,14 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                     env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
                 steps.append(BenefitYearStep(node=program.checked.rulebook.header, start=year[0], end=year[1],
-                                             label=year_label(*year)))
+                                             label=label))
                 if number == 0 and facts.opening:
                     steps.append(OpeningStep(amounts=dict(facts.opening)))
         funds, total, below = [], None, None
         for depth, (layer, env) in enumerate(zip(layers, envs)):
             prefix = layer.plan.prefix
-            layer_steps = [] if steps is not None else None
+            # the rulebook's own layer records into the claim's steps; a layer below is renamed after
+            layer_steps = None if steps is None else [] if prefix else steps
             env.below = below or {}
             if below is not None and layer_steps is not None:
                 layer_steps.append(HandoffStep(
@@ -136,9 +140,12 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             layer_funds, total = settle_claim(layer, env, claim, facts.member, layer_steps)
             if depth + 1 < len(layers):  # only a layer above reads this one's results
                 below = layer_outputs(layer, env, layer_funds, total)
-            funds += [attrs.evolve(f, fund=f"{prefix}.{f.fund}") if prefix else f for f in layer_funds]
-            if steps is not None:
-                steps += [_qualified(s, prefix) for s in layer_steps]
+            if prefix:
+                funds += [attrs.evolve(f, fund=f"{prefix}.{f.fund}") for f in layer_funds]
+                if steps is not None:
+                    steps += [_qualified(s, prefix) for s in layer_steps]
+            else:
+                funds += layer_funds
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
         if steps is not None:
@@ -147,11 +154,14 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", top.total.node.span,
                                       "a fund's base should not exceed what is left of the cost"))
-        accumulators = {}
-        for layer, env in zip(layers, envs):
-            prefix = layer.plan.prefix
-            accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
-        results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, accumulators,
+        if len(envs) == 1:
+            accumulators = envs[0].acc.copy()
+        else:
+            accumulators = {}
+            for layer, env in zip(layers, envs):
+                prefix = layer.plan.prefix
+                accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
+        results.append(ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
                                    tuple(steps) if steps is not None else None))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
 
@@ -183,10 +193,9 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
         if excluded is None:
             out = settle_fund(fund, env, rounding, steps)
         else:
-            out = env.out[fund.name] = empty_outputs() | {"excluded": excluded}
-        funds.append(FundResult(fund.name, out["applied"], out["paid"], out["base"], out["deductible"],
-                                out["payable"], out["above_cap"], out["above_ceiling"], out["remaining"],
-                                out["excluded"]))
+            out = env.out[fund.name] = empty_outputs()
+            out["excluded"] = excluded
+        funds.append(FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS)))
     total = layer.total.fn(env)
     if steps is not None:
         steps.append(TotalStep(node=layer.total.node, reads=env.take(), amount=total))
@@ -230,10 +239,15 @@ def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
 
 def check_effective(program: Program, claims: list[Claim]) -> None:
     header = program.checked.rulebook.header
+    start, end, dated_by = header.effective_from, header.effective_to, program.dated_by
+    if start is None and end is None:
+        return
     problems = []
     for claim in claims:
-        day = claim.values[program.dated_by]
-        span = claim.spans.get(program.dated_by, claim.span)
+        day = claim.values[dated_by]
+        if (start is None or day >= start) and (end is None or day <= end):
+            continue
+        span = claim.spans.get(dated_by, claim.span)
         if header.effective_from and day < header.effective_from:
             problems.append(error("facts", f"claim '{claim.id}' is dated {day}, before rulebook "
                                   f"'{header.id}' takes effect ({header.effective_from})", span,

@@ -139,8 +139,8 @@ def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end,
     return max(start, min(end, point))
 
 
-def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
-    """Evaluate the fund's adjustments once; return a function that applies them to a rate."""
+def settle_adjust(fund: CompiledFund, env: Env, steps: list | None) -> list:
+    """Evaluate the fund's adjustments once; return those that apply, as (kind, amount), for :func:`adjusted`."""
     active = []
     for a in fund.adjusts:
         amount_fn, when_fn = a.fns
@@ -151,29 +151,30 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None):
         if steps is not None:
             steps.append(AdjustStep(fund=fund.name, node=a.node, reads=env.take(), applied=on, adjustment=a.op.kind,
                                     amount=amount))
-
-    def apply(rate, node):
-        for kind, amount in active:
-            rate = rate + amount if kind == "points" else rate * (ONE + amount)
-        if not ZERO <= rate <= ONE:
-            raise MedrulesError(error("evaluate", f"fund '{fund.name}' would pay at {rate * 100}%, "
-                                      "outside 0%–100%", node.span,
-                                      "check the adjustments that apply to this rate"))
-        return rate
-
-    return apply
+    return active
 
 
-def settle_rate(fund: CompiledFund, env: Env, payable, adjust, steps: list | None) -> list:
+def adjusted(fund: CompiledFund, rate, active: list, node):
+    """A rate with the fund's active adjustments applied, in order (points add, relpct multiplies)."""
+    for kind, amount in active:
+        rate = rate + amount if kind == "points" else rate * (ONE + amount)
+    if not ZERO <= rate <= ONE:
+        raise MedrulesError(error("evaluate", f"fund '{fund.name}' would pay at {rate * 100}%, "
+                                  "outside 0%–100%", node.span,
+                                  "check the adjustments that apply to this rate"))
+    return rate
+
+
+def settle_rate(fund: CompiledFund, env: Env, payable, active: list, steps: list | None) -> list:
     written = fund.pay.fn(env)
-    rate = adjust(written, fund.pay.node)
+    rate = adjusted(fund, written, active, fund.pay.node)
     if steps is not None:
         steps.append(RateStep(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
                               rate=rate, amount=payable * rate))
     return [(payable, rate)]
 
 
-def settle_bands(fund: CompiledFund, env: Env, a0, start, end, adjust, steps: list | None) -> list:
+def settle_bands(fund: CompiledFund, env: Env, a0, start, end, active: list, steps: list | None) -> list:
     """The part of the claim's payable segment in each band, at that band's (adjusted) rate."""
     bands = fund.plan.pay
     shift = ZERO if bands.on else a0  # bands without 'on' start at the claim's own zero
@@ -186,7 +187,7 @@ def settle_bands(fund: CompiledFund, env: Env, a0, start, end, adjust, steps: li
         if part == 0:
             continue
         written = rate_fn(env)
-        rate = adjust(written, band.node)
+        rate = adjusted(fund, written, active, band.node)
         pieces.append((part, rate))
         if steps is not None:
             steps.append(BandStep(
@@ -253,14 +254,15 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
 
 
 def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: list | None) -> None:
-    deltas = {"cost": base, "deductible": taken, "payments": paid}
+    acc = env.acc
     for acc_op in fund.plan.accumulates:  # cost, deductible, payments
-        acc, delta = acc_op.accumulator, deltas[acc_op.role]
-        before = env.acc[acc]
-        env.acc[acc] = before + delta
+        name, role = acc_op.accumulator, acc_op.role
+        delta = base if role == "cost" else taken if role == "deductible" else paid
+        before = acc[name]
+        acc[name] = after = before + delta
         if steps is not None:
-            steps.append(AccumulateStep(fund=fund.name, accumulator=acc, role=acc_op.role, before=before, delta=delta,
-                                        after=before + delta))
+            steps.append(AccumulateStep(fund=fund.name, accumulator=name, role=role, before=before, delta=delta,
+                                        after=after))
 
 
 _EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
