@@ -180,7 +180,7 @@ def _resolve(path: Path, read, chain: tuple[Path, ...], root: Path):
 
 def _load(path: Path, read, chain: tuple[Path, ...], root: Path, readings: dict | None = None) -> Program:
     from medrules.diagnostics import MedrulesError, error
-    from medrules.evaluate import compile_rulebook
+    from medrules.program import compile_rulebook  # the evaluator loads on first settlement
     rulebook = _resolve(path, read, chain, root)
     base = None
     layers = rulebook.header.layers_on if rulebook.header else None

@@ -14,7 +14,7 @@ from decimal import Decimal
 import attrs
 
 from medrules.diagnostics import MedrulesError, error
-from medrules.plan import Plan, core, lower, ops
+from medrules.plan import core, ops
 from medrules.plan.arith import CALENDAR
 from medrules.plan.fold import ARITH
 from medrules.plan.lower import parameter_value  # noqa: F401 - public here since before the plan
@@ -316,57 +316,5 @@ def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
                          _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None)
 
 
-@attrs.frozen
-class Program:
-    """A checked rulebook, lowered to its plan and compiled for the scalar backend: build once, settle
-    many times."""
-
-    checked: object  # CheckedRulebook
-    plan: Plan
-    layers: tuple[CompiledLayer, ...]  # the base scheme first; closures that record what they read
-    untraced: tuple[CompiledLayer, ...]  # the same without recording (settle without a trace)
-
-    @property
-    def dated_by(self) -> str:
-        return self.plan.dated_by
-
-    @property
-    def alias(self) -> str | None:
-        return self.checked.alias
-
-    @property
-    def base(self) -> Program | None:
-        """The scheme a supplementary rulebook layers on, as its own program."""
-        if self.checked.base is None:
-            return None
-        return compile_rulebook(self.checked.base, overrides={
-            k.split(".", 1)[1]: v for k, v in self.plan.overrides.items() if k.startswith(f"{self.alias}.")})
-
-    @property
-    def funds(self) -> tuple[CompiledFund, ...]:
-        return self.layers[-1].funds
-
-    @property
-    def total(self) -> Compiled:
-        return self.layers[-1].total
-
-    def all_funds(self) -> list[tuple[str, object]]:
-        """Every fund that settles a claim, in order, by qualified name (``basic.inpatient_pool``)."""
-        return [(f"{layer.prefix}.{f.name}" if layer.prefix else f.name, f.node)
-                for layer in self.plan.layers for f in layer.funds]
-
-    def all_accumulators(self) -> dict[str, object]:
-        return {f"{layer.prefix}.{a.name}" if layer.prefix else a.name: a.node
-                for layer in self.plan.layers for a in layer.accumulators}
-
-    def with_overrides(self, overrides: dict) -> Program:
-        """The same rulebook with some parameters set to other values (``alias.NAME`` below)."""
-        return compile_rulebook(self.checked, overrides=overrides)
-
-
-def compile_rulebook(ck, base: Program | None = None, overrides: dict | None = None) -> Program:
-    """Lower a checked rulebook (with the ones it layers on) and compile its plan. ``base`` is
-    accepted for compatibility: the plan already holds the layers below."""
-    plan = lower(ck, overrides)
-    return Program(ck, plan, tuple(compile_layer(layer) for layer in plan.layers),
-                   tuple(compile_layer(layer, traced=False) for layer in plan.layers))
+# Program and compile_rulebook live in medrules.program (medrules.load needs them without the evaluator)
+from medrules.program import Program, compile_rulebook  # noqa: E402,F401
