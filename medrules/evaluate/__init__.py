@@ -19,7 +19,7 @@ from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_ruleb
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
-                                     OpeningStep, Step, TotalStep, TreatStep)
+                                     OpeningStep, Step, TotalStep, TreatStep, built)
 from medrules.facts import Claim, Facts
 
 __all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -54,7 +54,17 @@ class ClaimResult:
     total_cost: Decimal
     member_pays: Decimal
     accumulators: dict[str, Decimal]  # after this claim
-    steps: tuple[Step, ...] | None
+    # the trace (None untraced): steps as recorded (tuples, see medrules.evaluate.trace.built) until first read
+    _steps: tuple | None = attrs.field(alias="steps", eq=attrs.cmp_using(eq=lambda a, b: _built(a) == _built(b)))
+
+    @property
+    def steps(self) -> tuple[Step, ...] | None:
+        """What the evaluation did, step by step (typed steps, built from the records on first reading)."""
+        steps = self._steps
+        if steps and any(type(s) is tuple for s in steps):
+            steps = _built(steps)
+            object.__setattr__(self, "_steps", steps)  # frozen: only the form changes, not the steps
+        return steps
 
     @property
     def id(self) -> str:
@@ -66,6 +76,10 @@ class ClaimResult:
     @property
     def funds_paid(self) -> Decimal:
         return sum((f.paid for f in self.funds), ZERO)
+
+
+def _built(steps: tuple | None) -> tuple | None:
+    return None if steps is None else tuple(map(built, steps))
 
 
 @attrs.frozen
@@ -122,10 +136,10 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                 if number == 0:
                     env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
-                steps.append(BenefitYearStep(node=program.checked.rulebook.header, start=year[0], end=year[1],
+                steps.append(BenefitYearStep.record(node=program.checked.rulebook.header, start=year[0], end=year[1],
                                              label=label))
                 if number == 0 and facts.opening:
-                    steps.append(OpeningStep(amounts=dict(facts.opening)))
+                    steps.append(OpeningStep.record(amounts=dict(facts.opening)))
         funds, total, below = [], None, None
         for depth, (layer, env) in enumerate(zip(layers, envs)):
             prefix = layer.plan.prefix
@@ -133,7 +147,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             layer_steps = None if steps is None else [] if prefix else steps
             env.below = below or {}
             if below is not None and layer_steps is not None:
-                layer_steps.append(HandoffStep(
+                layer_steps.append(HandoffStep.record(
                     node=layer.checked.rulebook.header.layers_on, from_=layers[depth - 1].plan.id, to=layer.plan.id,
                     total=below["total_cost"], paid=below["paid"], member_pays=below["member_pays"]))
             env.out = {}
@@ -143,13 +157,13 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             if prefix:
                 funds += [attrs.evolve(f, fund=f"{prefix}.{f.fund}") for f in layer_funds]
                 if steps is not None:
-                    steps += [_qualified(s, prefix) for s in layer_steps]
+                    steps += [_qualified(built(s), prefix) for s in layer_steps]
             else:
                 funds += layer_funds
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
         if steps is not None:
-            steps.append(MemberPaysStep(total=total, funds=paid, amount=member))
+            steps.append(MemberPaysStep.record(total=total, funds=paid, amount=member))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", top.total.node.span,
@@ -195,11 +209,18 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
         else:
             out = env.out[fund.name] = empty_outputs()
             out["excluded"] = excluded
-        funds.append(FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS)))
+        if out["applied"] or out["excluded"] is not None:
+            funds.append(FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS)))
+        else:  # it does not apply: all zero, the same (frozen) result each time
+            funds.append(_NOT_APPLIED.get(fund.name) or _NOT_APPLIED.setdefault(
+                fund.name, FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS))))
     total = layer.total.fn(env)
     if steps is not None:
-        steps.append(TotalStep(node=layer.total.node, reads=env.take(), amount=total))
+        steps.append(TotalStep.record(node=layer.total.node, reads=env.take(), amount=total))
     return funds, total
+
+
+_NOT_APPLIED: dict[str, FundResult] = {}
 
 
 def layer_outputs(layer: CompiledLayer, env: Env, funds: list[FundResult], total) -> dict:
@@ -231,7 +252,7 @@ def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
             before, after = facts[field], value(env)
             setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
             if steps is not None:
-                steps.append(TreatStep(node=treat.node, reads=env.take(), fact=f"{record}.{field}", before=before,
+                steps.append(TreatStep.record(node=treat.node, reads=env.take(), fact=f"{record}.{field}", before=before,
                                        after=after))
         else:
             env.take()

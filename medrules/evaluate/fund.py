@@ -80,14 +80,14 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
     out["remaining"] = base - rounded
     settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
-        steps.append(PaidStep(fund=name, node=fund.fund, amount=rounded))
+        steps.append(PaidStep.record(fund=name, node=fund.fund, amount=rounded))
     return out
 
 
 def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
     applies = fund.applies.fn(env)
     if steps is not None:
-        steps.append(AppliesStep(fund=fund.name, node=fund.applies.node, reads=env.take(), result=applies))
+        steps.append(AppliesStep.record(fund=fund.name, node=fund.applies.node, reads=env.take(), result=applies))
     return applies
 
 
@@ -95,7 +95,7 @@ def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list |
     """A fund's exclusion (``fund`` given) or a rulebook-wide one (``fund`` None)."""
     if exclusion.fn(env):
         if steps is not None:
-            steps.append(ExcludeStep(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
+            steps.append(ExcludeStep.record(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
                                      all_funds=fund is None))
         return True
     env.take()
@@ -108,7 +108,7 @@ def settle_base(fund: CompiledFund, env: Env, steps: list | None):
         raise MedrulesError(error("evaluate", f"fund '{fund.name}' would apply to a negative amount ({base} yuan)",
                                   fund.base.node.span))
     if steps is not None:
-        steps.append(BaseStep(fund=fund.name, node=fund.base.node, reads=env.take(), amount=base))
+        steps.append(BaseStep.record(fund=fund.name, node=fund.base.node, reads=env.take(), amount=base))
     return base
 
 
@@ -122,7 +122,7 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
     remaining = max(ZERO, amount - used)
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
-        steps.append(DeductibleStep(fund=fund.name, node=node, reads=env.take(), amount=amount, per=ded.op.per,
+        steps.append(DeductibleStep.record(fund=fund.name, node=node, reads=env.take(), amount=amount, per=ded.op.per,
                                     applies=applies, base=base, used_before=used, remaining=remaining, taken=taken))
     return taken
 
@@ -134,7 +134,7 @@ def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end,
     point = a0 + amount if per_claim else amount
     if steps is not None:
         above = max(ZERO, full_end - max(start, point))
-        steps.append(CostCapStep(fund=fund.name, node=cap.node, reads=env.take(), cap=amount, per=cap.op.per,
+        steps.append(CostCapStep.record(fund=fund.name, node=cap.node, reads=env.take(), cap=amount, per=cap.op.per,
                                  counted_before=a0, from_=start, to=full_end, point=point, above=above))
     return max(start, min(end, point))
 
@@ -149,7 +149,7 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None) -> list:
         if on:
             active.append((a.op.kind, amount))
         if steps is not None:
-            steps.append(AdjustStep(fund=fund.name, node=a.node, reads=env.take(), applied=on, adjustment=a.op.kind,
+            steps.append(AdjustStep.record(fund=fund.name, node=a.node, reads=env.take(), applied=on, adjustment=a.op.kind,
                                     amount=amount))
     return active
 
@@ -169,7 +169,7 @@ def settle_rate(fund: CompiledFund, env: Env, payable, active: list, steps: list
     written = fund.pay.fn(env)
     rate = adjusted(fund, written, active, fund.pay.node)
     if steps is not None:
-        steps.append(RateStep(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
+        steps.append(RateStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
                               rate=rate, amount=payable * rate))
     return [(payable, rate)]
 
@@ -190,7 +190,7 @@ def settle_bands(fund: CompiledFund, env: Env, a0, start, end, active: list, ste
         rate = adjusted(fund, written, active, band.node)
         pieces.append((part, rate))
         if steps is not None:
-            steps.append(BandStep(
+            steps.append(BandStep.record(
                 fund=fund.name, node=band.node, reads=env.take(), lower=band.lower, upper=band.upper,
                 cumulative=bands.on is not None,
                 # positions on the bands' own axis: the year's total, or this claim's amount from zero
@@ -204,7 +204,7 @@ def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> li
     amount = fund.pay.fn(env)
     paid = min(amount, payable)
     if steps is not None:
-        steps.append(FlatStep(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
+        steps.append(FlatStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
                               paid=paid))
     return [(paid, ONE)]
 
@@ -227,7 +227,7 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
         binding = next(r for r in rooms if r[3] == room)
         for node, cap, before, own_room, reads in rooms:
             limited = raw > room and node is binding[0]
-            steps.append(PaymentCapStep(fund=fund.name, node=node, reads=reads, cap=cap, per=node.per or "year",
+            steps.append(PaymentCapStep.record(fund=fund.name, node=node, reads=reads, cap=cap, per=node.per or "year",
                                         paid_before=before, room=own_room, raw=raw, limited=limited,
                                         above=above if limited else ZERO, split=split if limited else None))
     return paid, room, above
@@ -242,7 +242,7 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
     if rounded > limit:
         rounded = within = round_to(limit, rounding.quantum, "down")
     if steps is not None:
-        steps.append(RoundingStep(fund=fund.name, node=rounding.node, raw=paid, rounded=rounded,
+        steps.append(RoundingStep.record(fund=fund.name, node=rounding.node, raw=paid, rounded=rounded,
                                   within=limit if within is not None else None))
     if not ZERO <= rounded <= base or (room is not None and rounded > room):
         limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
@@ -261,7 +261,7 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
         before = acc[name]
         acc[name] = after = before + delta
         if steps is not None:
-            steps.append(AccumulateStep(fund=fund.name, accumulator=name, role=role, before=before, delta=delta,
+            steps.append(AccumulateStep.record(fund=fund.name, accumulator=name, role=role, before=before, delta=delta,
                                         after=after))
 
 

@@ -267,6 +267,34 @@ STEP_CLASSES = (VersionStep, BenefitYearStep, OpeningStep, HandoffStep, TreatSte
 STEP_KINDS = tuple(dict.fromkeys(c.kind for c in STEP_CLASSES))
 
 
+# ---------------------------------------------------------------- recording cheaply, building when read
+# A traced evaluation records each step as a tuple, ``BandStep.record(fund=…, …)`` (the same keywords as
+# the class), about a third of the cost of building the object; :func:`built` makes the typed step when
+# a settlement's steps are first read (:attr:`medrules.evaluate.ClaimResult.steps`).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _recorder(cls):
+    fields = attrs.fields(cls)
+    params = ", ".join(a.name if a.default is attrs.NOTHING else f"{a.name}=_default_{a.name}" for a in fields)
+    namespace = {"_cls": cls} | {f"_default_{a.name}": a.default for a in fields if a.default is not attrs.NOTHING}
+    exec(f"def record(*, {params}):\n    return (_cls, {', '.join(a.name for a in fields)})\n", namespace)
+    return staticmethod(namespace["record"])
+
+
+for _cls in STEP_CLASSES:
+    _FIELDS[_cls] = tuple(a.name for a in attrs.fields(_cls))
+    _cls.record = _recorder(_cls)
+
+
+def built(step) -> Step:
+    """A step recorded as a tuple, as its typed object (a step object is returned as it is)."""
+    if type(step) is not tuple:
+        return step
+    cls = step[0]
+    return cls(**dict(zip(_FIELDS[cls], step[1:])))
+
+
 _MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2,}$"}
 _JSON = {"str": {"type": "string"}, "bool": {"type": "boolean"}, "dict": {"type": "object"}, "object": {},
          "Money": _MONEY, "Rate": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
