@@ -628,6 +628,9 @@ def assess(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang:
 
 
 def main() -> None:
+    # lark imports interegular when it is installed (the test extra) for strict grammar checks, which no command
+    # makes: ~40 ms of every command that parses, saved (docs/performance.md)
+    sys.modules.setdefault("interegular", None)
     app(prog_name="medrules")
 
 

@@ -137,7 +137,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                     env.acc.update(opening[layer.plan.prefix])
             if steps is not None:
                 steps.append(BenefitYearStep.record(node=program.checked.rulebook.header, start=year[0], end=year[1],
-                                             label=label))
+                                                    label=label))
                 if number == 0 and facts.opening:
                     steps.append(OpeningStep.record(amounts=dict(facts.opening)))
         funds, total, below = [], None, None
@@ -252,8 +252,8 @@ def settle_treat(layer: CompiledLayer, env: Env, steps: list | None) -> None:
             before, after = facts[field], value(env)
             setattr(env, record, facts | {field: after})  # a copy: the facts themselves never change
             if steps is not None:
-                steps.append(TreatStep.record(node=treat.node, reads=env.take(), fact=f"{record}.{field}", before=before,
-                                       after=after))
+                steps.append(TreatStep.record(node=treat.node, reads=env.take(), fact=f"{record}.{field}",
+                                              before=before, after=after))
         else:
             env.take()
 

@@ -105,6 +105,10 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
         op, left = _COMPARE[e.op], compile_expr(e.left, traced)
         if isinstance(e.right, core.Const):  # claim.kind == inpatient: the common shape
             value = e.right.value
+            if e.op == "==":
+                return lambda env: left(env) == value
+            if e.op == "!=":
+                return lambda env: left(env) != value
             return lambda env: op(left(env), value)
         right = compile_expr(e.right, traced)
         return lambda env: op(left(env), right(env))

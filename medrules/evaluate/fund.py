@@ -70,7 +70,9 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
         pieces = settle_bands(fund, env, a0, start, end, settle_adjust(fund, env, steps), steps)
     else:
         pieces = settle_rate(fund, env, payable, settle_adjust(fund, env, steps), steps)
-    raw = sum((part * rate for part, rate in pieces), ZERO)
+    raw = ZERO
+    for part, rate in pieces:  # exact (an Exact rational mixes in)
+        raw = raw + part * rate
 
     paid, room = raw, None
     if fund.payment_caps:
@@ -96,7 +98,7 @@ def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list |
     if exclusion.fn(env):
         if steps is not None:
             steps.append(ExcludeStep.record(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
-                                     all_funds=fund is None))
+                                            all_funds=fund is None))
         return True
     env.take()
     return False
@@ -123,7 +125,8 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
         steps.append(DeductibleStep.record(fund=fund.name, node=node, reads=env.take(), amount=amount, per=ded.op.per,
-                                    applies=applies, base=base, used_before=used, remaining=remaining, taken=taken))
+                                           applies=applies, base=base, used_before=used, remaining=remaining,
+                                           taken=taken))
     return taken
 
 
@@ -135,7 +138,7 @@ def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end,
     if steps is not None:
         above = max(ZERO, full_end - max(start, point))
         steps.append(CostCapStep.record(fund=fund.name, node=cap.node, reads=env.take(), cap=amount, per=cap.op.per,
-                                 counted_before=a0, from_=start, to=full_end, point=point, above=above))
+                                        counted_before=a0, from_=start, to=full_end, point=point, above=above))
     return max(start, min(end, point))
 
 
@@ -149,8 +152,8 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None) -> list:
         if on:
             active.append((a.op.kind, amount))
         if steps is not None:
-            steps.append(AdjustStep.record(fund=fund.name, node=a.node, reads=env.take(), applied=on, adjustment=a.op.kind,
-                                    amount=amount))
+            steps.append(AdjustStep.record(fund=fund.name, node=a.node, reads=env.take(), applied=on,
+                                           adjustment=a.op.kind, amount=amount))
     return active
 
 
@@ -169,8 +172,8 @@ def settle_rate(fund: CompiledFund, env: Env, payable, active: list, steps: list
     written = fund.pay.fn(env)
     rate = adjusted(fund, written, active, fund.pay.node)
     if steps is not None:
-        steps.append(RateStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable, written_rate=written,
-                              rate=rate, amount=payable * rate))
+        steps.append(RateStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable,
+                                     written_rate=written, rate=rate, amount=payable * rate))
     return [(payable, rate)]
 
 
@@ -205,7 +208,7 @@ def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> li
     paid = min(amount, payable)
     if steps is not None:
         steps.append(FlatStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
-                              paid=paid))
+                                     paid=paid))
     return [(paid, ONE)]
 
 
@@ -228,8 +231,8 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
         for node, cap, before, own_room, reads in rooms:
             limited = raw > room and node is binding[0]
             steps.append(PaymentCapStep.record(fund=fund.name, node=node, reads=reads, cap=cap, per=node.per or "year",
-                                        paid_before=before, room=own_room, raw=raw, limited=limited,
-                                        above=above if limited else ZERO, split=split if limited else None))
+                                               paid_before=before, room=own_room, raw=raw, limited=limited,
+                                               above=above if limited else ZERO, split=split if limited else None))
     return paid, room, above
 
 
@@ -243,7 +246,7 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
         rounded = within = round_to(limit, rounding.quantum, "down")
     if steps is not None:
         steps.append(RoundingStep.record(fund=fund.name, node=rounding.node, raw=paid, rounded=rounded,
-                                  within=limit if within is not None else None))
+                                         within=limit if within is not None else None))
     if not ZERO <= rounded <= base or (room is not None and rounded > room):
         limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
             f"the {base} yuan it applies to"
@@ -262,7 +265,7 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
         acc[name] = after = before + delta
         if steps is not None:
             steps.append(AccumulateStep.record(fund=fund.name, accumulator=name, role=role, before=before, delta=delta,
-                                        after=after))
+                                               after=after))
 
 
 _EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
