@@ -98,7 +98,7 @@ class Settlement:
 def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: bool = True) -> Settlement:
     """Settle a member's claims. ``in_force_only=False`` settles claims outside the rulebook's
     effective period too (``medrules diff`` compares two policy years on the same claims)."""
-    with decimal.localcontext(CONTEXT.copy()):
+    with decimal.localcontext(CONTEXT):  # a copy of CONTEXT, made on entering
         try:
             return _settle(program, facts, trace, in_force_only)
         except (ArithmeticError, ValueError, RecursionError) as exc:  # the boundary (trust): never a traceback
@@ -160,10 +160,12 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                     steps += [_qualified(built(s), prefix) for s in layer_steps]
             else:
                 funds += layer_funds
-        paid = sum((f.paid for f in funds), ZERO)
+        paid = ZERO
+        for f in funds:
+            paid = paid + f.paid
         member = total - paid
         if steps is not None:
-            steps.append(MemberPaysStep.record(total=total, funds=paid, amount=member))
+            steps.append((MemberPaysStep, None, None, (), "", total, paid, member))
         if member < 0:
             raise MedrulesError(error("evaluate", f"claim '{claim.id}': the funds would pay {paid} yuan, more "
                                       f"than its total cost of {total} yuan", top.total.node.span,
@@ -195,7 +197,8 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
     """One claim under one layer: treatments, exclusions, each fund in order, the total cost."""
     env.claim, env.member = claim.values, member  # 'treat' may have replaced them for the last claim
     env.take()
-    settle_treat(layer, env, steps)
+    if layer.treatments:
+        settle_treat(layer, env, steps)
     excluded = None
     for exclusion in layer.exclusions:  # the first rulebook-wide exclusion that holds: no fund pays
         if settle_exclude(None, exclusion, env, steps):
@@ -216,7 +219,7 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
                 fund.name, FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS))))
     total = layer.total.fn(env)
     if steps is not None:
-        steps.append(TotalStep.record(node=layer.total.node, reads=env.take(), amount=total))
+        steps.append((TotalStep, None, layer.total.node, env.take(), "", total))
     return funds, total
 
 

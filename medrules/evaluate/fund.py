@@ -19,7 +19,10 @@ order (:meth:`medrules.plan.ops.FundPlan.operations`), each in its own function 
 ``settle_accumulate``  cost, deductible and payments are added to the accumulators
 =====================  ====================================================================
 
-Steps are recorded only when ``steps`` is a list; the arithmetic is the same either way. The
+Steps are recorded only when ``steps`` is a list; the arithmetic is the same either way. A step is
+recorded as a tuple, ``(StepClass, fund, node, reads, layer, *the class's own fields in order)`` (the
+classes in :mod:`medrules.evaluate.trace`), which costs a tenth of building the object; the typed step
+is built when the claim's steps are read (``tests/test_trace_records.py`` checks every tuple's arity). The
 settlement's invariants (0 ≤ paid ≤ base, paid within every payment cap's room) are checked here
 on every claim and fail closed with a located :class:`MedrulesError`.
 """
@@ -38,8 +41,7 @@ from medrules.plan.arith import ONE, ZERO, divide, round_to
 
 def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: list | None) -> dict:
     name = fund.name
-    out = empty_outputs()
-    env.out[name] = out
+    out = env.out[name] = _EMPTY.copy()
     if fund.applies is not None and not settle_applies(fund, env, steps):
         return out
     for exclusion in fund.excludes:
@@ -82,14 +84,14 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
     out["remaining"] = base - rounded
     settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
-        steps.append(PaidStep.record(fund=name, node=fund.fund, amount=rounded))
+        steps.append((PaidStep, name, fund.fund, (), "", rounded))
     return out
 
 
 def settle_applies(fund: CompiledFund, env: Env, steps: list | None) -> bool:
     applies = fund.applies.fn(env)
     if steps is not None:
-        steps.append(AppliesStep.record(fund=fund.name, node=fund.applies.node, reads=env.take(), result=applies))
+        steps.append((AppliesStep, fund.name, fund.applies.node, env.take(), "", applies))
     return applies
 
 
@@ -97,8 +99,7 @@ def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list |
     """A fund's exclusion (``fund`` given) or a rulebook-wide one (``fund`` None)."""
     if exclusion.fn(env):
         if steps is not None:
-            steps.append(ExcludeStep.record(fund=fund.name if fund else None, node=exclusion.node, reads=env.take(),
-                                            all_funds=fund is None))
+            steps.append((ExcludeStep, fund.name if fund else None, exclusion.node, env.take(), "", fund is None))
         return True
     env.take()
     return False
@@ -110,7 +111,7 @@ def settle_base(fund: CompiledFund, env: Env, steps: list | None):
         raise MedrulesError(error("evaluate", f"fund '{fund.name}' would apply to a negative amount ({base} yuan)",
                                   fund.base.node.span))
     if steps is not None:
-        steps.append(BaseStep.record(fund=fund.name, node=fund.base.node, reads=env.take(), amount=base))
+        steps.append((BaseStep, fund.name, fund.base.node, env.take(), "", base))
     return base
 
 
@@ -124,9 +125,8 @@ def settle_deductible(fund: CompiledFund, env: Env, base, steps: list | None):
     remaining = max(ZERO, amount - used)
     taken = min(base, remaining) if applies else ZERO
     if steps is not None:
-        steps.append(DeductibleStep.record(fund=fund.name, node=node, reads=env.take(), amount=amount, per=ded.op.per,
-                                           applies=applies, base=base, used_before=used, remaining=remaining,
-                                           taken=taken))
+        steps.append((DeductibleStep, fund.name, node, env.take(), "", amount, ded.op.per, applies, base, used,
+                      remaining, taken))
     return taken
 
 
@@ -137,8 +137,8 @@ def settle_cost_cap(fund: CompiledFund, cap, env: Env, a0, start, end, full_end,
     point = a0 + amount if per_claim else amount
     if steps is not None:
         above = max(ZERO, full_end - max(start, point))
-        steps.append(CostCapStep.record(fund=fund.name, node=cap.node, reads=env.take(), cap=amount, per=cap.op.per,
-                                        counted_before=a0, from_=start, to=full_end, point=point, above=above))
+        steps.append((CostCapStep, fund.name, cap.node, env.take(), "", "cost", amount, cap.op.per, a0, start, full_end,
+                      point, above))
     return max(start, min(end, point))
 
 
@@ -152,8 +152,7 @@ def settle_adjust(fund: CompiledFund, env: Env, steps: list | None) -> list:
         if on:
             active.append((a.op.kind, amount))
         if steps is not None:
-            steps.append(AdjustStep.record(fund=fund.name, node=a.node, reads=env.take(), applied=on,
-                                           adjustment=a.op.kind, amount=amount))
+            steps.append((AdjustStep, fund.name, a.node, env.take(), "", on, a.op.kind, amount))
     return active
 
 
@@ -172,8 +171,7 @@ def settle_rate(fund: CompiledFund, env: Env, payable, active: list, steps: list
     written = fund.pay.fn(env)
     rate = adjusted(fund, written, active, fund.pay.node)
     if steps is not None:
-        steps.append(RateStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), part=payable,
-                                     written_rate=written, rate=rate, amount=payable * rate))
+        steps.append((RateStep, fund.name, fund.pay.node, env.take(), "", payable, written, rate, payable * rate))
     return [(payable, rate)]
 
 
@@ -193,12 +191,9 @@ def settle_bands(fund: CompiledFund, env: Env, a0, start, end, active: list, ste
         rate = adjusted(fund, written, active, band.node)
         pieces.append((part, rate))
         if steps is not None:
-            steps.append(BandStep.record(
-                fund=fund.name, node=band.node, reads=env.take(), lower=band.lower, upper=band.upper,
-                cumulative=bands.on is not None,
-                # positions on the bands' own axis: the year's total, or this claim's amount from zero
-                from_=max(start, lo) - shift, to=top - shift, part=part, written_rate=written, rate=rate,
-                amount=part * rate))
+            # from/to: positions on the bands' own axis (the year's total, or this claim's amount from zero)
+            steps.append((BandStep, fund.name, band.node, env.take(), "", band.lower, band.upper, bands.on is not None,
+                          max(start, lo) - shift, top - shift, part, written, rate, part * rate))
     return pieces
 
 
@@ -207,8 +202,7 @@ def settle_flat(fund: CompiledFund, env: Env, payable, steps: list | None) -> li
     amount = fund.pay.fn(env)
     paid = min(amount, payable)
     if steps is not None:
-        steps.append(FlatStep.record(fund=fund.name, node=fund.pay.node, reads=env.take(), amount=amount, part=payable,
-                                     paid=paid))
+        steps.append((FlatStep, fund.name, fund.pay.node, env.take(), "", amount, payable, paid))
     return [(paid, ONE)]
 
 
@@ -230,9 +224,8 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
         binding = next(r for r in rooms if r[3] == room)
         for node, cap, before, own_room, reads in rooms:
             limited = raw > room and node is binding[0]
-            steps.append(PaymentCapStep.record(fund=fund.name, node=node, reads=reads, cap=cap, per=node.per or "year",
-                                               paid_before=before, room=own_room, raw=raw, limited=limited,
-                                               above=above if limited else ZERO, split=split if limited else None))
+            steps.append((PaymentCapStep, fund.name, node, reads, "", "payments", cap, node.per or "year", before,
+                          own_room, raw, limited, above if limited else ZERO, split if limited else None))
     return paid, room, above
 
 
@@ -245,8 +238,8 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
     if rounded > limit:
         rounded = within = round_to(limit, rounding.quantum, "down")
     if steps is not None:
-        steps.append(RoundingStep.record(fund=fund.name, node=rounding.node, raw=paid, rounded=rounded,
-                                         within=limit if within is not None else None))
+        steps.append((RoundingStep, fund.name, rounding.node, (), "", paid, rounded,
+                      limit if within is not None else None))
     if not ZERO <= rounded <= base or (room is not None and rounded > room):
         limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
             f"the {base} yuan it applies to"
@@ -264,8 +257,7 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
         before = acc[name]
         acc[name] = after = before + delta
         if steps is not None:
-            steps.append(AccumulateStep.record(fund=fund.name, accumulator=name, role=role, before=before, delta=delta,
-                                               after=after))
+            steps.append((AccumulateStep, fund.name, None, (), "", name, role, before, delta, after))
 
 
 _EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,

@@ -268,9 +268,11 @@ STEP_KINDS = tuple(dict.fromkeys(c.kind for c in STEP_CLASSES))
 
 
 # ---------------------------------------------------------------- recording cheaply, building when read
-# A traced evaluation records each step as a tuple, ``BandStep.record(fund=…, …)`` (the same keywords as
-# the class), about a third of the cost of building the object; :func:`built` makes the typed step when
-# a settlement's steps are first read (:attr:`medrules.evaluate.ClaimResult.steps`).
+# A traced evaluation records each step as a tuple, ``(BandStep, fund, node, reads, layer, *own fields)``
+# in the class's field order (the hot steps, written out in medrules.evaluate.fund), or with
+# ``BandStep.record(fund=…, …)`` (the class's own keywords, a third of the cost of the object; the rare
+# steps); :func:`built` makes the typed step when a settlement's steps are first read
+# (:attr:`medrules.evaluate.ClaimResult.steps`).
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -292,7 +294,10 @@ def built(step) -> Step:
     if type(step) is not tuple:
         return step
     cls = step[0]
-    return cls(**dict(zip(_FIELDS[cls], step[1:])))
+    names = _FIELDS[cls]
+    if len(step) != len(names) + 1:
+        raise AssertionError(f"a {cls.__name__} recorded with {len(step) - 1} values for {len(names)} fields")
+    return cls(**dict(zip(names, step[1:])))
 
 
 _MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2,}$"}

@@ -1,0 +1,41 @@
+"""The scalar backend records trace steps as tuples (StepClass, fund, node, reads, layer, *own fields) and
+builds the typed steps when they are read: every tuple written in the evaluator has one value per field
+of its class, and a recorded step builds into the same step as the class made with keywords."""
+from __future__ import annotations
+
+import ast
+from decimal import Decimal
+from pathlib import Path
+
+import attrs
+
+from medrules.evaluate import trace
+
+EVALUATOR = Path(__file__).resolve().parent.parent / "medrules" / "evaluate"
+
+
+def recorded_tuples():
+    for path in sorted(p for p in EVALUATOR.glob("*.py") if p.name != "trace.py"):  # trace.py lists classes
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Tuple) and node.elts and isinstance(node.elts[0], ast.Name)
+                    and getattr(trace, node.elts[0].id, None) in trace.STEP_CLASSES):
+                yield path.name, node.lineno, getattr(trace, node.elts[0].id), len(node.elts) - 1
+
+
+def test_every_recorded_tuple_has_one_value_per_field():
+    found = list(recorded_tuples())
+    assert len(found) >= 15  # the kernel's steps, the total and what the member pays
+    for file, line, cls, values in found:
+        assert values == len(attrs.fields(cls)), f"{file}:{line}: {cls.__name__}"
+
+
+def test_a_record_builds_the_step_made_with_keywords():
+    made = trace.CostCapStep(fund="inpatient", cap=Decimal(160000), per="year", counted_before=Decimal(0),
+                             from_=Decimal(600), to=Decimal(1000), point=Decimal(160000), above=Decimal(0))
+    recorded = (trace.CostCapStep, "inpatient", None, (), "", "cost", Decimal(160000), "year", Decimal(0),
+                Decimal(600), Decimal(1000), Decimal(160000), Decimal(0))
+    assert trace.built(recorded) == made
+    assert trace.built(trace.CostCapStep.record(fund="inpatient", cap=Decimal(160000), per="year",
+                                                counted_before=Decimal(0), from_=Decimal(600), to=Decimal(1000),
+                                                point=Decimal(160000), above=Decimal(0))) == made
+    assert trace.built(made) is made
