@@ -65,13 +65,24 @@ class Step:
 
     @property
     def values(self) -> dict:
+        keys = _VALUE_KEYS.get(type(self)) or _value_keys(type(self))
         out = {}
-        for a in attrs.fields(type(self))[len(COMMON):]:
-            value = getattr(self, a.name)
-            if a.metadata.get("optional") and value is None:
+        for name, key, optional in keys:
+            value = getattr(self, name)
+            if optional and value is None:
                 continue
-            out[a.metadata.get("key", a.name)] = value
+            out[key] = value
         return out
+
+
+_VALUE_KEYS: dict[type, tuple] = {}
+
+
+def _value_keys(cls) -> tuple:
+    """(field, key in ``values``, left out when None) for a step class's own fields, read once."""
+    keys = _VALUE_KEYS[cls] = tuple((a.name, a.metadata.get("key", a.name), bool(a.metadata.get("optional")))
+                                    for a in attrs.fields(cls)[len(COMMON):])
+    return keys
 
 
 COMMON = ("fund", "node", "reads", "layer")
