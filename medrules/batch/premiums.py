@@ -112,7 +112,7 @@ def assess_partition(cv: ContributionVector, table: pa.Table, columns: dict[str,
     ids = pc.fill_null(as_text(table.column(id_column), "member.id", "text"), "")
     problems.add(np.asarray(pc.equal(ids, "").to_numpy(zero_copy_only=False), bool), id_column,
                  "missing: every member needs an id")
-    _duplicate_ids(np.asarray(ids.to_numpy(zero_copy_only=False), object), problems, id_column)
+    _duplicate_ids(ids, problems, id_column)
     members = validate_record(table, ck, "member", {f: c for (k, f), c in names.items() if k == "member"}, problems)
     good = np.flatnonzero(~problems.bad)
     result = assess_columns(cv, members.take(good))
@@ -136,9 +136,10 @@ def assess_partition(cv: ContributionVector, table: pa.Table, columns: dict[str,
     return results, rejects
 
 
-def _duplicate_ids(ids: np.ndarray, problems: Problems, column: str) -> None:
-    _, first = np.unique(ids.astype(str), return_index=True)
-    repeat = np.ones(len(ids), bool)
+def _duplicate_ids(ids: pa.Array, problems: Problems, column: str) -> None:
+    codes = np.asarray(pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False), np.int64)
+    _, first = np.unique(codes, return_index=True)
+    repeat = np.ones(len(codes), bool)
     repeat[first] = False
     problems.add(repeat, column, "duplicate member id: an earlier row has the same id")
 
@@ -162,8 +163,10 @@ def _results(cv: ContributionVector, ids: pa.Array, r, keep: np.ndarray) -> pa.T
 
     zero = np.zeros(len(keep), np.int64)
     cols = {"member_id": ids.take(pa.array(np.repeat(np.arange(m), k))),
-            "rulebook": pa.array([cv.program.checked.id] * (m * k), pa.string()),
-            "contribution": pa.array(names * m, pa.string()),
+            "rulebook": pa.DictionaryArray.from_arrays(pa.array(np.zeros(m * k, np.int32)),
+                                                       pa.array([cv.program.checked.id])).cast(pa.string()),
+            "contribution": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(k, dtype=np.int32), m)),
+                                                           pa.array(names)).cast(pa.string()),
             "applied": pa.array(interleave([r.applied[c] for c in names]), pa.bool_()),
             "premium": io.decimal_column(interleave([r.premium[c] for c in names]), cv.scale)}
     for s in cv.subsidy_names():
