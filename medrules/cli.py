@@ -622,7 +622,7 @@ def assess(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang:
     def body(s: _Session):
         from medrules.contributions.command import assess_command
         program = s.program(rulebook)
-        out.print(assess_command(program, s.facts(facts, program), lang.value, view.value, json_),
+        out.print(assess_command(program, s.read(facts, "facts"), lang.value, view.value, json_),
                   markup=False, highlight=False, soft_wrap=True)
     _run(body, debug)
 

@@ -126,3 +126,9 @@ def test_claim_only_options_are_refused_for_premiums(tmp_path, option):
     result, _ = settle(tmp_path, JIANG, "id\nM\n", "m.csv", *[o if o != "x.csv" else str(tmp_path / o) for o in option])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "premiums" in result.output or "member tables" in result.output
+
+
+def test_a_reading_the_rulebook_does_not_declare_is_refused_as_for_claims(tmp_path):
+    result, _ = settle(tmp_path, JIANG, "id\nM\n", "m.csv", "--reading", "cap_axis=payments")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "no reading 'cap_axis'" in result.output

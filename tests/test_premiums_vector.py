@@ -23,8 +23,7 @@ from medrules.batch.columns import enum_members, fields
 from medrules.batch.premiums import assess_table
 from medrules.batch.vector_contrib import compile_contributions
 from medrules.diagnostics import MedrulesError
-from medrules.evaluate import assess
-from medrules.facts import facts_from_source
+from medrules.contributions.household import assess_household, load_household_facts
 from medrules.source import SourceFile
 
 VECTORISED = ["jiang/contributions-2021.mr", "jiang/contributions-2020.mr", "county-i/contributions.mr",
@@ -76,25 +75,31 @@ def value_strategy(t, checked):
 
 
 def member_strategy(checked):
+    """A member's facts, and their household's (as 'household.NAME' keys) when the rulebook declares some."""
     parts = {}
-    for name, (t, optional) in fields(checked, "member").items():
-        if name == "id":
-            continue
-        s = value_strategy(t, checked)
-        has_default = checked.records["member"][name].default is not None
-        parts[name] = st.one_of(st.none(), s) if optional or has_default or t.unit == "set" else s
+    for kind in ("member", "household"):
+        for name, (t, optional) in fields(checked, kind).items():
+            if name == "id" and kind == "member":
+                continue
+            s = value_strategy(t, checked)
+            has_default = checked.records[kind][name].default is not None
+            key = name if kind == "member" else f"household.{name}"
+            parts[key] = st.one_of(st.none(), s) if optional or has_default or t.unit == "set" else s
     return st.fixed_dictionaries(parts)
 
 
 def random_member(checked, rng: random.Random) -> dict:
     """The seeded corpus: the same kinds of values as the strategy, drawn by ``random``."""
     out = {}
-    for name, (t, optional) in fields(checked, "member").items():
-        if name == "id":
+    for kind, name, (t, optional) in [("member", k, v) for k, v in fields(checked, "member").items()] + [
+            ("household", k, v) for k, v in fields(checked, "household").items()]:
+        if name == "id" and kind == "member":
             continue
         u = t.unit
-        if (optional or checked.records["member"][name].default is not None) and rng.random() < 0.2:
+        if (optional or checked.records[kind][name].default is not None) and rng.random() < 0.2:
             continue
+        if kind == "household":
+            name = f"household.{name}"
         if u == "bool":
             out[name] = rng.random() < 0.5
         elif u == "count":
@@ -115,9 +120,12 @@ def random_member(checked, rng: random.Random) -> dict:
 
 def scalar(p, member: dict):
     """(premium, {subsidy: granted}, owes) per contribution, or None when the scalar backend refuses."""
+    household = {k[10:]: v for k, v in member.items() if k.startswith("household.")}
+    doc = {"member": {k: v for k, v in member.items() if not k.startswith("household.")}}
+    if household:
+        doc["household"] = household
     try:
-        facts = facts_from_source(SourceFile("<m>", json.dumps({"member": member})), p.checked)
-        a = assess(p, facts)
+        (a,) = assess_household(p, load_household_facts(SourceFile("<m>", json.dumps(doc)), p.checked)).members
     except MedrulesError:
         return None
     return {c.name: (c.applied, c.premium, {s.name: s.granted for s in c.subsidies}, c.member_owes)
@@ -143,6 +151,8 @@ def compare(name: str, members: list[dict]) -> tuple[int, int]:
     p = program(name)
     for i, m in enumerate(members):
         m["id"] = f"M{i}"
+        if m.get("household.id"):  # one household per member here: households are tested in test_households.py
+            m["household.id"] = f"H{i}"
     members_json = [{k: v for k, v in m.items() if v is not None} for m in members]
     rows = [as_row(m) for m in members_json]
     keys = sorted({k for r in rows for k in r})

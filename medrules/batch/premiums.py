@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 import medrules
 from medrules.batch import io
@@ -45,6 +46,7 @@ class PremiumSummary:
     subsidies: dict = attrs.Factory(dict)  # (contribution, subsidy) -> Decimal granted
     labels: dict = attrs.Factory(dict)  # contribution or (contribution, subsidy) -> title
     reasons: dict = attrs.Factory(dict)
+    households: pa.Table | None = None  # household_totals, when the members have household ids
     seconds: float = 0.0
 
 
@@ -102,7 +104,11 @@ def _facts_members(path: Path) -> pa.Table:
 def assess_partition(cv: ContributionVector, table: pa.Table, columns: dict[str, str]) -> tuple[pa.Table, pa.Table]:
     """Assess every member row of ``table``: (results, rejects)."""
     ck = cv.program.checked
-    names = io.column_names(table.column_names, ck, columns, kinds=("member",))
+    names = io.column_names(table.column_names, ck, columns, kinds=("member", "household"))
+    # in a member table a bare 'id' is the member's, and a 'household' column the household's id
+    for key, column in ((("member", "id"), "id"), (("household", "id"), "household")):
+        if key not in names and column in table.column_names and key[1] in ck.records.get(key[0], {}):
+            names[key] = column
     if ("member", "id") not in names:
         raise MedrulesError(error("columns", "no column gives the member id", None,
                                   "name it id, member_id or member.id, or map it: --column member.id=COLUMN"))
@@ -114,8 +120,13 @@ def assess_partition(cv: ContributionVector, table: pa.Table, columns: dict[str,
                  "missing: every member needs an id")
     _duplicate_ids(ids, problems, id_column)
     members = validate_record(table, ck, "member", {f: c for (k, f), c in names.items() if k == "member"}, problems)
+    household = validate_record(table, ck, "household", {f: c for (k, f), c in names.items() if k == "household"},
+                                problems)
+    household_ids = _household_ids(table, names)
+    if household_ids is not None:
+        _one_household_one_value(table, household_ids, household, names, problems)
     good = np.flatnonzero(~problems.bad)
-    result = assess_columns(cv, members.take(good))
+    result = assess_columns(cv, members.take(good), household.take(good))
     failed = result.error != ""
     if failed.any():
         mask = np.zeros(n, bool)
@@ -125,7 +136,8 @@ def assess_partition(cv: ContributionVector, table: pa.Table, columns: dict[str,
         problems.add(mask, "", reason)
     keep = ~failed
     at = good[keep]
-    results = _results(cv, ids.take(pa.array(at)), result, keep)
+    results = _results(cv, ids.take(pa.array(at)), result, keep,
+                       household_ids.take(pa.array(at)) if household_ids is not None else None)
     bad = np.flatnonzero(problems.bad)
     rejects = pa.table({
         "file": table.column(io.FILE).take(pa.array(bad)) if io.FILE in table.column_names else pa.nulls(len(bad), pa.string()),
@@ -144,15 +156,51 @@ def _duplicate_ids(ids: pa.Array, problems: Problems, column: str) -> None:
     problems.add(repeat, column, "duplicate member id: an earlier row has the same id")
 
 
+def _household_ids(table: pa.Table, names) -> pa.Array | None:
+    column = names.get(("household", "id"))
+    if column is None:
+        return None
+    return pc.fill_null(as_text(table.column(column), "household.id", "text"), "")
+
+
+def _one_household_one_value(table: pa.Table, ids: pa.Array, household, names, problems: Problems) -> None:
+    """The rows of one household (same household.id, not empty) must state its facts alike: where they differ,
+    every row of that household is rejected, naming the column and the rows that disagree."""
+    codes = np.asarray(pc.dictionary_encode(ids).indices.to_numpy(zero_copy_only=False), np.int64)
+    named = np.asarray(pc.not_equal(ids, "").to_numpy(zero_copy_only=False), bool)
+    if not named.any():
+        return
+    _, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    lead = first[inverse]  # each row's household's first row
+    rows = table.column(io.ROW).to_numpy() if io.ROW in table.column_names else np.arange(1, table.num_rows + 1)
+    for field, values in household.values.items():
+        if field == "id" or ("household", field) not in names:
+            continue
+        given = household.given.get(field)
+        differ = named & (values != values[lead])
+        if given is not None:
+            differ |= named & (given != given[lead])
+        if not differ.any():
+            continue
+        column = names[("household", field)]
+        for code in np.unique(codes[differ]):
+            at = np.flatnonzero(codes == code)
+            shown = ", ".join(str(int(r)) for r in rows[at][:6]) + (", …" if len(at) > 6 else "")
+            problems.add(np.isin(np.arange(len(codes)), at), column,
+                         f"household '{ids[int(at[0])].as_py()}': its members' rows differ in household.{field} "
+                         f"(rows {shown}); a household states it once, for all its members")
+
+
 def results_schema(cv: ContributionVector) -> pa.Schema:
     money = pa.decimal128(20 + cv.scale, cv.scale)
-    return pa.schema([("member_id", pa.string()), ("rulebook", pa.string()), ("contribution", pa.string()),
+    household = [("household_id", pa.string())] if "id" in cv.program.checked.records.get("household", {}) else []
+    return pa.schema([("member_id", pa.string())] + household + [("rulebook", pa.string()), ("contribution", pa.string()),
                       ("applied", pa.bool_()), ("premium", money)]
                      + [(f"subsidy.{s}", money) for s in cv.subsidy_names()]
                      + [("subsidised", money), ("member_owes", money)])
 
 
-def _results(cv: ContributionVector, ids: pa.Array, r, keep: np.ndarray) -> pa.Table:
+def _results(cv: ContributionVector, ids: pa.Array, r, keep: np.ndarray, households: pa.Array | None) -> pa.Table:
     """One row per member and contribution: members in input order, each member's contributions in rulebook
     order."""
     names = cv.names()
@@ -162,7 +210,11 @@ def _results(cv: ContributionVector, ids: pa.Array, r, keep: np.ndarray) -> pa.T
         return np.stack([c[keep] for c in columns], axis=1).reshape(-1) if m else np.zeros(0, columns[0].dtype)
 
     zero = np.zeros(len(keep), np.int64)
-    cols = {"member_id": ids.take(pa.array(np.repeat(np.arange(m), k))),
+    each = pa.array(np.repeat(np.arange(m), k))
+    cols = {"member_id": ids.take(each)}
+    if "id" in cv.program.checked.records.get("household", {}):
+        cols["household_id"] = households.take(each) if households is not None else pa.array([""] * (m * k))
+    cols |= {
             "rulebook": pa.DictionaryArray.from_arrays(pa.array(np.zeros(m * k, np.int32)),
                                                        pa.array([cv.program.checked.id])).cast(pa.string()),
             "contribution": pa.DictionaryArray.from_arrays(pa.array(np.tile(np.arange(k, dtype=np.int32), m)),
@@ -180,31 +232,49 @@ def _results(cv: ContributionVector, ids: pa.Array, r, keep: np.ndarray) -> pa.T
 # ---------------------------------------------------------------- a whole run
 def assess_files(cv: ContributionVector, paths: list[str | Path], out: str | Path,
                  columns: dict[str, str] | None = None) -> PremiumSummary:
-    """The ``medrules settle`` command's work on a rulebook of contributions; returns the summary it prints."""
+    """The ``medrules settle`` command's work on a rulebook of contributions; returns the summary it prints.
+
+    The member tables are read whole (one row per member: far fewer rows than claims), so a member id is
+    unique and a household's rows are checked together across files and batches."""
     started = time.perf_counter()
     files = io.expand(paths)
     writer, rejects_writer = io.Writer(out), io.Writer(Path(str(out) + ".rejects.csv"))
     summary = PremiumSummary()
     _labels(cv, summary)
-    seen: set = set()
     try:
-        for table in read_members(files):
+        tables = list(read_members(files))
+        if tables:
+            table = pa.concat_tables(tables, promote_options="permissive")
             results, rejects = assess_partition(cv, table, dict(columns or {}))
-            again = np.isin(np.asarray(results.column("member_id").to_numpy(zero_copy_only=False), object),
-                            list(seen)) if seen else np.zeros(results.num_rows, bool)
-            if again.any():  # a member id already assessed in an earlier batch or file
-                raise MedrulesError(error("io", "member '" + str(results.column("member_id")[int(np.flatnonzero(again)[0])])
-                                          + "' appears in more than one batch or file", None,
-                                          "give each member once: a member table has one row per member"))
-            seen.update(results.column("member_id").to_pylist())
             writer.write(results)
             rejects_writer.write(rejects)
             add(summary, cv, results, rejects)
+            if "household_id" in results.column_names:
+                summary.households = household_totals(results)
     finally:
         writer.close(results_schema(cv))
         rejects_writer.close(REJECT_SCHEMA)
+    if summary.households is not None and summary.households.num_rows:
+        path = households_path(out)
+        pacsv.write_csv(summary.households, path)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def households_path(out: str | Path) -> Path:
+    """``premiums.parquet`` → ``premiums.parquet.households.csv``."""
+    return Path(str(out) + ".households.csv")
+
+
+def household_totals(results: pa.Table) -> pa.Table:
+    """Per household (rows with a household id): its members, premiums, subsidies and what it owes in all."""
+    named = results.filter(pc.not_equal(results.column("household_id"), ""))
+    grouped = named.group_by("household_id").aggregate([("member_id", "count_distinct"), ("premium", "sum"),
+                                                         ("subsidised", "sum"), ("member_owes", "sum")])
+    grouped = grouped.rename_columns({"member_id_count_distinct": "members", "premium_sum": "premium",
+                                      "subsidised_sum": "subsidised", "member_owes_sum": "household_owes"})
+    return grouped.select(["household_id", "members", "premium", "subsidised", "household_owes"]).sort_by(
+        "household_id")
 
 
 def _labels(cv: ContributionVector, s: PremiumSummary) -> None:
@@ -251,6 +321,8 @@ def print_summary(s: PremiumSummary, out: Path, console) -> None:
     table.add_row("[bold]members owe (all contributions)[/bold]", f"{s.owes:,.2f}")
     table.add_row("subsidised (all contributions)", f"{s.subsidised:,.2f}")
     console.print(table)
+    if s.households is not None and s.households.num_rows:
+        console.print(f"{s.households.num_rows:,} households → {households_path(out)}")
     if s.rejected:
         console.print(f"[yellow]{s.rejected:,} rows rejected[/yellow] → {out}.rejects.csv")
         for reason, count in sorted(s.reasons.items(), key=lambda kv: -kv[1]):

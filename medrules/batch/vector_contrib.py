@@ -138,11 +138,26 @@ def compile_contributions(program) -> ContributionVector:
                               layer.rounding.mode, frozenset(reads))
 
 
-def assess_columns(cv: ContributionVector, members: Table) -> ContributionColumns:
-    """What each member (a row of ``members``) owes under each contribution."""
+class HouseholdWave(Wave):
+    """A wave of members that also reads their households' facts (``household.tier``), one row per member."""
+
+    __slots__ = ("household",)
+
+    def __init__(self, n_rows: int, members: Table, household: Table, messages: list):
+        super().__init__(n_rows, Table({}), members, {}, messages)
+        self.household = household.values
+        self.given |= {("household", k): v for k, v in household.given.items()}
+
+    def record(self, name: str) -> dict:
+        return self.household if name == "household" else super().record(name)
+
+
+def assess_columns(cv: ContributionVector, members: Table, household: Table | None = None) -> ContributionColumns:
+    """What each member (a row of ``members``; ``household``: their households' facts, row for row) owes under
+    each contribution."""
     n = len(members)
     messages: list[str] = []
-    w = Wave(n, Table({}), members, {}, messages)
+    w = HouseholdWave(n, members, household if household is not None else Table({}), messages)
     everyone = np.ones(n, bool)
     applied, premium, granted, owes = {}, {}, {}, {}
     for c in cv.contributions:
