@@ -552,7 +552,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                       "settle into the ledger without --reading, or compare with 'medrules readings'"))
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
-                       progress, out, lambda path: s.read(path, "rulebook"), s.readings)
+                       progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger)
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

@@ -87,6 +87,14 @@ def test_one_member_with_their_household():
     assert json.loads(r.output)["member_owes"] == "770.00"
 
 
+def test_anhui_a_household_of_three_pays_960_without_household_facts():
+    # "每人320元的费用将由其本人承担,每家按3口人计算,需要缴纳费用960元": 3 × 320 = 960; the rulebook declares
+    # no household facts, so a household file is its members
+    h = household(ROOT / "rulebooks" / "anhui" / "contributions-2021.mr",
+                  {"members": [{"id": f"A{i}", "status": ["stable_ex_poor"]} for i in range(3)]})
+    assert (h.household_id, h.member_owes) == ("", D(960))
+
+
 # ---------------------------------------------------------------- errors, located
 def _error(path, text: str):
     program = medrules.load(path)
@@ -107,6 +115,11 @@ def test_a_member_stating_the_household_tier_is_refused_where_it_states_it():
 def test_a_household_without_its_tier_is_refused():
     (d,) = _error(F2, '{"household": {"id": "X"}, "members": [{"id": "P", "paid_on": "2017-03-01"}]}')
     assert d.code == "facts" and "tier" in d.message
+
+
+def test_a_member_that_is_not_an_object():
+    (d,) = _error(I, '{"members": [{"id": "P"}, 5]}')
+    assert (d.code, d.span.col) == ("facts", 27) and "members[1]" in d.message
 
 
 def test_a_member_listed_twice():

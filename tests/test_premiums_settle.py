@@ -120,12 +120,14 @@ def test_what_cannot_be_vectorised_is_refused_at_load_with_its_place(tmp_path):
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("option", [["--members", "x.csv"], ["--scheduler", "tcp://localhost:1"]])
+@pytest.mark.parametrize("option", [["--members", "x.csv"], ["--scheduler", "tcp://localhost:1"],
+                                    ["--ledger", "sqlite:///ledger.sqlite"]])
 def test_claim_only_options_are_refused_for_premiums(tmp_path, option):
     (tmp_path / "x.csv").write_text("id\nM\n")
     result, _ = settle(tmp_path, JIANG, "id\nM\n", "m.csv", *[o if o != "x.csv" else str(tmp_path / o) for o in option])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert "premiums" in result.output or "member tables" in result.output
+    assert not (tmp_path / "premiums.parquet").exists()  # refused before anything is written
 
 
 def test_a_reading_the_rulebook_does_not_declare_is_refused_as_for_claims(tmp_path):

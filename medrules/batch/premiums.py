@@ -330,7 +330,7 @@ def print_summary(s: PremiumSummary, out: Path, console) -> None:
 
 
 def settle_premiums_command(program, paths: list[Path], out: Path, members: Path | None, columns: dict[str, str],
-                            scheduler: str | None, console) -> PremiumSummary:
+                            scheduler: str | None, console, ledger: str | None = None) -> PremiumSummary:
     """``medrules settle`` on a rulebook of contributions: the tables named ARE the member tables."""
     if members is not None:
         raise MedrulesError(error("columns", "'--members' is for claim files: this rulebook states contributions, "
@@ -339,6 +339,10 @@ def settle_premiums_command(program, paths: list[Path], out: Path, members: Path
     if scheduler is not None:
         raise MedrulesError(error("columns", "'--scheduler' is not available for premiums (contributions)", None,
                                   "assess the member tables on this machine (without --scheduler)"))
+    if ledger is not None:
+        raise MedrulesError(error("columns", "'--ledger' records decisions on claims: this rulebook states "
+                                  "contributions, and the ledger has no premiums", None,
+                                  "assess the member tables without --ledger"))
     summary = assess_files(_vector(program), paths, out, columns)
     print_summary(summary, out, console)
     return summary

@@ -65,6 +65,10 @@ def load_household_facts(source: SourceFile, checked) -> HouseholdFacts:
                               'write "members": [{"id": "A", …}, {"id": "B", …}]'))
     else:
         for i, m in enumerate(items.value):
+            if not isinstance(m.value, dict):
+                problems.append(error("facts", f"members[{i}] must be a JSON object (a member's facts)", m.span,
+                                      'write e.g. {"id": "A", …}'))
+                continue
             m = _without_household_facts(m, checked, f"members[{i}]", problems)
             try:
                 members.append(validate(Located({"member": m}, m.span, {"member": m.span}), checked, source.name))
