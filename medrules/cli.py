@@ -368,9 +368,8 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
     def body(s: _Session):
         s.choose(reading)  # the same readings for both (a reading neither declares is an error)
         before, after = s.program(old), s.program(new)
-        from medrules.facts import facts_for_both  # FACTS are checked against both rulebooks
-        d = compare(before, after, [facts_for_both(s.read(p, "facts"), before.checked, after.checked)
-                                    for p in facts or []], lang.value)
+        from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
+        d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []], lang.value)
         if format_ is Format.json:
             print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
         else:

@@ -139,3 +139,24 @@ def test_the_command(tmp_path, lang, words):
                                  "--lang", lang])
     assert r.exit_code == 0, r.output
     assert words in r.output and "| M1 |" in r.output
+
+
+def test_a_household_file_across_two_years_of_a_household_rulebook(tmp_path):
+    # Chongqing 2017 and a hypothetical next year with the tier-1 share 140 → 160: a household at tier 1 of two
+    # members paying in March owes (140 + 420) − 420 = 140 each, then (160 + 420) − 420 = 160 each: +20 apiece,
+    # attributed to the tier-1 share
+    old = ROOT / "rulebooks" / "chongqing" / "contributions-2017.mr"
+    text = old.read_text(encoding="utf-8")
+    assert "= 140 yuan" in text
+    new = tmp_path / "next.mr"
+    new.write_text(text.replace("= 140 yuan", "= 160 yuan"), encoding="utf-8")
+    f = tmp_path / "h.json"
+    f.write_text(json.dumps({"household": {"id": "H", "tier": "tier1"},
+                             "members": [{"id": "A", "paid_on": "2017-03-01"}, {"id": "B", "paid_on": "2017-03-01"}]}),
+                 encoding="utf-8")
+    r = CliRunner().invoke(app, ["diff", str(old), str(new), str(f), "--json", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert [(m["id"], m["owes_before"], m["owes_after"]) for m in doc["members"]] == [("A", "140.00", "160.00"),
+                                                                                   ("B", "140.00", "160.00")]
+    assert {a["change"] for m in doc["members"] for a in m["attributions"]} == {"tier1_share"}

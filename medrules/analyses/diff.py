@@ -155,7 +155,7 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
             steps.append((change, hybrid))
     steps.append((None, new))  # what the other changes do
     claims = []
-    for facts in facts_list if old.plan.top.total is not None and new.plan.top.total is not None else ():
+    for facts in facts_list if old.plan.top.total is not None and new.plan.top.total is not None else ():  # claims
         before = settle(old, facts, in_force_only=False)
         stages = [before] + [settle(p, facts, in_force_only=False) for _, p in steps]
         for i, claim in enumerate(before.claims):

@@ -88,13 +88,37 @@ def owed(a: Assessment) -> dict[str, Owed]:
             for c in a.contributions}
 
 
+def diff_facts(source, old, new):
+    """A facts file read for ``medrules diff``: for two rulebooks of contributions, a member's facts or a
+    household file (:mod:`medrules.contributions.household`), checked against both; else the claims' facts."""
+    if old.plan.top.total is None and new.plan.top.total is None and old.plan.top.contributions:
+        from medrules.contributions.household import load_household_facts
+        a, b = load_household_facts(source, old.checked), load_household_facts(source, new.checked)
+        members = tuple(attrs.evolve(x, member=y.member | x.member) for x, y in zip(a.members, b.members))
+        return attrs.evolve(a, values=b.values | a.values, members=members)
+    from medrules.facts import facts_for_both
+    return facts_for_both(source, old.checked, new.checked)
+
+
+def _each_member(facts_list):
+    """(member facts, household values or None) for each member of the facts files (households: each member)."""
+    from medrules.contributions.household import HouseholdFacts
+    for facts in facts_list:
+        if isinstance(facts, HouseholdFacts):
+            yield from ((m, facts.values) for m in facts.members)
+        else:
+            yield facts, None
+
+
 def member_diffs(old, new, steps, facts_list, attribution_class) -> tuple[MemberDiff, ...]:
     """``steps``: (change, program) — the old rulebook with each change applied in turn, ending with the new."""
     if not (old.plan.top.contributions and new.plan.top.contributions):
         return ()
     out = []
-    for facts in facts_list:
-        stages = [owed(assess(old, facts))] + [owed(assess(p, facts)) for _, p in steps]
+    for facts, household in _each_member(facts_list):
+        def one(p):
+            return owed(assess(p, facts, household=household if p.checked.records.get("household") else None))
+        stages = [one(old)] + [one(p) for _, p in steps]
         attributions = []
         for (change, _), prev, cur in zip(steps, stages, stages[1:]):
             delta = {c: cur[c].owes - (prev[c].owes if c in prev else ZERO) for c in cur

@@ -100,7 +100,7 @@ def check_layers(ctx: Context, header: n.Header | None) -> None:
         ctx.error("layering", f"a supplement must keep the benefit year of the scheme it layers on "
                   f"('{ctx.base.id}')", header.span,
                   "state the same 'year starts MM-DD by claim.FIELD' as the base rulebook")
-    if layers.alias in ("member", "claim"):
+    if layers.alias in RECORD_KINDS:
         ctx.error("layering", f"'{layers.alias}' cannot name the base scheme: it names facts", layers.span)
 
 
