@@ -189,3 +189,14 @@ def test_chongqing_members_of_one_household_naming_different_tiers_are_rejected(
     assert [(x["member"], x["row"], x["column"]) for x in rejects] == [("C", 3, "household.tier"),
                                                                       ("D", 4, "household.tier")]
     assert "household 'H2'" in rejects[0]["reason"] and "rows 3, 4" in rejects[0]["reason"]
+
+
+def test_the_editor_knows_household_facts():
+    from medrules.lsp.analysis import analyse, completions, lookup
+    text = F2.read_text(encoding="utf-8")
+    a = analyse(str(F2), text)
+    assert lookup(a, "household.tier").kind == "fact"
+    lines = text.split("\n")
+    line = next(i for i, x in enumerate(lines) if "household.tier ==" in x)
+    col = lines[line].index("household.") + len("household.") + 1
+    assert [c[0] for c in completions(a, line + 1, col)] == ["id", "tier"]
