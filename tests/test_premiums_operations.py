@@ -85,3 +85,16 @@ def test_every_rounding_agrees(layer_mode, layer_q, mode, q, month, members):
     assert scalar == vector
     for premium, a, b, owes in scalar:  # never more than the premium, never negative
         assert 0 <= a + b <= premium and owes == premium - a - b >= 0
+
+
+def test_an_amount_too_large_for_int64_is_rejected_not_wrapped():
+    # the subsidy has 8 decimals here (fen × a rate of 6), so 999,999,999,999.99 yuan is 10^20 units: the row is
+    # rejected with the place of the amount; the other member is assessed (100.05 as in the worked case: 46.40)
+    p = program(layer_mode="half_even", layer_q="0.1", mode="down", q="1", month=3)
+    table = pa.table({"id": ["A", "B"], "base": ["999999999999.99", "100.05"], "share": ["33.3%", "33.3%"],
+                      "part": ["true", "true"]})
+    results, rejects = assess_table(p, table)
+    assert [r["member_id"] for r in results.to_pylist()] == ["B"] and results.column("member_owes")[0].as_py() == \
+        Decimal("46.4")
+    (r,) = rejects.to_pylist()
+    assert r["member"] == "A" and "too large for exact arithmetic at t.mr:" in r["reason"]

@@ -25,7 +25,7 @@ import attrs
 import numpy as np
 
 from medrules.batch.columns import Table
-from medrules.batch.vector import V, Compiler, Wave, _refuse, _where, rescale, round_div
+from medrules.batch.vector import LIMIT, V, Compiler, Wave, _refuse, _where, rescale, round_div
 from medrules.diagnostics import MedrulesError
 from medrules.plan.contribution import ContributionPlan
 
@@ -201,8 +201,12 @@ def settle_premium(c: VContribution, cv: ContributionVector, w: Wave, applies: n
 def settle_prorate(c: VContribution, w: Wave, applies: np.ndarray, premium: np.ndarray) -> np.ndarray:
     p = c.plan.prorate
     holds = applies if c.prorate_when is None else np.asarray(c.prorate_when(w, applies), bool) & applies
+    large = holds & (premium > LIMIT // 12)
+    if large.any():  # P × months must stay exact in int64
+        w.fail(large, f"an amount is too large for exact arithmetic at {_where(p.node)}")
+        holds = holds & ~large
     q = c.prorate_quantum
-    share = round_div(premium * p.months, 12 * q, p.mode) * q  # round(P × months / 12) to the clause's quantum
+    share = round_div(np.where(holds, premium, 0) * p.months, 12 * q, p.mode) * q  # round(P × months / 12)
     return np.where(holds, share, premium)
 
 
