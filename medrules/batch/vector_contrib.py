@@ -195,7 +195,10 @@ def settle_premium(c: VContribution, cv: ContributionVector, w: Wave, applies: n
     if negative.any():
         w.fail(negative, f"contribution '{c.plan.name}': the premium is negative at {_where(node)} "
                          "(a premium is what the year's cover costs)")
-    return np.where(negative, 0, p)
+    large = applies & (p > LIMIT // 4)  # the roundings below double it: keep it well inside int64
+    if large.any():
+        w.fail(large, f"an amount is too large for exact arithmetic at {_where(node)}")
+    return np.where(negative | large, 0, p)
 
 
 def settle_prorate(c: VContribution, w: Wave, applies: np.ndarray, premium: np.ndarray) -> np.ndarray:
