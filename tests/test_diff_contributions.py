@@ -115,9 +115,9 @@ def test_two_parameters_each_get_their_share(tmp_path):
     assert [(a.change.name, a.funds["basic"]) for a in m5.attributions] == [("tier2_premium", D(20))]
 
 
-def test_a_clause_whose_words_change_is_named_and_takes_the_rest(tmp_path):
+def test_a_clause_whose_words_change_gets_its_share(tmp_path):
     # minors pay tier 1 "未满18周岁" → a hypothetical "under 16": a 17-year-old at tier 2 pays 280 → 380 (+100),
-    # attributed to the other changes (the premium clause's words)
+    # attributed to the premium clause whose words changed
     new = _variant(tmp_path, "under16.mr", ("tier1_premium when member.age < 18 or member.student",
                                             "tier1_premium when member.age < 16 or member.student"))
     f = tmp_path / "m.json"
@@ -128,7 +128,22 @@ def test_a_clause_whose_words_change_is_named_and_takes_the_rest(tmp_path):
     (m,) = d.members
     assert (m.owes_before, m.owes_after) == (D(280), D(380))
     (a,) = m.attributions
-    assert a.change is None and a.funds == {"basic": D(100)}
+    assert a.change.name == "basic.premium" and a.funds == {"basic": D(100)}
+
+
+def test_a_parameter_then_a_clause(tmp_path):
+    # tier 1 280 → 300 and minors "under 18" → "under 16". A 17-year-old at tier 2: 280 (a minor, tier 1);
+    # with tier 1 at 300: 300 (+20, the tier-1 premium); with the clause too: no longer a minor, tier 2 = 380
+    # (+80, the premium clause); nothing is left to the other changes. In all 280 → 380.
+    new = _variant(tmp_path, "both.mr", ("= 280 yuan", "= 300 yuan"),
+                   ("tier1_premium when member.age < 18 or member.student",
+                    "tier1_premium when member.age < 16 or member.student"))
+    f = tmp_path / "m.json"
+    f.write_text(json.dumps({"member": {"id": "K", "tier": "tier2", "age": 17}}), encoding="utf-8")
+    (m,) = run(J2021, new, [f]).members
+    assert (m.owes_before, m.owes_after) == (D(280), D(380))
+    assert [(a.change.name, a.funds["basic"]) for a in m.attributions] == [("tier1_premium", D(20)),
+                                                                            ("basic.premium", D(80))]
 
 
 @pytest.mark.parametrize("lang, words", [("zh", "第一档个人缴费标准 250 元 → 280 元"),

@@ -153,6 +153,8 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
         hybrid = _hybrid(old, new, replaced, set(applied))
         if hybrid is not None:
             steps.append((change, hybrid))
+    from medrules.analyses.diff_contrib import contribution_steps  # contribution clauses, likewise
+    steps += contribution_steps(old, new, changes, set(applied))
     steps.append((None, new))  # what the other changes do
     claims = []
     for facts in facts_list if old.plan.top.total is not None and new.plan.top.total is not None else ():  # claims

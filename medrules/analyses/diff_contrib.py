@@ -3,9 +3,11 @@
 The premium side of :mod:`medrules.analyses.diff`. Contribution clauses are compared by contribution
 and clause (``basic.premium``, ``basic.subsidy government``, ``basic.prorate``); each member of the
 facts files is assessed under the old rulebook, under the old rulebook with each changed parameter
-at its new value in turn (an override on the old plan: the same steps as for claims), and under the
-new one. Each step's change in what the member owes, per contribution, belongs to that parameter;
-what is left belongs to the other changes (clauses whose words changed, added contributions).
+at its new value in turn (an override on the old plan: the same steps as for claims), then with each
+contribution clause whose words changed as the new rulebook writes it (checked and compiled again),
+and under the new one. Each step's change in what the member owes, per contribution, belongs to that
+parameter or clause; what is left belongs to the other changes (an added contribution, a mixture that
+is not a consistent rulebook).
 """
 from __future__ import annotations
 
@@ -66,6 +68,57 @@ def contribution_clauses(c: n.Contribution | None) -> dict[str, str]:
         elif isinstance(clause, n.Applies):
             out["applies"] = source_text(clause.when)
     return out
+
+
+def _clause_key(clause) -> str | None:
+    if isinstance(clause, n.Premium):
+        return "premium"
+    if isinstance(clause, n.Subsidy):
+        return f"subsidy {clause.name}"
+    if isinstance(clause, n.Prorate):
+        return "prorate"
+    if isinstance(clause, n.Applies):
+        return "applies"
+    return None
+
+
+def contribution_steps(old, new, changes, params: set[str]) -> list:
+    """(change, program): the old rulebook with each changed contribution clause (and the ones before it) as the
+    new rulebook writes it, and the changed parameters at their new values — checked and compiled again; a
+    mixture that is not a consistent rulebook is left to the other changes."""
+    from medrules.check import check
+    from medrules.diagnostics import MedrulesError
+    from medrules.evaluate.compile import compile_rulebook
+    new_contributions = {c.name: c for c in new.checked.rulebook.contributions}
+    replaced: dict[tuple[str, str], object] = {}
+    steps = []
+    for change in changes:
+        if change.kind != "contribution":
+            continue
+        name, _, key = change.name.partition(".")
+        after = new_contributions.get(name)
+        replaced[name, key] = next((c for c in after.clauses if _clause_key(c) == key), None) if after else None
+        rb = old.checked.rulebook
+        contributions = []
+        for c in rb.contributions:
+            keyed = {k: x for (cname, k), x in replaced.items() if cname == c.name}
+            if not keyed:
+                contributions.append(c)
+                continue
+            clauses = [keyed.get(_clause_key(x), x) if _clause_key(x) in keyed else x for x in c.clauses]
+            clauses = [x for x in clauses if x is not None]
+            clauses += [x for k, x in keyed.items() if x is not None and k not in {_clause_key(y) for y in c.clauses}]
+            contributions.append(attrs.evolve(c, clauses=tuple(clauses)))
+        new_params = {p.name: p for p in new.checked.rulebook.parameters}
+        parameters = tuple(new_params[p.name] if p.name in params and p.name in new_params else p
+                           for p in rb.parameters)
+        try:
+            checked = check(attrs.evolve(rb, contributions=tuple(contributions), parameters=parameters),
+                            base=old.checked.base)
+            steps.append((change, compile_rulebook(checked)))
+        except MedrulesError:
+            continue
+    return steps
 
 
 def contribution_changes(old, new, lang: str, change_class, shown) -> list:
