@@ -17,9 +17,9 @@ A second fixture, ``medrules_assessment``, does the same for contributions (what
     def test_jiang(medrules_assessment, snapshot):
         assert medrules_assessment("rulebooks/jiang/contributions-2021.mr", "corpus/jiang/") == snapshot
 
-It assesses each member facts file (a file, or every ``*.json`` of a folder, in name order) and
-returns one block per member: per contribution the premium, each subsidy granted and what the member
-owes, then the citizen's sentence that says why.
+It assesses each member facts file (a file, or every ``*.json`` of a folder, in name order; a household
+file: each member, then the household's line) and returns one block per member: per contribution the
+premium, each subsidy granted and what the member owes, then the citizen's sentence that says why.
 
 The ``snapshot`` fixture is syrupy's: install it with ``pip install 'medrules[testing]'``.
 """
@@ -91,13 +91,21 @@ def assessment_text(program: Program, assessments, lang: str = "zh") -> str:
 
 
 def assess_corpus(rulebook: str | Path, facts: str | Path, lang: str = "zh") -> str:
-    """Assess member facts files (a file, or a folder of ``*.json``) under a rulebook of contributions, as
-    snapshot text."""
-    from medrules.evaluate import assess
+    """Assess member facts files (a file, or a folder of ``*.json``; a household file assesses each member and
+    adds the household's line) under a rulebook of contributions, as snapshot text."""
+    from medrules.contributions.household import assess_household, load_household_facts
     program = medrules.load(Path(rulebook))
     facts = Path(facts)
     files = sorted(facts.glob("*.json")) if facts.is_dir() else [facts]
-    return assessment_text(program, [assess(program, load_facts(p, program.checked), trace=True) for p in files], lang)
+    f = Formatter(lang)
+    out = []
+    for p in files:
+        ha = assess_household(program, load_household_facts(SourceFile.read(p), program.checked), trace=True)
+        out.append(assessment_text(program, ha.members, lang))
+        if ha.is_household:
+            out.append(f"household {ha.household_id or '-'} · {len(ha.members)} members · owes "
+                       f"{' + '.join(f.number(a.member_owes) for a in ha.members)} = {f.number(ha.member_owes)}\n")
+    return "".join(out)
 
 
 @pytest.fixture

@@ -26,3 +26,12 @@ def test_jiang_2021_assessments(medrules_assessment, snapshot, monkeypatch, lang
     text = medrules_assessment(RULEBOOK, CORPUS, lang)
     assert {m: t for m, t in re.findall(r"^member (\S+) .*?member owes in all\s+(\S+)$", text, re.M | re.S)} == OWES
     assert text == snapshot
+
+
+def test_a_household_file(medrules_assessment, snapshot, monkeypatch):
+    # county I: 120 + 120 + (120 − 30) = 330, the member offsetting the outpatient allowance listed first
+    monkeypatch.chdir(ROOT)
+    text = medrules_assessment("rulebooks/county-i/contributions.mr",
+                               "examples/contributions/county-i-household-of-three.json", "en")
+    assert text.endswith("household H-7 · 3 members · owes 90.00 + 120.00 + 120.00 = 330.00\n")
+    assert text == snapshot
