@@ -200,3 +200,14 @@ def test_the_editor_knows_household_facts():
     line = next(i for i, x in enumerate(lines) if "household.tier ==" in x)
     col = lines[line].index("household.") + len("household.") + 1
     assert [c[0] for c in completions(a, line + 1, col)] == ["id", "tier"]
+
+
+def test_settle_reads_a_household_file_as_its_members(tmp_path):
+    # Chongqing's household at tier 2: 350 + 350 + 770 = 1,470 (as in test_chongqing_one_tier_for_the_household)
+    out = tmp_path / "p.csv"
+    r = CliRunner().invoke(app, ["settle", str(F2), str(EXAMPLES / "chongqing-2017-household.json"), "--out", str(out),
+                                 "--no-progress"])
+    assert r.exit_code == 0, r.output
+    (total,) = pacsv.read_csv(str(out) + ".households.csv").to_pylist()
+    assert (total["household_id"], total["members"], D(str(total["household_owes"]))) == ("CQ-H1", 3, D(1470))
+    assert "1 household →" in r.output

@@ -322,7 +322,8 @@ def print_summary(s: PremiumSummary, out: Path, console) -> None:
     table.add_row("subsidised (all contributions)", f"{s.subsidised:,.2f}")
     console.print(table)
     if s.households is not None and s.households.num_rows:
-        console.print(f"{s.households.num_rows:,} households → {households_path(out)}")
+        n = s.households.num_rows
+        console.print(f"{n:,} household{'s' if n != 1 else ''} → {households_path(out)}")
     if s.rejected:
         console.print(f"[yellow]{s.rejected:,} rows rejected[/yellow] → {out}.rejects.csv")
         for reason, count in sorted(s.reasons.items(), key=lambda kv: -kv[1]):
