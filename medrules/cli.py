@@ -368,9 +368,8 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
     def body(s: _Session):
         s.choose(reading)  # the same readings for both (a reading neither declares is an error)
         before, after = s.program(old), s.program(new)
-        from medrules.facts import facts_for_both  # FACTS are checked against both rulebooks
-        d = compare(before, after, [facts_for_both(s.read(p, "facts"), before.checked, after.checked)
-                                    for p in facts or []], lang.value)
+        from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
+        d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []], lang.value)
         if format_ is Format.json:
             print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
         else:
@@ -552,7 +551,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                       "settle into the ledger without --reading, or compare with 'medrules readings'"))
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
-                       progress, out, lambda path: s.read(path, "rulebook"), s.readings)
+                       progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger)
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),
@@ -622,7 +621,7 @@ def assess(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang:
     def body(s: _Session):
         from medrules.contributions.command import assess_command
         program = s.program(rulebook)
-        out.print(assess_command(program, s.facts(facts, program), lang.value, view.value, json_),
+        out.print(assess_command(program, s.read(facts, "facts"), lang.value, view.value, json_),
                   markup=False, highlight=False, soft_wrap=True)
     _run(body, debug)
 

@@ -12,6 +12,15 @@ the citizen's explanation. syrupy stores it as text, so when a rulebook changes,
 diff shows exactly which claims moved, by how much, and the sentence that says why. Run
 ``pytest --snapshot-update`` to accept the new figures, after reading the diff.
 
+A second fixture, ``medrules_assessment``, does the same for contributions (what members owe)::
+
+    def test_jiang(medrules_assessment, snapshot):
+        assert medrules_assessment("rulebooks/jiang/contributions-2021.mr", "corpus/jiang/") == snapshot
+
+It assesses each member facts file (a file, or every ``*.json`` of a folder, in name order; a household
+file: each member, then the household's line) and returns one block per member: per contribution the
+premium, each subsidy granted and what the member owes, then the citizen's sentence that says why.
+
 The ``snapshot`` fixture is syrupy's: install it with ``pip install 'medrules[testing]'``.
 """
 from __future__ import annotations
@@ -61,3 +70,45 @@ def settle_corpus(rulebook: str | Path, facts: str | Path, lang: str = "zh") -> 
 def medrules_corpus():
     """``medrules_corpus(RULEBOOK_OR_FOLDER, FACTS, lang="zh")`` → the settlement as snapshot text."""
     return settle_corpus
+
+
+def assessment_text(program: Program, assessments, lang: str = "zh") -> str:
+    """Stable text of assessments (:func:`medrules.evaluate.assess` with ``trace=True``), one block per member."""
+    from medrules.explain.contribution import explain_assessment
+    f = Formatter(lang)
+    lines = []
+    for a in assessments:
+        lines.append(f"member {a.member_id} · {program.checked.id}")
+        e = explain_assessment(program, a, lang)
+        for c, x in zip(a.contributions, e.contributions):
+            lines.append(f"  {c.name:<28} {'premium':<22} {f.number(c.premium):>12}")
+            for s in c.subsidies:
+                lines.append(f"  {'':<28} {'subsidy ' + s.name:<22} {f.number(s.granted):>12}")
+            lines.append(f"  {'':<28} {'member owes':<22} {f.number(c.member_owes):>12}")
+            lines += [f"    {sentence}" for sentence in x.sentences]
+        lines.append(f"  {'member owes in all':<51} {f.number(a.member_owes):>12}")
+    return "\n".join(lines) + "\n"
+
+
+def assess_corpus(rulebook: str | Path, facts: str | Path, lang: str = "zh") -> str:
+    """Assess member facts files (a file, or a folder of ``*.json``; a household file assesses each member and
+    adds the household's line) under a rulebook of contributions, as snapshot text."""
+    from medrules.contributions.household import assess_household, load_household_facts
+    program = medrules.load(Path(rulebook))
+    facts = Path(facts)
+    files = sorted(facts.glob("*.json")) if facts.is_dir() else [facts]
+    f = Formatter(lang)
+    out = []
+    for p in files:
+        ha = assess_household(program, load_household_facts(SourceFile.read(p), program.checked), trace=True)
+        out.append(assessment_text(program, ha.members, lang))
+        if ha.is_household:
+            out.append(f"household {ha.household_id or '-'} · {len(ha.members)} members · owes "
+                       f"{' + '.join(f.number(a.member_owes) for a in ha.members)} = {f.number(ha.member_owes)}\n")
+    return "".join(out)
+
+
+@pytest.fixture
+def medrules_assessment():
+    """``medrules_assessment(RULEBOOK, FACTS_FILE_OR_FOLDER, lang="zh")`` → the assessments as snapshot text."""
+    return assess_corpus

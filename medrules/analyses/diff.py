@@ -52,6 +52,7 @@ class Diff:
     new: Program
     changes: tuple[ProvisionChange, ...]
     claims: tuple[ClaimDiff, ...]
+    members: tuple = ()  # MemberDiff per facts file, when both rulebooks state contributions (diff_contrib)
 
     @property
     def affected(self) -> int:
@@ -104,6 +105,8 @@ def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[Pro
         a = {_top_text(x) for x in new_items}
         out += [ProvisionChange(kind, t, t, t, None) for t in sorted(b - a)]
         out += [ProvisionChange(kind, t, t, None, t) for t in sorted(a - b)]
+    from medrules.analyses.diff_contrib import contribution_changes
+    out += contribution_changes(old, new, lang, ProvisionChange, _shown)
     return tuple(out)
 
 
@@ -150,9 +153,11 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
         hybrid = _hybrid(old, new, replaced, set(applied))
         if hybrid is not None:
             steps.append((change, hybrid))
+    from medrules.analyses.diff_contrib import contribution_steps  # contribution clauses, likewise
+    steps += contribution_steps(old, new, changes, set(applied))
     steps.append((None, new))  # what the other changes do
     claims = []
-    for facts in facts_list:
+    for facts in facts_list if old.plan.top.total is not None and new.plan.top.total is not None else ():  # claims
         before = settle(old, facts, in_force_only=False)
         stages = [before] + [settle(p, facts, in_force_only=False) for _, p in steps]
         for i, claim in enumerate(before.claims):
@@ -164,7 +169,8 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
                     attributions.append(Attribution(change, delta))
             claims.append(ClaimDiff(claim.id, paid[0], paid[-1], claim.member_pays, stages[-1].claims[i].member_pays,
                                     tuple(attributions)))
-    return Diff(old, new, changes, tuple(claims))
+    from medrules.analyses.diff_contrib import member_diffs
+    return Diff(old, new, changes, tuple(claims), member_diffs(old, new, steps, facts_list, Attribution))
 
 
 def _fund(program: Program, name: str):
@@ -249,7 +255,12 @@ def diff_json(d: Diff, lang: str) -> dict:
                                       "words": change_words(a.change, lang), "funds": plain(a.funds)}
                                      for a in c.attributions]} for c in d.claims],
         "totals": {"claims": len(d.claims), "claims_affected": d.affected, **plain(d.totals())},
-    }
+    } | (_members_json(d, lang) if d.members else {})
+
+
+def _members_json(d: Diff, lang: str) -> dict:
+    from medrules.analyses.diff_contrib import members_json
+    return {"members": members_json(d, lang, change_words)}
 
 
 def diff_markdown(d: Diff, lang: str) -> str:
@@ -279,6 +290,8 @@ def diff_markdown(d: Diff, lang: str) -> str:
                 (f"Claims affected: {d.affected} of {len(d.claims)}; the funds pay {f.money(t['funds_before'])} → "
                  f"{f.money(t['funds_after'])}; members pay {f.money(t['member_before'])} → "
                  f"{f.money(t['member_after'])}.")]
+    from medrules.analyses.diff_contrib import members_markdown
+    out += members_markdown(d, lang, change_words, _signed)
     return "\n".join(out) + "\n"
 
 

@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from medrules.batch.run import Summary, load_rulebooks, rejects_path, settle_files
+from medrules.batch.run import Rulebooks, Summary, load_rulebooks, rejects_path, settle_files
+from medrules.batch.vector import compile_vector
 from medrules.diagnostics import MedrulesError, error
 
 
@@ -36,12 +37,17 @@ def column_options(pairs: list[str], mapping_file: Path | None) -> dict[str, str
 
 def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path | None, columns: dict[str, str],
                    scheduler: str | None, progress: bool, console: Console, read,
-                   readings: dict[str, str] | None = None) -> Summary:
+                   readings: dict[str, str] | None = None, ledger: str | None = None) -> Summary:
     if readings and scheduler is not None:
         raise MedrulesError(error("reading", "'--reading' is not available with '--scheduler': the workers load "
                                   "the rulebook by its path, under its own readings", None,
                                   "settle on this machine (without --scheduler) to choose another reading"))
-    rb = load_rulebooks(rulebook, read=read, readings=readings)
+    from medrules.batch.premiums import load_file, settle_premiums_command
+    program = load_file(rulebook, read=read, readings=readings)  # None: a folder of policy years
+    if program is not None and program.plan.top.contributions:  # premiums: the files are member tables
+        return settle_premiums_command(program, claims, out, members, columns, scheduler, console, ledger)
+    rb = load_rulebooks(rulebook, read=read, readings=readings) if program is None else Rulebooks(
+        str(rulebook), (compile_vector(program),))
     if scheduler is not None:
         from medrules.batch.distributed import settle_on_dask
         summary = settle_on_dask(rb, claims, out, scheduler=scheduler, members=members, columns=columns)

@@ -34,6 +34,24 @@ def check(ctx: Context) -> None:
                       "give each contribution its own name", related=(("first defined here", seen[c.name].span),))
         seen.setdefault(c.name, c)
         check_contribution(ctx, c)
+    check_household_reads(ctx)
+
+
+def check_household_reads(ctx: Context) -> None:
+    """Household facts (``facts household { … }``) are read by contributions only: a claim is settled for one
+    member, and its facts file has no household."""
+    if not ctx.records.get("household"):
+        return
+    allowed = set()
+    for c in ctx.rulebook.contributions:
+        for clause in c.clauses:
+            for e in (getattr(clause, "amount", None), getattr(clause, "when", None)):
+                if e is not None:
+                    allowed |= {id(r) for r in _refs(e)}
+    for ref, res in list(ctx.resolved.items()):
+        if res is not None and res.kind == "fact" and res.detail == "household" and id(ref) not in allowed:
+            ctx.error("contribution", f"'{ref.text}' is a household fact: only a contribution can read it", ref.span,
+                      "a claim is settled for one member: declare the fact in 'facts member { … }' to read it here")
 
 
 def check_contribution(ctx: Context, c: n.Contribution) -> None:

@@ -14,7 +14,7 @@ from medrules.units import TYPE_NAMES, Type
 ROUNDING_MODES = {"half_up": "ROUND_HALF_UP", "half_even": "ROUND_HALF_EVEN", "down": "ROUND_DOWN",
                   "up": "ROUND_UP"}
 ROUNDING_SCOPES = {"payment"}
-RECORD_KINDS = ("member", "claim")
+RECORD_KINDS = ("member", "claim", "household")  # household: facts of a member's household (contributions only)
 ACCUMULATOR_PERIODS = ("year",)
 DAY_COUNTS = ("inclusive", "exclusive")
 MIN_QUANTUM, MAX_QUANTUM = Decimal("0.01"), Decimal(10000)  # the fen is the smallest unit of the yuan
@@ -100,7 +100,7 @@ def check_layers(ctx: Context, header: n.Header | None) -> None:
         ctx.error("layering", f"a supplement must keep the benefit year of the scheme it layers on "
                   f"('{ctx.base.id}')", header.span,
                   "state the same 'year starts MM-DD by claim.FIELD' as the base rulebook")
-    if layers.alias in ("member", "claim"):
+    if layers.alias in RECORD_KINDS:
         ctx.error("layering", f"'{layers.alias}' cannot name the base scheme: it names facts", layers.span)
 
 
@@ -111,7 +111,7 @@ def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
             ctx.records[kind] = dict(fields)
     for rec in records:
         if rec.kind not in RECORD_KINDS:
-            ctx.error("unknown-name", f"facts are declared for 'member' or 'claim', not '{rec.kind}'",
+            ctx.error("unknown-name", f"facts are declared for 'member', 'claim' or 'household', not '{rec.kind}'",
                       rec.span, did_you_mean(rec.kind, RECORD_KINDS))
             continue
         if rec.kind in seen:

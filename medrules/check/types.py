@@ -428,7 +428,7 @@ def _resolve_base(ctx: Context, ref: n.Ref) -> Resolved | None:
 def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Resolved | None:
     parts = ref.parts
     head = parts[0]
-    if head in ("member", "claim"):
+    if head in ("member", "claim", "household"):
         fields = ctx.records.get(head, {})
         if len(parts) != 2 or parts[1] not in fields:
             name = parts[1] if len(parts) > 1 else ""

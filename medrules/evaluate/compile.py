@@ -26,7 +26,7 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
 class Env:
     """What an expression can read while one claim is settled under one layer."""
 
-    __slots__ = ("member", "claim", "acc", "out", "below", "reads")
+    __slots__ = ("member", "claim", "acc", "out", "below", "reads", "household")
 
     def __init__(self, member: dict, acc: dict, tracing: bool):
         self.member = member
@@ -35,6 +35,7 @@ class Env:
         self.out: dict[str, dict[str, Decimal]] = {}  # this layer's funds' outputs, so far
         self.below: dict[str, Decimal] = {}  # the layer below's results (alias.total_cost, …)
         self.reads: list | None = [] if tracing else None
+        self.household: dict = {}  # the member's household's facts (contributions: 'facts household')
 
     def take(self) -> tuple:
         """The reads since the last take (empty when not tracing)."""
@@ -70,9 +71,16 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
                     if reads is not None:
                         reads.append((node, value))
                     return value
-            else:
+            elif e.record == "member":
                 def fact(env):
                     value = env.member[name]
+                    reads = env.reads
+                    if reads is not None:
+                        reads.append((node, value))
+                    return value
+            else:
+                def fact(env):
+                    value = env.household[name]
                     reads = env.reads
                     if reads is not None:
                         reads.append((node, value))
@@ -141,6 +149,8 @@ def _or(a, b):
 def _fact(e: core.Fact):
     record, name, ref = e.record, e.field, e.node
     if not e.optional:
+        if record == "household":
+            return lambda env: env.household[name]
         return (lambda env: env.claim[name]) if record == "claim" else (lambda env: env.member[name])
 
     def get(env):

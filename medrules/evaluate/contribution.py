@@ -155,18 +155,26 @@ def _compile(c: ContributionPlan) -> _Compiled:
                      tuple((f(s.amount), f(s.when)) for s in c.subsidies))
 
 
-def assess(program, facts, trace: bool = False) -> Assessment:
-    """Settle every contribution of the program's rulebook for the facts' member."""
+def assess(program, facts, trace: bool = False, household: dict | None = None) -> Assessment:
+    """Settle every contribution of the program's rulebook for the facts' member; ``household``: the facts of
+    the member's household (:mod:`medrules.contributions.household`), when the rulebook declares some."""
     layer = program.plan.top
     if not layer.contributions:
         raise MedrulesError(error("evaluate", f"rulebook '{layer.id}' states no contributions",
                                   program.checked.rulebook.span,
                                   "a contribution is written 'contribution NAME { premium …; subsidy …: … }'"))
+    declared = program.checked.records.get("household")
+    if declared and household is None:
+        raise MedrulesError(error("facts", "this rulebook reads household facts, and the facts give no household",
+                                  next(iter(declared.values())).span,
+                                  'give "household": {…} beside "member", or a household file: '
+                                  '{"household": {…}, "members": [{…}, …]}'))
     compiled = _compiled_contributions(program)
     with decimal.localcontext(CONTEXT.copy()):
         results = []
         for c in compiled:
             env = Env(facts.member, {}, trace)
+            env.household = household or {}
             steps: list | None = [] if trace else None
             results.append(settle_contribution(c, env, layer.rounding, steps))
     return Assessment(program.checked.id, facts.member_id, tuple(results))

@@ -262,9 +262,9 @@ def citizen_sentences(d: ContributionDescriber, r, lang: str) -> tuple[str, ...]
             base = (f"{node.title(lang)}为您支付 {f.money(s.granted)}" if zh else
                     f"the {node.title(lang)} pays {f.money(s.granted)} for you")
             inner = chosen[1:-1] if chosen else ""
-            if how:
-                base += f"({how}{',' + inner if inner else ''})" if zh else \
-                    f" ({how}{', ' + inner if inner else ''})"
+            if how or inner:  # the case that held, even when the amount is written as the figure granted
+                both = (',' if zh else ', ') if how and inner else ''
+                base += f"({how}{both}{inner})" if zh else f" ({how}{both}{inner})"
             if isinstance(node.amount, n.Highest):
                 base += ",多项补助条件只享受最高的一种" if zh else "; only the highest single subsidy applies"
             if s.granted < s.amount:

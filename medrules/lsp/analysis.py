@@ -119,13 +119,13 @@ def lookup(a: Analysis, word: str) -> Target | None:
     """What a name means in this rulebook (declarations in an amended base file included)."""
     parts = word.split(".")
     for rb in a.rulebooks:
-        if parts[0] in ("claim", "member") and len(parts) == 2:
+        if parts[0] in ("claim", "member", "household") and len(parts) == 2:
             for rec in rb.records:
                 if rec.kind == parts[0]:
                     for f in rec.fields:
                         if f.name == parts[1]:
                             return Target("fact", word, f, f.span, rec.kind)
-        if parts[0] in ("claim", "member") and len(parts) == 1:
+        if parts[0] in ("claim", "member", "household") and len(parts) == 1:
             rec = next((r for r in rb.records if r.kind == parts[0]), None)
             if rec is not None:
                 return Target("record", word, rec, rec.span)
@@ -264,7 +264,7 @@ def completions(a: Analysis, line: int, col: int) -> list[tuple[str, str, str]]:
     lines = a.text.split("\n")
     before = lines[line - 1][: col - 1] if 1 <= line <= len(lines) else ""
     rbs = a.rulebooks
-    m = re.search(r"\b(claim|member)\.(\w*)$", before)
+    m = re.search(r"\b(claim|member|household)\.(\w*)$", before)
     if m:
         seen, out = set(), []
         for rb in rbs:
