@@ -484,6 +484,7 @@ def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = Fa
     """For each claim that paid nothing: the facts that, if different, would have made it pay (the citizen's view
     names them by their labels: '缴费到账日期:2017-05-11', not 'member.paid_on=2017-05-11')."""
     from medrules.explain.format import Formatter
+    from medrules.explain.i18n import gettext_for
     from medrules.explain.words import Vocabulary
     from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
@@ -496,8 +497,7 @@ def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = Fa
     for c in unpaid[:WHY_NOTHING_BUDGET]:
         found = [s for s in sensitivity(program, facts, [c.id], most=3) if s.delta > 0]
         if found:
-            head = f"结算单 {c.id} 未获支付;以下事实不同则会支付:" if lang == "zh" else \
-                f"Claim {c.id} paid nothing; it would have been paid if:"
+            head = gettext_for(lang)("Claim {id} paid nothing; it would have been paid if:").format(id=c.id)
             out.print(head, style="bold")
             for s in found:
                 name = f"{s.change.record}.{s.change.field}"
