@@ -12,9 +12,10 @@ from medrules.explain.i18n import LOCALE_DIR, gettext_for
 
 CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py", "format.py",
                                                              "steps.py")] \
-    + [ROOT / "medrules" / "analyses" / "diff.py", ROOT / "medrules" / "cli.py"]
+    + [ROOT / "medrules" / "analyses" / name for name in ("diff.py", "whatif.py", "readings.py")] + [ROOT / "medrules" / "cli.py"]
 TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS",  # module tables of English msgids
-          "DEDUCTIBLE_PER", "COST_CAP", "PAYMENT_CAP", "ROUNDING_MODES", "DAY_COUNT", "PROVISION_COLUMNS", "CLAIM_COLUMNS"}
+          "DEDUCTIBLE_PER", "COST_CAP", "PAYMENT_CAP", "ROUNDING_MODES", "DAY_COUNT", "PROVISION_COLUMNS", "CLAIM_COLUMNS",
+          "SCENARIOS"}
 
 
 def _msgids() -> set[str]:
@@ -63,7 +64,7 @@ def test_the_auditor_steps_and_the_diff_memo_are_worded_in_the_catalog():
                   "{member_before} → {member_after}.", "attributed to",
                   "Claim {id} paid nothing; it would have been paid if:"):
         assert msgid in wanted, msgid
-    for path in CALLERS[-3:] + [ROOT / "medrules" / "explain" / "steps.py"]:
+    for path in CALLERS[-4:] + [ROOT / "medrules" / "explain" / "steps.py"]:
         text = path.read_text(encoding="utf-8")
         assert "self.t(" not in text and 'if lang == "zh"' not in text and "if zh" not in text, path
     zh = gettext_for("zh")
