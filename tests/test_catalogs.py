@@ -11,11 +11,11 @@ from conftest import ROOT
 from medrules.explain.i18n import LOCALE_DIR, gettext_for
 
 CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py", "format.py",
-                                                             "steps.py")] \
+                                                             "steps.py", "contribution.py")] \
     + [ROOT / "medrules" / "analyses" / name for name in ("diff.py", "whatif.py", "readings.py")] + [ROOT / "medrules" / "cli.py"]
 TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS",  # module tables of English msgids
           "DEDUCTIBLE_PER", "COST_CAP", "PAYMENT_CAP", "ROUNDING_MODES", "DAY_COUNT", "PROVISION_COLUMNS", "CLAIM_COLUMNS",
-          "SCENARIOS"}
+          "SCENARIOS", "MODES"}
 
 
 def _msgids() -> set[str]:
@@ -55,8 +55,8 @@ def test_english_is_the_msgid_and_chinese_comes_from_the_catalog():
 
 
 def test_the_auditor_steps_and_the_diff_memo_are_worded_in_the_catalog():
-    """No inline zh/en branches are left: the auditor's step sentences, the diff memo and the command line's
-    'paid nothing' heading all come from the catalog (whole sentences with named placeholders)."""
+    """No inline zh/en branches are left: the auditor's step sentences, the contributions' wording, the diff memo
+    and the command line's 'paid nothing' heading all come from the catalog (whole sentences, named placeholders)."""
     wanted = _msgids()
     for msgid in ("Rate {rate}{chosen}: {part} × {applied} = {amount}.", "Band {band} ({axis}): {part} of this claim "
                   "falls in it ({start} → {end}), at {rate}: {amount}.", "half-even", " (the start day is day 1)",
@@ -64,7 +64,7 @@ def test_the_auditor_steps_and_the_diff_memo_are_worded_in_the_catalog():
                   "{member_before} → {member_after}.", "attributed to",
                   "Claim {id} paid nothing; it would have been paid if:"):
         assert msgid in wanted, msgid
-    for path in CALLERS[-4:] + [ROOT / "medrules" / "explain" / "steps.py"]:
+    for path in CALLERS[-4:] + [ROOT / "medrules" / "explain" / "steps.py", ROOT / "medrules" / "explain" / "contribution.py"]:
         text = path.read_text(encoding="utf-8")
         assert "self.t(" not in text and 'if lang == "zh"' not in text and "if zh" not in text, path
     zh = gettext_for("zh")

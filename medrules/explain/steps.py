@@ -112,9 +112,6 @@ class Describer:
         self.resolved = _Merged([c.resolved for c in self.layers.values()])
 
     # -- helpers
-    def t(self, zh: str, en: str) -> str:  # the contributions' describer still words its steps inline
-        return zh if self.lang == "zh" else en
-
     def m(self, d: Decimal) -> str:
         return self.f.money(d)
 
