@@ -109,7 +109,8 @@ def explanation_json(e: Explanation) -> dict:
     for c in claims:
         c["citizen"] = citizen[c["id"]]
         r = by_id[c["id"]].result
-        c["readings"] = [reading_note_json(note, r, e.lang, titles) for note in e.reading_notes(c["id"])]
+        if e.readings is not None:  # worked out (the command line always does): [] says no other reading differs
+            c["readings"] = [reading_note_json(note, r, e.lang, titles) for note in e.reading_notes(c["id"])]
     doc["claims"] = claims
     return doc
 
