@@ -468,7 +468,11 @@ def readings(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr
         from medrules.diagnostics import MedrulesError
         if rulebook.is_dir():
             from medrules.readings_cli import readings_over_folder
-            readings_over_folder(s, rulebook, facts, reading, top, json_, lang.value, out)
+            report = readings_over_folder(s, rulebook, facts, reading, top, json_, lang.value)
+            if json_:
+                print(report)
+            else:
+                out.print(report)
             return
         from medrules.analyses.readings import money_at_stake
         from medrules.explain.json import stake_json

@@ -7,7 +7,8 @@ from pathlib import Path
 
 
 def readings_over_folder(session, folder: Path, facts: list[Path], pins: list[str] | None, top: int, as_json: bool,
-                         lang: str, console) -> None:
+                         lang: str):
+    """The report: a JSON document as text (``as_json``), else a rich renderable (cli.py prints either)."""
     from medrules.analyses.readings import money_at_stake_by_year
     from medrules.diagnostics import MedrulesError, error
     from medrules.explain.json import stake_by_year_json
@@ -21,6 +22,5 @@ def readings_over_folder(session, folder: Path, facts: list[Path], pins: list[st
         raise MedrulesError(error("reading", f"no rulebook in {folder} declares a reading",
                                   hint="declare one with 'reading NAME \"…\" { ALT … ALT … } chosen ALT'"))
     if as_json:
-        print(json.dumps(stake_by_year_json(stake, top), ensure_ascii=False, indent=2))
-    else:
-        console.print(render_stake_by_year(stake, lang, top))
+        return json.dumps(stake_by_year_json(stake, top), ensure_ascii=False, indent=2)
+    return render_stake_by_year(stake, lang, top)

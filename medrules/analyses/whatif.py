@@ -54,7 +54,6 @@ class WhatIf:
     readings_after: tuple = ()
     titles: dict = attrs.field(factory=dict)  # fund -> title, for the sentences of the readings
 
-
     @property
     def funds_before(self) -> Decimal:
         return sum((c.funds_paid for c in self.before.claims if self._selected(c.id)), Decimal(0))
@@ -90,25 +89,6 @@ def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "
         notes_after = tuple(r for r in other_readings(load, program, changed) if r.claim_id in selected)
     return WhatIf(tuple(changes), lang, before, after, tuple(diffs), notes_before, notes_after,
                   {name: fund.title(lang) for name, fund in program.all_funds()})
-
-SCENARIOS = ("As the facts are: {sentence}", "With the change: {sentence}")  # English msgids
-
-
-def reading_sentences(w: WhatIf, claim_id: str) -> list[str]:
-    """What the other readings would have paid on one claim, in each scenario, as sentences (every view)."""
-    from medrules.explain.format import Formatter
-    from medrules.explain.i18n import gettext_for
-    from medrules.explain.words import reading_sentence
-    _ = gettext_for(w.lang)
-    f = Formatter(w.lang)
-    out = []
-    for message, notes, settlement in zip(SCENARIOS, (w.readings_before, w.readings_after), (w.before, w.after)):
-        for note in notes:
-            if note.claim_id != claim_id:
-                continue
-            c = settlement.claim(claim_id)
-            out.append(_(message).format(sentence=reading_sentence(note, f, w.titles, c.funds_paid, c.member_pays)))
-    return out
 
 
 def fund_title(program: Program, name: str, lang: str) -> str:

@@ -190,7 +190,7 @@ WHAT_IF_WORDS = {
 
 def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
     """A what-if (medrules.analyses.whatif.WhatIf) for the templates; the citizen's view leaves out the steps."""
-    from medrules.analyses.whatif import reading_sentences
+    from medrules.explain.words import what_if_reading_sentences as reading_sentences
     f = Formatter(w.lang, grid=view == "citizen")
 
     def signed(d):

@@ -202,7 +202,7 @@ def to_text(renderable, width: int = 110) -> str:
 def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     """The difference a changed fact makes, claim by claim, with the steps that changed (the citizen's view:
     only the money, on the fen grid)."""
-    from medrules.analyses.whatif import reading_sentences
+    from medrules.explain.words import what_if_reading_sentences as reading_sentences
     f = Formatter(w.lang, grid=citizen)
     _ = gettext_for(w.lang)
     changes = ", ".join(c.text for c in w.changes)
