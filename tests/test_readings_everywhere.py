@@ -34,6 +34,7 @@ import json
 from importlib import resources
 
 import jsonschema
+from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 from conftest import ROOT
@@ -165,3 +166,41 @@ def test_readings_over_a_layered_rulebook(monkeypatch):
     assert c2["funds"]["mutual_aid"] == {"chosen": "10262.40", "this": "10750.84"}
     assert c2["funds"]["basic.inpatient_pool"] == {"chosen": "94896.00", "this": "118504.00"}
     assert c2["funds"]["basic.critical_illness"] == {"chosen": "63000.00", "this": "38577.93"}
+
+
+def _members(program, seed: int):
+    from medrules.batch.generate import random_members, text_of
+
+    def jv(v):
+        return v if isinstance(v, bool) else sorted(v) if isinstance(v, frozenset) else text_of(v)
+    for member, claims in random_members(program.checked, 3, seed=seed, max_claims=8):
+        yield {"member": {k: jv(v) for k, v in member.items() if v is not None},
+               "claims": [{k: jv(v) for k, v in c.items() if v is not None} for c in claims]}
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_a_reading_note_adds_up(seed):
+    """Invariants of every claim's readings (generated Quzhou members): what the other reading pays is its funds'
+    sum, the member pays the rest of the same total, and the difference is the other reading minus this one."""
+    import medrules
+    from decimal import Decimal
+    from medrules.analyses.readings import other_readings
+    from medrules.explain import explain
+    from medrules.explain.json import explanation_json
+    rulebook = ROOT / QUZHOU
+    program = medrules.load(rulebook)
+    for doc in _members(program, seed):
+        facts = medrules.load_facts(json.dumps(doc), program)
+        notes = other_readings(lambda choice: medrules.load(rulebook, readings=choice), program, facts)
+        out = explanation_json(explain(program, medrules.settle(program, facts, trace=True), "en", readings=notes))
+        for c in out["claims"]:
+            for note in c["readings"]:
+                would = note["would_pay"]
+                assert sum(Decimal(v) for v in would["funds"].values()) == Decimal(would["funds_paid"])
+                assert Decimal(would["funds_paid"]) + Decimal(would["member_pays"]) == Decimal(c["total_cost"])
+                paid = {f["fund"]: Decimal(f["paid"]) for f in c["funds"]}
+                assert note["difference"]["funds"] == {k: str(Decimal(v) - paid[k]) for k, v in would["funds"].items()
+                                                       if Decimal(v) != paid[k]}
+                assert Decimal(note["difference"]["funds_paid"]) == \
+                    Decimal(would["funds_paid"]) - sum(paid.values())
