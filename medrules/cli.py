@@ -283,12 +283,15 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
         if rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
-            result, used = settle_set(rs, s.read(facts, "facts"), trace=True)
+            source = s.read(facts, "facts")
+            result, used = settle_set(rs, source, trace=True)
+            from medrules.analyses.readings import other_readings_by_year  # each year under its own readings
+            notes = other_readings_by_year(lambda p, choice: s.program(Path(p.checked.file), choice), rs, source)
             docs = []
             for program in rs.versions:
                 ids = [c.id for c in result.claims if used[c.id] is program and (not claim or c.id in claim)]
                 if ids:
-                    e = explain_settlement(program, result, lang.value, ids)
+                    e = explain_settlement(program, result, lang.value, ids, readings=notes)
                     docs.append(e)
             if format_ is Format.json:
                 print(json.dumps({"schema": "medrules.explanation-set/1",
@@ -311,7 +314,7 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             from medrules.analyses.whatif import sensitivity, what_if as compare
             from medrules.facts import parse_change
             changes = [parse_change(text, program.checked) for text in what_if]
-            w = compare(program, the_facts, changes, lang.value, claim)
+            w = compare(program, the_facts, changes, lang.value, claim, load=lambda choice: s.program(rulebook, choice))
             most = sensitivity(program, the_facts, claim)
             if format_ is Format.json:
                 print(json.dumps(what_if_json(w, most), ensure_ascii=False, indent=2))
@@ -450,20 +453,32 @@ def docs(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files (.
 
 
 @app.command()
-def readings(rulebook: RulebookArg,
+def readings(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr), or a folder of policy years")],
              facts: Annotated[list[Path], typer.Argument(help="facts files: the claims to settle under every reading")],
              top: Annotated[int, typer.Option("--top", help="how many of the claims that differ most to show")] = 5,
-             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False) -> None:
+             json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False, root: RootOpt = None,
+             reading: Annotated[Optional[list[str]], typer.Option(
+                 "--reading", help="NAME=ALTERNATIVE: over a folder, hold this reading at one alternative in every "
+                                   "year instead of varying it (repeatable)")] = None) -> None:
     """The money at stake per reading: the claims settled under every combination of the readings the rulebook
-    declares, per fund, against the rulebook's own choice, with the claims that differ most."""
+    declares, per fund, against the rulebook's own choice, with the claims that differ most. Over a folder of
+    policy years, each claim is settled under its year's rulebook; a reading several years declare moves together."""
     def body(s: _Session):
-        from medrules.analyses.readings import money_at_stake
         from medrules.diagnostics import MedrulesError
+        if rulebook.is_dir():
+            from medrules.readings_cli import readings_over_folder
+            report = readings_over_folder(s, rulebook, facts, reading, top, json_, lang.value)
+            if json_:
+                print(report)
+            else:
+                out.print(report)
+            return
+        from medrules.analyses.readings import money_at_stake
         from medrules.explain.json import stake_json
         from medrules.explain.text import render_stake
-        if rulebook.is_dir():
-            raise MedrulesError(error("reading", f"{rulebook} is a folder: 'readings' settles under one rulebook",
-                                      hint="name one policy year, e.g. rulebooks/pingyang/residents-2019.mr"))
+        if reading:
+            raise MedrulesError(error("reading", "--reading pins a reading over a folder of policy years",
+                                      hint=f"to settle {rulebook} by another reading, use 'medrules run … --reading'"))
         stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
                                lang.value, top)
         if not stake.readings:
@@ -473,7 +488,7 @@ def readings(rulebook: RulebookArg,
             print(json.dumps(stake_json(stake), ensure_ascii=False, indent=2))
         else:
             out.print(render_stake(stake, lang.value))
-    _run(body, debug, as_json=json_)
+    _run(body, debug, root, as_json=json_)
 
 
 WHY_NOTHING_BUDGET = 10  # unpaid claims analysed for "what would have made it pay"
@@ -483,6 +498,7 @@ def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = Fa
     """For each claim that paid nothing: the facts that, if different, would have made it pay (the citizen's view
     names them by their labels: '缴费到账日期:2017-05-11', not 'member.paid_on=2017-05-11')."""
     from medrules.explain.format import Formatter
+    from medrules.explain.i18n import gettext_for
     from medrules.explain.words import Vocabulary
     from medrules.analyses.whatif import sensitivity
     f = Formatter(lang)
@@ -495,8 +511,7 @@ def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = Fa
     for c in unpaid[:WHY_NOTHING_BUDGET]:
         found = [s for s in sensitivity(program, facts, [c.id], most=3) if s.delta > 0]
         if found:
-            head = f"结算单 {c.id} 未获支付;以下事实不同则会支付:" if lang == "zh" else \
-                f"Claim {c.id} paid nothing; it would have been paid if:"
+            head = gettext_for(lang)("Claim {id} paid nothing; it would have been paid if:").format(id=c.id)
             out.print(head, style="bold")
             for s in found:
                 name = f"{s.change.record}.{s.change.field}"

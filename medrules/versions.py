@@ -79,10 +79,27 @@ def load_set(folder: str | Path, read=SourceFile.read, root: str | Path | None =
 def settle_set(rs: RulebookSet, source: SourceFile, trace: bool = False) -> tuple[Settlement, dict[str, Program]]:
     """Settle every claim under the version in force on its date. Returns the settlement (claims in date
     order) and, for each claim id, the version it was settled under."""
+    parts = year_facts(rs, source)
+    if parts is None:
+        doc = read_json(source)
+        return settle(rs.versions[0], validate(doc, rs.versions[0].checked, source.name)), {}
+    results, used, member_id = [], {}, ""
+    for program, facts in parts:
+        member_id = facts.member_id
+        for c in settle(program, facts, trace).claims:
+            used[c.id] = program
+            results.append(_with_version_step(c, program) if trace else c)
+    results.sort(key=lambda c: (c.date, c.claim.index))
+    return Settlement(rs.folder, member_id, tuple(results)), used
+
+
+def year_facts(rs: RulebookSet, source: SourceFile) -> list[tuple[Program, object]] | None:
+    """The facts of each version that has claims: the member, and the claims dated in its period, validated
+    against it (in the versions' order). None when the file has no list of claims (validation says why)."""
     doc = read_json(source)
     claims = doc.value.get("claims") if isinstance(doc.value, dict) else None
     if claims is None or not isinstance(claims.value, list):
-        return settle(rs.versions[0], validate(doc, rs.versions[0].checked, source.name)), {}
+        return None
     groups: dict[int, list[Located]] = {}
     problems = []
     seen = {}  # claim ids are unique in the whole file, not only within one year's claims
@@ -108,17 +125,12 @@ def settle_set(rs: RulebookSet, source: SourceFile, trace: bool = False) -> tupl
         groups.setdefault(rs.versions.index(version), []).append(item)
     if problems:
         raise MedrulesError(problems)
-    results, used, member_id = [], {}, ""
+    out = []
     for index, items in sorted(groups.items()):
         program = rs.versions[index]
         part = attrs.evolve(doc, value=doc.value | {"claims": attrs.evolve(claims, value=items)})
-        facts = validate(part, program.checked, source.name)
-        member_id = facts.member_id
-        for c in settle(program, facts, trace).claims:
-            used[c.id] = program
-            results.append(_with_version_step(c, program) if trace else c)
-    results.sort(key=lambda c: (c.date, c.claim.index))
-    return Settlement(rs.folder, member_id, tuple(results)), used
+        out.append((program, validate(part, program.checked, source.name)))
+    return out
 
 
 def _with_version_step(c: ClaimResult, program: Program) -> ClaimResult:

@@ -71,7 +71,8 @@ def _shown(text: str | None, lang: str = "en") -> str | None:
     if text is None:
         return None
     text = re.sub(r"(?<=\d)_(?=\d)", "", text)
-    return re.sub(r"(?<=\d) yuan\b", " 元", text) if lang == "zh" else text
+    from medrules.explain.i18n import gettext_for
+    return re.sub(r"(?<=\d) yuan\b", " " + gettext_for(lang)("yuan"), text)  # the unit as the memo's language says it
 
 
 def provision_changes(old: Program, new: Program, lang: str = "zh") -> tuple[ProvisionChange, ...]:
@@ -233,12 +234,14 @@ def _paid(s: Settlement, i: int) -> dict[str, Decimal]:
 
 # ---------------------------------------------------------------- renderings
 def change_words(c: ProvisionChange | None, lang: str) -> str:
+    from medrules.explain.i18n import gettext_for
+    _ = gettext_for(lang)
     if c is None:
-        return "其他变化" if lang == "zh" else "other changes"
+        return _("other changes")
     if c.before is None:
-        return f"{c.label}:新增 {c.after}" if lang == "zh" else f"{c.label}: added {c.after}"
+        return _("{provision}: added {after}").format(provision=c.label, after=c.after)
     if c.after is None:
-        return f"{c.label}:删除 {c.before}" if lang == "zh" else f"{c.label}: removed {c.before}"
+        return _("{provision}: removed {before}").format(provision=c.label, before=c.before)
     return f"{c.label} {c.before} → {c.after}"
 
 
@@ -263,18 +266,23 @@ def _members_json(d: Diff, lang: str) -> dict:
     return {"members": members_json(d, lang, change_words)}
 
 
+# the memo's table headers (English msgids; the catalog has the other languages)
+PROVISION_COLUMNS = ("provision", "before", "after")
+CLAIM_COLUMNS = ("claim", "fund", "before", "after", "change", "attributed to")
+
+
 def diff_markdown(d: Diff, lang: str) -> str:
     from medrules.explain.format import Formatter
+    from medrules.explain.i18n import gettext_for
     f = Formatter(lang)
-    zh = lang == "zh"
-    out = [f"# {d.old.checked.id} → {d.new.checked.id}", "", "## " + ("条款变化" if zh else "Provisions that change"), "",
-           "| " + (" | ".join(["条款", "原", "新"] if zh else ["provision", "before", "after"])) + " |", "|---|---|---|"]
+    _ = gettext_for(lang)
+    out = [f"# {d.old.checked.id} → {d.new.checked.id}", "", "## " + _("Provisions that change"), "",
+           "| " + " | ".join(_(c) for c in PROVISION_COLUMNS) + " |", "|---|---|---|"]
     out += [f"| {c.label} | {c.before or '—'} | {c.after or '—'} |" for c in d.changes]
     if d.claims:
         t = d.totals()
-        out += ["", "## " + ("对结算的影响" if zh else "Effect on the claims"), "",
-                "| " + (" | ".join(["结算单", "基金", "原", "新", "变化", "归因"] if zh else
-                                 ["claim", "fund", "before", "after", "change", "attributed to"])) + " |",
+        out += ["", "## " + _("Effect on the claims"), "",
+                "| " + " | ".join(_(c) for c in CLAIM_COLUMNS) + " |",
                 "|---|---|---:|---:|---:|---|"]
         for c in d.claims:
             for fund in c.after:
@@ -284,12 +292,11 @@ def diff_markdown(d: Diff, lang: str) -> str:
                                 for a in c.attributions if fund in a.funds)
                 out.append(f"| {c.claim_id} | {fund} | {f.number(c.before.get(fund, ZERO))} | "
                            f"{f.number(c.after[fund])} | {_signed(f, c.after[fund] - c.before.get(fund, ZERO))} | {why} |")
-        out += ["", (f"受影响的结算单 {d.affected} / {len(d.claims)};基金支付 {f.money(t['funds_before'])} → "
-                     f"{f.money(t['funds_after'])};个人负担 {f.money(t['member_before'])} → {f.money(t['member_after'])}。")
-                if zh else
-                (f"Claims affected: {d.affected} of {len(d.claims)}; the funds pay {f.money(t['funds_before'])} → "
-                 f"{f.money(t['funds_after'])}; members pay {f.money(t['member_before'])} → "
-                 f"{f.money(t['member_after'])}.")]
+        out += ["", _("Claims affected: {affected} of {claims}; the funds pay {funds_before} → {funds_after}; "
+                      "members pay {member_before} → {member_after}.").format(
+            affected=d.affected, claims=len(d.claims), funds_before=f.money(t["funds_before"]),
+            funds_after=f.money(t["funds_after"]), member_before=f.money(t["member_before"]),
+            member_after=f.money(t["member_after"]))]
     from medrules.analyses.diff_contrib import members_markdown
     out += members_markdown(d, lang, change_words, _signed)
     return "\n".join(out) + "\n"

@@ -125,6 +125,9 @@ class ReadingNote:
     funds_paid: Decimal
     member_pays: Decimal
     funds: tuple[tuple[str, Decimal, Decimal], ...]  # (fund, as settled, under the other alternative), changed only
+    name: str = ""  # the reading as --reading names it ('cap_axis'; 'basic.cap_axis' for the scheme layered on)
+    paid: tuple[tuple[str, Decimal], ...] = ()  # every fund, under the other alternative
+    chosen: str = ""  # the alternative this settlement reads
 
 
 def other_readings(load, program: Program, facts) -> tuple[ReadingNote, ...]:
@@ -147,5 +150,115 @@ def other_readings(load, program: Program, facts) -> tuple[ReadingNote, ...]:
                 paid = {x.fund: x.paid for x in mine.funds}
                 moved = tuple((x.fund, paid.get(x.fund, ZERO), x.paid) for x in c.funds
                               if paid.get(x.fund, ZERO) != x.paid)
-                notes.append(ReadingNote(c.id, r, alternative, c.funds_paid, c.member_pays, moved))
+                notes.append(ReadingNote(c.id, r, alternative, c.funds_paid, c.member_pays, moved, name,
+                                         tuple((x.fund, x.paid) for x in c.funds), current[name]))
     return tuple(notes)
+
+
+def other_readings_by_year(load_version, rs, source) -> tuple[ReadingNote, ...]:
+    """:func:`other_readings` over a folder of policy years (medrules.versions): each claim under its year's
+    rulebook and that year's readings. ``load_version(program, readings)`` -> that year's Program so read."""
+    from medrules.versions import year_facts
+    notes: list[ReadingNote] = []
+    for program, facts in year_facts(rs, source) or []:
+        notes += other_readings(lambda choice, p=program: load_version(p, choice), program, facts)
+    return tuple(notes)
+
+
+# ---------------------------------------------------------------- over a folder of policy years
+@attrs.frozen
+class YearStake:
+    """One policy year of a folder: its claims under its rulebook, for each combination of the folder's readings."""
+    version: str  # the year's rulebook id
+    readings: tuple[str, ...]  # the readings this year declares (the others do not touch it)
+    titles: dict[str, str]
+    outcomes: tuple[Outcome, ...]  # one per combination of YearsStake.combinations, the chosen one first
+    changes: tuple[tuple[ClaimChange, ...], ...]  # per combination, the claims that differ most (first: none)
+
+
+@attrs.frozen
+class YearsStake:
+    """The money at stake over a folder: a reading declared by several years moves together in every
+    combination (it is one question about the text) unless the user pins it (``--reading NAME=ALT``)."""
+    folder: str
+    readings: dict  # name -> nodes.Reading (the first year's declaration)
+    years_of: dict[str, tuple[str, ...]]  # name -> the years that declare it
+    pinned: dict[str, str]
+    combinations: tuple[dict[str, str], ...]  # over the readings not pinned, the rulebooks' own choice first
+    years: tuple[YearStake, ...]
+
+    def total(self, index: int) -> Outcome:
+        """All years together under one combination (funds summed; the claims of every year)."""
+        funds: dict[str, Decimal] = {}
+        for y in self.years:
+            for name, paid in y.outcomes[index].funds.items():
+                funds[name] = funds.get(name, ZERO) + paid
+        outs = [y.outcomes[index] for y in self.years]
+        return Outcome(self.combinations[index], funds, sum((o.funds_paid for o in outs), ZERO),
+                       sum((o.member_pays for o in outs), ZERO), tuple(c for o in outs for c in o.claims))
+
+    def differ_most(self, index: int, top: int = 5) -> list[tuple[str, ClaimChange]]:
+        """The claims of every year that differ most under one combination: (year, change), largest first."""
+        found = [(y.version, c) for y in self.years for c in y.changes[index]]
+        found.sort(key=lambda vc: (-abs(vc[1].delta), vc[0], vc[1].file, vc[1].claim_id))
+        return found[:top] if top else found
+
+
+def money_at_stake_by_year(load_version, rs, sources, pinned: dict[str, str] | None = None, lang: str = "zh",
+                           top: int = 5) -> YearsStake:
+    """Settle each facts file's claims under the year in force on their dates (medrules.versions), under every
+    combination of the readings the years declare. ``load_version(program, readings)`` -> that year's Program
+    under those readings; ``pinned``: readings held at one alternative in every year (not varied)."""
+    from medrules.diagnostics import MedrulesError, error
+    from medrules.versions import year_facts
+    pinned = dict(pinned or {})
+    corpus: dict[int, list[tuple[str, object]]] = {}  # version index -> (file, facts)
+    for source in sources:
+        for program, facts in year_facts(rs, source) or []:
+            corpus.setdefault(rs.versions.index(program), []).append((source.name, facts))
+    readings: dict = {}
+    years_of: dict[str, list[str]] = {}
+    for program in rs.versions:
+        for name, r in declared_readings(program).items():
+            readings.setdefault(name, r)
+            years_of.setdefault(name, []).append(program.checked.id)
+    for name, alternative in pinned.items():
+        r = readings.get(name)
+        if r is None or r.alternative(alternative) is None:
+            raise MedrulesError(error("reading", f"there is no reading '{name}' in {rs.folder}" if r is None else
+                                      f"'{alternative}' is not an alternative of reading '{name}'",
+                                      hint=("its readings are: " + ", ".join(readings)) if r is None and readings
+                                      else "choose one of: " + ", ".join(a.name for a in r.alternatives) if r
+                                      else "these rulebooks declare no readings"))
+    free = {name: attrs.evolve(r, declared=r.declared or r.chosen) for name, r in readings.items() if name not in pinned}
+    combos = tuple(combinations(free)) if free else ({},)
+    years = []
+    for index, program in enumerate(rs.versions):
+        if index not in corpus:
+            continue
+        own = tuple(declared_readings(program))
+        titles = {name: fund.title(lang) for name, fund in program.all_funds()}
+        cache: dict[tuple, Outcome] = {}
+        outcomes = []
+        for combo in combos:
+            choice = {k: v for k, v in {**combo, **pinned}.items() if k in own}
+            key = tuple(sorted(choice.items()))
+            if key not in cache:
+                cache[key] = _settle_files(load_version(program, choice), corpus[index])
+            outcomes.append(attrs.evolve(cache[key], choice=combo))
+        changes = tuple(_changes(outcomes[0], o, top) for o in outcomes)
+        years.append(YearStake(program.checked.id, own, titles, tuple(outcomes), changes))
+    return YearsStake(rs.folder, readings, {k: tuple(v) for k, v in years_of.items()}, pinned, combos, tuple(years))
+
+
+def _settle_files(program: Program, files) -> Outcome:
+    claims = []
+    funds: dict[str, Decimal] = {name: ZERO for name, _ in program.all_funds()}
+    for name, facts in files:
+        for c in settle(program, facts).claims:
+            paid = {x.fund: x.paid for x in c.funds}
+            for fund, amount in paid.items():
+                funds[fund] = funds.get(fund, ZERO) + amount
+            claims.append(ClaimMoney(name, c.id, paid, c.funds_paid, c.member_pays))
+    return Outcome({}, funds, sum((c.funds_paid for c in claims), ZERO), sum((c.member_pays for c in claims), ZERO),
+                   tuple(claims))

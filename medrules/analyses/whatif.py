@@ -48,6 +48,11 @@ class WhatIf:
     before: Settlement
     after: Settlement
     claims: tuple[ClaimDifference, ...]  # every selected claim
+    # what another reading of the text would have paid, with the facts as given and with the change
+    # (medrules.analyses.readings.ReadingNote; only when what_if was given a loader of readings)
+    readings_before: tuple = ()
+    readings_after: tuple = ()
+    titles: dict = attrs.field(factory=dict)  # fund -> title, for the sentences of the readings
 
     @property
     def funds_before(self) -> Decimal:
@@ -62,9 +67,12 @@ class WhatIf:
 
 
 def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "zh",
-            claim_ids: list[str] | None = None) -> WhatIf:
+            claim_ids: list[str] | None = None, load=None) -> WhatIf:
+    """``load(readings)`` -> the program under other readings (as for ``other_readings``): with it, each
+    scenario says what the other readings of the text would have paid."""
+    changed = with_changes(facts, changes, claim_ids)
     before = settle(program, facts, trace=True)
-    after = settle(program, with_changes(facts, changes, claim_ids), trace=True)
+    after = settle(program, changed, trace=True)
     e_before = explain(program, before, lang, claim_ids)
     e_after = explain(program, after, lang, claim_ids)
     diffs = []
@@ -73,7 +81,14 @@ def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "
                       for f in cb.result.funds if f.paid != ca.result.fund(f.fund).paid)
         diffs.append(ClaimDifference(cb.result.id, funds, cb.result.member_pays, ca.result.member_pays,
                                      align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)))
-    return WhatIf(tuple(changes), lang, before, after, tuple(diffs))
+    notes_before = notes_after = ()
+    if load is not None:
+        from medrules.analyses.readings import other_readings
+        selected = {d.claim_id for d in diffs}
+        notes_before = tuple(r for r in other_readings(load, program, facts) if r.claim_id in selected)
+        notes_after = tuple(r for r in other_readings(load, program, changed) if r.claim_id in selected)
+    return WhatIf(tuple(changes), lang, before, after, tuple(diffs), notes_before, notes_after,
+                  {name: fund.title(lang) for name, fund in program.all_funds()})
 
 
 def fund_title(program: Program, name: str, lang: str) -> str:

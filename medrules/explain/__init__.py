@@ -27,14 +27,16 @@ class Explanation:
     settlement: Settlement
     lang: str
     claims: tuple[ClaimExplanation, ...]
-    readings: tuple = ()  # medrules.analyses.readings.ReadingNote: what another reading would have paid
+    # medrules.analyses.readings.ReadingNote: what another reading would have paid; None when not worked out
+    # (the JSON then has no 'readings' on its claims, rather than an empty list that would say "none differ")
+    readings: tuple | None = None
 
     def reading_notes(self, claim_id: str) -> list:
-        return [r for r in self.readings if r.claim_id == claim_id]
+        return [r for r in self.readings or () if r.claim_id == claim_id]
 
 
 def explain(program: Program, settlement: Settlement, lang: str = "zh",
-            claim_ids: list[str] | None = None, readings=()) -> Explanation:
+            claim_ids: list[str] | None = None, readings=None) -> Explanation:
     """``readings``: notes from :func:`medrules.analyses.readings.other_readings` (the explanation says, on each
     claim they concern, what the other reading would have paid)."""
     describer = Describer(program, lang)
@@ -45,4 +47,4 @@ def explain(program: Program, settlement: Settlement, lang: str = "zh",
         if result.steps is None:
             raise ValueError("explain needs a settlement made with trace=True")
         claims.append(ClaimExplanation(result, tuple(describer.describe(s) for s in result.steps)))
-    return Explanation(program, settlement, lang, tuple(claims), tuple(readings))
+    return Explanation(program, settlement, lang, tuple(claims), None if readings is None else tuple(readings))

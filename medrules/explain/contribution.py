@@ -21,6 +21,7 @@ import attrs
 from medrules import nodes as n
 from medrules.explain.format import Formatter, money_text
 from medrules.explain.formula import source_text, substituted
+from medrules.explain.i18n import gettext_for
 from medrules.explain.steps import Describer, Line, annotations
 
 
@@ -44,8 +45,7 @@ class AssessmentExplanation:
     contributions: tuple[ContributionExplanation, ...]
 
 
-MODES = {"half_up": ("四舍五入", "half up"), "half_even": ("银行家舍入", "half even"), "down": ("舍去", "down"),
-         "up": ("进位", "up")}
+MODES = {"half_up": "half up", "half_even": "half even", "down": "down", "up": "up"}  # English msgids
 
 
 class ContributionDescriber(Describer):
@@ -70,7 +70,7 @@ class ContributionDescriber(Describer):
             if isinstance(node, (n.Cases, n.Highest)):
                 if index < len(node.cases):
                     return f"({source_text(node.cases[index].when)})"
-                return self.t("(其他情形)", "(otherwise)")
+                return self._("(otherwise)")
         return ""
 
     # -- a condition in words, from the rulebook's labels (the citizen's view)
@@ -129,22 +129,21 @@ class ContributionDescriber(Describer):
         if isinstance(e, n.Ref):
             return self._label(e)
         if isinstance(e, n.Logic) and e.op == "not" and isinstance(e.operands[0], n.Ref):
-            return self.t("非", "not ") + self._label(e.operands[0])
+            return self._("not {fact}").format(fact=self._label(e.operands[0]))
         if isinstance(e, n.Logic) and e.op in ("and", "or"):
             parts = e.operands if e.op == "and" else [next(x for x in e.operands if self._holds(x, values))]
             joined = [self._words(x, values) for x in parts]
-            return (self.t("、", ", ") if e.op == "or" else self.t(",且", " and ")).join(joined)
+            return (self._(", ") if e.op == "or" else self._(" and ")).join(joined)
         if isinstance(e, n.Comparison) and isinstance(e.left, n.Ref):
             res = self.resolved.get(e.right) if isinstance(e.right, n.Ref) else None
             if e.op == "==" and res is not None and res.kind == "enum_member":
-                return f"{self._label(e.left)} {self._label(e.right)}" if self.lang == "zh" else \
-                    f"{self._label(e.left)}: {self._label(e.right)}"
+                return self._("{fact}: {member}").format(fact=self._label(e.left), member=self._label(e.right))
             if isinstance(e.right, n.Literal):
                 sign = {"==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}[e.op]
                 return f"{self._label(e.left)} {sign} {e.right.text}"
         if isinstance(e, n.Call) and e.func == "has":
             held = [x for x in e.args[1:] if self._value(x, values) in values.get(id(e.args[0]), ())]
-            return self.t("、", ", ").join(self._label(x) for x in held)
+            return self._(", ").join(self._label(x) for x in held)
         raise _Unsayable
 
     def chosen_words(self, reads: tuple) -> str:
@@ -154,7 +153,7 @@ class ContributionDescriber(Describer):
                 if index < len(node.cases):
                     said = self.words(node.cases[index].when, reads)
                     return f"({said})" if said else f"({source_text(node.cases[index].when)})"
-                return self.t("(其他情形)", "(otherwise)")
+                return self._("(otherwise)")
         return ""
 
     def step_contribution(self, s, v):
@@ -162,11 +161,15 @@ class ContributionDescriber(Describer):
         if v.applies:
             if isinstance(s.node, n.Applies):
                 cond = self.condition(s.node.when, s.reads)
-                return self.t(f"{title}:适用({cond})。", f"{title}: applies ({cond})."), None, False
-            return self.t(f"{title}:适用于每位参保人。", f"{title}: applies to every member."), None, False
+                return self._("{title}: applies ({condition}).").format(title=title, condition=cond), None, False
+            return self._("{title}: applies to every member.").format(title=title), None, False
         cond = self.condition(s.node.when, s.reads)
-        return self.t(f"{title}:不适用({cond} 不成立),无需缴费。",
-                      f"{title}: does not apply ({cond} does not hold); nothing is owed."), None, True
+        return self._("{title}: does not apply ({condition} does not hold); nothing is owed.").format(
+            title=title, condition=cond), None, True
+
+    def choice(self, chosen: str) -> str:
+        """' (member.tier == tier2)' after an amount: the case that held ('' when none)."""
+        return self._(" {choice}").format(choice=chosen) if chosen else ""
 
     def step_premium(self, s, v):
         expr = s.node.amount
@@ -175,29 +178,27 @@ class ContributionDescriber(Describer):
         formula = None
         if written != self.a(v.amount) and not isinstance(expr, (n.Cases, n.Highest)):
             formula = f"{source_text(expr)} = {written} = {self.a(v.amount)}"
-        return self.t(f"全年保费 {self.m(v.amount)}{chosen}。", f"The year's premium is {self.m(v.amount)}"
-                      f"{' ' + chosen if chosen else ''}."), formula, True
+        return self._("The year's premium is {amount}{choice}.").format(amount=self.m(v.amount),
+                                                                         choice=self.choice(chosen)), formula, True
 
     def step_prorate(self, s, v):
         if not v.applied:
             cond = self.condition(s.node.when, s.reads)
-            return self.t(f"不按部分年度缴费:{cond} 不成立。", f"No part-year share: {cond} does not hold."), \
-                None, False
+            return self._("No part-year share: {condition} does not hold.").format(condition=cond), None, False
         node = s.node
-        zh_mode, en_mode = MODES[node.mode]
         period = f"{node.start[0]:02}-{node.start[1]:02} — {node.end[0]:02}-{node.end[1]:02}"
         formula = f"{self.a(v.full)} × {v.months}/12 = {self.a(v.raw)} → {self.a(v.amount)}"
-        return self.t(f"部分年度({period},{v.months} 个整月):{self.m(v.full)} × {v.months}/12,"
-                      f"按{zh_mode}保留到 {node.quantum} 元 = {self.m(v.amount)}。",
-                      f"Part of the year ({period}, {v.months} whole months): {self.m(v.full)} × {v.months}/12, "
-                      f"rounded {en_mode} to {node.quantum} yuan = {self.m(v.amount)}."), formula, True
+        return self._("Part of the year ({period}, {months} whole months): {full} × {months}/12, rounded {mode} to "
+                      "{quantum} yuan = {amount}.").format(period=period, months=v.months, full=self.m(v.full),
+                                                           mode=self._(MODES[node.mode]), quantum=node.quantum,
+                                                           amount=self.m(v.amount)), formula, True
 
     def step_subsidy(self, s, v):
         node: n.Subsidy = s.node
         title = node.title(self.lang)
         if not v.applied:
             cond = self.condition(node.when, s.reads)
-            return self.t(f"{title}不适用:{cond} 不成立。", f"{title} does not apply: {cond} does not hold."), \
+            return self._("{title} does not apply: {condition} does not hold.").format(title=title, condition=cond), \
                 None, False
         chosen = self.chosen(s.reads)
         written = substituted(node.amount, s.reads, self.f, self.types)
@@ -209,23 +210,21 @@ class ContributionDescriber(Describer):
         if self.a(v.amount) not in parts:
             parts.append(self.a(v.amount))
         formula = " = ".join(parts) if len(parts) > 1 else None
-        highest = self.t(";多项补助条件同时具备时只享受最高的一种(就高)",
-                         "; only the highest single subsidy applies") if isinstance(node.amount, n.Highest) else ""
+        highest = self._("; only the highest single subsidy applies") if isinstance(node.amount, n.Highest) else ""
         if v.granted < v.amount:
             limit = f"min({self.a(v.amount)}, {self.a(v.left_before)}) = {self.a(v.granted)}"
             formula = f"{formula}; {limit}" if formula else limit
-            return self.t(f"{title} {self.m(v.amount)}{chosen}{highest},但不超过尚未缴足的保费 "
-                          f"{self.m(v.left_before)}:补助 {self.m(v.granted)}。",
-                          f"{title} {self.m(v.amount)}{' ' + chosen if chosen else ''}{highest}, but never more than the "
-                          f"{self.m(v.left_before)} of the premium left: it pays {self.m(v.granted)}."), formula, True
-        return self.t(f"{title}:{self.m(v.granted)}{chosen}{highest}。",
-                      f"{title} pays {self.m(v.granted)}{' ' + chosen if chosen else ''}{highest}."), formula, True
+            return self._("{title} {amount}{choice}{highest}, but never more than the {left} of the premium left: it "
+                          "pays {granted}.").format(title=title, amount=self.m(v.amount), choice=self.choice(chosen),
+                                                    highest=highest, left=self.m(v.left_before),
+                                                    granted=self.m(v.granted)), formula, True
+        return self._("{title} pays {granted}{choice}{highest}.").format(
+            title=title, granted=self.m(v.granted), choice=self.choice(chosen), highest=highest), formula, True
 
     def step_owes(self, s, v):
         formula = f"{self.a(v.premium)} − {self.a(v.subsidised)} = {self.a(v.amount)}"
-        return self.t(f"个人应缴:保费 {self.m(v.premium)} − 补助 {self.m(v.subsidised)} = {self.m(v.amount)}。",
-                      f"The member owes: premium {self.m(v.premium)} − subsidies {self.m(v.subsidised)} = "
-                      f"{self.m(v.amount)}."), formula, True
+        return self._("The member owes: premium {premium} − subsidies {subsidised} = {amount}.").format(
+            premium=self.m(v.premium), subsidised=self.m(v.subsidised), amount=self.m(v.amount)), formula, True
 
 
 def explain_assessment(program, assessment, lang: str = "zh") -> AssessmentExplanation:
@@ -241,47 +240,46 @@ def explain_assessment(program, assessment, lang: str = "zh") -> AssessmentExpla
 
 def citizen_sentences(d: ContributionDescriber, r, lang: str) -> tuple[str, ...]:
     f = Formatter(lang)
-    zh = lang == "zh"
+    _ = gettext_for(lang)
     title = r.node.title(lang)
     if not r.applied:
-        return ((f"{title}:不适用,无需缴费。" if zh else f"{title}: does not apply to you; you owe nothing."),)
+        return (_("{title}: does not apply to you; you owe nothing.").format(title=title),)
     why = []
     for s in r.steps:
         if s.kind == "premium":
-            chosen = d.chosen_words(s.reads)
-            why.append(f"全年保费 {f.money(s.amount)}{chosen}" if zh else
-                       f"the year's premium is {f.money(s.amount)}{' ' + chosen if chosen else ''}")
+            why.append(_("the year's premium is {amount}{choice}").format(amount=f.money(s.amount),
+                                                                           choice=d.choice(d.chosen_words(s.reads))))
         elif s.kind == "prorate" and s.applied:
-            why.append(f"只参保 {s.months} 个月,按 {s.months}/12 计为 {f.money(s.amount)}" if zh else
-                       f"covered for {s.months} months of 12, that is {f.money(s.amount)}")
+            why.append(_("covered for {months} months of 12, that is {amount}").format(months=s.months,
+                                                                                        amount=f.money(s.amount)))
         elif s.kind == "subsidy" and s.applied and s.granted:
             node = s.node
             chosen = d.chosen_words(s.reads)
             written = substituted(node.amount, s.reads, f, d.types)
-            how = "" if written == f.amount(s.granted) else (f"{written}" if zh else f"{written}")
-            base = (f"{node.title(lang)}为您支付 {f.money(s.granted)}" if zh else
-                    f"the {node.title(lang)} pays {f.money(s.granted)} for you")
+            how = "" if written == f.amount(s.granted) else written
+            base = _("the {subsidy} pays {amount} for you").format(subsidy=node.title(lang), amount=f.money(s.granted))
             inner = chosen[1:-1] if chosen else ""
-            if how or inner:  # the case that held, even when the amount is written as the figure granted
-                both = (',' if zh else ', ') if how and inner else ''
-                base += f"({how}{both}{inner})" if zh else f" ({how}{both}{inner})"
+            if how and inner:  # the case that held, even when the amount is written as the figure granted
+                base += _(" ({how}, {case})").format(how=how, case=inner)
+            elif how:
+                base += _(" ({how})").format(how=how)
+            elif inner:
+                base += _(" ({case})").format(case=inner)
             if isinstance(node.amount, n.Highest):
-                base += ",多项补助条件只享受最高的一种" if zh else "; only the highest single subsidy applies"
+                base = _("{subsidy}; only the highest single subsidy applies").format(subsidy=base)
             if s.granted < s.amount:
-                base += (f",补助不超过保费" if zh else ", never more than the premium")
+                base = _("{subsidy}, never more than the premium").format(subsidy=base)
             why.append(base)
-    head = (f"{title}:您需缴纳 {f.money(r.member_owes)}" if zh else f"{title}: you pay {f.money(r.member_owes)}")
-    sep = ";" if zh else "; "
-    return ((head + (":" if zh else ": ") + sep.join(why) + ("。" if zh else ".")),)
+    return (_("{title}: you pay {amount}: {reasons}.").format(title=title, amount=f.money(r.member_owes),
+                                                              reasons=_("; ").join(why)),)
 
 
 # ---------------------------------------------------------------- renderings
 def render_text(e: AssessmentExplanation, view: str = "auditor") -> str:
     """Plain text: the auditor's numbered steps with their annotations, or the citizen's sentences."""
-    a, f, zh = e.assessment, Formatter(e.lang), e.lang == "zh"
+    a, f, _ = e.assessment, Formatter(e.lang), gettext_for(e.lang)
     h = e.program.checked.rulebook.header
-    out = [f"{h.title.best(e.lang) if h.title else h.id}  [{h.id}]",
-           (f"参保人 {a.member_id}" if zh else f"Member {a.member_id}")]
+    out = [f"{h.title.best(e.lang) if h.title else h.id}  [{h.id}]", _("Member {id}").format(id=a.member_id)]
     for c in e.contributions:
         out.append("")
         if view == "citizen":
@@ -295,10 +293,8 @@ def render_text(e: AssessmentExplanation, view: str = "auditor") -> str:
             out += [f"       {text}" for _, text in annotations(line, e.lang, with_citation=line.citation is not last)]
             last = line.citation if line.citation is not None else last
     out.append("")
-    out.append(f"=> 个人应缴合计 {f.money(a.member_owes)};补助合计 {f.money(a.subsidised)}(保费合计 "
-               f"{f.money(a.premium)})" if zh else
-               f"=> the member owes {f.money(a.member_owes)} in all; subsidies pay {f.money(a.subsidised)} "
-               f"(premiums {f.money(a.premium)})")
+    out.append(_("=> the member owes {owes} in all; subsidies pay {subsidised} (premiums {premium})").format(
+        owes=f.money(a.member_owes), subsidised=f.money(a.subsidised), premium=f.money(a.premium)))
     return "\n".join(out)
 
 

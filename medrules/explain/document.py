@@ -190,6 +190,7 @@ WHAT_IF_WORDS = {
 
 def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
     """A what-if (medrules.analyses.whatif.WhatIf) for the templates; the citizen's view leaves out the steps."""
+    from medrules.explain.words import what_if_reading_sentences as reading_sentences
     f = Formatter(w.lang, grid=view == "citizen")
 
     def signed(d):
@@ -201,6 +202,7 @@ def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
             "member_before": f.number(d.member_before), "member_after": f.number(d.member_after),
             "funds": [{"fund": title, "name": fund, "before": f.number(before), "after": f.number(after),
                        "delta": signed(after - before)} for fund, title, before, after in d.funds],
+            "readings": reading_sentences(w, d.claim_id),
             "steps": [] if view == "citizen" else [
                 {"before": c.before.text if c.before is not None else None,
                  "after": c.after.text if c.after is not None else None} for c in d.steps]})

@@ -105,10 +105,35 @@ def explanation_json(e: Explanation) -> dict:
         claims.append(c)
     from medrules.explain.citizen import citizen_view
     citizen = {c.claim_id: list(c.sentences) for c in citizen_view(e)}
+    titles = {name: fund.title(e.lang) for name, fund in e.program.all_funds()}
     for c in claims:
         c["citizen"] = citizen[c["id"]]
+        r = by_id[c["id"]].result
+        if e.readings is not None:  # worked out (the command line always does): [] says no other reading differs
+            c["readings"] = [reading_note_json(note, r, e.lang, titles) for note in e.reading_notes(c["id"])]
     doc["claims"] = claims
     return doc
+
+
+def reading_note_json(note, settled: ClaimResult, lang: str, titles: dict[str, str]) -> dict:
+    """What another reading of the text would have paid on one claim (medrules.analyses.readings.ReadingNote):
+    every fund under it, and the difference from this settlement (the sentence is the text view's)."""
+    from medrules.explain.format import Formatter
+    from medrules.explain.words import reading_sentence
+    here = {x.fund: x.paid for x in settled.funds}
+    there = dict(note.paid) or {**here, **{fund: after for fund, _, after in note.funds}}
+    r, alt = note.reading, note.alternative
+    return {
+        "reading": note.name or r.name, "title": {"zh": r.title("zh"), "en": r.title("en")},
+        "chosen": note.chosen or r.chosen, "declared": r.declared, "alternative": alt.name,
+        "alternative_label": label_json(alt.label),
+        "would_pay": {"funds": plain(there), "funds_paid": plain(note.funds_paid),
+                      "member_pays": plain(note.member_pays)},
+        "difference": {"funds": {fund: plain(after - before) for fund, before, after in note.funds},
+                       "funds_paid": plain(note.funds_paid - settled.funds_paid),
+                       "member_pays": plain(note.member_pays - settled.member_pays)},
+        "text": reading_sentence(note, Formatter(lang), titles, settled.funds_paid, settled.member_pays),
+    }
 
 
 WHATIF_SCHEMA = f"medrules.whatif/{SCHEMA_VERSION}"
@@ -124,7 +149,11 @@ def what_if_json(w, sensitivity=()) -> dict:
         "claims": [{"id": d.claim_id, "member_pays": {"before": plain(d.member_before), "after": plain(d.member_after)},
                     "funds": [{"fund": fund, "before": plain(b), "after": plain(a), "change": plain(a - b)}
                               for fund, _, b, a in d.funds],
-                    "steps": [{"before": line(s.before), "after": line(s.after)} for s in d.steps]}
+                    "steps": [{"before": line(s.before), "after": line(s.after)} for s in d.steps],
+                    "readings": {"before": [reading_note_json(r, w.before.claim(d.claim_id), w.lang, w.titles)
+                                            for r in w.readings_before if r.claim_id == d.claim_id],
+                                 "after": [reading_note_json(r, w.after.claim(d.claim_id), w.lang, w.titles)
+                                           for r in w.readings_after if r.claim_id == d.claim_id]}}
                    for d in w.claims],
         "funds": {"before": plain(w.funds_before), "after": plain(w.funds_after),
                   "change": plain(w.funds_after - w.funds_before)},
@@ -150,4 +179,37 @@ def stake_json(stake) -> dict:
             "claims": [{"file": c.file, "claim": c.claim_id, "difference": money_text(c.delta),
                         "funds": {fund: {"chosen": money_text(a), "this": money_text(b)} for fund, a, b in c.funds}}
                        for c in changes]} for o, changes in stake.others],
+    }
+
+
+def stake_by_year_json(stake, top: int = 5) -> dict:
+    """``medrules readings FOLDER … --json``: the money at stake per combination of readings, per policy year and
+    over all of them (amounts as decimal strings; differences against the rulebooks' own choice)."""
+    def money(d):
+        return {k: money_text(v) for k, v in d.items()}
+
+    def amounts(o, base):
+        return {"funds": money(o.funds), "funds_paid": money_text(o.funds_paid),
+                "member_pays": money_text(o.member_pays),
+                "difference": {"funds": {k: money_text(v - base.funds.get(k, 0)) for k, v in o.funds.items()},
+                               "funds_paid": money_text(o.funds_paid - base.funds_paid),
+                               "member_pays": money_text(o.member_pays - base.member_pays)}}
+    chosen = stake.total(0)
+    return {
+        "schema": "medrules.readings-set/1",
+        "folder": stake.folder,
+        "readings": {name: {"title": r.title("zh"), "title_en": r.title("en"), "chosen": r.declared or r.chosen,
+                            "alternatives": [a.name for a in r.alternatives], "years": list(stake.years_of[name]),
+                            "moves_together": len(stake.years_of[name]) > 1 and name not in stake.pinned}
+                     for name, r in stake.readings.items()},
+        "pinned": stake.pinned,
+        "combinations": [{
+            "readings": combo, "chosen": index == 0,
+            "years": [{"version": y.version, "readings": list(y.readings), **amounts(y.outcomes[index], y.outcomes[0])}
+                      for y in stake.years],
+            "all_years": amounts(stake.total(index), chosen),
+            "claims": [{"version": version, "file": c.file, "claim": c.claim_id, "difference": money_text(c.delta),
+                        "funds": {fund: {"chosen": money_text(a), "this": money_text(b)} for fund, a, b in c.funds}}
+                       for version, c in stake.differ_most(index, top)]}
+            for index, combo in enumerate(stake.combinations)],
     }

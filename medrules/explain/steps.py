@@ -16,6 +16,7 @@ from medrules.check.citations import citation_of
 from medrules.evaluate.trace import Step
 from medrules.explain.format import Formatter
 from medrules.explain.formula import source_text, substituted
+from medrules.explain.i18n import gettext_for
 from medrules.source import Span
 
 
@@ -35,26 +36,52 @@ class Line:
     assumptions: tuple[tuple[str, n.Label], ...] = ()  # assumed parameters this step used: (name, why)
 
 
-ANNOTATION_WORDS = {"zh": {"assumed": "假定", "note": "说明"}, "en": {"assumed": "assumed", "note": "note"}}
+# Sentences chosen by a step's kind of value, whole (English msgids; the catalog has the other languages).
+DEDUCTIBLE_PER = {
+    "admission": "Deductible {amount} per admission; this claim's deductible: {taken}, paid by the member.",
+    "claim": "Deductible {amount} per claim; this claim's deductible: {taken}, paid by the member.",
+}
+COST_CAP = {  # (counted over the benefit year, cost above the cap)
+    (True, True): "Cost cap: the fund pays on cost counted in the benefit year up to {cap}. {before} was counted "
+                  "before this claim; with it, {to}; this fund does not pay the {above} above the cap.",
+    (True, False): "Cost cap: the fund pays on cost counted in the benefit year up to {cap}. {before} was counted "
+                   "before this claim; with it, {to}, within the cap.",
+    (False, True): "Cost cap: the fund pays on cost counted on this claim up to {cap}. {before} was counted "
+                   "before this claim; with it, {to}; this fund does not pay the {above} above the cap.",
+    (False, False): "Cost cap: the fund pays on cost counted on this claim up to {cap}. {before} was counted "
+                    "before this claim; with it, {to}, within the cap.",
+}
+PAYMENT_CAP = {  # (per benefit year, the cap limits this claim)
+    (True, True): "Payment cap {cap} per benefit year: {before} paid before, {room} left; the rates give {raw}, "
+                  "so the fund pays only {room}. Cost above the cap: {above}.",
+    (True, False): "Payment cap {cap} per benefit year: {before} paid before, {room} left; {raw} is within it.",
+    (False, True): "Payment cap {cap} per claim: {before} paid before, {room} left; the rates give {raw}, "
+                   "so the fund pays only {room}. Cost above the cap: {above}.",
+    (False, False): "Payment cap {cap} per claim: {before} paid before, {room} left; {raw} is within it.",
+}
+ROUNDING_MODES = {"half_up": "half-up", "half_even": "half-even", "down": "down", "up": "up"}
+DAY_COUNT = {"inclusive": " (the start day is day 1)",
+             "exclusive": " (the start day is not counted: the next day is day 1)"}
 
 
 def annotations(line: Line, lang: str, with_citation: bool = True) -> list[tuple[str, str]]:
     """What goes under a step, as (kind, text): its arithmetic, the assumptions it used, its
     citation and the drafter's note. Every rendering (terminal, Markdown, HTML) lays out these."""
-    w = ANNOTATION_WORDS[lang]
+    _ = gettext_for(lang)
     out = []
     if line.formula:
         out.append(("formula", line.formula))
-    out += [("assumed", f"⚠ {w['assumed']} {name}: {why.best(lang)}") for name, why in line.assumptions]
+    out += [("assumed", _("⚠ assumed {name}: {why}").format(name=name, why=why.best(lang)))
+            for name, why in line.assumptions]
     cit = line.citation
     if cit is not None and with_citation:
         if cit.assumed and cit.assumption is not None:
-            out.append(("assumed", f"⚠ {w['assumed']}: {cit.assumption.best(lang)}"))
+            out.append(("assumed", _("⚠ assumed: {why}").format(why=cit.assumption.best(lang))))
         elif cit.quote:
             article = f" {cit.article}" if cit.article else ""
             out.append(("cite", f"§ {line.document}{article}: “{cit.quote}”"))
         if cit.note:
-            out.append(("note", f"{w['note']}: {cit.note.best(lang)}"))
+            out.append(("note", _("note: {note}").format(note=cit.note.best(lang))))
     return out
 
 
@@ -76,6 +103,7 @@ class Describer:
         self.program = program
         self.lang = lang
         self.f = Formatter(lang)
+        self._ = gettext_for(lang)  # the wording (medrules/locale, domain 'explanations'): English msgids
         self.funds = dict(program.all_funds())
         self.accumulators = program.all_accumulators()
         self.layers = program.checked.layers()
@@ -84,9 +112,6 @@ class Describer:
         self.resolved = _Merged([c.resolved for c in self.layers.values()])
 
     # -- helpers
-    def t(self, zh: str, en: str) -> str:
-        return zh if self.lang == "zh" else en
-
     def m(self, d: Decimal) -> str:
         return self.f.money(d)
 
@@ -114,8 +139,7 @@ class Describer:
 
     def day_count_words(self) -> str:
         inclusive = self.ck.rulebook.header.day_count == "inclusive"
-        return self.t("(起算日为第1天)" if inclusive else "(起算日不计入,次日为第1天)",
-                      " (the start day is day 1)" if inclusive else " (the start day is not counted: the next day is day 1)")
+        return self._(DAY_COUNT["inclusive" if inclusive else "exclusive"])
 
     def value_text(self, ref: n.Ref, value) -> str:
         t = self.types.get(ref)
@@ -200,163 +224,139 @@ class Describer:
         return tuple(out)
 
     def step_handoff(self, s, v):
-        return self.t(
-            f"按《{v.from_}》结算后转入《{v.to}》:总费用 {self.m(v.total)},基本医保各基金支付 "
-            f"{self.m(v.paid)},个人负担 {self.m(v.member_pays)}。",
-            f"Settled under '{v.from_}', handed on to '{v.to}': total cost {self.m(v.total)}, "
-            f"paid by that scheme {self.m(v.paid)}, left to the member {self.m(v.member_pays)}."), \
+        _ = self._
+        return _("Settled under '{source}', handed on to '{target}': total cost {total}, paid by that scheme {paid}, "
+                 "left to the member {member}.").format(source=v.from_, target=v.to, total=self.m(v.total),
+                                                         paid=self.m(v.paid), member=self.m(v.member_pays)), \
             f"{self.a(v.total)} − {self.a(v.paid)} = {self.a(v.member_pays)}", True
 
     def step_version(self, s, v):
-        until = v.effective_to or self.t("今", "now")
-        return self.t(f"适用版本《{v.rulebook}》:其施行期 {v.effective_from} 至 {until} 包含本次的 "
-                      f"claim.{v.dated_by} {v.date}。",
-                      f"Settled under '{v.rulebook}': in force {v.effective_from} to {until}, which contains "
-                      f"this claim's claim.{v.dated_by} {v.date}."), None, False
+        _ = self._
+        until = v.effective_to or _("now")
+        return _("Settled under '{rulebook}': in force {start} to {until}, which contains this claim's "
+                 "claim.{dated_by} {date}.").format(rulebook=v.rulebook, start=v.effective_from, until=until,
+                                                    dated_by=v.dated_by, date=v.date), None, False
 
     def step_benefit_year(self, s, v):
-        return self.t(f"待遇年度 {v.label}({v.start} 至 {v.end}):年度累计从 0 开始。",
-                      f"Benefit year {v.label} ({v.start} to {v.end}): year-to-date totals start at 0."), \
-            None, False
+        return self._("Benefit year {label} ({start} to {end}): year-to-date totals start at 0.").format(
+            label=v.label, start=v.start, end=v.end), None, False
 
     def step_opening(self, s, v):
         items = "; ".join(f"{self.acc_title(k)} {self.m(x)}" for k, x in v.amounts.items())
-        return self.t(f"本年度此前已累计(事实文件给出):{items}。",
-                      f"Already counted this year before these claims (from the facts file): {items}."), None, False
+        return self._("Already counted this year before these claims (from the facts file): {items}.").format(
+            items=items), None, False
 
     def step_treat(self, s, v):
         cond = self.condition(s.node.when, s.reads)
-        return self.t(f"按规定视同:{v.fact} 由 {self.f.any(v.before)} 视为 {self.f.any(v.after)}({cond})。",
-                      f"Treated as: {v.fact} {self.f.any(v.before)} is settled as {self.f.any(v.after)} "
-                      f"({cond})."), None, True
+        return self._("Treated as: {fact} {before} is settled as {after} ({condition}).").format(
+            fact=v.fact, before=self.f.any(v.before), after=self.f.any(v.after), condition=cond), None, True
 
     def step_exclude(self, s, v):
+        _ = self._
         cond = self.condition(s.node.when, s.reads)
         reason = s.node.reason.best(self.lang)
         if not v.all_funds:
-            who = self.t(f"{self.fund_title(s.fund)}不支付", f"{self.fund_title(s.fund)} pays nothing")
+            who = _("{fund} pays nothing").format(fund=self.fund_title(s.fund))
         elif len(self.layers) > 1:  # a rulebook-wide exclusion stops that rulebook's funds, not the others'
             header = self.layers[s.layer].rulebook.header
             title = header.title.best(self.lang) if header.title else header.id
-            who = self.t(f"《{title}》各基金均不支付", f"no fund of '{title}' pays")
+            who = _("no fund of '{title}' pays").format(title=title)
         else:
-            who = self.t("各基金均不支付", "no fund pays")
-        return self.t(f"不予支付:{reason}。{cond},{who}。", f"Not paid: {reason}. {cond}, so {who}."), None, True
+            who = _("no fund pays")
+        return _("Not paid: {reason}. {condition}, so {who}.").format(reason=reason, condition=cond, who=who), \
+            None, True
 
     def step_flat(self, s, v):
         formula = f"min({self.a(v.amount)}, {self.a(v.part)}) = {self.a(v.paid)}"
-        return self.t(f"定额支付 {self.m(v.amount)}(不超过本次费用 {self.m(v.part)}):{self.m(v.paid)}。",
-                      f"Flat amount {self.m(v.amount)} (never more than this claim's {self.m(v.part)}): "
-                      f"{self.m(v.paid)}."), formula, True
+        return self._("Flat amount {amount} (never more than this claim's {part}): {paid}.").format(
+            amount=self.m(v.amount), part=self.m(v.part), paid=self.m(v.paid)), formula, True
 
     def step_applies(self, s, v):
+        _ = self._
         fund = self.fund_title(s.fund)
         cond = self.condition(s.node.when, s.reads)
         if v.result:
-            return self.t(f"{fund}适用:{cond}。", f"{fund} applies: {cond}."), None, False
-        return self.t(f"{fund}不适用:{cond} 不成立,本基金支付 0。",
-                      f"{fund} does not apply: {cond} does not hold, so it pays 0."), None, True
+            return _("{fund} applies: {condition}.").format(fund=fund, condition=cond), None, False
+        return _("{fund} does not apply: {condition} does not hold, so it pays 0.").format(
+            fund=fund, condition=cond), None, True
 
     def step_base(self, s, v):
+        _ = self._
         formula = substituted(s.node.expr, s.reads, self.f, self.types)
         expr = source_text(s.node.expr)
         result = self.m(v.amount)
         if formula == self.a(v.amount):
-            return self.t(f"计算基数:{expr} = {result}。", f"Applies to {expr} = {result}."), None, False
-        return self.t(f"计算基数:{expr} = {formula} = {result}。",
-                      f"Applies to {expr} = {formula} = {result}."), f"{formula} = {self.a(v.amount)}", False
+            return _("Applies to {expr} = {result}.").format(expr=expr, result=result), None, False
+        return _("Applies to {expr} = {formula} = {result}.").format(expr=expr, formula=formula, result=result), \
+            f"{formula} = {self.a(v.amount)}", False
 
     def step_deductible(self, s, v):
+        _ = self._
         amount, taken = v.amount, v.taken
         if not v.applies:
             cond = self.condition(s.node.when, s.reads)
-            return self.t(f"不扣起付标准:{cond} 不成立。", f"No deductible: {cond} does not hold."), None, False
+            return _("No deductible: {condition} does not hold.").format(condition=cond), None, False
         if v.per == "year":
             formula = (f"{self.a(amount)} − {self.a(v.used_before)} = {self.a(v.remaining)}; "
                        f"min({self.a(v.remaining)}, {self.a(v.base)}) = {self.a(taken)}")
-            return self.t(
-                f"起付标准每年 {self.m(amount)},本次之前已累计 {self.m(v.used_before)},尚余 "
-                f"{self.m(v.remaining)};本次由个人承担起付部分 {self.m(taken)}。",
-                f"Deductible {self.m(amount)} per year; {self.m(v.used_before)} used before this claim, "
-                f"{self.m(v.remaining)} left; this claim's deductible: {self.m(taken)}, paid by the member."), \
-                formula, True
-        per = self.t({"admission": "每次住院", "claim": "每次"}[v.per],
-                     {"admission": "per admission", "claim": "per claim"}[v.per])
-        return self.t(f"起付标准{per} {self.m(amount)};本次由个人承担起付部分 {self.m(taken)}。",
-                      f"Deductible {self.m(amount)} {per}; this claim's deductible: {self.m(taken)}, "
-                      f"paid by the member."), f"min({self.a(v.base)}, {self.a(amount)}) = {self.a(taken)}", True
+            return _("Deductible {amount} per year; {used} used before this claim, {remaining} left; this claim's "
+                     "deductible: {taken}, paid by the member.").format(
+                amount=self.m(amount), used=self.m(v.used_before), remaining=self.m(v.remaining),
+                taken=self.m(taken)), formula, True
+        return _(DEDUCTIBLE_PER[v.per]).format(amount=self.m(amount), taken=self.m(taken)), \
+            f"min({self.a(v.base)}, {self.a(amount)}) = {self.a(taken)}", True
 
     def step_cap(self, s, v):
+        _ = self._
         if v.what == "cost":
-            per = self.t("年度累计" if v.per == "year" else "本次", "in the benefit year" if v.per == "year"
-                         else "on this claim")
-            text = self.t(
-                f"费用封顶:{per}费用计至 {self.m(v.cap)} 为止。本次之前已累计 {self.m(v.counted_before)},"
-                f"本次计入后达到 {self.m(v.to)}",
-                f"Cost cap: the fund pays on cost counted {per} up to {self.m(v.cap)}. "
-                f"{self.m(v.counted_before)} was counted before this claim; with it, {self.m(v.to)}")
-            if v.above:
-                text += self.t(f";超过封顶线的 {self.m(v.above)} 本基金不予支付。",
-                               f"; this fund does not pay the {self.m(v.above)} above the cap.")
-                formula = f"{self.a(v.to)} − max({self.a(v.from_)}, {self.a(v.point)}) = {self.a(v.above)}"
-            else:
-                text += self.t(",未超过封顶线。", ", within the cap.")
-                formula = None
+            text = _(COST_CAP[v.per == "year", bool(v.above)]).format(
+                cap=self.m(v.cap), before=self.m(v.counted_before), to=self.m(v.to), above=self.m(v.above))
+            formula = f"{self.a(v.to)} − max({self.a(v.from_)}, {self.a(v.point)}) = {self.a(v.above)}" \
+                if v.above else None
             return text, formula, bool(v.above)
-        per = self.t("年度" if v.per == "year" else "本次", "per benefit year" if v.per == "year" else "per claim")
         room = f"{self.a(v.cap)} − {self.a(v.paid_before)} = {self.a(v.room)}"
         computed = self.computed(s.node.amount, s.reads, self.a(v.cap))
         if computed:
             room = f"{computed}; {room}"
+        amounts = dict(cap=self.m(v.cap), before=self.m(v.paid_before), room=self.m(v.room), raw=self.m(v.raw))
         if v.limited:
-            text = self.t(
-                f"最高支付限额{per} {self.m(v.cap)}:此前已支付 {self.m(v.paid_before)},尚可支付 "
-                f"{self.m(v.room)};按比例应付 {self.m(v.raw)},限额内只付 {self.m(v.room)}。"
-                f"限额以上的费用 {self.m(v.above)}。",
-                f"Payment cap {self.m(v.cap)} {per}: {self.m(v.paid_before)} paid before, "
-                f"{self.m(v.room)} left; the rates give {self.m(v.raw)}, so the fund pays only "
-                f"{self.m(v.room)}. Cost above the cap: {self.m(v.above)}.")
+            text = _(PAYMENT_CAP[v.per == "year", True]).format(**amounts, above=self.m(v.above))
             split = v.split
             if split is not None:
                 covered = split["covered"]
                 earlier = v.room - split["room"]
                 left = (f"{self.a(v.room)} − {self.a(earlier)} = " if earlier else "")
+                within = _("{amount} of cost within the cap").format(amount=self.a(covered))
                 formula = (f"{room}; {left}{self.a(split['room'])} ÷ {self.f.rate(split['rate'])} = "
-                           f"{self.a(covered)} {self.t('的费用在限额内', 'of cost within the cap')}; "
+                           f"{within}; "
                            f"{self.a(split['part'])} − {self.a(covered)}"
                            + (f" + {self.a(split['later'])}" if split["later"] else "")
                            + f" = {self.a(v.above)}")
             else:
-                formula = f"{room}; {self.t('限额已用完,本次可计费用全部在限额以上', 'the cap was already reached: all of this claim is above it')}"
+                formula = f"{room}; {_('the cap was already reached: all of this claim is above it')}"
             return text, formula, True
-        return self.t(f"最高支付限额{per} {self.m(v.cap)}:此前已支付 {self.m(v.paid_before)},"
-                      f"尚可支付 {self.m(v.room)},本次 {self.m(v.raw)} 未超限额。",
-                      f"Payment cap {self.m(v.cap)} {per}: {self.m(v.paid_before)} paid before, "
-                      f"{self.m(v.room)} left; {self.m(v.raw)} is within it."), room, False
+        return _(PAYMENT_CAP[v.per == "year", False]).format(**amounts), room, False
 
     def _rate_words(self, v) -> str:
         if v.written_rate == v.rate:
             return self.f.rate(v.rate)
-        return self.t(f"{self.f.rate(v.written_rate)} 调整为 {self.f.rate(v.rate)}",
-                      f"{self.f.rate(v.written_rate)} adjusted to {self.f.rate(v.rate)}")
+        return self._("{written} adjusted to {rate}").format(written=self.f.rate(v.written_rate),
+                                                              rate=self.f.rate(v.rate))
 
     def step_band(self, s, v):
+        _ = self._
         if v.upper is None:
-            band = self.t(f"{self.a(v.lower)} 以上", f"above {self.a(v.lower)}")
+            band = _("above {lower}").format(lower=self.a(v.lower))
         elif v.lower == 0:
-            band = self.t(f"{self.a(v.upper)} 及以下", f"up to {self.a(v.upper)}")
+            band = _("up to {upper}").format(upper=self.a(v.upper))
         else:
-            band = self.t(f"{self.a(v.lower)} 至 {self.a(v.upper)}", f"{self.a(v.lower)} to "
-                          f"{self.a(v.upper)}")
+            band = _("{lower} to {upper}").format(lower=self.a(v.lower), upper=self.a(v.upper))
         formula = (f"({self.a(v.to)} − {self.a(v.from_)}) × {self.f.rate(v.rate)} = "
                    f"{self.a(v.part)} × {self.f.rate(v.rate)} = {self.a(v.amount)}")
-        axis = self.t("按年度累计费用" if v.cumulative else "按本次费用",
-                      "on the year's cumulative cost" if v.cumulative else "on this claim's amount")
-        return self.t(
-            f"分段 {band}({axis}):本次落在此段的费用 {self.m(v.part)}"
-            f"({self.a(v.from_)} → {self.a(v.to)}),支付比例 {self._rate_words(v)},支付 {self.m(v.amount)}。",
-            f"Band {band} ({axis}): {self.m(v.part)} of this claim falls in it "
-            f"({self.a(v.from_)} → {self.a(v.to)}), at {self._rate_words(v)}: {self.m(v.amount)}."), \
+        axis = _("on the year's cumulative cost") if v.cumulative else _("on this claim's amount")
+        return _("Band {band} ({axis}): {part} of this claim falls in it ({start} → {end}), at {rate}: "
+                 "{amount}.").format(band=band, axis=axis, part=self.m(v.part), start=self.a(v.from_),
+                                     end=self.a(v.to), rate=self._rate_words(v), amount=self.m(v.amount)), \
             formula, True
 
     def step_rate(self, s, v):
@@ -364,64 +364,58 @@ class Describer:
         for node, index in s.reads:
             if isinstance(node, (n.Cases, n.Highest)):
                 cond = (node.cases[index].when if index < len(node.cases) else None)
-                chosen = (f" ({source_text(cond)})" if cond is not None else self.t("(其他情形)", " (otherwise)"))
+                chosen = (f" ({source_text(cond)})" if cond is not None else self._(" (otherwise)"))
         formula = f"{self.a(v.part)} × {self.f.rate(v.rate)} = {self.a(v.amount)}"
         computed = self.computed(s.node.expr, s.reads, self.f.rate(v.written_rate))
         if computed:
             formula = f"{computed}; {formula}"
-        return self.t(f"支付比例 {self._rate_words(v)}{chosen}:{self.m(v.part)} × {self.f.rate(v.rate)} = "
-                      f"{self.m(v.amount)}。",
-                      f"Rate {self._rate_words(v)}{chosen}: {self.m(v.part)} × {self.f.rate(v.rate)} = "
-                      f"{self.m(v.amount)}."), formula, True
+        return self._("Rate {rate}{chosen}: {part} × {applied} = {amount}.").format(
+            rate=self._rate_words(v), chosen=chosen, part=self.m(v.part), applied=self.f.rate(v.rate),
+            amount=self.m(v.amount)), formula, True
 
     def step_adjust(self, s, v):
+        _ = self._
         amount = self.f.points(v.amount) if v.adjustment == "points" else self.f.relpct(v.amount)
         cond = self.condition(s.node.when, s.reads)
         if v.applied:
-            return self.t(f"比例调整 {amount}:{cond}。", f"Rate adjusted {amount}: {cond}."), None, True
-        return self.t(f"比例调整 {amount} 不适用:{cond} 不成立。",
-                      f"Adjustment {amount} does not apply: {cond} does not hold."), None, False
+            return _("Rate adjusted {amount}: {condition}.").format(amount=amount, condition=cond), None, True
+        return _("Adjustment {amount} does not apply: {condition} does not hold.").format(
+            amount=amount, condition=cond), None, False
 
     def step_rounding(self, s, v):
+        _ = self._
         node = s.node
         if v.raw == v.rounded:
-            return self.t(f"无需舍入:{self.m(v.rounded)}。", f"No rounding needed: {self.m(v.rounded)}."), \
-                None, False
-        mode = {"half_up": self.t("四舍五入", "half-up"), "half_even": self.t("银行家舍入", "half-even"),
-                "down": self.t("舍去", "down"), "up": self.t("进位", "up")}[node.mode]
+            return _("No rounding needed: {amount}.").format(amount=self.m(v.rounded)), None, False
+        words = dict(mode=_(ROUNDING_MODES[node.mode]), quantum=node.quantum, raw=self.a(v.raw),
+                     rounded=self.m(v.rounded))
         if v.within is not None:  # rounding would have paid more than the fund may
-            return self.t(f"按{mode}保留到 {node.quantum} 元将超过可支付的 {self.m(v.within)},"
-                          f"故取不超过该额的 {self.m(v.rounded)}:{self.a(v.raw)} → {self.m(v.rounded)}。",
-                          f"Rounded {mode} to {node.quantum} yuan it would exceed the {self.m(v.within)} the fund "
-                          f"may pay, so it pays the largest amount within it: {self.a(v.raw)} → "
-                          f"{self.m(v.rounded)}."), f"{self.a(v.raw)} → {self.a(v.rounded)} ≤ "\
-                f"{self.a(v.within)}", True
-        return self.t(f"按{mode}保留到 {node.quantum} 元:{self.a(v.raw)} → {self.m(v.rounded)}。",
-                      f"Rounded {mode} to {node.quantum} yuan: {self.a(v.raw)} → {self.m(v.rounded)}."), \
+            return _("Rounded {mode} to {quantum} yuan it would exceed the {within} the fund may pay, so it pays "
+                     "the largest amount within it: {raw} → {rounded}.").format(**words, within=self.m(v.within)), \
+                f"{self.a(v.raw)} → {self.a(v.rounded)} ≤ {self.a(v.within)}", True
+        return _("Rounded {mode} to {quantum} yuan: {raw} → {rounded}.").format(**words), \
             f"{self.a(v.raw)} → {self.a(v.rounded)}", True
 
     def step_accumulate(self, s, v):
-        return self.t(f"{self.acc_title(v.accumulator)}:{self.a(v.before)} + {self.a(v.delta)} = "
-                      f"{self.m(v.after)}。",
-                      f"{self.acc_title(v.accumulator)}: {self.a(v.before)} + {self.a(v.delta)} = "
-                      f"{self.m(v.after)}."), \
-            f"{self.a(v.before)} + {self.a(v.delta)} = {self.a(v.after)}", False
+        return self._("{accumulator}: {before} + {delta} = {after}.").format(
+            accumulator=self.acc_title(v.accumulator), before=self.a(v.before), delta=self.a(v.delta),
+            after=self.m(v.after)), f"{self.a(v.before)} + {self.a(v.delta)} = {self.a(v.after)}", False
 
     def step_paid(self, s, v):
-        return self.t(f"{self.fund_title(s.fund)}支付 {self.m(v.amount)}。",
-                      f"{self.fund_title(s.fund)} pays {self.m(v.amount)}."), None, True
+        return self._("{fund} pays {amount}.").format(fund=self.fund_title(s.fund), amount=self.m(v.amount)), \
+            None, True
 
     def step_total(self, s, v):
+        _ = self._
         formula = substituted(s.node.expr, s.reads, self.f, self.types)
+        expr = source_text(s.node.expr)
         if formula == self.a(v.amount):  # a single value: nothing to compute
-            return self.t(f"本次总费用 {source_text(s.node.expr)} = {self.m(v.amount)}。",
-                          f"Total cost {source_text(s.node.expr)} = {self.m(v.amount)}."), None, True
-        return self.t(f"本次总费用 {source_text(s.node.expr)} = {formula} = {self.m(v.amount)}。",
-                      f"Total cost {source_text(s.node.expr)} = {formula} = {self.m(v.amount)}."), \
+            return _("Total cost {expr} = {amount}.").format(expr=expr, amount=self.m(v.amount)), None, True
+        return _("Total cost {expr} = {formula} = {amount}.").format(expr=expr, formula=formula,
+                                                                      amount=self.m(v.amount)), \
             f"{formula} = {self.a(v.amount)}", True
 
     def step_member_pays(self, s, v):
         formula = f"{self.a(v.total)} − {self.a(v.funds)} = {self.a(v.amount)}"
-        return self.t(f"个人负担:总费用 {self.m(v.total)} − 各基金支付 {self.m(v.funds)} = {self.m(v.amount)}。",
-                      f"The member pays: total {self.m(v.total)} − funds {self.m(v.funds)} = "
-                      f"{self.m(v.amount)}."), formula, True
+        return self._("The member pays: total {total} − funds {funds} = {amount}.").format(
+            total=self.m(v.total), funds=self.m(v.funds), amount=self.m(v.amount)), formula, True

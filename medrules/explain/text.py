@@ -202,6 +202,7 @@ def to_text(renderable, width: int = 110) -> str:
 def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     """The difference a changed fact makes, claim by claim, with the steps that changed (the citizen's view:
     only the money, on the fen grid)."""
+    from medrules.explain.words import what_if_reading_sentences as reading_sentences
     f = Formatter(w.lang, grid=citizen)
     _ = gettext_for(w.lang)
     changes = ", ".join(c.text for c in w.changes)
@@ -218,6 +219,8 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
         if not d.funds and (citizen or not d.steps):
             out.append(Text("  " + _("Nothing changes."), style="dim"))
+        for sentence in reading_sentences(w, d.claim_id):
+            out.append(Hanging(Text("  ≠ ", style="yellow"), ((0, Text(sentence, style="yellow")),)))
         for change in () if citizen else d.steps:
             if change.before is not None:
                 out.append(Text(f"  − {change.before.text}" + (f"  [{change.before.formula}]" if change.before.formula
@@ -290,3 +293,62 @@ def render_stake(stake, lang: str = "zh") -> Group:
 
 def _signed(f: Formatter, d) -> str:
     return ("+" if d > 0 else "−" if d < 0 else "±") + f.number(abs(d))
+
+
+def render_stake_by_year(stake, lang: str = "zh", top: int = 5) -> Group:
+    """The money at stake over a folder of policy years (medrules.analyses.readings.YearsStake): per combination
+    of readings, what each fund pays in each year against the rulebooks' own choice, the years together, and
+    the claims that differ most."""
+    f = Formatter(lang)
+    _ = gettext_for(lang)
+    out = [Text(_("Readings of the text and the money at stake") + f" — {stake.folder}", style="bold underline")]
+    for name, r in stake.readings.items():
+        alts = _(", ").join(_("{name} ({label})").format(name=a.name, label=a.label.best(lang)) if a.label
+                            else a.name for a in r.alternatives)
+        years = stake.years_of[name]
+        where = (_("declared by {years}, which move together") if len(years) > 1 else _("declared by {year}")).format(
+            years=_(", ").join(years), year=years[0])
+        said = (_("pinned: {alternative} in every year").format(alternative=stake.pinned[name]) if name in stake.pinned
+                else _("chosen: {alternative}").format(alternative=r.declared or r.chosen))
+        out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; {said}; {where}")),)))
+
+    def table(year, index):
+        outcome, base = year.outcomes[index], year.outcomes[0]
+        t = Table(show_header=True, title=None, box=None, padding=(0, 1))
+        t.add_column(_("fund"))
+        t.add_column(year.version, justify="right", no_wrap=True)
+        t.add_column(_("difference"), justify="right", no_wrap=True)
+        for fund, paid in outcome.funds.items():
+            before = base.funds.get(fund, ZERO)
+            if paid or before:
+                t.add_row(year.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
+        t.add_row(_("all funds"), f.number(outcome.funds_paid), _signed(f, outcome.funds_paid - base.funds_paid))
+        t.add_row(_("members pay"), f.number(outcome.member_pays), _signed(f, outcome.member_pays - base.member_pays))
+        return t
+
+    chosen = stake.total(0)
+    for index, combo in enumerate(stake.combinations):
+        choice = ", ".join(f"{k}={v}" for k, v in combo.items()) or "—"
+        heading = _("As the rulebook chooses: {choice}") if index == 0 else _("Read otherwise: {choice}")
+        out += [Text(""), Text(heading.format(choice=choice), style="bold")]
+        for year in stake.years:
+            out.append(table(year, index))
+        total = stake.total(index)
+        out.append(Hanging(Text("  "), ((0, Text(_("All years: the funds pay {funds} ({funds_change}); members pay "
+                                                  "{members} ({members_change})").format(
+            funds=f.number(total.funds_paid), funds_change=_signed(f, total.funds_paid - chosen.funds_paid),
+            members=f.number(total.member_pays), members_change=_signed(f, total.member_pays - chosen.member_pays)),
+            style="bold")),)))
+        if index == 0:
+            continue
+        titles = {k: v for y in stake.years for k, v in y.titles.items()}
+        changes = stake.differ_most(index, top)
+        if changes:
+            out.append(Text("  " + _("Claims that differ most:")))
+            for version, c in changes:
+                moved = "; ".join(f"{titles.get(fund, fund)} {f.number(a)} → {f.number(b)}" for fund, a, b in c.funds)
+                out.append(Hanging(Text("    "), ((0, Text(f"{version} {c.file} {c.claim_id}: {_signed(f, c.delta)} "
+                                                           f"({moved})")),)))
+        else:
+            out.append(Text("  " + _("No claim is affected.")))
+    return Group(*out)

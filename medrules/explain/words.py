@@ -142,3 +142,21 @@ def reading_sentence(note, f: Formatter, titles: dict[str, str], paid_here, memb
                              paid=f.money(note.funds_paid), paid_here=f.money(paid_here),
                              member=f.money(note.member_pays), member_here=f.money(member_here),
                              funds=_(": {funds}").format(funds=funds) if funds else "")
+
+
+SCENARIOS = ("As the facts are: {sentence}", "With the change: {sentence}")  # English msgids
+
+
+def what_if_reading_sentences(w, claim_id: str) -> list[str]:
+    """What the other readings would have paid on one claim of a what-if (medrules.analyses.whatif.WhatIf), in
+    each scenario (the facts as given, then with the change), as sentences (every view says them)."""
+    _ = gettext_for(w.lang)
+    f = Formatter(w.lang)
+    out = []
+    for message, notes, settlement in zip(SCENARIOS, (w.readings_before, w.readings_after), (w.before, w.after)):
+        for note in notes:
+            if note.claim_id != claim_id:
+                continue
+            c = settlement.claim(claim_id)
+            out.append(_(message).format(sentence=reading_sentence(note, f, w.titles, c.funds_paid, c.member_pays)))
+    return out
