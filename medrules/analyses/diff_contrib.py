@@ -197,26 +197,29 @@ def members_json(d, lang: str, change_words) -> list[dict]:
                                "contributions": plain(a.funds)} for a in m.attributions]} for m in d.members]
 
 
+# the memo's table headers (English msgids; the catalog has the other languages)
+MEMBER_COLUMNS = ("member", "contribution", "owed before", "owes now", "change", "why", "attributed to")
+
+
 def members_markdown(d, lang: str, change_words, signed) -> list[str]:
     from medrules.explain.format import Formatter
     if not d.members:
         return []
     f = Formatter(lang)
-    zh = lang == "zh"
+    from medrules.explain.i18n import gettext_for
+    _ = gettext_for(lang)
     titles = {c.name: c.title(lang) for p in (d.old, d.new) for c in p.checked.rulebook.contributions}
     labels = {(c.name, s.name): s.label.best(lang) if s.label else s.name
               for p in (d.old, d.new) for c in p.checked.rulebook.contributions for s in c.clause(n.Subsidy)}
-    out = ["", "## " + ("对个人缴费的影响" if zh else "What members owe"), "",
-           "| " + (" | ".join(["参保人", "缴费项目", "原应缴", "新应缴", "变化", "缘由", "归因"] if zh else
-                            ["member", "contribution", "owed before", "owes now", "change", "why", "attributed to"]))
-           + " |", "|---|---|---:|---:|---:|---|---|"]
+    out = ["", "## " + _("What members owe"), "",
+           "| " + " | ".join(_(c) for c in MEMBER_COLUMNS) + " |", "|---|---|---:|---:|---:|---|---|"]
     for m in d.members:
         for c in list(m.after) + [x for x in m.before if x not in m.after]:
             b, a = m.before.get(c), m.after.get(c)
             ob, oa = b.owes if b else ZERO, a.owes if a else ZERO
             if ob == oa:
                 continue
-            why = _why(b, a, f, zh, {s: x for (k, s), x in labels.items() if k == c})
+            why = _why(b, a, f, _, {s: x for (k, s), x in labels.items() if k == c})
             attributed = "; ".join(f"{change_words(x.change, lang)}: {signed(f, x.funds[c])}"
                                    for x in m.attributions if c in x.funds)
             out.append(f"| {m.member_id} | {titles.get(c, c)} | {f.number(ob)} | {f.number(oa)} | {signed(f, oa - ob)} "
@@ -224,18 +227,18 @@ def members_markdown(d, lang: str, change_words, signed) -> list[str]:
     changed = sum(1 for m in d.members if m.owes_before != m.owes_after)
     before = sum((m.owes_before for m in d.members), ZERO)
     after = sum((m.owes_after for m in d.members), ZERO)
-    out += ["", (f"应缴费用变化的参保人 {changed} / {len(d.members)};个人应缴合计 {f.money(before)} → {f.money(after)}。"
-                 if zh else f"Members whose contribution changes: {changed} of {len(d.members)}; members owe "
-                            f"{f.money(before)} → {f.money(after)} in all.")]
+    out += ["", _("Members whose contribution changes: {changed} of {members}; members owe {before} → {after} "
+                  "in all.").format(changed=changed, members=len(d.members), before=f.money(before),
+                                    after=f.money(after))]
     return out
 
 
-def _why(b: Owed | None, a: Owed | None, f, zh: bool, labels: dict[str, str]) -> str:
+def _why(b: Owed | None, a: Owed | None, f, _, labels: dict[str, str]) -> str:
     """The parts that moved: the premium, and each subsidy."""
     parts = []
     pb, pa = (b.premium if b else ZERO), (a.premium if a else ZERO)
     if pb != pa:
-        parts.append(f"{'缴费标准' if zh else 'premium'} {f.number(pb)} → {f.number(pa)}")
+        parts.append(_("premium {before} → {after}").format(before=f.number(pb), after=f.number(pa)))
     sb, sa = (b.subsidies if b else {}), (a.subsidies if a else {})
     for s in list(sa) + [x for x in sb if x not in sa]:
         if sb.get(s, ZERO) != sa.get(s, ZERO):

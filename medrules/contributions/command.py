@@ -28,25 +28,28 @@ def assess_command(program, facts_source, lang: str, view: str, as_json: bool) -
 
 
 def household_sentence(ha: HouseholdAssessment, lang: str) -> str:
+    from medrules.explain.i18n import gettext_for
+    _ = gettext_for(lang)
     f = Formatter(lang)
-    who = f"(户号 {ha.household_id})" if ha.household_id else ""
-    if lang == "zh":
-        return f"您家{who}{len(ha.members)} 人共需缴纳 {f.money(ha.member_owes)}。"
-    who = f" ({ha.household_id})" if ha.household_id else ""
-    return f"Your household{who} of {len(ha.members)} pays {f.money(ha.member_owes)} in all."
+    if ha.household_id:
+        return _("Your household ({household}) of {members} pays {amount} in all.").format(
+            household=ha.household_id, members=len(ha.members), amount=f.money(ha.member_owes))
+    return _("Your household of {members} pays {amount} in all.").format(members=len(ha.members),
+                                                                         amount=f.money(ha.member_owes))
 
 
 def household_total(ha: HouseholdAssessment, lang: str, view: str) -> str:
     """The household's line: each member's share, and the sum."""
     if view == "citizen":
         return household_sentence(ha, lang)
+    from medrules.explain.i18n import gettext_for
+    _ = gettext_for(lang)
     f = Formatter(lang)
-    zh = lang == "zh"
     shares = " + ".join(f.number(a.member_owes) for a in ha.members)
-    head = (f"=> 全户{'(户号 ' + ha.household_id + ')' if ha.household_id else ''} {len(ha.members)} 人个人应缴合计 "
-            f"{shares} = {f.money(ha.member_owes)};补助合计 {f.money(ha.subsidised)}(保费合计 {f.money(ha.premium)})"
-            if zh else
-            f"=> the household{' ' + ha.household_id if ha.household_id else ''} ({len(ha.members)} members) owes "
-            f"{shares} = {f.money(ha.member_owes)} in all; subsidies pay {f.money(ha.subsidised)} "
-            f"(premiums {f.money(ha.premium)})")
-    return head
+    values = dict(household=ha.household_id, members=len(ha.members), shares=shares, amount=f.money(ha.member_owes),
+                  subsidised=f.money(ha.subsidised), premium=f.money(ha.premium))
+    if ha.household_id:
+        return _("=> the household {household} ({members} members) owes {shares} = {amount} in all; subsidies pay "
+                 "{subsidised} (premiums {premium})").format(**values)
+    return _("=> the household ({members} members) owes {shares} = {amount} in all; subsidies pay {subsidised} "
+             "(premiums {premium})").format(**values)
