@@ -19,7 +19,7 @@ from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_ruleb
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
-                                     OpeningStep, Step, TotalStep, TreatStep)
+                                     OpeningStep, RecoverStep, Step, TotalStep, TreatStep)
 from medrules.facts import Claim, Facts
 
 __all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -53,6 +53,8 @@ class ClaimResult:
     member_pays: Decimal
     accumulators: dict[str, Decimal]  # after this claim
     steps: tuple[Step, ...] | None
+    recoverable: Decimal = ZERO  # paid first by the funds, recoverable from a third party ('recover')
+    recovered_by: object = None  # the Recover node that held, if any
 
     @property
     def id(self) -> str:
@@ -104,7 +106,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     if in_force_only:
         check_effective(program, claims)
     layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
-    envs = [Env(facts.member, {}, trace) for _ in layers]
+    envs = [Env(facts.member, {}, trace, facts.histories) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
     year = None
@@ -141,6 +143,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                 steps += [_qualified(s, prefix) for s in layer_steps]
         paid = sum((f.paid for f in funds), ZERO)
         member = total - paid
+        recovered_by = settle_recover(layers[-1], envs[-1], paid, steps)
         if steps is not None:
             steps.append(MemberPaysStep(total=total, funds=paid, amount=member))
         if member < 0:
@@ -152,8 +155,21 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             prefix = layer.plan.prefix
             accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
         results.append(ClaimResult(claim, day, year_label(*year), tuple(funds), total, member, accumulators,
-                                   tuple(steps) if steps is not None else None))
+                                   tuple(steps) if steps is not None else None,
+                                   paid if recovered_by is not None else ZERO, recovered_by))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
+
+
+def settle_recover(layer: CompiledLayer, env: Env, paid: Decimal, steps: list | None):
+    """``recover when …``: the first that holds makes what the funds paid on the claim recoverable from the
+    liable third party (the funds pay first: 先行支付, then 追偿). Returns its node, or None."""
+    for r in layer.recoveries:
+        if r.fn(env):
+            if steps is not None:
+                steps.append(RecoverStep(node=r.node, reads=env.take(), amount=paid))
+            return r.node
+        env.take()
+    return None
 
 
 def split_opening(program: Program, opening: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:
