@@ -39,6 +39,11 @@ def router_sources(node) -> dict:
     return ck.sources if ck is not None else {}
 
 
+def router_checked(node):
+    """The membership rulebook (checked) an ``insured`` node belongs to, or None."""
+    return _ROUTER.get(node)
+
+
 def router_resolved(node) -> dict:
     """What the names in an ``insured`` node's condition mean (the membership rulebook's checker table)."""
     ck = _ROUTER.get(node)

@@ -116,3 +116,78 @@ def test_a_missing_optional_field_read_is_located():
     [d] = e.value.diagnostics
     assert d.message == "'payment.paid_on' is needed here but a payment record does not give it"
     assert (d.span.line, d.span.col) == (14, 44)  # payment.paid_on inside every(…)
+
+
+# ---------------------------------------------------------------- invariants (hypothesis)
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from conftest import ROOT, program_for  # noqa: E402
+
+TJ = ROOT / "rulebooks" / "tianjin" / "employee-continuity.mr"
+
+
+@st.composite
+def interruptions(draw):
+    """Up to four interruptions in 2018–2021 (months as their first day), some paid up, some not."""
+    out = []
+    for _ in range(draw(st.integers(0, 4))):
+        year, month = draw(st.integers(2018, 2021)), draw(st.integers(1, 12))
+        length = draw(st.integers(1, 8))
+        last_index = year * 12 + month - 1 + length - 1
+        first, last = f"{year}-{month:02d}-01", f"{last_index // 12}-{last_index % 12 + 1:02d}-01"
+        record = {"first_month": first, "last_month": last}
+        if draw(st.booleans()):
+            delay = draw(st.integers(0, 20))  # months after the interruption's last month
+            paid_index = last_index + delay
+            record["paid_on"] = f"{paid_index // 12}-{paid_index % 12 + 1:02d}-{draw(st.integers(1, 28)):02d}"
+        out.append(record)
+    return out
+
+
+def _months(date: str) -> int:
+    y, m, _ = (int(x) for x in date.split("-"))
+    return y * 12 + m - 1
+
+
+def employee_model(history: list[dict], claim: str) -> bool:
+    """Seed 003 item 2, by hand: an employee's claim is reimbursed unless it falls in an interruption that
+    is longer than 3 months or not paid by 31 March of the year after the interruption's first month."""
+    for r in history:
+        if _months(r["first_month"]) <= _months(claim) <= _months(r["last_month"]):
+            length = _months(r["last_month"]) - _months(r["first_month"]) + 1
+            deadline = f"{int(r['first_month'][:4]) + 1}-03-31"
+            if not (length <= 3 and "paid_on" in r and r["paid_on"] <= deadline):
+                return False
+    return True
+
+
+@settings(max_examples=40, deadline=None)
+@given(history=interruptions(), claim_month=st.integers(2018 * 12, 2022 * 12 - 1), day=st.integers(1, 28),
+       data=st.data())
+def test_employee_continuity_matches_the_hand_model_and_ignores_order(history, claim_month, day, data):
+    program = program_for(TJ)
+    claim = f"{claim_month // 12}-{claim_month % 12 + 1:02d}-{day:02d}"
+
+    def pays(records):
+        doc = {"member": {"id": "M", "insured_as": "employee", "joined_on": "2015-01-10"}, "interruptions": records,
+               "claims": [{"id": "C", "date": claim, "compliant_cost": "1000.00"}]}
+        facts = facts_from_source(SourceFile("<t>", json.dumps(doc)), program.checked)
+        return medrules.settle(program, facts).claims[0].funds_paid
+
+    expected = Decimal(1000) if employee_model(history, claim) else Decimal(0)
+    assert pays(history) == expected
+    assert pays(data.draw(st.permutations(history))) == expected  # the order of the records does not matter
+
+
+@settings(max_examples=25, deadline=None)
+@given(history=interruptions())
+def test_every_is_not_any_not_and_count_counts(history):
+    p = program('fund f { base { 1 yuan when every(payment, given(payment.paid_on)) '
+                '== (not any(payment, not given(payment.paid_on))), otherwise 0 yuan } '
+                '+ count(payment, given(payment.paid_on)) * 10 yuan rate 100% assumed "t" }\n')
+    payments = [{"month": r["first_month"], "amount": "1.00"} | ({"paid_on": r["paid_on"]} if "paid_on" in r else {})
+                for r in history]
+    doc = {"member": {"id": "M"}, "payments": payments, "claims": [{"id": "C", "date": "2022-06-01", "cost": "1000.00"}]}
+    facts = facts_from_source(SourceFile("<t>", json.dumps(doc)), p.checked)
+    # 1 for the identity, 10 for each payment made
+    assert medrules.settle(p, facts).claims[0].funds_paid == 1 + 10 * sum("paid_on" in r for r in history)

@@ -259,3 +259,25 @@ def test_integration_explanation_shows_both_amounts(integration):
     assert ("settled under each scheme, the funds pay 'qinhuangdao-integration/urban-residents-2016' 300.00 yuan; "
             "'qinhuangdao-integration/ncms-2016' 385.00 yuan; settled under the higher, "
             "'qinhuangdao-integration/ncms-2016'") in text
+
+
+# ---------------------------------------------------------------- the explanations, as read (syrupy)
+@pytest.mark.parametrize("example, view, lang", [
+    ("quzhou-employee-stopped-in-april.json", "citizen", "zh"),
+    ("quzhou-employee-stopped-in-april.json", "citizen", "en"),
+    ("quzhou-employee-stopped-in-april.json", "auditor", "en"),
+    ("qinhuangdao-integration-2017.json", "citizen", "zh"),
+    ("qinhuangdao-integration-2017.json", "auditor", "zh"),
+])
+def test_membership_explanations(example, view, lang, snapshot):
+    from medrules.explain import explain
+    from medrules.explain.text import render_citizen, render_explanation, to_text
+    from medrules.membership import routes_of
+    router = ROUTER if example.startswith("quzhou") else INTEGRATION
+    ms = load_membership(medrules.load(router, read=_read), read=_read)
+    result, used = settle_membership(ms, _read(ROOT / "examples" / "membership" / example), trace=True)
+    texts = []
+    for program, ids in routes_of(ms, result, used):
+        e = explain(program, result, lang, ids)
+        texts.append(to_text(render_citizen(e) if view == "citizen" else render_explanation(e), width=120))
+    assert "\n".join(texts) == snapshot

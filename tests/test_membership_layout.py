@@ -35,3 +35,17 @@ def test_the_functions_over_a_history_are_the_same_everywhere():
     history = {name for name, sig in FUNCTIONS.items() if sig == "history"}
     assert history == set(HISTORY_ARGS) == set(HISTORY_FUNCTIONS) == set(SHOWN_BRIEFLY)
     assert history <= set(BUILTINS)
+
+
+def test_the_language_server_knows_histories_and_insured_statements():
+    from medrules.lsp.analysis import analyse, hover, symbols
+    path = ROOT / "rulebooks" / "tianjin" / "employee-continuity.mr"
+    text = path.read_text(encoding="utf-8")
+    a = analyse("employee-continuity.mr", text)
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if "any(interruption, claim.date >= month_start(interruption.first_month)" in line)
+    found = hover(a, i + 1, lines[i].index("interruption.first_month") + 3)
+    assert found is not None and found[0].startswith("**fact** `interruption.first_month`: date")
+    router = ROOT / "rulebooks" / "quzhou" / "membership-2020.mr"
+    names = [s.name for s in symbols(analyse("membership-2020.mr", router.read_text(encoding="utf-8")))]
+    assert "period" in names and "insured stopped" in names

@@ -193,7 +193,18 @@ def _membership_sentence(step, vocabulary: Vocabulary, lang: str, own_sources: d
         sentence = _("The fund paid first: {amount} is recoverable from the liable third party ({because}).").format(
             amount=f.money(step.amount), because=because)
     else:
+        from medrules.membership import router_checked
         scheme = node.label.best(lang) if node.label else step.scheme
+        ck = router_checked(node)
+        if ck is not None:  # the facts that decided it (the member's, the claim's, the period's), by their labels
+            words, shown = Vocabulary(ck, lang, grid=True), []
+            for ref, value in step.reads:
+                text = ref.text if isinstance(ref, n.Ref) else None
+                if text and not text.startswith("claim.") and words.field(text) is not None \
+                        and words.fact(text, value) not in shown:
+                    shown.append(words.fact(text, value))
+            if shown:
+                because += _(" ({facts})").format(facts=_("; ").join(shown))
         sentence = _("On {date} you were insured in the {scheme}: {because}.").format(
             date=step.date, scheme=scheme, because=because)
         if step.compared:
@@ -205,5 +216,6 @@ def _membership_sentence(step, vocabulary: Vocabulary, lang: str, own_sources: d
         sources = router_sources(node) if step.kind == "insured" else own_sources
         source = sources.get(node.citation.source)
         number = source.number if source is not None and source.number else node.citation.source
-        sentence += _(" (under {document} {article})").format(document=number, article=node.citation.article or "")
+        article = f" {node.citation.article}" if node.citation.article else ""
+        sentence += _(" (per {document}{article})").format(document=number, article=article)
     return sentence
