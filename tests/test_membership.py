@@ -281,3 +281,16 @@ def test_membership_explanations(example, view, lang, snapshot):
         e = explain(program, result, lang, ids)
         texts.append(to_text(render_citizen(e) if view == "citizen" else render_explanation(e), width=120))
     assert "\n".join(texts) == snapshot
+
+
+def test_other_commands_on_a_membership_rulebook_say_what_it_is(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["rulebooks/quzhou/membership-2020.mr", "examples/membership/quzhou-employee-stopped-in-april.json"]
+    for command in (["explain", *args, "--what-if", "member.category=retired"], ["explain", *args, "--format", "html"],
+                    ["test", args[0]], ["settle", args[0], "claims.csv", "--out", "x.parquet"]):
+        r = CliRunner().invoke(app, command)
+        assert r.exit_code != 0 and "Traceback" not in r.output and "internal error" not in r.output, (command, r.output)
+    with pytest.raises(medrules.MedrulesError) as e:
+        program = medrules.load(ROUTER)
+        medrules.settle(program, medrules.load_facts({"member": {"id": "M"}, "claims": []}, program))
+    assert "routes each claim to the rulebook of the scheme" in e.value.diagnostics[0].message

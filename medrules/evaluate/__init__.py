@@ -97,6 +97,11 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
     plan = program.plan
     top = plan.top
+    if top.total is None and top.memberships:
+        raise MedrulesError(error("evaluate", f"rulebook '{top.id}' routes each claim to the rulebook of the scheme the "
+                                  "person was insured in: it settles none itself", program.checked.rulebook.span,
+                                  "settle and explain its members with 'medrules run' / 'medrules explain' "
+                                  "(medrules.membership.settle_membership)"))
     if top.total is None:
         raise MedrulesError(error("evaluate", f"rulebook '{top.id}' states contributions only: it settles no claims",
                                   program.checked.rulebook.span,
