@@ -57,7 +57,8 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
              f"- rounding: {h.rounding.mode} to {h.rounding.quantum} yuan per {h.rounding.scope}"]
     if h.amends:
         facts.append(f"- amends `{h.amends.path}`: restates what changes; everything else is inherited")
-    histories = [r for r in rb.records if r.kind not in ("member", "claim")]
+    from medrules.check.declarations import is_history
+    histories = [r for r in rb.records if is_history(r.kind)]
     for r in histories:
         facts.append(f"- history `{r.kind}`" + (f" ({r.label.zh})" if r.label else "") + f": a list of records, "
                      f"`\"{r.kind}s\"` in the facts file (" + ", ".join(f"`{f.name}`" for f in r.fields) + ")")

@@ -785,7 +785,8 @@ def compile_vector(program) -> VectorProgram:
         if layer.recoveries:
             raise _refuse(layer.recoveries[0].node, "'recover' (paid first, recoverable from a third party)",
                           "settle with 'medrules run' (the scalar backend), which records what is recoverable")
-        histories = [r.kind for r in layer.checked.rulebook.records if r.kind not in ("member", "claim")]
+        from medrules.check.declarations import is_history
+        histories = [r.kind for r in layer.checked.rulebook.records if is_history(r.kind)]
         if histories:  # a list of records per member: the batch's columns hold one value per member and claim
             record = next(r for r in layer.checked.rulebook.records if r.kind == histories[0])
             raise _refuse(record, f"a history of records ('facts {histories[0]}', a list per member)",

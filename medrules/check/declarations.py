@@ -20,6 +20,11 @@ RECORD_KINDS = ("member", "claim")
 RESERVED_KINDS = ("opening", "claims", "members", "history")
 
 
+def is_history(kind: str) -> bool:
+    """Whether 'facts KIND { … }' declares a history (a list of records) rather than a record kind of its own."""
+    return kind not in RECORD_KINDS
+
+
 def history_key(kind: str) -> str:
     """The facts-file key of a history: 'period' -> 'periods', 'interruption' -> 'interruptions'."""
     return kind + "s"

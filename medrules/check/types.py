@@ -9,7 +9,7 @@ from __future__ import annotations
 from medrules import nodes as n
 from medrules import units
 from medrules.check.context import BASE_OUTPUTS, FUND_OUTPUTS, Context, Resolved, did_you_mean
-from medrules.check.declarations import type_of_name
+from medrules.check.declarations import is_history, type_of_name
 from medrules.units import Type
 
 # name -> (what it takes, what it gives); "ordered" means: any one ordered unit, the result in it.
@@ -397,7 +397,7 @@ _ADDITIVE = {"money", "count", "days", "months"}
 
 def histories(records) -> list[str]:
     """The history kinds among a rulebook's facts (every record that is not 'member' or 'claim')."""
-    return [k for k in records if k not in ("member", "claim")]
+    return [k for k in records if is_history(k)]
 
 
 def check_history_call(ctx: Context, e: n.Call, fund, want):
@@ -502,7 +502,7 @@ def _resolve_base(ctx: Context, ref: n.Ref) -> Resolved | None:
 def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Resolved | None:
     parts = ref.parts
     head = parts[0]
-    if head in ctx.records and head not in ("member", "claim"):  # a history: NAME.field is the record in hand
+    if head in ctx.records and is_history(head):  # a history: NAME.field is the record in hand
         fields = ctx.records[head]
         if len(parts) != 2 or parts[1] not in fields:
             name = parts[1] if len(parts) > 1 else ""

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import attrs
 
+from medrules.check.declarations import is_history
 from medrules.diagnostics import MedrulesError, error
 from medrules.plan import Plan, core, lower, ops
 from medrules.plan.arith import CALENDAR
@@ -65,7 +66,7 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
             return value
         return param
     if isinstance(e, core.Fact):
-        if e.record not in ("member", "claim"):  # a field of the history record in hand
+        if is_history(e.record):  # a field of the history record in hand
             return _item_fact(e)
         if traced and not e.optional:
             record, name, node = e.record, e.field, e.node
@@ -274,7 +275,7 @@ def _call(e: core.Call, traced: bool):
     if e.func == "given":  # whether the fact is given: not a read of its value
         fact = e.args[0]
         record, name = fact.record, fact.field
-        if record not in ("member", "claim"):
+        if is_history(record):
             return lambda env: env.item[record][name] is not None
         return lambda env: getattr(env, record)[name] is not None
     if e.func == "has":  # any of the members
