@@ -57,6 +57,13 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
              f"- rounding: {h.rounding.mode} to {h.rounding.quantum} yuan per {h.rounding.scope}"]
     if h.amends:
         facts.append(f"- amends `{h.amends.path}`: restates what changes; everything else is inherited")
+    from medrules.check.declarations import is_history
+    histories = [r for r in rb.records if is_history(r.kind)]
+    for r in histories:
+        facts.append(f"- history `{r.kind}`" + (f" ({r.label.zh})" if r.label else "") + f": a list of records, "
+                     f"`\"{r.kind}s\"` in the facts file (" + ", ".join(f"`{f.name}`" for f in r.fields) + ")")
+    if rb.memberships:
+        facts.append("- routes each claim to the scheme the person was insured in on its date (settles none itself)")
     if h.layers_on:
         facts.append(f"- layers on `{ck.base.id}` (as `{h.layers_on.alias}`): each claim is settled under it first")
     out += facts
@@ -82,6 +89,12 @@ def rulebook_markdown(program: Program, text: str, provenance: bool = False) -> 
                    f"{_cite(t.citation, ck)}{at(t)}")
     for x in rb.exclusions:
         out.append(f"- exclude when `{source_text(x.when)}` because {x.reason.zh} — {_cite(x.citation, ck)}{at(x)}")
+    for m in rb.memberships:  # membership over time: the scheme each claim is settled under
+        under = ("highest of " if m.highest else "") + ", ".join(f"`{p}`" for p in m.paths)
+        out.append(f"- insured `{m.name}`" + (f" ({m.label.zh})" if m.label else "") + f" under {under} when "
+                   f"`{source_text(m.when)}` because {m.because.zh} — {_cite(m.citation, ck)}{at(m)}")
+    for r in rb.recoveries:
+        out.append(f"- recover when `{source_text(r.when)}` because {r.because.zh} — {_cite(r.citation, ck)}{at(r)}")
     for fund in rb.funds:
         out += ["", f"**{fund.title('zh')}** (`{fund.name}`)" + (f" — {fund.label.en}" if fund.label and
                                                                   fund.label.en else ""), ""]

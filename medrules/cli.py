@@ -252,6 +252,10 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
                 out.print(render_settlement(rs.versions[-1], result, lang.value, programs=rs.versions))
             return
         program = s.program(rulebook)
+        if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
+            from medrules import membership_cli
+            doc = membership_cli.run(s, program, facts, json_, lang.value)
+            return print(doc) if isinstance(doc, str) else out.print(doc)
         result = settle(program, s.facts(facts, program))
         if json_:
             print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
@@ -301,6 +305,10 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                     out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             return
         program = s.program(rulebook)
+        if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
+            from medrules import membership_cli
+            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value)
+            return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
         from medrules.diagnostics import MedrulesError

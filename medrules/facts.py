@@ -184,6 +184,10 @@ class Facts:
     claims: tuple[Claim, ...]
     opening: dict[str, Decimal]
     opening_spans: dict[str, Span]
+    histories: dict[str, tuple[dict, ...]] = {}  # history name ('period') -> its records, in file order
+
+
+MAX_HISTORY = 10_000  # records in one history of one member
 
 
 def load_facts(facts: str | Path | dict, rulebook) -> Facts:
@@ -227,7 +231,11 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
     if not isinstance(doc.value, dict):
         raise MedrulesError(error("facts", "a facts file is a JSON object with 'member' and 'claims'", doc.span))
     top = doc.value
-    _unknown_keys(doc, {"member", "claims", "opening"}, "a facts file", problems)
+    from medrules.check.declarations import history_key
+    from medrules.check.types import histories as history_kinds
+    kinds = {history_key(k): k for k in history_kinds(checked.records)}
+    _unknown_keys(doc, {"member", "claims", "opening", *kinds}, "a facts file", problems)
+    histories = {k: _history(top.get(key), checked, k, key, problems) for key, k in kinds.items()}
     member, member_id = {}, ""
     if "member" not in top:
         problems.append(error("facts", "the facts file has no 'member'", doc.span,
@@ -272,7 +280,23 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
                     opening[name], opening_spans[name] = amount, v.span
     if problems:
         raise MedrulesError(problems)
-    return Facts(file, member, member_id, tuple(claims), opening, opening_spans)
+    return Facts(file, member, member_id, tuple(claims), opening, opening_spans, histories)
+
+
+def _history(block: Located | None, checked: CheckedRulebook, kind: str, key: str,
+             problems: list[Diagnostic]) -> tuple[dict, ...]:
+    """A history's records (``"periods": [{…}, …]``), each checked like a claim; left out, it is empty."""
+    if block is None:
+        return ()
+    if not isinstance(block.value, list):
+        problems.append(error("facts", f"'{key}' must be a list of {kind} records", block.span,
+                              f"write \"{key}\": [ {{…}}, … ], one object per {kind}"))
+        return ()
+    if len(block.value) > MAX_HISTORY:
+        problems.append(error("facts", f"'{key}' has {len(block.value):,} records", block.span,
+                              f"at most {MAX_HISTORY:,} per member"))
+        return ()
+    return tuple(_record(item, checked, kind, f"{key}[{i}]", problems) for i, item in enumerate(block.value))
 
 
 def _unknown_keys(obj: Located, allowed, what: str, problems: list[Diagnostic]) -> None:

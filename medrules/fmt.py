@@ -31,7 +31,7 @@ INDENT = "  "
 _LITERALS = ("MONEY", "POINTS", "DAYS", "MONTHS", "REL_PERCENT")
 
 TOP = {"rulebook", "source", "enum", "facts", "parameter", "accumulator", "exclude", "treat", "fund", "total",
-       "reading", "actionable", "contribution"}
+       "reading", "actionable", "contribution", "insured", "recover"}
 HEADER_ITEMS = {"title", "scheme", "jurisdiction", "effective", "year", "rounding", "days", "layers", "amends",
                 "number", "issued", "office", "appeal"}
 CLAUSES = {"applies", "exclude", "base", "accumulate", "deductible", "cap", "rate", "bands", "flat", "adjust",

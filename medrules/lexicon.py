@@ -116,6 +116,9 @@ ZH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("缴费标准", ("premium",)),
     ("补助", ("subsidy",)),
     ("按月折算", ("prorate",)),
+    # membership over time: the scheme a claim is settled under; what a third party owes back
+    ("参保于", ("insured",)),
+    ("追偿", ("recover",)),
     # citations
     ("引用", ("cites",)),
     ("假定", ("assumed",)),

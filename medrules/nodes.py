@@ -233,9 +233,10 @@ class Field:
 
 @_nodes
 class Record:
-    kind: str  # member | claim
+    kind: str  # member | claim | a history's name ('facts period "缴费期间" { … }': a list of records)
     fields: tuple[Field, ...]
     span: Span
+    label: Label | None = None
 
 
 @_nodes
@@ -511,6 +512,34 @@ class Contribution(_Block):
 
 
 @_nodes
+class Insured:
+    """``insured resident "城乡居民医保" under "residents-2020.mr" when … because "…" cites …``: on a claim's
+    date the person belongs to this scheme when the condition holds (the first that holds); ``highest``:
+    settled under each of ``paths`` and the better paid (待遇就高不就低)."""
+
+    name: str
+    label: Label | None
+    paths: tuple[str, ...]
+    path_spans: tuple[Span, ...]
+    highest: bool
+    when: Expr
+    because: Label
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
+class Recover:
+    """``recover when claim.third_party in {refuses, unknown} because "…" cites …``: the funds pay first and
+    what they paid on the claim is recoverable from the liable third party (先行支付, 追偿)."""
+
+    when: Expr
+    because: Label
+    citation: Citation | None
+    span: Span
+
+
+@_nodes
 class Comment:
     """``# …`` to the end of its line; ``trailing`` when code precedes it on the line."""
 
@@ -538,6 +567,8 @@ class Rulebook:
     readings: tuple[Reading, ...] = ()
     actionable: tuple[Actionable, ...] = ()
     contributions: tuple[Contribution, ...] = ()  # what a member owes (premium side)
+    memberships: tuple[Insured, ...] = ()  # 'insured …': the scheme each claim is settled under, by its date
+    recoveries: tuple[Recover, ...] = ()  # paid first, recoverable from a third party
 
     def actionable_facts(self) -> tuple[str, ...]:
         """The facts a member can change ('member.paid_on'), in the order declared; () when none are declared."""
@@ -545,7 +576,7 @@ class Rulebook:
 
 
 # ---------------------------------------------------------------- comparing trees
-_PLACE = {"span", "file", "name_spans", "comments", "lang"}  # where it was written, not what it says
+_PLACE = {"span", "file", "name_spans", "path_spans", "comments", "lang"}  # where it was written, not what it says
 
 
 def shape(value: object) -> object:

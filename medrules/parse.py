@@ -512,7 +512,8 @@ class _Builder(Transformer):
         return n.Field(str(name), str(type_tok), default, label, self.span(meta), self.tspan(type_tok), is_set)
 
     def record(self, meta, c):
-        return n.Record(str(c[0]), tuple(c[1:]), self.span(meta))
+        label = c[1] if len(c) > 1 and isinstance(c[1], n.Label) else None  # a history's name for people
+        return n.Record(str(c[0]), tuple(x for x in c[1:] if not isinstance(x, n.Label)), self.span(meta), label)
 
     def parameter(self, meta, c):
         c, cit = self._split_citation(c)
@@ -573,6 +574,23 @@ class _Builder(Transformer):
         on = c[0] if isinstance(c[0], Token) else None
         bands = tuple(x for x in c if isinstance(x, n.Band))
         return n.Bands(str(on) if on else None, bands, cit, self.span(meta), self.tspan(on) if on else None)
+
+    def scheme_one(self, meta, c):
+        return False, tuple(_string(t) for t in c), tuple(self.tspan(t) for t in c)
+
+    def scheme_highest(self, meta, c):
+        return True, tuple(_string(t) for t in c), tuple(self.tspan(t) for t in c)
+
+    def insured(self, meta, c):
+        c, cit = self._split_citation(c)
+        name, rest = str(c[0]), list(c[1:])
+        label = rest.pop(0) if isinstance(rest[0], n.Label) else None
+        (highest, paths, spans), when, because = rest
+        return n.Insured(name, label, paths, spans, highest, when, because, cit, self.span(meta))
+
+    def recover(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Recover(c[0], c[1], cit, self.span(meta))
 
     def exclude(self, meta, c):
         c, cit = self._split_citation(c)
@@ -674,4 +692,5 @@ class _Builder(Transformer):
         return n.Rulebook(self.file, headers[0] if headers else None, of(n.Source), of(n.EnumDecl),
                           of(n.Record), of(n.Parameter), of(n.Accumulator), of(n.Fund),
                           totals[0] if totals else None, self.span(meta), of(n.Exclude), of(n.Treat),
-                          readings=of(n.Reading), actionable=of(n.Actionable), contributions=of(n.Contribution))
+                          readings=of(n.Reading), actionable=of(n.Actionable), contributions=of(n.Contribution),
+                          memberships=of(n.Insured), recoveries=of(n.Recover))

@@ -30,7 +30,8 @@ def site(tmp_path_factory) -> Path:
     finally:
         os.chdir(here)
     assert r.exit_code == 0, r.output
-    assert "6 pages written" in r.output  # 5 rulebooks (pingyang/contributions-2019 among them) and the index
+    assert "8 pages written" in r.output  # 7 rulebooks (pingyang/contributions-2019, quzhou/membership-2020 and
+    # quzhou/residents-2020 among them) and the index
     return out
 
 

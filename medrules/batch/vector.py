@@ -779,6 +779,19 @@ def compile_vector(program) -> VectorProgram:
         if layer.contributions:
             raise _refuse(layer.contributions[0].node, "contributions (what a member owes)",
                           "assess each member with 'medrules assess RULEBOOK FACTS' (the scalar backend)")
+        if layer.memberships:  # routing by membership over time reads each member's histories
+            raise _refuse(layer.memberships[0].node, "membership routing (the scheme of each claim by its date)",
+                          "settle each member with 'medrules run MEMBERSHIP-RULEBOOK FACTS' (the scalar backend)")
+        if layer.recoveries:
+            raise _refuse(layer.recoveries[0].node, "'recover' (paid first, recoverable from a third party)",
+                          "settle with 'medrules run' (the scalar backend), which records what is recoverable")
+        from medrules.check.declarations import is_history
+        histories = [r.kind for r in layer.checked.rulebook.records if is_history(r.kind)]
+        if histories:  # a list of records per member: the batch's columns hold one value per member and claim
+            record = next(r for r in layer.checked.rulebook.records if r.kind == histories[0])
+            raise _refuse(record, f"a history of records ('facts {histories[0]}', a list per member)",
+                          "settle each member with 'medrules run RULEBOOK FACTS' (the scalar backend), which reads "
+                          f"the facts file's '{histories[0]}s'")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:

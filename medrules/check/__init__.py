@@ -7,12 +7,13 @@ folded constants). A ``CheckedRulebook`` exists only when no pass found an error
 from __future__ import annotations
 
 from medrules import nodes as n
-from medrules.check import actionable, amended, bands, citations, contributions, declarations, funds, types
+from medrules.check import (actionable, amended, bands, citations, contributions, declarations, funds, membership,
+                            types)
 from medrules.check.context import CheckedRulebook, Context
 from medrules.diagnostics import MedrulesError
 
 PASSES = (declarations.check, types.check, funds.check, bands.check, citations.check, contributions.check,
-          actionable.check, amended.check)
+          actionable.check, amended.check, membership.check)
 
 __all__ = ["CheckedRulebook", "PASSES", "check"]
 

@@ -27,7 +27,7 @@ FUND_OUTPUTS = {
 class Resolved:
     """What a :class:`~medrules.nodes.Ref` names."""
 
-    kind: str  # fact | param | accumulator | fund_output | enum_member
+    kind: str  # fact | param | accumulator | fund_output | enum_member | history
     target: str  # field / parameter / accumulator name, fund name, enum name
     detail: str | None = None  # record kind for facts, output for funds, member for enums
 
@@ -58,6 +58,7 @@ class Context:
     constants: dict[object, Decimal] = attrs.Factory(dict)  # band bounds, folded
     cyclic: set[str] = attrs.Factory(set)  # parameters defined in a circle (reported once)
     optional: set[n.Field] = attrs.Factory(set)  # facts declared '= none': they may be left out
+    bound: list[str] = attrs.Factory(list)  # histories whose record is in hand (inside any(NAME, …) and kin)
 
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
               related: tuple = ()) -> None:

@@ -15,6 +15,19 @@ ROUNDING_MODES = {"half_up": "ROUND_HALF_UP", "half_even": "ROUND_HALF_EVEN", "d
                   "up": "ROUND_UP"}
 ROUNDING_SCOPES = {"payment"}
 RECORD_KINDS = ("member", "claim", "household")  # household: facts of a member's household (contributions only)
+# Any other 'facts NAME { … }' declares a history: a list of records (contribution periods, interruptions),
+# given in the facts file under the plural key (history_key), read with any/every/count/sum/latest(NAME, …).
+RESERVED_KINDS = ("opening", "claims", "members", "history", "households")
+
+
+def is_history(kind: str) -> bool:
+    """Whether 'facts KIND { … }' declares a history (a list of records) rather than a record kind of its own."""
+    return kind not in RECORD_KINDS
+
+
+def history_key(kind: str) -> str:
+    """The facts-file key of a history: 'period' -> 'periods', 'interruption' -> 'interruptions'."""
+    return kind + "s"
 ACCUMULATOR_PERIODS = ("year",)
 DAY_COUNTS = ("inclusive", "exclusive")
 MIN_QUANTUM, MAX_QUANTUM = Decimal("0.01"), Decimal(10000)  # the fen is the smallest unit of the yuan
@@ -46,7 +59,7 @@ def check(ctx: Context) -> None:
         if acc.period not in ACCUMULATOR_PERIODS:
             ctx.error("unknown-period", f"unknown accumulator period '{acc.period}'", acc.period_span,
                       "accumulators are kept 'per year' (the benefit year declared in the header)")
-    if rb.total is None and (rb.funds or not rb.contributions):  # a contributions-only rulebook settles no claims
+    if rb.total is None and (rb.funds or not rb.contributions) and not rb.memberships:  # routes settle no claims
         ctx.error("missing", "the rulebook does not say what a claim's total cost is", rb.span,
                   "add e.g. 'total cost is claim.compliant_cost + claim.self_paid'")
 
@@ -110,9 +123,10 @@ def check_records(ctx: Context, records: tuple[n.Record, ...]) -> None:
         for kind, fields in ctx.base.records.items():
             ctx.records[kind] = dict(fields)
     for rec in records:
-        if rec.kind not in RECORD_KINDS:
-            ctx.error("unknown-name", f"facts are declared for 'member', 'claim' or 'household', not '{rec.kind}'",
-                      rec.span, did_you_mean(rec.kind, RECORD_KINDS))
+        if rec.kind not in RECORD_KINDS and (did_you_mean(rec.kind, RECORD_KINDS) or rec.kind in RESERVED_KINDS):
+            ctx.error("unknown-name", f"facts are declared for 'member', 'claim', 'household' or a history, not "
+                      f"'{rec.kind}'", rec.span, did_you_mean(rec.kind, RECORD_KINDS)
+                      or f"'{rec.kind}' names something else in the facts file; call the history another name")
             continue
         if rec.kind in seen:
             ctx.error("duplicate", f"'facts {rec.kind}' is declared twice", rec.span,

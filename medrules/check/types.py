@@ -9,7 +9,7 @@ from __future__ import annotations
 from medrules import nodes as n
 from medrules import units
 from medrules.check.context import BASE_OUTPUTS, FUND_OUTPUTS, Context, Resolved, did_you_mean
-from medrules.check.declarations import type_of_name
+from medrules.check.declarations import is_history, type_of_name
 from medrules.units import Type
 
 # name -> (what it takes, what it gives); "ordered" means: any one ordered unit, the result in it.
@@ -22,6 +22,19 @@ FUNCTIONS = {
     "day_number": ((units.DATE, units.DATE), units.COUNT),  # day N of a period, per the declared day count
     "has": ("set", units.BOOL),                           # has(member.categories, disabled_in_war)
     "given": ("fact", units.BOOL),                        # given(member.arrears_from): an optional fact is there
+    # over a history (a list of records declared 'facts NAME { … }'); inside, NAME.field is the item's field
+    "any": "history", "every": "history", "count": "history", "sum": "history", "latest": "history",
+    "earliest": "history",
+}
+
+# what each function over a history takes after the history's name: (role, …)
+HISTORY_ARGS = {
+    "any": ("condition",),                          # any(period, COND): some record satisfies COND
+    "every": ("condition",),                        # every(period, COND): each record does (true when none)
+    "count": ("condition",),                        # count(period, COND): how many do, a count
+    "sum": ("value", "condition"),                  # sum(period, VALUE, COND): the total of VALUE over those
+    "latest": ("value", "condition", "otherwise"),  # latest(period, VALUE, COND, OTHERWISE): the largest
+    "earliest": ("value", "condition", "otherwise"),  # earliest(…): the smallest; OTHERWISE when none does
 }
 
 
@@ -344,6 +357,8 @@ def check_call(ctx: Context, e: n.Call, fund, want):
                       + ", ".join(map(str, ts)), e.span)
             return None
         return ts[0]
+    if sig == "history":
+        return check_history_call(ctx, e, fund, want)
     takes, gives = sig
     if takes == "fact":  # given(FACT)
         arg = e.args[0] if len(e.args) == 1 else None
@@ -375,6 +390,65 @@ def check_call(ctx: Context, e: n.Call, fund, want):
     for arg, t in zip(e.args, takes):
         expect(ctx, arg, t, f"an argument of {e.func}(…)", fund)
     return gives
+
+
+_ADDITIVE = {"money", "count", "days", "months"}
+
+
+def histories(records) -> list[str]:
+    """The history kinds among a rulebook's facts (every record that is not 'member' or 'claim')."""
+    return [k for k in records if is_history(k)]
+
+
+def check_history_call(ctx: Context, e: n.Call, fund, want):
+    """any/every/count/sum/latest/earliest(HISTORY, …): the history's records are bound to its name while
+    the other arguments are checked, so 'interruption.paid_on' means the field of the record in hand."""
+    roles = HISTORY_ARGS[e.func]
+    usage = f"{e.func}(HISTORY, " + ", ".join(r.upper() for r in roles) + ")"
+    head = e.args[0] if e.args else None
+    names = histories(ctx.records)
+    if not isinstance(head, n.Ref) or len(head.parts) != 1 or head.parts[0] not in names:
+        ctx.error("arguments", f"the first argument of {e.func}(…) names a history declared 'facts NAME {{ … }}'",
+                  (head or e).span, (did_you_mean(head.text, names) if isinstance(head, n.Ref) else None)
+                  or ("histories here: " + ", ".join(names) if names else
+                      "declare one, e.g. 'facts period { first_month: date, last_month: date }'") + f"; write {usage}")
+        return None
+    if len(e.args) != 1 + len(roles):
+        ctx.error("arguments", f"{e.func}(…) takes {1 + len(roles)} arguments: {usage}", e.span)
+        return None
+    name = head.parts[0]
+    ctx.resolved[head] = Resolved("history", name)
+    if name in ctx.bound:
+        ctx.error("arguments", f"'{name}' is already the record in hand here: {e.func}(…) over the same history "
+                  "inside another would hide it", head.span, "compare the records with facts outside, or with "
+                  "member/claim facts")
+        return None
+    ctx.bound.append(name)
+    try:
+        gives = units.BOOL if e.func in ("any", "every") else units.COUNT if e.func == "count" else None
+        value_type = None
+        for arg, role in zip(e.args[1:], roles):
+            if role == "condition":
+                expect(ctx, arg, units.BOOL, f"the condition of {e.func}(…)", fund)
+            elif role == "value":
+                value_type = infer(ctx, arg, fund, want)
+                if value_type is not None and e.func == "sum" and value_type.unit not in _ADDITIVE:
+                    ctx.error("unit", f"sum(…) adds amounts, numbers, days or months, not {value_type}", arg.span)
+                elif value_type is not None and value_type.unit not in units.ORDERED:
+                    ctx.error("unit", f"{e.func}(…) compares its values, so they must be an ordered quantity, "
+                              f"not {value_type}", arg.span)
+            else:  # otherwise: outside the records (when no record satisfies the condition)
+                ctx.bound.remove(name)
+                try:
+                    if value_type is not None:
+                        expect(ctx, arg, value_type, f"what {e.func}(…) gives when no record qualifies", fund)
+                    else:
+                        infer(ctx, arg, fund, None)
+                finally:
+                    ctx.bound.append(name)
+        return gives or value_type
+    finally:
+        ctx.bound.remove(name)
 
 
 def _maybe_enum_member(ctx: Context, e) -> bool:
@@ -428,6 +502,19 @@ def _resolve_base(ctx: Context, ref: n.Ref) -> Resolved | None:
 def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -> Resolved | None:
     parts = ref.parts
     head = parts[0]
+    if head in ctx.records and is_history(head):  # a history: NAME.field is the record in hand
+        fields = ctx.records[head]
+        if len(parts) != 2 or parts[1] not in fields:
+            name = parts[1] if len(parts) > 1 else ""
+            ctx.error("unknown-fact", f"'{ref.text}' is not a declared {head} fact", ref.span,
+                      did_you_mean(name, fields) or f"declare it in 'facts {head} {{ … }}'")
+            return None
+        if head not in ctx.bound:
+            ctx.error("history", f"'{ref.text}' is a field of each {head} record: read it inside "
+                      f"any({head}, …), every, count, sum, latest or earliest", ref.span,
+                      f"e.g. any({head}, {ref.text} <= claim.date)")
+            return None
+        return Resolved("fact", parts[1], head)
     if head in ("member", "claim", "household"):
         fields = ctx.records.get(head, {})
         if len(parts) != 2 or parts[1] not in fields:

@@ -19,7 +19,7 @@ from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_ruleb
 from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
-                                     OpeningStep, Step, TotalStep, TreatStep, built)
+                                     OpeningStep, RecoverStep, Step, TotalStep, TreatStep, built)
 from medrules.facts import Claim, Facts
 
 __all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -56,6 +56,8 @@ class ClaimResult:
     accumulators: dict[str, Decimal]  # after this claim
     # the trace (None untraced): steps as recorded (tuples, see medrules.evaluate.trace.built) until first read
     _steps: tuple | None = attrs.field(alias="steps", eq=attrs.cmp_using(eq=lambda a, b: _built(a) == _built(b)))
+    recoverable: Decimal = ZERO  # paid first by the funds, recoverable from a third party ('recover')
+    recovered_by: object = None  # the Recover node that held, if any
 
     @property
     def steps(self) -> tuple[Step, ...] | None:
@@ -111,6 +113,11 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
     plan = program.plan
     top = plan.top
+    if top.total is None and top.memberships:
+        raise MedrulesError(error("evaluate", f"rulebook '{top.id}' routes each claim to the rulebook of the scheme the "
+                                  "person was insured in: it settles none itself", program.checked.rulebook.span,
+                                  "settle and explain its members with 'medrules run' / 'medrules explain' "
+                                  "(medrules.membership.settle_membership)"))
     if top.total is None:
         raise MedrulesError(error("evaluate", f"rulebook '{top.id}' states contributions only: it settles no claims",
                                   program.checked.rulebook.span,
@@ -120,7 +127,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     if in_force_only:
         check_effective(program, claims)
     layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
-    envs = [Env(facts.member, {}, trace) for _ in layers]
+    envs = [Env(facts.member, {}, trace, facts.histories) for _ in layers]
     opening = split_opening(program, facts.opening)
     results = []
     year = label = None
@@ -164,6 +171,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
         for f in funds:
             paid = paid + f.paid
         member = total - paid
+        recovered_by = settle_recover(layers[-1], envs[-1], paid, steps)
         if steps is not None:
             steps.append((MemberPaysStep, None, None, (), "", total, paid, member))
         if member < 0:
@@ -178,8 +186,21 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
                 prefix = layer.plan.prefix
                 accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
         results.append(ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
-                                   tuple(steps) if steps is not None else None))
+                                   tuple(steps) if steps is not None else None,
+                                   paid if recovered_by is not None else ZERO, recovered_by))
     return Settlement(program.checked.id, facts.member_id, tuple(results))
+
+
+def settle_recover(layer: CompiledLayer, env: Env, paid: Decimal, steps: list | None):
+    """``recover when …``: the first that holds makes what the funds paid on the claim recoverable from the
+    liable third party (the funds pay first: 先行支付, then 追偿). Returns its node, or None."""
+    for r in layer.recoveries:
+        if r.fn(env):
+            if steps is not None:
+                steps.append(RecoverStep(node=r.node, reads=env.take(), amount=paid))
+            return r.node
+        env.take()
+    return None
 
 
 def split_opening(program: Program, opening: dict[str, Decimal]) -> dict[str, dict[str, Decimal]]:

@@ -13,11 +13,14 @@ from decimal import Decimal
 
 import attrs
 
+from medrules.check.declarations import is_history
 from medrules.diagnostics import MedrulesError, error
 from medrules.plan import core, ops
 from medrules.plan.arith import CALENDAR
 from medrules.plan.fold import ARITH
 from medrules.plan.lower import parameter_value  # noqa: F401 - public here since before the plan
+
+HISTORY_FUNCTIONS = ("any", "every", "count", "sum", "latest", "earliest")
 
 _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt,
             ">=": operator.ge}
@@ -26,10 +29,12 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
 class Env:
     """What an expression can read while one claim is settled under one layer."""
 
-    __slots__ = ("member", "claim", "acc", "out", "below", "reads", "household")
+    __slots__ = ("member", "claim", "acc", "out", "below", "reads", "household", "histories", "item")
 
-    def __init__(self, member: dict, acc: dict, tracing: bool):
+    def __init__(self, member: dict, acc: dict, tracing: bool, histories: dict | None = None):
         self.member = member
+        self.histories: dict[str, tuple] = histories or {}  # history name -> its records (dicts), in file order
+        self.item: dict[str, dict] = {}  # history name -> the record in hand (inside any(NAME, …) and kin)
         self.claim: dict = {}
         self.acc = acc
         self.out: dict[str, dict[str, Decimal]] = {}  # this layer's funds' outputs, so far
@@ -62,6 +67,8 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
             return value
         return param
     if isinstance(e, core.Fact):
+        if is_history(e.record):  # a field of the history record in hand
+            return _item_fact(e)
         if traced and not e.optional:
             name, node = e.field, e.node
             if e.record == "claim":  # the commonest read of all: one closure per record, no test of it
@@ -163,6 +170,94 @@ def _fact(e: core.Fact):
     return get
 
 
+def _item_fact(e: core.Fact):
+    record, name, ref = e.record, e.field, e.node
+
+    def get(env):
+        value = env.item[record][name]
+        if value is None:
+            raise MedrulesError(error("facts", f"'{ref.text}' is needed here but a {record} record does not give "
+                                      "it", ref.span, f"give {name} in every record of the facts file's "
+                                      f"'{record}s', or test given({ref.text}) before using it"))
+        return value
+    return get
+
+
+def _over_history(e: core.Call, traced: bool):
+    """any/every/count/sum/latest/earliest(NAME, …): each record of the history in hand in turn. What the
+    records' fields were is not recorded one by one: the trace keeps the function's result, with its node."""
+    name = e.args[0].value
+    fs = tuple(compile_expr(x, False) for x in e.args[1:])
+    func = e.func
+    fields = _item_fields(e.args[1:], name)
+
+    def each(env):  # the records that satisfy the condition, with the value of the first argument if any
+        saved_reads, saved_item = env.reads, env.item.get(name)
+        env.reads = None
+        try:
+            for record in env.histories.get(name, ()):
+                env.item[name] = record
+                if func in ("any", "every", "count"):
+                    yield record, fs[0](env)
+                elif fs[1](env):
+                    yield record, fs[0](env)
+        finally:
+            env.reads = saved_reads
+            if saved_item is None:
+                env.item.pop(name, None)
+            else:
+                env.item[name] = saved_item
+
+    def witness(env, record):
+        """The record that decided the result (the first that held for any, the first that failed for every, the
+        one chosen by latest/earliest): its fields, as reads of the rulebook's names for them."""
+        if env.reads is not None and record is not None:
+            env.reads.extend((node, record[field]) for node, field in fields if record[field] is not None)
+
+    def found(env, want: bool):
+        records = each(env)
+        try:
+            hit = next((record for record, held in records if bool(held) == want), None)
+        finally:
+            records.close()  # the reads are recorded again from here
+        witness(env, hit)
+        return hit is not None
+
+    if func == "any":
+        fn = lambda env: found(env, True)  # noqa: E731
+    elif func == "every":
+        fn = lambda env: not found(env, False)  # noqa: E731
+    elif func == "count":
+        fn = lambda env: Decimal(sum(1 for _, held in each(env) if held))  # noqa: E731
+    elif func == "sum":
+        def fn(env):
+            values = [v for _, v in each(env)]
+            return sum(values[1:], values[0]) if values else Decimal(0)
+    else:  # latest / earliest
+        pick, otherwise = (max if func == "latest" else min), fs[2]
+
+        def fn(env):
+            pairs = list(each(env))
+            if not pairs:
+                return otherwise(env)
+            record, value = pick(pairs, key=lambda p: p[1])
+            witness(env, record)
+            return value
+    return _recorded(e.node, fn, traced)
+
+
+def _item_fields(exprs, name: str) -> tuple:
+    """(node, field) of each field of history ``name`` the expressions read, once per field."""
+    out, seen, todo = [], set(), list(exprs)
+    while todo:
+        x = todo.pop(0)
+        if isinstance(x, core.Fact) and x.record == name and x.field not in seen:
+            seen.add(x.field)
+            out.append((x.node, x.field))
+        todo.extend(core.children(x))
+    return tuple(out)
+
+
 def _arith(e: core.Arith, traced: bool):
     left, right = compile_expr(e.left, traced), compile_expr(e.right, traced)
     if e.op == "div":
@@ -184,6 +279,8 @@ def source_text_of(e) -> str:
 
 
 def _call(e: core.Call, traced: bool):
+    if e.func in HISTORY_FUNCTIONS:
+        return _over_history(e, traced)
     fs = tuple(compile_expr(x, traced) for x in e.args)
     if e.func in ("min", "max"):
         fn = min if e.func == "min" else max
@@ -200,6 +297,8 @@ def _call(e: core.Call, traced: bool):
     if e.func == "given":  # whether the fact is given: not a read of its value
         fact = e.args[0]
         record, name = fact.record, fact.field
+        if is_history(record):
+            return lambda env: env.item[record][name] is not None
         return lambda env: getattr(env, record)[name] is not None
     if e.func == "has":  # any of the members
         group, members = fs[0], fs[1:]
@@ -325,6 +424,7 @@ class CompiledLayer:
     treatments: tuple[Compiled, ...]  # fns: value, when
     exclusions: tuple[Compiled, ...]
     total: Compiled | None  # None: a contributions-only rulebook
+    recoveries: tuple[Compiled, ...] = ()  # paid first, recoverable from a third party
 
     @property
     def checked(self):
@@ -335,7 +435,8 @@ def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
     return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
-                         _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None)
+                         _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None,
+                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries))
 
 
 # Program and compile_rulebook live in medrules.program (medrules.load needs them without the evaluator)

@@ -13,6 +13,8 @@ node and the index of the case that held). No strings are built while evaluating
 =============  ==================  ==============================================================
 kind           class               what it records
 =============  ==================  ==============================================================
+insured        InsuredStep         the scheme the person belonged to on the claim's date, and why (its route);
+                                   under 'highest of': what each rulebook would pay, and the one chosen
 version        VersionStep         which version of a rulebook set settles the claim, and why (its date)
 benefit_year   BenefitYearStep     a new benefit year starts: accumulators begin at zero
 opening        OpeningStep         opening year-to-date values taken from the facts file
@@ -32,6 +34,7 @@ rounding       RoundingStep        the declared rounding of a payment
 accumulate     AccumulateStep      a year-to-date accumulator before and after
 paid           PaidStep            what the fund pays on the claim
 total          TotalStep           the claim's total cost
+recover        RecoverStep         what the funds paid first, recoverable from a liable third party
 member_pays    MemberPaysStep      what is left to the member
 =============  ==================  ==============================================================
 """
@@ -103,6 +106,16 @@ class VersionStep(Step):
     effective_to: dt.date | None
     date: dt.date
     dated_by: str
+
+
+@_step
+class InsuredStep(Step):
+    kind: ClassVar[str] = "insured"
+    scheme: str  # the 'insured' statement's name in the membership rulebook
+    rulebook: str  # the id of the rulebook the claim is settled under
+    date: dt.date
+    dated_by: str
+    compared: dict | None = attrs.field(default=None, metadata={"optional": True})  # rulebook id -> funds' payment
 
 
 @_step
@@ -265,6 +278,12 @@ class TotalStep(Step):
 
 
 @_step
+class RecoverStep(Step):
+    kind: ClassVar[str] = "recover"
+    amount: Money  # what the funds paid on the claim: recoverable from the third party
+
+
+@_step
 class MemberPaysStep(Step):
     kind: ClassVar[str] = "member_pays"
     total: Money
@@ -272,9 +291,9 @@ class MemberPaysStep(Step):
     amount: Money
 
 
-STEP_CLASSES = (VersionStep, BenefitYearStep, OpeningStep, HandoffStep, TreatStep, ExcludeStep, AppliesStep,
+STEP_CLASSES = (InsuredStep, VersionStep, BenefitYearStep, OpeningStep, HandoffStep, TreatStep, ExcludeStep, AppliesStep,
                 BaseStep, DeductibleStep, CostCapStep, PaymentCapStep, BandStep, RateStep, FlatStep, AdjustStep,
-                RoundingStep, AccumulateStep, PaidStep, TotalStep, MemberPaysStep)
+                RoundingStep, AccumulateStep, PaidStep, TotalStep, RecoverStep, MemberPaysStep)
 STEP_KINDS = tuple(dict.fromkeys(c.kind for c in STEP_CLASSES))
 
 

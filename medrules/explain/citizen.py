@@ -33,7 +33,11 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
         heading = _("Claim {id} ({date}): total cost {total}").format(id=r.id, date=r.date, total=f.money(r.total_cost))
         sentences = []
         by_fund: dict[str, list[tuple[Line, object]]] = {}
+        later: list[str] = []
         for line, step in zip(c.lines, r.steps):
+            if step.kind in ("insured", "recover"):  # membership over time (first), third parties (after the funds)
+                (sentences if step.kind == "insured" else later).append(
+                    _membership_sentence(step, v, e.lang, layers[step.layer].sources))
             if step.kind == "exclude" and step.fund is None:
                 sentence = _exclusion(line, step, v, all_funds=True)
                 if len(layers) > 1:  # say which scheme refused: another may still pay
@@ -47,6 +51,7 @@ def citizen_view(e: Explanation) -> tuple[CitizenClaim, ...]:
             sentence = _fund_sentence(fund, items, v, titles)
             if sentence:
                 sentences.append(sentence)
+        sentences += later
         if not any(result.paid for result in r.funds) and not sentences:
             sentences.append(_("No fund covers this claim."))
         for note in e.reading_notes(r.id):
@@ -164,7 +169,7 @@ def _exclusion(line: Line, step, vocabulary: Vocabulary, all_funds: bool) -> str
         text = node.text if isinstance(node, n.Ref) else None
         if isinstance(node, n.Call) and node.func == "day_number":
             shown.append(vocabulary.day(node, value, dates))
-        elif text and (text.startswith("member.") or text.startswith("claim.")) and text not in seen:
+        elif text and vocabulary.field(text) is not None and text not in seen:  # member, claim or history facts
             seen.add(text)
             shown.append(vocabulary.fact(text, value))
     facts = _(" ({facts})").format(facts=_("; ").join(shown)) if shown else ""
@@ -176,3 +181,41 @@ def _source(line: Line, vocabulary: Vocabulary) -> str:
         return ""
     article = f" {line.citation.article}" if line.citation.article else ""
     return vocabulary._(" (per {document}{article})").format(document=line.document, article=article)
+
+
+def _membership_sentence(step, vocabulary: Vocabulary, lang: str, own_sources: dict) -> str:
+    """'On 2020-05-10 you were insured in the resident scheme: employee insurance stopped …' (insured), or
+    what the fund paid first and may recover from a third party (recover); with the document they cite."""
+    f, _ = vocabulary.f, vocabulary._
+    node = step.node
+    because = node.because.best(lang)
+    if step.kind == "recover":
+        sentence = _("The fund paid first: {amount} is recoverable from the liable third party ({because}).").format(
+            amount=f.money(step.amount), because=because)
+    else:
+        from medrules.membership import router_checked
+        scheme = node.label.best(lang) if node.label else step.scheme
+        ck = router_checked(node)
+        if ck is not None:  # the facts that decided it (the member's, the claim's, the period's), by their labels
+            words, shown = Vocabulary(ck, lang, grid=True), []
+            for ref, value in step.reads:
+                text = ref.text if isinstance(ref, n.Ref) else None
+                if text and not text.startswith("claim.") and words.field(text) is not None \
+                        and words.fact(text, value) not in shown:
+                    shown.append(words.fact(text, value))
+            if shown:
+                because += _(" ({facts})").format(facts=_("; ").join(shown))
+        sentence = _("On {date} you were insured in the {scheme}: {because}.").format(
+            date=step.date, scheme=scheme, because=because)
+        if step.compared:
+            amounts = "; ".join(f"{k} {f.money(x)}" for k, x in step.compared.items())
+            sentence += _(" Settled under each earlier scheme ({amounts}): the better one applies.").format(
+                amounts=amounts)
+    if node.citation is not None and node.citation.source:
+        from medrules.membership import router_sources
+        sources = router_sources(node) if step.kind == "insured" else own_sources
+        source = sources.get(node.citation.source)
+        number = source.number if source is not None and source.number else node.citation.source
+        article = f" {node.citation.article}" if node.citation.article else ""
+        sentence += _(" (per {document}{article})").format(document=number, article=article)
+    return sentence

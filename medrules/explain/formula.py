@@ -18,6 +18,32 @@ def source_text(e: n.Expr) -> str:
     return _print(e, {}, None)[0]
 
 
+HISTORY_FUNCTIONS = ("any", "every", "count", "sum", "latest", "earliest")
+
+
+def brief_text(e: n.Expr) -> str:
+    """The source form with each function over a history shortened to its name and history:
+    ``any(interruption, …)`` (the condition is in the rulebook, at the step's line)."""
+    text = source_text(e)
+    for call in _history_calls(e):
+        text = text.replace(source_text(call), f"{call.func}({source_text(call.args[0])}, …)")
+    return text
+
+
+def _history_calls(e):
+    if isinstance(e, n.Call) and e.func in HISTORY_FUNCTIONS:
+        yield e
+        return
+    import attrs
+    if not attrs.has(type(e)):
+        return
+    for f in attrs.fields(type(e)):
+        v = getattr(e, f.name)
+        for x in (v if isinstance(v, tuple) else (v,)):
+            if attrs.has(type(x)) and not isinstance(x, (n.Label,)):
+                yield from _history_calls(x)
+
+
 def substituted(e: n.Expr, reads: tuple, fmt: Formatter, types: dict) -> str:
     """``e`` with every name the evaluation read replaced by its value, formatted by unit."""
     values = {}

@@ -52,7 +52,8 @@ def claim_json(c: ClaimResult) -> dict:
                      if f.excluded_by is not None else {})
                   for f in c.funds],
         "accumulators_after": plain(c.accumulators),
-    }
+    } | ({"recoverable": {"amount": plain(c.recoverable),  # paid first, recoverable from a third party
+                          "because": label_json(c.recovered_by.because)}} if c.recovered_by is not None else {})
 
 
 def settlement_json(program: Program, s: Settlement, claim_ids=None) -> dict:

@@ -15,8 +15,9 @@ from medrules import nodes as n
 from medrules.check.citations import citation_of
 from medrules.evaluate.trace import Step
 from medrules.explain.format import Formatter
-from medrules.explain.formula import source_text, substituted
+from medrules.explain.formula import brief_text, source_text, substituted
 from medrules.explain.i18n import gettext_for
+from medrules.membership import router_resolved, router_sources
 from medrules.source import Span
 
 
@@ -131,10 +132,10 @@ class Describer:
             if isinstance(node, n.Ref) and node.text not in (s.split(" = ")[0] for s in shown):
                 shown.append(f"{node.text} = {self.value_text(node, value)}")
             elif isinstance(node, n.Call):  # a computed date or day number
-                shown.append(f"{source_text(node)} = {self.f.any(value) if not isinstance(value, Decimal) else value}")
+                shown.append(f"{brief_text(node)} = {self.f.any(value) if not isinstance(value, Decimal) else value}")
                 if node.func == "day_number":
                     shown[-1] += self.day_count_words()
-        text = source_text(expr)
+        text = brief_text(expr)
         return f"{text} ({'; '.join(shown)})" if shown else text
 
     def day_count_words(self) -> str:
@@ -160,11 +161,11 @@ class Describer:
             parts.append(result)
         return " = ".join(parts) if len(parts) > 1 else None
 
-    def inputs(self, reads: tuple) -> tuple:
+    def inputs(self, reads: tuple, resolved=None) -> tuple:
         out = []
         for node, value in reads:
             if isinstance(node, n.Ref):
-                res = self.resolved.get(node)
+                res = (resolved or self.resolved).get(node)
                 out.append((node.text, value, res.kind if res else "value"))
         return tuple(out)
 
@@ -172,6 +173,8 @@ class Describer:
         node = step.node
         if step.kind in ("benefit_year", "version"):
             return node.effective_citation
+        if isinstance(node, (n.Insured, n.Recover)):
+            return node.citation
         if isinstance(node, (n.Exclude, n.Treat)) and step.fund is None:
             return node.citation
         if step.fund is None or node is None or isinstance(node, (n.Fund, n.Rounding)):
@@ -190,9 +193,11 @@ class Describer:
         if amended is not None:  # the amended value's own words; the clause's reading (its note) still applies
             citation = attrs.evolve(amended, note=amended.note or (citation.note if citation is not None else None))
         sources = self.layers[step.layer].sources
+        if isinstance(node, n.Insured):  # declared by the membership rulebook that routed the claim
+            sources = router_sources(node)
         source = sources.get(citation.source) if citation is not None and citation.source else None
         return Line(step.kind, step.fund, text, formula, citation, getattr(node, "span", None),
-                    self.inputs(step.reads), moves, source.number if source and source.number else
+                    self.inputs(step.reads, router_resolved(node) if isinstance(node, n.Insured) else None), moves, source.number if source and source.number else
                     (citation.source if citation is not None else None),
                     self.fund_title(step.fund) if step.fund else None, step.layer,
                     self.assumptions_read(step))
@@ -236,6 +241,30 @@ class Describer:
         return _("Settled under '{rulebook}': in force {start} to {until}, which contains this claim's "
                  "claim.{dated_by} {date}.").format(rulebook=v.rulebook, start=v.effective_from, until=until,
                                                     dated_by=v.dated_by, date=v.date), None, False
+
+    def step_insured(self, s, v):
+        node = s.node
+        scheme = node.label.best(self.lang) if node.label else v.scheme
+        because = node.because.best(self.lang)
+        cond = self.condition(node.when, s.reads)
+        if v.compared:
+            amounts = "; ".join(f"《{k}》{self.m(x)}" for k, x in v.compared.items())
+            amounts_en = "; ".join(f"'{k}' {self.m(x)}" for k, x in v.compared.items())
+            return self.t(f"{v.date}(claim.{v.dated_by})参保于{scheme}:{because}({cond})。待遇就高不就低:"
+                          f"按各制度分别结算,各基金支付 {amounts};按较高者《{v.rulebook}》结算。",
+                          f"On {v.date} (claim.{v.dated_by}) the member belonged to the {scheme}: {because} "
+                          f"({cond}). The better benefit applies: settled under each scheme, the funds pay "
+                          f"{amounts_en}; settled under the higher, '{v.rulebook}'."), None, False
+        return self.t(f"{v.date}(claim.{v.dated_by})参保于{scheme}:{because}({cond}),按《{v.rulebook}》结算。",
+                      f"On {v.date} (claim.{v.dated_by}) the member belonged to the {scheme}: {because} "
+                      f"({cond}); settled under '{v.rulebook}'."), None, False
+
+    def step_recover(self, s, v):
+        because = s.node.because.best(self.lang)
+        cond = self.condition(s.node.when, s.reads)
+        return self.t(f"基金先行支付 {self.m(v.amount)},可向第三人追偿:{because}({cond})。",
+                      f"The funds pay first: {self.m(v.amount)}, recoverable from the liable third party: "
+                      f"{because} ({cond})."), None, False
 
     def step_benefit_year(self, s, v):
         return self._("Benefit year {label} ({start} to {end}): year-to-date totals start at 0.").format(

@@ -130,6 +130,11 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
         total = ("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
                  *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
                  f.number(sum((c.member_pays for c in s.claims), ZERO)))
+    if any(c.recovered_by is not None for c in s.claims):  # paid first, recoverable from a third party
+        _ = gettext_for(lang)
+        headers.append(_("recoverable from a third party"))
+        rows = [row + (f.number(c.recoverable),) for row, c in zip(rows, s.claims)]
+        total += (f.number(sum((c.recoverable for c in s.claims), ZERO)),)
     return SettlementTable(f"{title} · {s.member_id}", tuple(headers), tuple(rows), total)
 
 

@@ -46,7 +46,8 @@ def unit_words(units) -> str:
 
 
 CONSTANT_WORDS = ("true", "false", "none")
-BUILTINS = ("min", "max", "given", "has", "day_number", "month_start")
+BUILTINS = ("min", "max", "given", "has", "day_number", "month_start",
+            "any", "every", "count", "sum", "latest", "earliest")  # the last six: over a history
 # The unit words that follow a number (see the literal terminals in the grammar).
 MONEY_UNITS = ("yuan", "元")
 POINT_UNITS = ("points", "point", "个百分点")

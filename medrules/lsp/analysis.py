@@ -119,13 +119,13 @@ def lookup(a: Analysis, word: str) -> Target | None:
     """What a name means in this rulebook (declarations in an amended base file included)."""
     parts = word.split(".")
     for rb in a.rulebooks:
-        if parts[0] in ("claim", "member", "household") and len(parts) == 2:
+        if len(parts) == 2 and any(r.kind == parts[0] for r in rb.records):  # member, claim, household or a history
             for rec in rb.records:
                 if rec.kind == parts[0]:
                     for f in rec.fields:
                         if f.name == parts[1]:
                             return Target("fact", word, f, f.span, rec.kind)
-        if parts[0] in ("claim", "member", "household") and len(parts) == 1:
+        if len(parts) == 1:
             rec = next((r for r in rb.records if r.kind == parts[0]), None)
             if rec is not None:
                 return Target("record", word, rec, rec.span)
@@ -341,4 +341,6 @@ def symbols(a: Analysis) -> list[Symbol]:
     out += [Symbol("exclude", "exclude", x.reason.best("zh"), x.span) for x in rb.exclusions]
     out += [Symbol(f.name, "fund", _label(f.label), f.span,
                    tuple(Symbol(_clause_name(c), "clause", "", c.span) for c in f.clauses)) for f in rb.funds]
+    out += [Symbol(f"insured {m.name}", "insured", _label(m.label), m.span) for m in rb.memberships]
+    out += [Symbol("recover", "recover", r.because.best("zh"), r.span) for r in rb.recoveries]
     return sorted(out, key=lambda s: (s.span.line, s.span.col))

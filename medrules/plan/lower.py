@@ -101,6 +101,8 @@ class _Lowerer:
         res = self.ck.resolved[e]
         if res.kind == "enum_member":
             return c.Const(res.detail, e)
+        if res.kind == "history":  # the first argument of any(NAME, …) and kin: which list to go through
+            return c.Const(res.target, e)
         if res.kind == "param":
             return c.Param(res.target, self.parameter(res.target), e)
         if res.kind == "fact":
@@ -140,7 +142,10 @@ class _Lowerer:
             dated_by=h.dated_by.parts[-1] if h.dated_by is not None else None, year_starts=h.year_starts,
             day_count=h.day_count,
             rounding=rounding, effective_from=h.effective_from, effective_to=h.effective_to,
-            parameters=dict(self.params), contributions=lower_contributions(self, rb))
+            parameters=dict(self.params), contributions=lower_contributions(self, rb),
+            memberships=tuple(ops.Insured(m.name, self.expr(m.when), m.paths, m.highest, m)
+                              for m in rb.memberships),
+            recoveries=tuple(ops.Recover(self.expr(r.when), r) for r in rb.recoveries))
 
     def fund(self, fund: n.Fund, rounding: ops.Rounding) -> ops.FundPlan:
         applies = fund.clause(n.Applies)

@@ -48,6 +48,26 @@ class Total:
 
 
 @_op
+class Insured:
+    """On a claim's date the person belongs to scheme ``name`` when ``when`` holds (the first that holds);
+    the claim is settled under ``paths`` (several: under each, the better paid)."""
+
+    name: str
+    when: Expr
+    paths: tuple[str, ...]
+    highest: bool
+    node: object
+
+
+@_op
+class Recover:
+    """When ``when`` holds, what the funds paid on the claim is recoverable from a third party."""
+
+    when: Expr
+    node: object
+
+
+@_op
 class AccumulatorSlot:
     name: str
     period: str  # year | claim
@@ -219,6 +239,8 @@ class Layer:
     effective_to: dt.date | None
     parameters: dict  # name -> folded value (overrides applied)
     contributions: tuple = ()  # ContributionPlans (medrules.plan.contribution): what a member owes
+    memberships: tuple[Insured, ...] = ()  # a membership rulebook: the scheme of each claim, by its date
+    recoveries: tuple[Recover, ...] = ()  # paid first, recoverable from a third party
 
 
 @_op

@@ -216,7 +216,7 @@ class _Encoding:
                 best, found = z3.If(take, v, best), z3.Or(found, w)
             return best
         if isinstance(e, core.Call):
-            return self.free(e, z3.BoolSort() if e.func in ("given", "has") else None)
+            return self.free(e, z3.BoolSort() if e.func in ("given", "has", "any", "every") else None)
         raise AssertionError(f"cannot encode {e!r}")
 
     def free(self, e, sort=None):
