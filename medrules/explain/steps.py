@@ -243,28 +243,24 @@ class Describer:
                                                     dated_by=v.dated_by, date=v.date), None, False
 
     def step_insured(self, s, v):
+        _ = self._
         node = s.node
         scheme = node.label.best(self.lang) if node.label else v.scheme
-        because = node.because.best(self.lang)
-        cond = self.condition(node.when, s.reads)
+        values = dict(date=v.date, dated_by=v.dated_by, scheme=scheme, because=node.because.best(self.lang),
+                      condition=self.condition(node.when, s.reads), rulebook=v.rulebook)
         if v.compared:
-            amounts = "; ".join(f"《{k}》{self.m(x)}" for k, x in v.compared.items())
-            amounts_en = "; ".join(f"'{k}' {self.m(x)}" for k, x in v.compared.items())
-            return self.t(f"{v.date}(claim.{v.dated_by})参保于{scheme}:{because}({cond})。待遇就高不就低:"
-                          f"按各制度分别结算,各基金支付 {amounts};按较高者《{v.rulebook}》结算。",
-                          f"On {v.date} (claim.{v.dated_by}) the member belonged to the {scheme}: {because} "
-                          f"({cond}). The better benefit applies: settled under each scheme, the funds pay "
-                          f"{amounts_en}; settled under the higher, '{v.rulebook}'."), None, False
-        return self.t(f"{v.date}(claim.{v.dated_by})参保于{scheme}:{because}({cond}),按《{v.rulebook}》结算。",
-                      f"On {v.date} (claim.{v.dated_by}) the member belonged to the {scheme}: {because} "
-                      f"({cond}); settled under '{v.rulebook}'."), None, False
+            amounts = _("; ").join(_("'{rulebook}' {amount}").format(rulebook=k, amount=self.m(x))
+                                   for k, x in v.compared.items())
+            return _("On {date} (claim.{dated_by}) the member belonged to the {scheme}: {because} ({condition}). "
+                     "The better benefit applies: settled under each scheme, the funds pay {amounts}; settled "
+                     "under the higher, '{rulebook}'.").format(amounts=amounts, **values), None, False
+        return _("On {date} (claim.{dated_by}) the member belonged to the {scheme}: {because} ({condition}); "
+                 "settled under '{rulebook}'.").format(**values), None, False
 
     def step_recover(self, s, v):
-        because = s.node.because.best(self.lang)
-        cond = self.condition(s.node.when, s.reads)
-        return self.t(f"基金先行支付 {self.m(v.amount)},可向第三人追偿:{because}({cond})。",
-                      f"The funds pay first: {self.m(v.amount)}, recoverable from the liable third party: "
-                      f"{because} ({cond})."), None, False
+        return self._("The funds pay first: {amount}, recoverable from the liable third party: {because} "
+                      "({condition}).").format(amount=self.m(v.amount), because=s.node.because.best(self.lang),
+                                               condition=self.condition(s.node.when, s.reads)), None, False
 
     def step_benefit_year(self, s, v):
         return self._("Benefit year {label} ({start} to {end}): year-to-date totals start at 0.").format(
