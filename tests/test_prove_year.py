@@ -199,3 +199,25 @@ def test_claims_per_year_through_the_cli():
     assert r.exit_code == 0 and "year_" not in r.output, r.output
     r = invoke("prove", CASES / "year-cap.mr", "--claims-per-year", "9")
     assert r.exit_code == 2 and "claims-per-year" in r.output, r.output
+
+
+@pytest.mark.parametrize("before, pool, layer", [
+    # township admission of 10,000.00 in 2019 (deductible 600, rate 80%; the 120,000 cost limit; (六) 60%):
+    # 119,999.99 counted before: charged 600 (the year is below 120,000) → starts at 120,599.99, above the
+    #   limit: the pool pays 0, the layer 60% × (129,999.99 − 120,599.99 = 9,400.00) = 5,640.00;
+    # 120,000.00 counted before: wholly above the limit, not charged (reading deductible_above_limit):
+    #   the layer pays 60% × 10,000.00 = 6,000.00 — more, not less
+    ("119999.99", "0", "5640.00"),
+    ("120000.00", "0", "6000.00"),
+])
+def test_pingyang_deductible_waived_above_120000_is_no_cliff_in_the_claims_cost(before, pool, layer):
+    # why rulebooks/pingyang declares no cliff: the waiver reads the year's cost BEFORE the claim, so the
+    # same state charges two claims alike (monotone is untouched), and crossing it raises the payment
+    program = medrules.load(ROOT / "rulebooks" / "pingyang" / "residents-2019.mr")
+    doc = {"member": {"id": "M", "birth_date": "1960-05-01"}, "opening": {"inpatient_cost": before},
+           "claims": [{"id": "C1", "date": "2019-06-10", "kind": "inpatient", "institution": "township",
+                       "compliant_cost": "10000.00"}]}
+    from medrules.facts import facts_from_source
+    from medrules.source import SourceFile
+    claim = medrules.settle(program, facts_from_source(SourceFile("x.json", json.dumps(doc)), program.checked)).claims[0]
+    assert claim.fund("inpatient_pool").paid == Decimal(pool) and claim.fund("above_limit").paid == Decimal(layer)
