@@ -221,3 +221,15 @@ def test_pingyang_deductible_waived_above_120000_is_no_cliff_in_the_claims_cost(
     from medrules.source import SourceFile
     claim = medrules.settle(program, facts_from_source(SourceFile("x.json", json.dumps(doc)), program.checked)).claims[0]
     assert claim.fund("inpatient_pool").paid == Decimal(pool) and claim.fund("above_limit").paid == Decimal(layer)
+
+
+def test_a_cliff_reads_the_same_in_chinese_keywords():
+    # 待遇断崖 当 … 时 原因 "…" 引用 …: the same tree in either keyword set
+    from medrules.nodes import shape
+    from medrules.parse import parse
+    from medrules.source import SourceFile
+    from medrules.translate import translate
+    text = (CASES / "declared-cliff.mr").read_text("utf-8")
+    zh_text = translate(text, "zh", "declared-cliff.mr")
+    assert "待遇断崖 当 claim.cost <= 1_000元 时 原因" in zh_text
+    assert shape(parse(SourceFile("a.mr", text))) == shape(parse(SourceFile("b.mr", zh_text)))
