@@ -233,3 +233,11 @@ def test_a_cliff_reads_the_same_in_chinese_keywords():
     zh_text = translate(text, "zh", "declared-cliff.mr")
     assert "待遇断崖 当 claim.cost <= 1_000元 时 原因" in zh_text
     assert shape(parse(SourceFile("a.mr", text))) == shape(parse(SourceFile("b.mr", zh_text)))
+
+
+def test_min_and_max_are_encoded_exactly():
+    # anji 2014's outpatient base is min(general_and_herbal, compliant_cost) ≤ the total cost; encoded as
+    # a free value it let the solver pay more than the total (a model the evaluator never reproduced)
+    report = prove(medrules.load(ROOT / "rulebooks" / "anji" / "residents-2014.mr"), properties=("member",),
+                   timeout_ms=60_000, claims_per_year=0)
+    assert [(f.prop, f.status) for f in report.findings] == [("member", "proved")]

@@ -236,6 +236,13 @@ class _Encoding:
                 best, found = z3.If(take, v, best), z3.Or(found, w)
             return best
         if isinstance(e, core.Call):
+            if e.func in ("min", "max"):  # exact: the arguments share one ordered unit
+                pick = _min if e.func == "min" else _max
+                args = [self.expr(x) for x in e.args]
+                out = args[0]
+                for x in args[1:]:
+                    out = pick(z3, out, x)
+                return out
             return self.free(e, z3.BoolSort() if e.func in ("given", "has") else None)
         raise AssertionError(f"cannot encode {e!r}")
 
