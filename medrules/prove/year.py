@@ -21,7 +21,8 @@ Each is decided for 1 … k claims at once (a violation after claim i < k is one
 The accumulators equal the sum of what they accumulate by the plan's construction (step i), and the
 encoding builds them the same way, so that is not asked of the solver; a counterexample's facts file is
 settled by the real evaluator, whose own fund results must show the running total past the limit
-(otherwise the finding is ``unconfirmed``).
+(otherwise the finding is ``unconfirmed``), and whose accumulators must equal the sums of the fund results
+that feed them (otherwise the finding fails: the evaluator disagrees with the plan).
 
 Not properties (they do not hold, and why, in docs/prove.md): the year's total is not independent of
 the order of the claims, and not monotone in an earlier claim's cost, wherever claims of one year are
@@ -41,6 +42,7 @@ YEAR_PROPERTIES = ("year_caps", "year_ceiling", "year_deductible")
 ROLE_PROPERTY = {"payments": "year_caps", "cost": "year_ceiling", "deductible": "year_deductible"}
 QUANTITY = {"payments": "paid", "cost": "payable", "deductible": "deductible"}  # what the limit limits
 WORDS = {"payments": "payments", "cost": "cost paid on", "deductible": "deductible taken"}
+ROLE_RESULT = {"cost": "base", "deductible": "deductible", "payments": "paid"}  # what step (i) adds
 CLAIMS_PER_YEAR = 2
 
 
@@ -165,6 +167,13 @@ def _confirm(program, layer, doc, role, acc, feeders, limit) -> tuple[bool, str]
         return False, f"not reproduced: {d.code}: {d.message}"
     prefix = layer.prefix + "." if layer.prefix else ""
     names = {prefix + f for f in feeders}
+    fed = [(prefix + f.name, ROLE_RESULT[a.role]) for f in layer.funds for a in f.accumulates if a.accumulator == acc]
+    running = Decimal(0)
+    for claim in results:  # the accumulator is the sum of what it accumulates (plan step i), on the evaluator
+        running += sum((getattr(f, field) for f in claim.funds for name, field in fed if f.fund == name), Decimal(0))
+        if claim.accumulators.get(prefix + acc) != running:
+            return True, (f"after claim {claim.id} the evaluator's {acc} is {claim.accumulators.get(prefix + acc)}, "
+                          f"not the {running} it accumulated")
     total = Decimal(0)
     for i, claim in enumerate(results):
         this = sum((getattr(f, QUANTITY[role]) for f in claim.funds if f.fund in names), Decimal(0))
