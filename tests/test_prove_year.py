@@ -241,3 +241,13 @@ def test_min_and_max_are_encoded_exactly():
     report = prove(medrules.load(ROOT / "rulebooks" / "anji" / "residents-2014.mr"), properties=("member",),
                    timeout_ms=60_000, claims_per_year=0)
     assert [(f.prop, f.status) for f in report.findings] == [("member", "proved")]
+
+
+def test_a_supplementary_layer_reads_the_base_schemes_settlement_of_the_same_claim():
+    # the mutual-aid layer pays on what the employee scheme left to the member; with that layer's results
+    # as free amounts the solver let it pay more than the claim cost (a model the evaluator never
+    # reproduced: 'unconfirmed'); encoded on the same claim, 'member' is proved
+    report = prove(medrules.load(ROOT / "rulebooks" / "quzhou" / "employee-mutual-aid-2012.mr"),
+                   properties=("member",), timeout_ms=60_000, claims_per_year=0)
+    assert {(f.layer, f.prop): f.status for f in report.findings} == {
+        ("quzhou/employee-2012", "member"): "proved", ("quzhou/employee-mutual-aid-2012", "member"): "proved"}

@@ -3,8 +3,8 @@
 ``prove(program) -> Report``. Each layer of the plan is encoded once, as the settlement of ONE claim
 from ANY year-to-date state: every fact of the member and the claim is a solver variable of its
 type (money in whole fen, enumerations as their members, dates as day numbers, yes/no), every
-accumulator starts at any amount ≥ 0 (the claims before it, whatever they were), the outputs of the
-layer below are any amounts ≥ 0. The fund kernel is written exactly as ``medrules.plan``'s
+accumulator starts at any amount ≥ 0 (the claims before it, whatever they were), a supplementary
+layer reads the layer below settling the same claim. The fund kernel is written exactly as ``medrules.plan``'s
 docstring states it — applies, exclusions, base, deductible, cost caps, adjustments, rate / bands /
 flat, payment caps, the declared rounding by the quantum's value, never above a cap's room or the
 base. It is piecewise linear in the amounts, so the solver decides:
@@ -21,7 +21,7 @@ base. It is piecewise linear in the amounts, so the solver decides:
 A property that fails comes with a counterexample: a facts file (one member, one claim, and the
 year-to-date state as ``opening`` values) that ``medrules explain`` runs. The solver's model is
 settled by the real evaluator to confirm it; a counterexample the evaluator does not reproduce
-(the encoding over-approximates: functions of dates, text facts and the layer below are free
+(the encoding over-approximates: functions of dates, sets and text facts are free
 variables) is reported as unconfirmed, not as a failure.
 """
 from __future__ import annotations
@@ -89,6 +89,11 @@ def prove(program, properties=PROPERTIES + YEAR_PROPERTIES, timeout_ms: int = TI
 
 # ---------------------------------------------------------------- encoding
 ROLE_OUTPUT = {"cost": "base", "deductible": "deductible", "payments": "paid"}  # what step (i) adds
+_CODES: dict[str, int] = {}  # enumeration member -> its number, the same in every layer's encoding
+
+
+def _code(name: str) -> int:
+    return _CODES.setdefault(name, len(_CODES))
 
 
 class _Encoding:
@@ -96,21 +101,23 @@ class _Encoding:
     every non-money fact, its money claim facts at least as large (for ``monotone``). ``state``: the
     accumulators before the claim (None: any amounts ≥ 0); ``separate``: the claim's facts (and the values
     the encoding does not follow) are its own, the member's are shared by name (a claim of a year,
-    :mod:`medrules.prove.year`). ``acc`` is the accumulators as each fund reads them, and after the claim."""
+    :mod:`medrules.prove.year`). ``acc`` is the accumulators as each fund reads them, and after the claim.
+    ``below``: the same claim settled by the layer below (its facts are the same solver variables, by
+    name), whose outputs this layer reads; None: they are any amounts ≥ 0."""
 
     def __init__(self, layer: ops.Layer, tag: str = "", twin: _Encoding | None = None, state: dict | None = None,
-                 separate: bool = False):
+                 separate: bool = False, below: _Encoding | None = None):
         import z3
-        self.z3, self.layer, self.tag, self.twin, self.separate = z3, layer, tag, twin, separate
+        self.z3, self.layer, self.tag, self.twin, self.separate, self.below = z3, layer, tag, twin, separate, below
         self.ck = layer.checked
-        self.pre: list = []  # what the evaluator guarantees or refuses with a located error
+        self.pre: list = list(below.pre) if below is not None else []  # what the evaluator guarantees or refuses
         self.vars: dict = {} if twin is None else twin.vars
         self.fen: dict = {} if twin is None else dict(twin.fen)
-        self.codes = {m.name: i for i, m in enumerate(m for e in self.ck.enums.values() for m in e.members)}
+        self.codes = {m.name: _code(m.name) for e in self.ck.enums.values() for m in e.members}
         self.overlay: dict = {}
         self.outputs: dict[str, dict] = {}
         self.acc = dict(state) if state is not None else \
-            {a.name: self._money(("acc", a.name)) for a in layer.accumulators}
+            {a.name: self._money(("acc", self.qualified(a.name))) for a in layer.accumulators}
         self.funds = {}
         excluded = z3.Or([self.bool(x.when) for x in layer.exclusions]) if layer.exclusions else z3.BoolVal(False)
         for t in layer.treatments:  # read as if the fact were the value, when the condition holds
@@ -123,6 +130,18 @@ class _Encoding:
                 self.acc[a.accumulator] = self.acc[a.accumulator] + out[ROLE_OUTPUT[a.role]]
         self.total = self.expr(layer.total.expr) if layer.total is not None else None
         self.paid = z3.Sum([f["paid"] for f in self.funds.values()]) if self.funds else z3.RealVal(0)
+
+    def qualified(self, name: str) -> str:
+        """An accumulator as the facts file's opening values name it ('basic.inpatient_cost' below)."""
+        return f"{self.layer.prefix}.{name}" if self.layer.prefix else name
+
+    def stack(self) -> list:
+        """This encoding and the ones below it."""
+        out, e = [], self
+        while e is not None:
+            out.append(e)
+            e = e.below
+        return out
 
     # -- variables
     def _money(self, key):
@@ -190,8 +209,18 @@ class _Encoding:
             return self.acc[e.name]
         if isinstance(e, core.FundOutput):
             return self.outputs[e.fund][e.output]
-        if isinstance(e, core.BaseOutput):  # the layer below: any amount ≥ 0 (its own funds are proved there)
-            return self._money(("below", self.tag, e.key))
+        if isinstance(e, core.BaseOutput):
+            if self.below is not None:  # the layer below, settling the same claim
+                b = self.below
+                if e.key == "total_cost":
+                    return b.total
+                if e.key == "paid":
+                    return b.paid
+                if e.key == "member_pays":
+                    return b.total - b.paid
+                fund, output = e.key.rsplit(".", 1)
+                return b.outputs[fund][output]
+            return self._money(("below", self.tag, e.key))  # any amount ≥ 0 (its own funds are proved there)
         if isinstance(e, core.Neg):
             return -self.expr(e.operand)
         if isinstance(e, core.Arith):
@@ -410,9 +439,20 @@ def _round(z3, x, mode: str):
 
 
 # ---------------------------------------------------------------- deciding
+def _encode(program, layer: ops.Layer, tag: str = "", twin: _Encoding | None = None) -> _Encoding:
+    """One claim of ``layer``, settled first by every layer below it (a supplementary rulebook reads the
+    base scheme's results for the same claim)."""
+    layers = program.plan.layers
+    i = next(j for j, x in enumerate(layers) if x is layer)
+    below = None
+    if i > 0 and layer.alias is not None:
+        below = _encode(program, layers[i - 1], tag, twin.below if twin is not None else None)
+    return _Encoding(layer, tag=tag, twin=twin, below=below)
+
+
 def _prove_layer(program, layer: ops.Layer, properties, timeout_ms: int) -> list[Finding]:
     import z3
-    enc = _Encoding(layer)
+    enc = _encode(program, layer)
     goals = []  # (fund, property, the negation: a counterexample satisfies it)
     for name, f in enc.funds.items():
         if "bounds" in properties:
@@ -429,7 +469,7 @@ def _prove_layer(program, layer: ops.Layer, properties, timeout_ms: int) -> list
     twin = None
     cliffs = [(fund, c) for fund in layer.funds for c in fund.cliffs]
     if "monotone" in properties:
-        twin = _Encoding(layer, tag="more.", twin=enc)
+        twin = _encode(program, layer, tag="more.", twin=enc)
         crossing = [(fund, c, enc.bool(c.when) != twin.bool(c.when)) for fund, c in cliffs]
         # more cost never pays less, except across a declared cliff (the two claims on either side of it)
         goals.append((None, "monotone", z3.And(twin.paid < enc.paid, *[z3.Not(x) for _, _, x in crossing])))
@@ -516,6 +556,10 @@ def _facts_doc(program, layer, enc: _Encoding, model) -> dict:
     """The solver's model as a facts file: one member, one claim, the state as opening values."""
     z3 = enc.z3
     ck = program.checked
+    stack = enc.stack()  # a fact the layer below reads is the same solver variable there
+    fens = {k: v for e in reversed(stack) for k, v in e.fen.items()}
+    variables = {k: v for e in reversed(stack) for k, v in e.vars.items()}
+    names = {c: m for m, c in _CODES.items()}
     doc = {"member": {}, "claims": [{}]}
     for record, target in (("member", doc["member"]), ("claim", doc["claims"][0])):
         for name, field in ck.records.get(record, {}).items():
@@ -526,11 +570,11 @@ def _facts_doc(program, layer, enc: _Encoding, model) -> dict:
                 continue
             unit = t.unit if t is not None else "text"
             if unit == "money":
-                fen, _ = enc.fen.get(key, (None, None))
+                fen, _ = fens.get(key, (None, None))
                 v = model.eval(fen, model_completion=True).as_long() if fen is not None else 0
                 target[name] = str((Decimal(v) / 100).quantize(Decimal("0.01")))
                 continue
-            var = enc.vars.get(key)
+            var = variables.get(key)
             if var is None:
                 if field in ck.optional:
                     continue
@@ -554,7 +598,7 @@ def _facts_doc(program, layer, enc: _Encoding, model) -> dict:
                 target[name] = z3.is_true(value)
             elif unit == "enum":
                 code = value.as_long()
-                target[name] = next(m for m, c in enc.codes.items() if c == code)
+                target[name] = names[code]
             elif unit == "date":
                 target[name] = dt.date.fromordinal(value.as_long()).isoformat()
             elif unit in ("days", "months", "count"):
@@ -566,11 +610,11 @@ def _facts_doc(program, layer, enc: _Encoding, model) -> dict:
             else:
                 target[name] = "x"
     opening = {}
-    if layer is program.plan.top:
-        for name in (a.name for a in layer.accumulators):
-            if ("acc", name) not in enc.fen:  # a claim of a year: the state is what the claims before it left
+    for e in stack:  # every layer's year-to-date state, named as the top rulebook names it
+        for name in (e.qualified(a.name) for a in e.layer.accumulators):
+            if ("acc", name) not in e.fen:  # a claim of a year: the state is what the claims before it left
                 continue
-            fen, _ = enc.fen[("acc", name)]
+            fen, _ = e.fen[("acc", name)]
             amount = Decimal(model.eval(fen, model_completion=True).as_long()) / 100
             if amount:
                 opening[name] = str(amount.quantize(Decimal("0.01")))
