@@ -251,3 +251,12 @@ def test_a_supplementary_layer_reads_the_base_schemes_settlement_of_the_same_cla
                    properties=("member",), timeout_ms=60_000, claims_per_year=0)
     assert {(f.layer, f.prop): f.status for f in report.findings} == {
         ("quzhou/employee-2012", "member"): "proved", ("quzhou/employee-mutual-aid-2012", "member"): "proved"}
+
+
+def test_sets_are_encoded_member_by_member():
+    # veterans: 'applies when … has(member.categories, disabled_1_6)' in one fund and '… not has(…)' in
+    # the next; as free yes/no values both could apply (a model the evaluator never reproduced); one
+    # yes/no per member of the set makes them exclusive, and 'member' is proved
+    report = prove(medrules.load(ROOT / "rulebooks" / "veterans" / "subsidy.mr"), properties=("member",),
+                   timeout_ms=60_000, claims_per_year=0)
+    assert {f.prop: f.status for f in report.findings if f.layer == "veterans/subsidy"} == {"member": "proved"}

@@ -21,7 +21,7 @@ base. It is piecewise linear in the amounts, so the solver decides:
 A property that fails comes with a counterexample: a facts file (one member, one claim, and the
 year-to-date state as ``opening`` values) that ``medrules explain`` runs. The solver's model is
 settled by the real evaluator to confirm it; a counterexample the evaluator does not reproduce
-(the encoding over-approximates: functions of dates, sets and text facts are free
+(the encoding over-approximates: functions of dates and text facts are free
 variables) is reported as unconfirmed, not as a failure.
 """
 from __future__ import annotations
@@ -195,6 +195,14 @@ class _Encoding:
         self.vars[key] = v
         return v
 
+    def member_of(self, record: str, field: str, member: str):
+        """Whether the set fact ``record.field`` holds ``member`` (a yes/no of its own)."""
+        key = (record, field, member)
+        if key not in self.vars:
+            tagged = self.separate and record == "claim"
+            self.vars[key] = self.z3.Bool(f"{self.tag if tagged else ''}{record}.{field}∋{member}")
+        return self.vars[key]
+
     # -- expressions
     def bool(self, e):
         return self.expr(e)
@@ -272,6 +280,10 @@ class _Encoding:
                 for x in args[1:]:
                     out = pick(z3, out, x)
                 return out
+            if e.func == "has" and isinstance(e.args[0], core.Fact) and \
+                    all(isinstance(a, core.Const) and isinstance(a.value, str) for a in e.args[1:]):
+                s = e.args[0]  # a set of an enumeration: one yes/no per member, exact
+                return z3.Or([self.member_of(s.record, s.field, a.value) for a in e.args[1:]])
             return self.free(e, z3.BoolSort() if e.func in ("given", "has") else None)
         raise AssertionError(f"cannot encode {e!r}")
 
@@ -574,12 +586,15 @@ def _facts_doc(program, layer, enc: _Encoding, model) -> dict:
                 v = model.eval(fen, model_completion=True).as_long() if fen is not None else 0
                 target[name] = str((Decimal(v) / 100).quantize(Decimal("0.01")))
                 continue
+            if unit == "set":  # the members the solver put in it
+                members = [m.name for m in ck.enums[t.enum].members if (record, name, m.name) in variables
+                           and z3.is_true(model.eval(variables[(record, name, m.name)], model_completion=True))]
+                if members or field not in ck.optional:
+                    target[name] = members
+                continue
             var = variables.get(key)
             if var is None:
                 if field in ck.optional:
-                    continue
-                if unit == "set":
-                    target[name] = []
                     continue
                 if unit == "enum":
                     target[name] = ck.enums[t.enum].members[0].name
