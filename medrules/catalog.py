@@ -159,6 +159,8 @@ def _clause(c) -> str:
         return f"flat `{source_text(c.amount)}`"
     if isinstance(c, n.Adjust):
         return f"adjust `{source_text(c.amount)}` when `{source_text(c.when)}`"
+    if isinstance(c, n.Cliff):
+        return f"declared cliff when `{source_text(c.when)}` because {c.reason.zh} (prove: exempt from monotone)"
     if isinstance(c, n.Bands):
         bands = ", ".join(_band(b) for b in c.bands)
         return f"bands{' on ' + c.on if c.on else ''}: {bands}"

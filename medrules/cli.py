@@ -531,12 +531,15 @@ def why_nothing(program, facts, result, claim_ids, lang: str, citizen: bool = Fa
 def prove(rulebook: RulebookArg, json_: JsonOpt = False,
           timeout: Annotated[int, typer.Option("--timeout", help="seconds the solver may spend on each "
                                                "property")] = 20,
+          claims_per_year: Annotated[int, typer.Option("--claims-per-year", min=0, max=4, help="the yearly limits "
+                                                       "are proved over this many claims of one benefit year "
+                                                       "(0: not at all)")] = 2,
           debug: DebugOpt = False, root: RootOpt = None) -> None:
     """Prove properties of every fund for ALL inputs (0 ≤ paid ≤ base, caps, rounding grid, member share,
     more cost never pays less); a failing property prints a counterexample facts file. Exit 1 if one fails."""
     def body(s: _Session):
         from medrules.prove import prove as run_prove, report_json, report_text
-        report = run_prove(s.program(rulebook), timeout_ms=timeout * 1000)
+        report = run_prove(s.program(rulebook), timeout_ms=timeout * 1000, claims_per_year=claims_per_year)
         if json_:
             print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
         else:

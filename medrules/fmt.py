@@ -35,7 +35,7 @@ TOP = {"rulebook", "source", "enum", "facts", "parameter", "accumulator", "exclu
 HEADER_ITEMS = {"title", "scheme", "jurisdiction", "effective", "year", "rounding", "days", "layers", "amends",
                 "number", "issued", "office", "appeal"}
 CLAUSES = {"applies", "exclude", "base", "accumulate", "deductible", "cap", "rate", "bands", "flat", "adjust",
-           "under", "premium", "subsidy", "prorate"}
+           "under", "cliff", "premium", "subsidy", "prorate"}
 BLOCKS = {"rulebook": "items", "source": "items", "enum": "members", "facts": "members", "fund": "clauses",
           "reading": "members", "contribution": "clauses"}
 OPERATORS = {"and", "or", "+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">="}

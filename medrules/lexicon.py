@@ -98,6 +98,7 @@ ZH: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("调整", ("adjust",)),
     ("定额", ("flat",)),
     ("不予支付", ("exclude",)),
+    ("待遇断崖", ("cliff",)),
     ("原因", ("because",)),
     ("将", ("treat",)),
     ("视为", ("as",)),

@@ -374,6 +374,19 @@ class Adjust:
 
 
 @_nodes
+class Cliff:
+    """``cliff when COND because "reason" cites …``: the policy itself makes the payout drop where ``when``
+    changes as the cost rises (an eligibility threshold on cost, a deductible waived or charged by a
+    threshold). Metadata for ``medrules prove``: two claims on either side of it are exempt from
+    'monotone'. It changes no payment."""
+
+    when: Expr
+    reason: Label
+    citation: Citation | None  # required (a cliff is the policy's, never an assumption): the checker says so
+    span: Span
+
+
+@_nodes
 class Actionable:
     """``actionable member.paid_on, claim.referred``: facts a member can change."""
 
@@ -392,7 +405,7 @@ class Under:
     ref_span: Span | None = None
 
 
-Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust, Under]
+Clause = Union[Applies, Exclude, Base, Accumulate, Deductible, Cap, Rate, Bands, Flat, Adjust, Under, Cliff]
 
 
 @_nodes

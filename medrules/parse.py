@@ -608,6 +608,10 @@ class _Builder(Transformer):
         c, cit = self._split_citation(c)
         return n.Adjust(c[0], c[1], cit, self.span(meta))
 
+    def cliff(self, meta, c):
+        c, cit = self._split_citation(c)
+        return n.Cliff(c[0], c[1], cit, self.span(meta))
+
     def fund(self, meta, c):
         name, rest = c[0], c[1:]
         label = rest.pop(0) if rest and isinstance(rest[0], n.Label) else None

@@ -34,7 +34,7 @@ def translate(text: str, to: str, name: str = "<rulebook>") -> str:
     return _apply(normal, edits)
 
 
-_WHEN_OWNERS = (n.Case, n.Adjust, n.Deductible, n.Exclude, n.Treat)
+_WHEN_OWNERS = (n.Case, n.Adjust, n.Deductible, n.Exclude, n.Treat, n.Cliff)
 
 
 def _closing_shi(text: str, rulebook: n.Rulebook) -> list[tuple[int, int, str]]:

@@ -37,6 +37,9 @@ def check(ctx: Context) -> None:
         if fund.citation is not None:
             check_citation(ctx, fund.citation, fund.span, f"fund '{fund.name}'")
         for clause in fund.clauses:
+            if isinstance(clause, n.Cliff):
+                check_cliff_citation(ctx, clause)
+                continue
             if not isinstance(clause, PROVISIONS):
                 if clause_citation(clause) is not None:
                     check_citation(ctx, clause.citation, clause.span, "this clause", required=False)
@@ -48,6 +51,18 @@ def check(ctx: Context) -> None:
                 ctx.error("citation", "this provision does not cite its source", clause.span,
                           "add 'cites SOURCE at \"article\" \"quoted text\"' (or 'assumed \"why\"' "
                           "for a value the documents do not state)")
+
+
+def check_cliff_citation(ctx: Context, c: n.Cliff) -> None:
+    """A declared cliff exempts a drop in payment from 'monotone': only the policy's own words can say
+    so. It cites a source with the quoted text itself (the fund's citation, or 'assumed', is not enough)."""
+    cit = c.citation
+    if cit is None or cit.source is None or not cit.quote:
+        ctx.error("citation", "a declared cliff must cite the policy text that makes the payout drop",
+                  (cit.span if cit is not None else c.span),
+                  "add 'cites SOURCE at \"article\" \"quoted text\"': a cliff is never an assumption")
+        return
+    check_citation(ctx, cit, c.span, "this cliff")
 
 
 def clause_citation(clause) -> n.Citation | None:

@@ -188,6 +188,12 @@ def check_treat(ctx: Context, fund: n.Fund | None, c: n.Treat) -> None:
     expect(ctx, c.when, units.BOOL, "the condition of 'treat'", fund)
 
 
+def check_cliff(ctx: Context, fund: n.Fund, c: n.Cliff) -> None:
+    """A declared cliff: its condition is a yes/no; its citation is required and must quote a source
+    (checked with the other citations, medrules.check.citations)."""
+    expect(ctx, c.when, units.BOOL, "a cliff's condition", fund)
+
+
 def check_flat(ctx: Context, fund: n.Fund, c: n.Flat) -> None:
     expect(ctx, c.amount, units.MONEY, "a flat amount", fund)
 
@@ -230,7 +236,7 @@ def check_adjust(ctx: Context, fund: n.Fund, c: n.Adjust) -> None:
 
 CLAUSE_CHECKS = {n.Applies: check_applies, n.Exclude: check_exclude, n.Base: check_base,
                  n.Deductible: check_deductible, n.Cap: check_cap, n.Rate: check_rate, n.Bands: check_bands,
-                 n.Flat: check_flat, n.Adjust: check_adjust}
+                 n.Flat: check_flat, n.Adjust: check_adjust, n.Cliff: check_cliff}
 
 
 def expect(ctx: Context, expr: n.Expr, want: Type, what: str, fund: n.Fund | None) -> None:

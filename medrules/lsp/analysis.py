@@ -318,7 +318,7 @@ class Symbol:
 def _clause_name(c) -> str:
     words = {n.Applies: "applies", n.Exclude: "exclude", n.Base: "base", n.Accumulate: "accumulate",
              n.Deductible: "deductible", n.Cap: "cap", n.Rate: "rate", n.Bands: "bands", n.Flat: "flat",
-             n.Adjust: "adjust"}
+             n.Adjust: "adjust", n.Cliff: "cliff"}
     return words.get(type(c), type(c).__name__.lower())
 
 

@@ -114,6 +114,8 @@ def describe(plan: Plan) -> str:
         for fund in layer.funds:
             out.append(f"  fund {fund.name}")
             out += [f"    {_op(o)}" for o in fund.operations()]
+            out += [f"    declared cliff when {show(x.when)} (metadata: prove exempts it from monotone)"
+                    for x in fund.cliffs]
         if layer.total is not None:
             out.append(f"  total {show(layer.total.expr)}")
         for c in layer.contributions:

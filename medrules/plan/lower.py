@@ -168,6 +168,7 @@ class _Lowerer:
             rounding=rounding,
             accumulates=tuple(ops.Accumulate(a.role, a.accumulator, a) for a in  # cost, deductible, payments
                               sorted(fund.clause(n.Accumulate), key=lambda a: ops.ROLES.index(a.role))),
+            cliffs=tuple(ops.Cliff(self.expr(x.when), x) for x in fund.clause(n.Cliff)),
         )
 
     def pay(self, fund: n.Fund):

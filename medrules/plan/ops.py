@@ -175,6 +175,16 @@ class Accumulate:
     node: object
 
 
+@_op
+class Cliff:
+    """A declared cliff (metadata, not a kernel step: both backends ignore it). Where ``when`` differs
+    between two claims, the policy itself lets the one that costs more be paid less; ``medrules
+    prove`` exempts such pairs from 'monotone' and cites ``node.citation``."""
+
+    when: Expr
+    node: object
+
+
 PAYS = (Rate, Bands, Flat)
 ROLES = ("cost", "deductible", "payments")  # the order a fund accumulates in
 OPERATIONS = (Applies, Exclude, Base, Deductible, CostCap, Rate, Bands, Flat, Adjust, PaymentCap, Rounding,
@@ -195,6 +205,7 @@ class FundPlan:
     payment_caps: tuple[PaymentCap, ...]
     rounding: Rounding
     accumulates: tuple[Accumulate, ...]
+    cliffs: tuple[Cliff, ...] = ()  # declared cliffs: metadata for prove, not in operations()
 
     def operations(self) -> tuple:
         """Every operation in the kernel's order."""
