@@ -61,9 +61,19 @@ class Gathered(dict):
 
     def __missing__(self, key):
         column = self.source[key]
-        column = column if self.index is None else column[self.index]
-        self[key] = column
+        column = column if self.index is None or not np.ndim(column) else column[self.index]
+        dict.__setitem__(self, key, column)
         return column
+
+    def __setitem__(self, key, value):  # a column written here (not the source's)
+        dict.__setitem__(self, key, value)
+        self.own.add(key)
+
+    def __iter__(self):
+        return iter(set(self.source) | set(dict.keys(self)))
+
+    def items(self):
+        return [(k, self[k]) for k in self]
 
     def __or__(self, other: dict) -> Gathered:
         """With ``other``'s columns in place of the source's (a treatment)."""
@@ -71,7 +81,7 @@ class Gathered(dict):
 
     def take(self, rows: np.ndarray) -> Gathered:
         index = rows if self.index is None else self.index[rows]
-        return Gathered(self.source, index, {k: self[k][rows] for k in self.own})
+        return Gathered(self.source, index, {k: self[k][rows] if np.ndim(self[k]) else self[k] for k in self.own})
 
 
 def _lazy(values) -> Gathered:
@@ -93,27 +103,39 @@ class Wave:
         self.below: dict[str, np.ndarray] = {}  # the layer below's results (BaseOutput)
         self.error = np.zeros(n_rows, np.int32)  # 0: fine; else an index into messages (+1)
         self.messages = messages
-        self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row
-        self._starts = None
+        self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row, or a
+        self._starts = None  # function giving it; and where each group starts (made when first needed)
+
+    def groups(self) -> np.ndarray:
+        if callable(self.grp):
+            self.grp = self.grp()
+        return self.grp
 
     def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
-        the rows before (``inclusive``: up to and including) each row. One ``cumsum`` minus each group's start
-        offset; int64 wraps in the global sum cancel in the difference, and a group sum beyond the exact
-        range is refused row by row."""
+        the rows before (``inclusive``: up to and including) each row. One ``cumsum`` of ``x`` with each group's
+        first value lowered by the previous group's total (``np.add.reduceat``), so the sum restarts at every
+        group and never holds more than one group's running total; a group's sum beyond the exact range is
+        refused row by row."""
         if self._starts is None:
-            g = self.grp
+            g = self.groups()
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
-        total = np.cumsum(x)
-        before = total - x
-        out = (total if inclusive else before) - before[self._starts]
+            self._starts = np.flatnonzero(first)
+        starts = self._starts
+        x = np.broadcast_to(x, (self.n,))
+        y = x.astype(np.int64, copy=True)
+        if len(starts) > 1:
+            y[starts[1:]] -= np.add.reduceat(x, starts)[:-1]
+        out = np.cumsum(y, out=y)
+        if not inclusive:
+            out -= x
         if _largest(x) * len(x) > LIMIT:  # rarely: a group's sum could leave the exact range
-            f = np.cumsum(x.astype(np.float64))
-            f = f - (f - x)[self._starts]
-            _check_range(self, mask if mask is not None else np.ones(self.n, bool), f, node)
+            f = x.astype(np.float64)
+            if len(starts) > 1:
+                f[starts[1:]] -= np.add.reduceat(x.astype(np.float64), starts)[:-1]
+            _check_range(self, mask if mask is not None else np.ones(self.n, bool), np.cumsum(f), node)
         return out
 
     def fail(self, rows: np.ndarray, message: str) -> None:
@@ -134,12 +156,12 @@ class Wave:
         w.claim = self.claim.take(rows)
         w.member = self.member.take(rows)
         w.given = {k: v.take(rows) for k, v in self.given.items()}
-        w.acc = {k: v[rows] for k, v in self.acc.items()}
-        w.out = {f: {k: v[rows] for k, v in o.items()} for f, o in self.out.items()}
-        w.below = {k: v[rows] for k, v in self.below.items()}
+        w.acc = _lazy(self.acc).take(rows)  # (the columns a fund reads: gathered when read)
+        w.out = {f: _lazy(o).take(rows) for f, o in self.out.items()}
+        w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
         w.messages = self.messages
-        w.grp = self.grp[rows] if self.grp is not None else None
+        w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
         w._starts = None
         return w
 
@@ -157,6 +179,14 @@ def _below(a, bound) -> bool:
 
 def _above(a, bound) -> bool:
     return bool(np.max(a) > bound) if np.size(a) else False
+
+
+NONE = np.int64(0)  # an accumulator's opening value when none is given (0 for every member)
+
+
+def _plus(opening, running: np.ndarray) -> np.ndarray:
+    """An accumulator's opening value plus a running sum (no addition when there is no opening)."""
+    return running if opening is NONE else opening + running
 
 
 def _largest(a) -> int:
@@ -209,6 +239,7 @@ class V:
     fn: object
     scale: int | None = None
     node: object = None
+    const: bool = False  # reads nothing: the same value on every row, whatever the mask
 
     def __call__(self, w: Wave, mask: np.ndarray) -> np.ndarray:
         return self.fn(w, mask)
@@ -225,13 +256,13 @@ def constant(value, t, node) -> V:
         if abs(iv) > LIMIT:
             raise _refuse(node, f"the number {value}", "amounts beyond 2^62 at their scale are not exact in int64")
         iv = np.int64(iv)
-        return V(lambda w, m: iv, scale, node)
+        return V(lambda w, m: iv, scale, node, True)
     if t.unit == "date":
         dn = np.int64(day_number(value))
-        return V(lambda w, m: dn, None, node)
+        return V(lambda w, m: dn, None, node, True)
     if t.unit == "bool":
         b = np.bool_(value)
-        return V(lambda w, m: b, None, node)
+        return V(lambda w, m: b, None, node, True)
     return V(lambda w, m: np.full(w.n, value, object), None, node)
 
 
@@ -257,7 +288,7 @@ class Compiler:
             t = self.type(e)
             if t.unit == "enum":
                 code = np.int64(self.enum_code(e, e.value))
-                return V(lambda w, m: code, None, e.node)
+                return V(lambda w, m: code, None, e.node, True)
             if t.unit == "set":
                 raise _refuse(e.node, "a constant set")
             return constant(e.value, t, e.node)
@@ -286,6 +317,9 @@ class Compiler:
             table[[members.index(x) for x in e.names]] = True
             if e.negated:
                 table = ~table
+            if table.sum() == 1:  # one member: a comparison is cheaper than a lookup
+                code = np.int64(np.flatnonzero(table)[0])
+                return V(lambda w, m: f(w, m) == code, None, e.node)
             return V(lambda w, m: table[f(w, m)], None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
@@ -595,12 +629,12 @@ def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray, r
     amount = f.deductible_amount(w, active)
     if ded.per == "year" and running:  # used = the bases it applied to, clipped at the (group-constant) amount
         used = w.acc[f.plan.deductible_acc]  # the opening value here
-        x = np.where(applies & active, base, 0)
-        w.acc[f.plan.deductible_acc] = np.minimum(used + w.running(x, mask=active, node=ded.node),
+        x = base * (applies & active)
+        w.acc[f.plan.deductible_acc] = np.minimum(_plus(used, w.running(x, mask=active, node=ded.node)),
                                                   np.maximum(used, amount))
     used = w.acc[f.plan.deductible_acc] if ded.per == "year" else 0
     remaining = np.maximum(0, amount - used)
-    return np.where(applies, np.minimum(base, remaining), 0)
+    return np.minimum(base, remaining) * applies
 
 
 def settle_cost_cap(f: VFund, w: Wave, active, a0, start, end) -> tuple[np.ndarray, np.ndarray]:
@@ -618,22 +652,30 @@ def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.n
     for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
         out.append((kind, on, amount(w, active), amount.scale))
+    if len(out) > 1 and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
+        scale = max(a[3] for a in out)
+        bonus = sum(rescale(amount, scale - ascale) * on for _, on, amount, ascale in out)
+        out = [("points", True, bonus, scale)]
     return out
 
 
 def adjusted(f: VFund, w: Wave, active, rate: np.ndarray, scale: int, adjust, node) -> tuple[np.ndarray, int]:
-    """A written rate with the adjustments that hold, applied in order; refuses rates outside 0–100%."""
+    """A written rate with the adjustments that hold, applied in order; refuses rates outside 0–100%.
+    ``active`` may be a function giving the rows (made only when they are needed)."""
+    def rows():
+        return active() if callable(active) else active
     for kind, on, amount, ascale in adjust:
         if kind == "points":
             target = max(scale, ascale)
-            rate = rescale(rate, target - scale) + np.where(on, rescale(amount, target - ascale), 0)
+            rate = rescale(rate, target - scale) + (rescale(amount, target - ascale) if on is True else
+                                                    rescale(amount, target - ascale) * on)
             scale = target
         else:  # relative: rate × (1 + amount), on the rows where it holds
             one = 10 ** ascale
-            rate = multiply(w, active, rate, np.where(on, one + amount, one), node)
+            rate = multiply(w, rows(), rate, np.where(on, one + amount, one), node)
             scale += ascale
     if _below(rate, 0) or _above(rate, 10 ** scale):  # two reductions; the rows only when some is outside
-        outside = active & ((rate < 0) | (rate > 10 ** scale))
+        outside = rows() & ((rate < 0) | (rate > 10 ** scale))
         w.fail(outside, f"fund '{f.name}' would pay at a rate outside 0%–100% ({_where(node)})")
     return rate, scale
 
@@ -652,10 +694,14 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
         lo = lower + shift
         top = end if upper is None else np.minimum(end, upper + shift)
         part = np.maximum(0, top - np.maximum(start, lo))
-        inside = active & (part > 0)
-        rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, band.node)
-        if _below(rate, 0) or _above(rate, 10 ** scale):  # a rate not asked for outside the band: no part there
-            rate = np.where(inside, rate, 0)
+        # the rate is asked for where the band holds part of the claim (a part outside it is 0: its rate there
+        # is never used); a constant rate needs no mask
+        if rate_expr.const:
+            rate, scale = adjusted(f, w, lambda part=part: active & (part > 0), rate_expr(w, active),
+                                   rate_expr.scale, adjust, band.node)
+        else:
+            inside = active & (part > 0)
+            rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, band.node)
         pieces.append((part, rate, scale))
     return pieces
 
@@ -728,7 +774,7 @@ def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rou
 def settle_accumulate(f: VFund, w: Wave, active, base, taken, paid) -> None:
     deltas = {"cost": base, "deductible": taken, "payments": paid}
     for acc in f.plan.accumulates:  # cost, deductible, payments
-        w.acc[acc.accumulator] = w.acc[acc.accumulator] + np.where(active, deltas[acc.role], 0)
+        w.acc[acc.accumulator] = w.acc[acc.accumulator] + deltas[acc.role] * active
 
 
 @attrs.frozen
@@ -741,7 +787,8 @@ class Rounding:
     node: object
 
     def __call__(self, num: np.ndarray, den, R: int) -> np.ndarray:
-        return round_div(num, den * (10 ** R) * self.quantum, self.mode) * self.quantum
+        q = round_div(num, den * (10 ** R) * self.quantum, self.mode)
+        return q * self.quantum if self.quantum != 1 else q
 
     def within(self, limit: np.ndarray) -> np.ndarray:
         """The largest amount on the grid not above ``limit`` (toward zero)."""
@@ -769,7 +816,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         if running:
             for acc in f.plan.accumulates:
                 if acc.accumulator not in done:
-                    w.acc[acc.accumulator] = opening[acc.accumulator] + w.running(out[ROLE_OUTPUT[acc.role]], True)
+                    w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
         return out
     else:
         rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
@@ -787,7 +834,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
-            w.acc[acc.accumulator] = opening[acc.accumulator] + w.running(out[ROLE_OUTPUT[acc.role]], True)
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
     return out
 
 
@@ -801,15 +848,17 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     because what the fund would take or pay without the cap does not depend on the running total, and
     the room is on the rounding grid)."""
     base = settle_base(f, w, active)
+    everyone = bool(active.all())
+    counted = base if everyone else base * active  # what the cost accumulator adds
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
-        w.acc[cost] = w.acc[cost] + w.running(np.where(active, base, 0), mask=active, node=f.plan.base.node)
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node))
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
     taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
     end, above_ceiling = settle_cost_cap(f, w, active, a0, start, end)
-    payable = end - start
     pay = f.plan.pay
+    payable = None if isinstance(pay, ops.Bands) and "payable" not in f.outputs else end - start
     if isinstance(pay, ops.Flat):
         pieces = settle_flat(f, w, active, payable)
     elif isinstance(pay, ops.Bands):
@@ -828,10 +877,11 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
         # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
         # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
         would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
-        would = np.where(active, settle_rounding(f, w, active, would_raw, R, would_room, base, rounding), 0)
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding) * active
         acc = f.plan.payments_acc
         opening = w.acc[acc]
-        before = np.minimum(opening + w.running(would, mask=active, node=f.plan.node), np.maximum(opening, f.year_cap))
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node)),
+                            np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
         paid = np.minimum(would, room)
@@ -849,19 +899,20 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     if not running:
         settle_accumulate(f, w, active, base, taken, paid)
     else:  # the accumulators whose value before each claim was computed: now after it
-        deltas = {"cost": base, "deductible": taken}
         for a in f.plan.accumulates:
-            if a.role in deltas and (a.role == "cost" or f.plan.deductible.per == "year"):
-                w.acc[a.accumulator] = w.acc[a.accumulator] + np.where(active, deltas[a.role], 0)
-                accumulated.add(a.accumulator)
-
-    everyone = active.all()
+            if a.role == "cost":
+                w.acc[a.accumulator] = w.acc[a.accumulator] + counted
+            elif a.role == "deductible" and f.plan.deductible.per == "year":
+                w.acc[a.accumulator] = w.acc[a.accumulator] + taken * active
+            else:
+                continue
+            accumulated.add(a.accumulator)
 
     def on(x):
         if everyone:
             return x if np.ndim(x) else np.full(w.n, x, np.int64)
-        return np.where(active, x, 0)
-    values = dict(paid=lambda: paid, base=lambda: base, deductible=lambda: taken, payable=lambda: payable,
+        return x * active  # (× a mask: faster than np.where, exact in int64)
+    values = dict(paid=lambda: paid, base=lambda: counted, deductible=lambda: taken, payable=lambda: payable,
                   above_cap=lambda: above, above_ceiling=lambda: above_ceiling, remaining=lambda: base - paid)
     return {k: on(values[k]()) for k in f.outputs} | {"applied": active}, accumulated
 
@@ -1095,6 +1146,17 @@ def choose_paths(layer: ops.Layer, funds: tuple[VFund, ...], quantum: int) -> tu
     return None, tuple(out)
 
 
+
+def with_paths(vp: VectorProgram, path: str) -> VectorProgram:
+    """The same program with every fund in waves (``"waves"``) or every layer in waves (``"layer waves"``):
+    the paths the backend falls back to, forced, for the differential tests and the benchmark."""
+    def layer(y: VLayer) -> VLayer:
+        if path == "layer waves":
+            return attrs.evolve(y, waves=y.waves or "forced (with_paths)")
+        return attrs.evolve(y, funds=tuple(attrs.evolve(f, path="waves", why="forced (with_paths)")
+                                           for f in y.funds))
+    return attrs.evolve(vp, layers=tuple(layer(y) for y in vp.layers))
+
 # ---------------------------------------------------------------- settling columns
 @attrs.frozen
 class Result:
@@ -1169,8 +1231,9 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
         back = np.empty(n_claims, np.int64)  # back to the order of the input
         back[order] = np.arange(n_claims)
     codes = error[back]
-    errors = np.full(n_claims, "", object)
+    errors = np.zeros(n_claims, "U1")  # '' everywhere: nothing failed
     if messages:
+        errors = np.full(n_claims, "", object)
         failed = codes > 0
         errors[failed] = np.array(messages, dtype=object)[codes[failed] - 1]
         held = np.isin(member_of, np.unique(member_of[failed])) & ~failed
@@ -1191,13 +1254,18 @@ class Rows:
         np.not_equal(who[1:], who[:-1], out=self.new_member[1:])
         self.new_group = self.new_member.copy()  # a new member or a new benefit year: accumulators restart
         self.new_group[1:] |= year[1:] != year[:-1]
-        self.grp = np.cumsum(self.new_group)
+        self.starts = np.flatnonzero(self.new_group)  # where each (member, benefit year) group starts
         self._waves = None
+
+    def group_ids(self) -> np.ndarray:
+        """Each claim's (member, benefit year) group, numbered in order."""
+        return np.cumsum(self.new_group)
 
     def first_year(self) -> np.ndarray:
         """The claims in their member's first benefit year (where opening values count)."""
         first = np.flatnonzero(self.new_member)
-        return self.grp == np.repeat(self.grp[first], np.diff(np.r_[first, self.n])) if self.n else self.new_member
+        grp = self.group_ids()
+        return grp == np.repeat(grp[first], np.diff(np.r_[first, self.n])) if self.n else self.new_member
 
     def waves(self) -> list[np.ndarray]:
         """The rows of each wave, its members in the same order from wave to wave (most claims first)."""
@@ -1212,7 +1280,7 @@ class Rows:
     def before(self, rows: np.ndarray, opening: np.ndarray, after: np.ndarray) -> np.ndarray:
         """An accumulator before each of a wave's claims: its opening value on a group's first claim, else its
         value after the member's previous claim (the row before, settled in the wave before)."""
-        return np.where(self.new_group[rows], opening[rows], after[rows - 1])
+        return np.where(self.new_group[rows], opening[rows] if np.ndim(opening) else opening, after[rows - 1])
 
 
 def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages):
@@ -1223,14 +1291,14 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
     accs: dict[str, np.ndarray] = {}
     below = None
     total = np.zeros(n, np.int64)
-    paid_sum = np.zeros(n, np.int64)
+    paid_sum = None
     error = np.zeros(n, np.int32)
-    zero = np.zeros(n, np.int64)
+    zero = NONE  # an accumulator without opening values starts at 0 (a scalar: no column to add)
     for layer in vp.layers:
         def key(a, layer=layer):
             return f"{layer.prefix}.{a}" if layer.prefix else a
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
-        w.grp = rows.grp
+        w.grp, w._starts = rows.group_ids, rows.starts
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
@@ -1242,19 +1310,21 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         for f in layer.funds:
             outs[key(f.name)] = paid[f.name]
         for a in layer.accumulators:
-            accs[key(a)] = w.acc[a]
-        paid_sum += layer_paid
-        below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
-        for fname, o in w.out.items():
-            below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
-        error = np.where(error == 0, w.error, error)
-    negative = (total - paid_sum) < 0
-    if negative.any():
+            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.full(n, w.acc[a], np.int64)
+        paid_sum = layer_paid if paid_sum is None else paid_sum + layer_paid
+        if layer is not vp.layers[-1]:
+            below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
+            for fname, o in w.out.items():
+                below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
+        if w.error.any():
+            error = np.where(error == 0, w.error, error)
+    member_pays = total - paid_sum
+    if _below(member_pays, 0):
         message = "the funds would pay more than the claim's total cost"
         if message not in messages:
             messages.append(message)
-        error = np.where((error == 0) & negative, messages.index(message) + 1, error)
-    return outs, total, total - paid_sum, accs, error
+        error = np.where((error == 0) & (member_pays < 0), messages.index(message) + 1, error)
+    return outs, total, member_pays, accs, error
 
 
 def _off_grid(layer: VLayer, opening: dict) -> str | None:
@@ -1303,7 +1373,7 @@ def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ro
     """One fund wave by wave, on all claims: its accumulators carried from a member's claim to the next."""
     names = [a.accumulator for a in f.plan.accumulates]
     opening = {a: w.acc[a] for a in names}
-    after = {a: w.acc[a].copy() for a in names}
+    after = {a: np.broadcast_to(w.acc[a], (w.n,)).copy() for a in names}
     out = {k: np.zeros(w.n, v.dtype) for k, v in zero_outputs(0).items()}
     for at in rows.waves():
         part = w.subset(at)
@@ -1323,7 +1393,7 @@ def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ro
 def settle_layer_in_waves(layer: VLayer, w: Wave, rows: Rows):
     """The whole layer wave by wave (its running totals are not one fund's alone)."""
     opening = dict(w.acc)
-    after = {a: v.copy() for a, v in w.acc.items()}
+    after = {a: np.broadcast_to(v, (w.n,)).copy() for a, v in w.acc.items()}
     outs: dict[str, dict[str, np.ndarray]] = {}
     paid = {f.name: np.zeros(w.n, np.int64) for f in layer.funds}
     layer_paid = np.zeros(w.n, np.int64)
