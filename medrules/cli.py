@@ -568,7 +568,10 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                   columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
                   ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
                                     "decisions, explained, in this ledger (docs/ledger.md)")] = None,
-                  debug: DebugOpt = False, reading: ReadingOpt = None) -> None:
+                  debug: DebugOpt = False, reading: ReadingOpt = None,
+                  explain_plan: Annotated[bool, typer.Option("--explain-plan", help="first print how each fund is "
+                                                             "settled: running sums or waves, and why")] = False
+                  ) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):
@@ -581,7 +584,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                       "settle into the ledger without --reading, or compare with 'medrules readings'"))
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
-                       progress, out, lambda path: s.read(path, "rulebook"), s.readings)
+                       progress, out, lambda path: s.read(path, "rulebook"), s.readings, explain_plan)
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

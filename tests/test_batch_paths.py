@@ -172,3 +172,17 @@ def test_an_opening_off_the_rounding_grid_settles_the_layer_in_waves(caplog):
     expected = [Decimal(x) for x in ("0", "99", "0", "0", "0")]
     assert paid == expected and scalar == expected
     assert "the opening 'paid' of some member is not on the rounding grid" in caplog.text
+
+
+def test_settle_explain_plan_prints_the_paths(tmp_path):
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    (tmp_path / "claims.csv").write_text("member_id,category,claim_id,date,kind,compliant_cost\n"
+                                         "M1,working,C1,2012-03-01,inpatient,50600\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["settle", str(QUZHOU), str(tmp_path / "claims.csv"), "--out",
+                                 str(tmp_path / "out.csv"), "--no-progress", "--explain-plan"])
+    assert r.exit_code == 0, r.output
+    # the rulebook's own reading (a cost ceiling at 160,000): no yearly payment cap on the inpatient fund
+    assert "  fund inpatient_pool: running sums: a0 as a running sum of bases\n" in r.output
+    assert "settled 1 claims" in r.output

@@ -104,7 +104,8 @@ class Wave:
         self.error = np.zeros(n_rows, np.int32)  # 0: fine; else an index into messages (+1)
         self.messages = messages
         self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row, or a
-        self._starts = None  # function giving it; and where each group starts (made when first needed)
+        self._starts = None  # function giving it; (where each group starts, each row's group 0, 1, …), or a
+        # function giving them (made when first needed)
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
@@ -113,22 +114,25 @@ class Wave:
 
     def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
-        the rows before (``inclusive``: up to and including) each row. One ``cumsum`` of ``x`` with each group's
-        first value lowered by the previous group's total (``np.add.reduceat``), so the sum restarts at every
-        group and never holds more than one group's running total; a group's sum beyond the exact range is
-        refused row by row."""
+        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
+        group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
+        beyond the exact range is refused row by row."""
+        if callable(self._starts):
+            self._starts = self._starts()
         if self._starts is None:
             g = self.groups()
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = np.flatnonzero(first)
-        starts = self._starts
+            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp) - 1)
+        starts, gid = self._starts  # where each group starts; each row's group (0, 1, …)
         x = np.broadcast_to(x, (self.n,))
-        y = x.astype(np.int64, copy=True)
-        if len(starts) > 1:
-            y[starts[1:]] -= np.add.reduceat(x, starts)[:-1]
-        out = np.cumsum(y, out=y)
+        out = np.cumsum(x, dtype=np.int64)
+        if len(starts):
+            offset = np.empty(len(starts), np.int64)
+            offset[0] = 0
+            offset[1:] = out[starts[1:] - 1]
+            out -= np.take(offset, gid)
         if not inclusive:
             out -= x
         if _largest(x) * len(x) > LIMIT:  # rarely: a group's sum could leave the exact range
@@ -217,9 +221,14 @@ def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
 
 def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
     """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    negative = num < 0
-    mag = np.abs(num) if negative.any() else num
-    if mode == "half_up":  # ties away from zero
+    if _below(num, 0):
+        negative = num < 0
+        mag = np.abs(num)
+    else:
+        negative, mag = None, num
+    if mode == "half_up" and isinstance(den, int) and den % 2 == 0:  # ties away from zero; half of den is whole
+        q = (mag + den // 2) // den
+    elif mode == "half_up":
         q = (2 * mag + den) // (2 * den)
     elif mode == "down":
         q = mag // den
@@ -652,7 +661,7 @@ def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.n
     for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
         out.append((kind, on, amount(w, active), amount.scale))
-    if len(out) > 1 and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
+    if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
         scale = max(a[3] for a in out)
         bonus = sum(rescale(amount, scale - ascale) * on for _, on, amount, ascale in out)
         out = [("points", True, bonus, scale)]
@@ -1255,11 +1264,16 @@ class Rows:
         self.new_group = self.new_member.copy()  # a new member or a new benefit year: accumulators restart
         self.new_group[1:] |= year[1:] != year[:-1]
         self.starts = np.flatnonzero(self.new_group)  # where each (member, benefit year) group starts
-        self._waves = None
+        self._waves = self._gid = None
 
     def group_ids(self) -> np.ndarray:
-        """Each claim's (member, benefit year) group, numbered in order."""
-        return np.cumsum(self.new_group)
+        """Each claim's (member, benefit year) group, numbered in order from 0."""
+        if self._gid is None:
+            self._gid = np.cumsum(self.new_group, dtype=np.intp) - 1
+        return self._gid
+
+    def index(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.starts, self.group_ids()
 
     def first_year(self) -> np.ndarray:
         """The claims in their member's first benefit year (where opening values count)."""
@@ -1298,7 +1312,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         def key(a, layer=layer):
             return f"{layer.prefix}.{a}" if layer.prefix else a
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
-        w.grp, w._starts = rows.group_ids, rows.starts
+        w.grp, w._starts = rows.group_ids, rows.index
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
