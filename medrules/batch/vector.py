@@ -91,7 +91,8 @@ def _lazy(values) -> Gathered:
 class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
-    __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts")
+    __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
+                 "memo")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -103,6 +104,7 @@ class Wave:
         self.below: dict[str, np.ndarray] = {}  # the layer below's results (BaseOutput)
         self.error = np.zeros(n_rows, np.int32)  # 0: fine; else an index into messages (+1)
         self.messages = messages
+        self.memo: dict = {}  # comparisons of facts with constants, made once per wave (see Compiler.memo)
         self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row, or a
         self._starts = None  # function giving it; (where each group starts, each row's group 0, 1, …), or a
         # function giving them (made when first needed)
@@ -165,6 +167,7 @@ class Wave:
         w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
         w.messages = self.messages
+        w.memo = {}
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
         w._starts = None
         return w
@@ -326,10 +329,11 @@ class Compiler:
             table[[members.index(x) for x in e.names]] = True
             if e.negated:
                 table = ~table
+            key = self.memo_key(e.operand) and ("in", self.memo_key(e.operand), tuple(table))
             if table.sum() == 1:  # one member: a comparison is cheaper than a lookup
                 code = np.int64(np.flatnonzero(table)[0])
-                return V(lambda w, m: f(w, m) == code, None, e.node)
-            return V(lambda w, m: table[f(w, m)], None, e.node)
+                return V(self.memo(key, lambda w, m: f(w, m) == code), None, e.node)
+            return V(self.memo(key, lambda w, m: table[f(w, m)]), None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
@@ -429,7 +433,31 @@ class Compiler:
             (left, right), _ = self.aligned([left, right])
         op = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
               ">=": np.greater_equal}[e.op]
-        return V(lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool), None, e.node)
+        key = self.memo_key(e.left) and self.memo_key(e.right) and ("cmp", e.op, self.memo_key(e.left),
+                                                                    self.memo_key(e.right))
+        return V(self.memo(key, lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool)), None, e.node)
+
+    def memo_key(self, e):
+        """A key for a fact that is always given, or a constant (None for anything else)."""
+        if isinstance(e, c.Fact) and not e.optional:
+            return ("fact", e.record, e.field)
+        if isinstance(e, (c.Const, c.Param)):
+            return ("const", str(e.value), str(self.type(e)))
+        return None
+
+    @staticmethod
+    def memo(key, fn):
+        """A comparison of facts with constants reads no mask: computed once per wave (``claim.kind ==
+        outpatient`` in three exclusions and a fund's ``applies``), never changed by its readers."""
+        if not key:
+            return fn
+
+        def once(w, m):
+            found = w.memo.get(key)
+            if found is None:
+                found = w.memo[key] = fn(w, m)
+            return found
+        return once
 
     def call(self, e: c.Call) -> V:
         if e.func in ("min", "max"):
@@ -1080,7 +1108,7 @@ def _constant(v: V) -> int | None:
     """The value of a compiled expression that reads nothing (None when it reads something)."""
     w = Wave.__new__(Wave)
     w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
-    w.error, w.messages, w.grp, w._starts = np.zeros(1, np.int32), [], None, None
+    w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
     try:
         return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
     except (KeyError, IndexError, TypeError, AttributeError):
@@ -1324,7 +1352,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         for f in layer.funds:
             outs[key(f.name)] = paid[f.name]
         for a in layer.accumulators:
-            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.full(n, w.acc[a], np.int64)
+            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.broadcast_to(w.acc[a], (n,))  # (a view: no column)
         paid_sum = layer_paid if paid_sum is None else paid_sum + layer_paid
         if layer is not vp.layers[-1]:
             below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
@@ -1358,6 +1386,7 @@ def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
         holds = when(w, everyone)
         if holds.any():
             replaced = np.where(holds, value(w, holds), w.record(record)[field])
+            w.memo = {}  # a fact changed: comparisons of it are made again
             if record == "claim":
                 w.claim = w.claim | {field: replaced}
             else:
