@@ -265,7 +265,9 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
 
 
 @app.command()
-def explain(rulebook: RulebookArg, facts: FactsArg,
+def explain(rulebook: RulebookArg,
+            facts: Annotated[Optional[Path], typer.Argument(help="a facts file (JSON), see docs/facts.md; or, "
+                                                            "instead, --results and --claims")] = None,
             claim: Annotated[Optional[list[str]], typer.Option("--claim", help="only this claim (repeatable)")] = None,
             what_if: Annotated[Optional[list[str]], typer.Option(
                 "--what-if", help="FACT=VALUE: explain what would change (repeatable), "
@@ -278,13 +280,38 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
             template_dir: Annotated[Optional[Path], typer.Option(
                 "--template-dir", help="a folder of templates (letter.html.j2, style.css.j2, explanation.md.j2) "
                                        "replacing the shipped ones: an office's own letter")] = None,
-            reading: ReadingOpt = None) -> None:
+            reading: ReadingOpt = None,
+            results: Annotated[Optional[Path], typer.Option("--results", help="a results file of 'medrules settle': "
+                                                            "explain its --claim, checked against its amounts")] = None,
+            claims_in: Annotated[Optional[list[Path]], typer.Option("--claims", help="with --results: the claim "
+                                                                    "files the batch settled")] = None,
+            members: Annotated[Optional[Path], typer.Option("--members", help="with --results: the members file "
+                                                            "the batch read")] = None,
+            column: Annotated[Optional[list[str]], typer.Option("--column", help="with --results: FACT=COLUMN, as "
+                                                                "for settle")] = None,
+            columns: Annotated[Optional[Path], typer.Option("--columns", help="with --results: the column mapping "
+                                                            "file the batch used")] = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
     def body(s: _Session):
+        from medrules.diagnostics import MedrulesError
         s.choose(reading)
-        if rulebook.is_dir():
+        found = None
+        if results is not None:  # a claim of a batch (docs/batch.md): its member's rows, the same plan
+            from medrules.batch.command import column_options
+            from medrules.batch.explain import from_results
+            if not claim or len(claim) != 1 or facts is not None:
+                raise MedrulesError(error("explain", "--results explains one claim of the results: give --claim ID "
+                                          "(once) and --claims FILE…, and no facts file", None,
+                                          "medrules explain RULEBOOK --results OUT --claims CLAIMS --claim ID"))
+            found = from_results(rulebook, results, claims_in or [], claim[0], members,
+                                 column_options(column or [], columns), lambda p: s.read(p, "rulebook"), s.readings)
+        elif facts is None:
+            raise MedrulesError(error("explain", "give a facts file, or --results and --claims", None,
+                                      "medrules explain RULEBOOK FACTS, or medrules explain RULEBOOK --results OUT "
+                                      "--claims CLAIMS --claim ID"))
+        elif rulebook.is_dir():
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
             source = s.read(facts, "facts")
@@ -304,14 +331,13 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                 for e in docs:
                     out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             return
-        program = s.program(rulebook)
-        if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
+        program = found.program if found else s.program(rulebook)
+        if not found and program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
             from medrules import membership_cli
             doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value)
             return print(doc) if isinstance(doc, str) else out.print(doc)
-        the_facts = s.facts(facts, program)
+        the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
-        from medrules.diagnostics import MedrulesError
         for cid in claim or []:
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
@@ -334,8 +360,11 @@ def explain(rulebook: RulebookArg, facts: FactsArg,
                 out.print(render_what_if(w, most, citizen=view is View.citizen))
             return
         result = settle(program, the_facts, trace=True)
+        if found:
+            from medrules.batch.explain import check
+            check(found, result)
         from medrules.analyses.readings import other_readings
-        notes = other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
+        notes = () if found else other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
         e = explain_settlement(program, result, lang.value, claim, readings=notes)
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
@@ -564,7 +593,10 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                   columns: _ColumnsOpt = None, scheduler: _SchedulerOpt = None, progress: _ProgressOpt = True,
                   ledger: Annotated[Optional[str], typer.Option("--ledger", help="also record each member's "
                                     "decisions, explained, in this ledger (docs/ledger.md)")] = None,
-                  debug: DebugOpt = False, reading: ReadingOpt = None) -> None:
+                  debug: DebugOpt = False, reading: ReadingOpt = None,
+                  explain_plan: Annotated[bool, typer.Option("--explain-plan", help="first print how each fund is "
+                                                             "settled: running sums or waves, and why")] = False
+                  ) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
     def body(s: _Session):
@@ -577,7 +609,8 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                       "settle into the ledger without --reading, or compare with 'medrules readings'"))
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
-                       progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger)
+                       progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger,
+                       explain_plan=explain_plan)
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

@@ -37,7 +37,8 @@ def column_options(pairs: list[str], mapping_file: Path | None) -> dict[str, str
 
 def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path | None, columns: dict[str, str],
                    scheduler: str | None, progress: bool, console: Console, read,
-                   readings: dict[str, str] | None = None, ledger: str | None = None) -> Summary:
+                   readings: dict[str, str] | None = None, ledger: str | None = None,
+                   explain_plan: bool = False) -> Summary:
     if readings and scheduler is not None:
         raise MedrulesError(error("reading", "'--reading' is not available with '--scheduler': the workers load "
                                   "the rulebook by its path, under its own readings", None,
@@ -48,6 +49,9 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
         return settle_premiums_command(program, claims, out, members, columns, scheduler, console, ledger)
     rb = load_rulebooks(rulebook, read=read, readings=readings) if program is None else Rulebooks(
         str(rulebook), (compile_vector(program),))
+    if explain_plan:  # how the vector backend settles each fund: running sums or waves, and why
+        for vp in rb.versions:
+            console.print(vp.describe(), markup=False, highlight=False)
     if scheduler is not None:
         from medrules.batch.distributed import settle_on_dask
         summary = settle_on_dask(rb, claims, out, scheduler=scheduler, members=members, columns=columns)

@@ -12,7 +12,7 @@ import numpy as np
 
 import medrules
 from medrules.batch.columns import encode_records
-from medrules.batch.vector import compile_vector, settle_columns
+from medrules.batch.vector import compile_vector, settle_columns, with_paths
 from medrules.diagnostics import MedrulesError
 from medrules.evaluate import Program
 from medrules.facts import Claim, Facts
@@ -27,8 +27,12 @@ def as_facts(member: dict, claims: list[dict]) -> Facts:
                  tuple(Claim(str(c["id"]), i, c, _GENERATED, {}) for i, c in enumerate(claims)), {}, {})
 
 
-def settle_vector(program: Program, members: list[tuple[dict, list[dict]]]):
+def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None):
+    """``path``: force the fallback (``"waves"``: every fund; ``"layer waves"``: every layer), else the paths
+    chosen at load."""
     vp = compile_vector(program)
+    if path is not None:
+        vp = with_paths(vp, path)
     rows = [c for _, cs in members for c in cs]
     who = np.array([i for i, (_, cs) in enumerate(members) for _ in cs], np.int64)
     ck = program.checked
@@ -36,8 +40,9 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]]):
     return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table)
 
 
-def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20) -> list[str]:
-    _, result = settle_vector(program, members)
+def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20,
+                path: str | None = None) -> list[str]:
+    _, result = settle_vector(program, members, path)
 
     def yuan(x) -> Decimal:
         return Decimal(int(x)).scaleb(-result.scale)

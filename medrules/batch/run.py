@@ -292,10 +292,23 @@ def _results_schema(rb: Rulebooks) -> pa.Schema:
         funds += [f for f in v.fund_names() if f not in funds]
         accs += [a for a in v.accumulator_names() if a not in accs]
     return pa.schema([("member_id", pa.string()), ("claim_id", pa.string()), (vp.dated_by, pa.date32()),
-                      ("year", pa.string()), ("rulebook", pa.string())]
+                      ("year", pa.string()), ("rulebook", pa.string()), ("plan", pa.string())]
                      + [(f"paid.{f}", money) for f in funds]
                      + [("total_cost", money), ("member_pays", money)]
                      + [(f"after.{a}", money) for a in accs])
+
+
+_PLAN_HASHES: dict[int, tuple[VectorProgram, str]] = {}
+
+
+def plan_hash(vp: VectorProgram) -> str:
+    """The SHA-256 of the plan that settled a claim (``plan`` column of the results; the ledger's plan_hash):
+    ``medrules explain --results`` checks it before explaining a claim of the results."""
+    known = _PLAN_HASHES.get(id(vp))
+    if known is None or known[0] is not vp:
+        from medrules.ledger.sources import plan_fingerprint
+        known = _PLAN_HASHES[id(vp)] = (vp, plan_fingerprint(vp.program))
+    return known[1]
 
 
 def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, days, keep) -> pa.Table:
@@ -313,7 +326,9 @@ def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, da
             "year": pa.DictionaryArray.from_arrays(pa.array(year_index), pa.array([labels[y] for y in label_values]))
             .cast(pa.string()),
             "rulebook": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(at), np.int32)),
-                                                       pa.array([vp.program.checked.id])).cast(pa.string())}
+                                                       pa.array([vp.program.checked.id])).cast(pa.string()),
+            "plan": pa.DictionaryArray.from_arrays(pa.array(np.zeros(len(at), np.int32)),
+                                                   pa.array([plan_hash(vp)])).cast(pa.string())}
     for f, values in r.funds.items():
         cols[f"paid.{f}"] = io.decimal_column(values[order], r.scale)
     cols["total_cost"] = io.decimal_column(r.total[order], r.scale)

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import logging
+
 import attrs
 import numpy as np
 
@@ -38,6 +40,7 @@ from medrules.plan import ops
 NUMERIC = ("money", "rate", "points", "relpct", "count", "days", "months")
 LIMIT = 2 ** 62  # any intermediate beyond this is refused (int64 holds 2^63)
 MAX_SCALE = 12
+log = logging.getLogger(__name__)
 
 
 def _refuse(node, what: str, hint: str | None = None) -> MedrulesError:
@@ -46,22 +49,100 @@ def _refuse(node, what: str, hint: str | None = None) -> MedrulesError:
 
 
 # ---------------------------------------------------------------- a wave
+class Gathered(dict):
+    """Columns in another row order, gathered when first read (``index`` None: the same rows): a rulebook
+    reads few of the facts a wave holds, and most claims never reach the expressions that read the rest."""
+
+    __slots__ = ("source", "index", "own")
+
+    def __init__(self, source: dict, index: np.ndarray | None = None, own: dict | None = None):
+        super().__init__(own or {})
+        self.source, self.index, self.own = source, index, set(own or ())
+
+    def __missing__(self, key):
+        column = self.source[key]
+        column = column if self.index is None or not np.ndim(column) else column[self.index]
+        dict.__setitem__(self, key, column)
+        return column
+
+    def __setitem__(self, key, value):  # a column written here (not the source's)
+        dict.__setitem__(self, key, value)
+        self.own.add(key)
+
+    def __iter__(self):
+        return iter(set(self.source) | set(dict.keys(self)))
+
+    def items(self):
+        return [(k, self[k]) for k in self]
+
+    def __or__(self, other: dict) -> Gathered:
+        """With ``other``'s columns in place of the source's (a treatment)."""
+        return Gathered(self.source, self.index, {k: self[k] for k in self.own} | dict(other))
+
+    def take(self, rows: np.ndarray) -> Gathered:
+        index = rows if self.index is None else self.index[rows]
+        return Gathered(self.source, index, {k: self[k][rows] if np.ndim(self[k]) else self[k] for k in self.own})
+
+
+def _lazy(values) -> Gathered:
+    return values if isinstance(values, Gathered) else Gathered(values)
+
+
 class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
-    __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages")
+    __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
+                 "memo")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
-        self.claim = dict(claim.values)
-        self.member = member.values
-        self.given = {("claim", k): v for k, v in claim.given.items()} | {
-            ("member", k): v for k, v in member.given.items()}
+        self.claim = _lazy(claim.values)
+        self.member = _lazy(member.values)
+        self.given = {"claim": _lazy(claim.given), "member": _lazy(member.given)}  # record -> field -> mask
         self.acc = acc
         self.out: dict[str, dict[str, np.ndarray]] = {}  # this layer's funds settled so far
         self.below: dict[str, np.ndarray] = {}  # the layer below's results (BaseOutput)
         self.error = np.zeros(n_rows, np.int32)  # 0: fine; else an index into messages (+1)
         self.messages = messages
+        self.memo: dict = {}  # comparisons of facts with constants, made once per wave (see Compiler.memo)
+        self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row, or a
+        self._starts = None  # function giving it; (where each group starts, each row's group 0, 1, …), or a
+        # function giving them (made when first needed)
+
+    def groups(self) -> np.ndarray:
+        if callable(self.grp):
+            self.grp = self.grp()
+        return self.grp
+
+    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None) -> np.ndarray:
+        """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
+        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
+        group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
+        beyond the exact range is refused row by row."""
+        if callable(self._starts):
+            self._starts = self._starts()
+        if self._starts is None:
+            g = self.groups()
+            first = np.empty(len(g), bool)
+            first[:1] = True
+            np.not_equal(g[1:], g[:-1], out=first[1:])
+            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp) - 1)
+        starts, gid = self._starts  # where each group starts; each row's group (0, 1, …)
+        x = np.broadcast_to(x, (self.n,))
+        out = np.cumsum(x, dtype=np.int64)
+        if len(starts):
+            offset = np.empty(len(starts), np.int64)
+            offset[0] = 0
+            offset[1:] = out[starts[1:] - 1]
+            out -= np.take(offset, gid)
+        if not inclusive:
+            out -= x
+        if _largest(x) * len(x) > LIMIT:  # rarely: a group's sum could leave the exact range
+            f = x.astype(np.float64)
+            if len(starts) > 1:
+                f[starts[1:]] -= np.add.reduceat(x.astype(np.float64), starts)[:-1]
+            _check_range(self, mask if mask is not None else np.ones(self.n, bool), np.cumsum(f), node)
+        return out
 
     def fail(self, rows: np.ndarray, message: str) -> None:
         """Rows (a mask) that cannot be settled: their members go to the rejects file."""
@@ -78,14 +159,17 @@ class Wave:
         """The same wave on some of its rows (a fund that applies to few claims is settled on those only)."""
         w = Wave.__new__(Wave)
         w.n = len(rows)
-        w.claim = {k: v[rows] for k, v in self.claim.items()}
-        w.member = {k: v[rows] for k, v in self.member.items()}
-        w.given = {k: v[rows] for k, v in self.given.items()}
-        w.acc = {k: v[rows] for k, v in self.acc.items()}
-        w.out = {f: {k: v[rows] for k, v in o.items()} for f, o in self.out.items()}
-        w.below = {k: v[rows] for k, v in self.below.items()}
+        w.claim = self.claim.take(rows)
+        w.member = self.member.take(rows)
+        w.given = {k: v.take(rows) for k, v in self.given.items()}
+        w.acc = _lazy(self.acc).take(rows)  # (the columns a fund reads: gathered when read)
+        w.out = {f: _lazy(o).take(rows) for f, o in self.out.items()}
+        w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
         w.messages = self.messages
+        w.memo = {}
+        w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
+        w._starts = None
         return w
 
 
@@ -93,6 +177,23 @@ def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
     bad = mask & (np.abs(values) > LIMIT)
     if bad.any():
         w.fail(bad, f"an amount is too large for exact arithmetic at {_where(node)}")
+
+
+def _below(a, bound) -> bool:
+    """Some value is below ``bound`` (a reduction, not a mask)."""
+    return bool(np.min(a) < bound) if np.size(a) else False
+
+
+def _above(a, bound) -> bool:
+    return bool(np.max(a) > bound) if np.size(a) else False
+
+
+NONE = np.int64(0)  # an accumulator's opening value when none is given (0 for every member)
+
+
+def _plus(opening, running: np.ndarray) -> np.ndarray:
+    """An accumulator's opening value plus a running sum (no addition when there is no opening)."""
+    return running if opening is NONE else opening + running
 
 
 def _largest(a) -> int:
@@ -123,9 +224,14 @@ def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
 
 def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
     """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    negative = num < 0
-    mag = np.abs(num) if negative.any() else num
-    if mode == "half_up":  # ties away from zero
+    if _below(num, 0):
+        negative = num < 0
+        mag = np.abs(num)
+    else:
+        negative, mag = None, num
+    if mode == "half_up" and isinstance(den, int) and den % 2 == 0:  # ties away from zero; half of den is whole
+        q = (mag + den // 2) // den
+    elif mode == "half_up":
         q = (2 * mag + den) // (2 * den)
     elif mode == "down":
         q = mag // den
@@ -145,26 +251,30 @@ class V:
     fn: object
     scale: int | None = None
     node: object = None
+    const: bool = False  # reads nothing: the same value on every row, whatever the mask
 
     def __call__(self, w: Wave, mask: np.ndarray) -> np.ndarray:
         return self.fn(w, mask)
 
 
 def constant(value, t, node) -> V:
-    """A value known when compiling, as a column of the wave's length."""
+    """A value known when compiling, as a numpy scalar (it broadcasts: no column of the wave's length)."""
     if t.unit in NUMERIC:
         d = Decimal(value)
         scale = min(max(0, -d.as_tuple().exponent), MAX_SCALE)
         iv = int(d.scaleb(scale))
         if Decimal(iv).scaleb(-scale) != d:
             raise _refuse(node, f"the number {value}")
-        return V(lambda w, m: np.full(w.n, iv, np.int64), scale, node)
+        if abs(iv) > LIMIT:
+            raise _refuse(node, f"the number {value}", "amounts beyond 2^62 at their scale are not exact in int64")
+        iv = np.int64(iv)
+        return V(lambda w, m: iv, scale, node, True)
     if t.unit == "date":
-        dn = day_number(value)
-        return V(lambda w, m: np.full(w.n, dn, np.int64), None, node)
+        dn = np.int64(day_number(value))
+        return V(lambda w, m: dn, None, node, True)
     if t.unit == "bool":
-        b = bool(value)
-        return V(lambda w, m: np.full(w.n, b), None, node)
+        b = np.bool_(value)
+        return V(lambda w, m: b, None, node, True)
     return V(lambda w, m: np.full(w.n, value, object), None, node)
 
 
@@ -189,8 +299,8 @@ class Compiler:
         if isinstance(e, (c.Const, c.Param)):
             t = self.type(e)
             if t.unit == "enum":
-                code = self.enum_code(e, e.value)
-                return V(lambda w, m: np.full(w.n, code, np.int64), None, e.node)
+                code = np.int64(self.enum_code(e, e.value))
+                return V(lambda w, m: code, None, e.node, True)
             if t.unit == "set":
                 raise _refuse(e.node, "a constant set")
             return constant(e.value, t, e.node)
@@ -219,32 +329,36 @@ class Compiler:
             table[[members.index(x) for x in e.names]] = True
             if e.negated:
                 table = ~table
-            return V(lambda w, m: table[f(w, m)], None, e.node)
+            key = self.memo_key(e.operand) and ("in", self.memo_key(e.operand), tuple(table))
+            if table.sum() == 1:  # one member: a comparison is cheaper than a lookup
+                code = np.int64(np.flatnonzero(table)[0])
+                return V(self.memo(key, lambda w, m: f(w, m) == code), None, e.node)
+            return V(self.memo(key, lambda w, m: table[f(w, m)]), None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
         if isinstance(e, c.And):
             fs = [self.expr(x) for x in e.operands]
 
-            def and_fn(w, m):
-                result = np.ones(w.n, bool)
+            def and_fn(w, m):  # true only inside the mask
+                result = m
                 for f in fs:  # each operand is evaluated only where the ones before it held
-                    sub = m & result
-                    if not sub.any():  # false wherever it matters: the rest is not evaluated
-                        return sub
-                    result &= f(w, sub)
+                    if not result.any():  # false wherever it matters: the rest is not evaluated
+                        return result
+                    result = result & f(w, result)
                 return result
             return V(and_fn, None, e.node)
         if isinstance(e, c.Or):
             fs = [self.expr(x) for x in e.operands]
 
-            def or_fn(w, m):
+            def or_fn(w, m):  # true only inside the mask
                 result = np.zeros(w.n, bool)
+                sub = m
                 for f in fs:
-                    sub = m & ~result
                     if not sub.any():
                         return result
-                    result |= f(w, sub)
+                    result = result | (f(w, sub) & sub)
+                    sub = m & ~result
                 return result
             return V(or_fn, None, e.node)
         if isinstance(e, c.Call):
@@ -278,7 +392,7 @@ class Compiler:
                        f"(give {record}.{name}, or test given({text}) before using it)")
 
             def get_optional(w, m):
-                missing = m & ~w.given[(record, name)]
+                missing = m & ~w.given[record][name]
                 if missing.any():
                     w.fail(missing, message)
                 return w.record(record)[name]
@@ -319,7 +433,31 @@ class Compiler:
             (left, right), _ = self.aligned([left, right])
         op = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
               ">=": np.greater_equal}[e.op]
-        return V(lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool), None, e.node)
+        key = self.memo_key(e.left) and self.memo_key(e.right) and ("cmp", e.op, self.memo_key(e.left),
+                                                                    self.memo_key(e.right))
+        return V(self.memo(key, lambda w, m: np.asarray(op(left(w, m), right(w, m)), bool)), None, e.node)
+
+    def memo_key(self, e):
+        """A key for a fact that is always given, or a constant (None for anything else)."""
+        if isinstance(e, c.Fact) and not e.optional:
+            return ("fact", e.record, e.field)
+        if isinstance(e, (c.Const, c.Param)):
+            return ("const", str(e.value), str(self.type(e)))
+        return None
+
+    @staticmethod
+    def memo(key, fn):
+        """A comparison of facts with constants reads no mask: computed once per wave (``claim.kind ==
+        outpatient`` in three exclusions and a fund's ``applies``), never changed by its readers."""
+        if not key:
+            return fn
+
+        def once(w, m):
+            found = w.memo.get(key)
+            if found is None:
+                found = w.memo[key] = fn(w, m)
+            return found
+        return once
 
     def call(self, e: c.Call) -> V:
         if e.func in ("min", "max"):
@@ -357,7 +495,7 @@ class Compiler:
                 return V(lambda w, m: np.ones(w.n, bool), None, e.node)
             key = (fact.record, fact.field)
             self.reads.add(key)
-            return V(lambda w, m: w.given[key].copy(), None, e.node)
+            return V(lambda w, m: w.given[key[0]][key[1]].copy(), None, e.node)
         if e.func == "has":
             group = self.expr(e.args[0])
             members = enum_members(self.ck, self.type(e.args[0]).enum)
@@ -427,6 +565,9 @@ def add_months(days: np.ndarray, months: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- fund operations
+OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
+
+
 @attrs.frozen
 class VFund:
     """One fund of the plan (:class:`medrules.plan.ops.FundPlan`), its expressions compiled for columns."""
@@ -442,10 +583,18 @@ class VFund:
     rate: V | None  # Rate: the written rate; Flat: the amount
     bands: tuple[tuple[int, int | None, V, ops.Band], ...]  # lower, upper (money scale), rate
     adjusts: tuple[tuple[str, V, V, ops.Adjust], ...]  # kind, amount, when
+    path: str = "waves"  # running sums (all claims at once) | waves (the k-th claim of every member together)
+    why: str = ""  # why this path (shown by VectorProgram.describe)
+    year_cap: int | None = None  # running sums: the tightest yearly payment cap (money scale, on the grid)
+    outputs: tuple = OUTPUTS  # the outputs computed (those read by a later fund, a layer above or an accumulator)
 
     @property
     def name(self) -> str:
         return self.plan.name
+
+    @property
+    def running(self) -> bool:
+        return self.path == "running sums"
 
 
 def compile_fund(comp: Compiler, fund: ops.FundPlan) -> VFund:
@@ -503,21 +652,26 @@ def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
 
 def settle_base(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     base = f.base(w, active)
-    negative = active & (base < 0)
-    if negative.any():
+    if _below(base, 0):
+        negative = active & (base < 0)
         w.fail(negative, f"fund '{f.name}' would apply to a negative amount ({_where(f.base.node)})")
     return base
 
 
-def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray) -> np.ndarray:
+def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray, running: bool = False) -> np.ndarray:
     ded = f.plan.deductible
     if ded is None:
         return np.zeros(w.n, np.int64)
     applies = f.deductible_when(w, active) if f.deductible_when is not None else np.ones(w.n, bool)
     amount = f.deductible_amount(w, active)
+    if ded.per == "year" and running:  # used = the bases it applied to, clipped at the (group-constant) amount
+        used = w.acc[f.plan.deductible_acc]  # the opening value here
+        x = base * (applies & active)
+        w.acc[f.plan.deductible_acc] = np.minimum(_plus(used, w.running(x, mask=active, node=ded.node)),
+                                                  np.maximum(used, amount))
     used = w.acc[f.plan.deductible_acc] if ded.per == "year" else 0
     remaining = np.maximum(0, amount - used)
-    return np.where(applies, np.minimum(base, remaining), 0)
+    return np.minimum(base, remaining) * applies
 
 
 def settle_cost_cap(f: VFund, w: Wave, active, a0, start, end) -> tuple[np.ndarray, np.ndarray]:
@@ -535,22 +689,30 @@ def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.n
     for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
         out.append((kind, on, amount(w, active), amount.scale))
+    if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
+        scale = max(a[3] for a in out)
+        bonus = sum(rescale(amount, scale - ascale) * on for _, on, amount, ascale in out)
+        out = [("points", True, bonus, scale)]
     return out
 
 
 def adjusted(f: VFund, w: Wave, active, rate: np.ndarray, scale: int, adjust, node) -> tuple[np.ndarray, int]:
-    """A written rate with the adjustments that hold, applied in order; refuses rates outside 0–100%."""
+    """A written rate with the adjustments that hold, applied in order; refuses rates outside 0–100%.
+    ``active`` may be a function giving the rows (made only when they are needed)."""
+    def rows():
+        return active() if callable(active) else active
     for kind, on, amount, ascale in adjust:
         if kind == "points":
             target = max(scale, ascale)
-            rate = rescale(rate, target - scale) + np.where(on, rescale(amount, target - ascale), 0)
+            rate = rescale(rate, target - scale) + (rescale(amount, target - ascale) if on is True else
+                                                    rescale(amount, target - ascale) * on)
             scale = target
         else:  # relative: rate × (1 + amount), on the rows where it holds
             one = 10 ** ascale
-            rate = multiply(w, active, rate, np.where(on, one + amount, one), node)
+            rate = multiply(w, rows(), rate, np.where(on, one + amount, one), node)
             scale += ascale
-    outside = active & ((rate < 0) | (rate > 10 ** scale))
-    if outside.any():
+    if _below(rate, 0) or _above(rate, 10 ** scale):  # two reductions; the rows only when some is outside
+        outside = rows() & ((rate < 0) | (rate > 10 ** scale))
         w.fail(outside, f"fund '{f.name}' would pay at a rate outside 0%–100% ({_where(node)})")
     return rate, scale
 
@@ -569,9 +731,15 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
         lo = lower + shift
         top = end if upper is None else np.minimum(end, upper + shift)
         part = np.maximum(0, top - np.maximum(start, lo))
-        inside = active & (part > 0)
-        rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, band.node)
-        pieces.append((np.where(inside, part, 0), np.where(inside, rate, 0), scale))
+        # the rate is asked for where the band holds part of the claim (a part outside it is 0: its rate there
+        # is never used); a constant rate needs no mask
+        if rate_expr.const:
+            rate, scale = adjusted(f, w, lambda part=part: active & (part > 0), rate_expr(w, active),
+                                   rate_expr.scale, adjust, band.node)
+        else:
+            inside = active & (part > 0)
+            rate, scale = adjusted(f, w, inside, rate_expr(w, inside), rate_expr.scale, adjust, band.node)
+        pieces.append((part, rate, scale))
     return pieces
 
 
@@ -580,30 +748,40 @@ def settle_flat(f: VFund, w: Wave, active, payable) -> list:
     return [(np.minimum(amount, payable), np.ones(w.n, np.int64), 0)]
 
 
-def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding):
+def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding, years: bool = True):
     """Payments stop at the tightest payment cap. Returns (payment at scale M+R, room at scale M or None,
-    above_cap at scale M)."""
-    if not f.payment_caps:
+    above_cap at scale M). ``years=False``: as if the fund had no yearly cap (what it would pay)."""
+    caps = f.payment_caps if years else tuple(c for c in f.payment_caps if c[0].per != "year")
+    if not caps:
         return raw, None, np.zeros(w.n, np.int64)
     room = None
-    for cap, amount in f.payment_caps:
+    for cap, amount in caps:
         value = amount(w, active)
         before = w.acc[f.plan.payments_acc] if cap.per == "year" else 0
         own = np.maximum(0, value - before)
         room = own if room is None else np.minimum(room, own)
+    if not np.ndim(room):
+        room = np.full(w.n, room, np.int64)
     room_r = rescale(room, R, w, active, f.plan.node)
     limited = active & (raw > room_r)
     paid = np.where(limited, room_r, raw)
+    above = above_cap(f, w, limited, room_r, pieces, rounding) if years else np.zeros(w.n, np.int64)
+    return paid, room, above
+
+
+def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarray:
+    """The cost beyond the point where payments reach the room (scale M+R), walking the pieces in order,
+    on the rows where the room limits the payment."""
     above = np.zeros(w.n, np.int64)
     rows = np.flatnonzero(limited)
-    if len(rows):  # the cost beyond the point where payments reach the room, walking the pieces in order
+    if len(rows):
         left = room_r[rows]
         beyond = np.zeros(len(rows), np.int64)  # whole pieces above the cap (scale M)
         num = np.zeros(len(rows), np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
         den = np.ones(len(rows), np.int64)
         some = limited[rows]
         for part, rate, _scale in pieces:
-            part, rate = part[rows], rate[rows]
+            part, rate = part[rows], (rate[rows] if np.ndim(rate) else rate)
             exhausted = left <= 0
             beyond += np.where(exhausted, part, 0)
             amount = multiply(w, some, part, rate, f.plan.node)
@@ -613,7 +791,7 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
         total = multiply(w, some, beyond, den, f.plan.node) + num
         above[rows] = rounding(total, den, 0)  # total / den is already in units of the money scale
-    return paid, room, above
+    return above
 
 
 def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding) -> np.ndarray:
@@ -624,8 +802,8 @@ def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rou
     over = rounded > limit
     if over.any():
         rounded = np.where(over, rounding.within(limit), rounded)
-    bad = active & ((rounded < 0) | (rounded > base) | ((rounded > room) if room is not None else False))
-    if bad.any():
+    if _below(rounded, 0):  # (the clamp above keeps it within the room and the base)
+        bad = active & (rounded < 0)
         w.fail(bad, f"fund '{f.name}' would pay outside 0 to what it may pay ({_where(f.plan.node)})")
     return rounded
 
@@ -633,7 +811,7 @@ def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rou
 def settle_accumulate(f: VFund, w: Wave, active, base, taken, paid) -> None:
     deltas = {"cost": base, "deductible": taken, "payments": paid}
     for acc in f.plan.accumulates:  # cost, deductible, payments
-        w.acc[acc.accumulator] = w.acc[acc.accumulator] + np.where(active, deltas[acc.role], 0)
+        w.acc[acc.accumulator] = w.acc[acc.accumulator] + deltas[acc.role] * active
 
 
 @attrs.frozen
@@ -646,14 +824,21 @@ class Rounding:
     node: object
 
     def __call__(self, num: np.ndarray, den, R: int) -> np.ndarray:
-        return round_div(num, den * (10 ** R) * self.quantum, self.mode) * self.quantum
+        q = round_div(num, den * (10 ** R) * self.quantum, self.mode)
+        return q * self.quantum if self.quantum != 1 else q
 
     def within(self, limit: np.ndarray) -> np.ndarray:
         """The largest amount on the grid not above ``limit`` (toward zero)."""
         return round_div(limit, self.quantum, "down") * self.quantum
 
 
-def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> dict[str, np.ndarray]:
+ROLE_OUTPUT = {"cost": "base", "deductible": "deductible", "payments": "paid"}  # what each role accumulates
+
+
+def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False) -> dict:
+    """The fund on the wave's rows. ``running``: the rows are all claims in (member, date) order and
+    ``w.acc`` holds the opening values of the fund's accumulators; they are settled as running sums
+    (exact for this fund: :func:`choose_paths`) and left as the values after each claim."""
     out = zero_outputs(w.n)
     w.out[f.name] = out
     active = settle_applies(f, w, active)
@@ -661,33 +846,56 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> di
     count = int(active.sum())
     if not count:
         return out
+    opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
     if count * 2 >= w.n:
-        out.update(settle_payment(f, w, active, rounding))
+        got, done = settle_payment(f, w, active, rounding, running)
+        out.update(got)
+        if running:
+            for acc in f.plan.accumulates:
+                if acc.accumulator not in done:
+                    w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
         return out
-    rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
-    part = w.subset(rows)
-    paid = settle_payment(f, part, np.ones(len(rows), bool), rounding)
-    for k, v in paid.items():
-        column = np.zeros(w.n, v.dtype)
-        column[rows] = v
-        out[k] = column
-    for acc in f.plan.accumulates:
-        after = w.acc[acc.accumulator].copy()
-        after[rows] = part.acc[acc.accumulator]
-        w.acc[acc.accumulator] = after
-    w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
+    else:
+        rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
+        part = w.subset(rows)
+        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running)
+        for k, v in paid.items():
+            column = np.zeros(w.n, v.dtype)
+            column[rows] = v
+            out[k] = column
+        if not running:
+            for acc in f.plan.accumulates:
+                after = w.acc[acc.accumulator].copy()
+                after[rows] = part.acc[acc.accumulator]
+                w.acc[acc.accumulator] = after
+        w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
+    if running:  # the value after each claim: the opening plus the running sum of what the fund added
+        for acc in f.plan.accumulates:
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
     return out
 
 
-def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) -> dict[str, np.ndarray]:
-    """From the base to the accumulators, on the rows where the fund applies: the fund's outputs."""
+def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False):
+    """From the base to the accumulators, on the rows where the fund applies: the fund's outputs (those
+    read: ``f.outputs``), and (``running``) the accumulators it has brought to their values after each claim.
+
+    ``running``: each accumulator the fund reads is first turned from its opening value into its value
+    before each claim: the cost axis a0 as the running sum of bases; the deductible used and the payments
+    under a yearly cap as clipped running sums (``min(opening + Σ before, max(opening, cap))``: exact
+    because what the fund would take or pay without the cap does not depend on the running total, and
+    the room is on the rounding grid)."""
     base = settle_base(f, w, active)
-    a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.zeros(w.n, np.int64)
-    taken = settle_deductible(f, w, active, base)
+    everyone = bool(active.all())
+    counted = base if everyone else base * active  # what the cost accumulator adds
+    if running and f.plan.cost_acc:
+        cost = f.plan.cost_acc
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node))
+    a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
+    taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
     end, above_ceiling = settle_cost_cap(f, w, active, a0, start, end)
-    payable = end - start
     pay = f.plan.pay
+    payable = None if isinstance(pay, ops.Bands) and "payable" not in f.outputs else end - start
     if isinstance(pay, ops.Flat):
         pieces = settle_flat(f, w, active, payable)
     elif isinstance(pay, ops.Bands):
@@ -695,22 +903,55 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding) ->
     else:
         pieces = settle_rate(f, w, active, payable)
     R = max(p[2] for p in pieces)
-    raw = np.zeros(w.n, np.int64)
+    raw = None
     aligned = []
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
-        raw = raw + multiply(w, active, part, rate, f.plan.node)
-    paid_raw, room, above_cap = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
-    paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding)
-    settle_accumulate(f, w, active, base, taken, paid)
-
-    everyone = active.all()
+        product = multiply(w, active, part, rate, f.plan.node)
+        raw = product if raw is None else raw + product
+    if running and f.year_cap is not None:
+        # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
+        # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
+        would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding) * active
+        acc = f.plan.payments_acc
+        opening = w.acc[acc]
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node)),
+                            np.maximum(opening, f.year_cap))
+        w.acc[acc] = before
+        room = np.maximum(0, f.year_cap - before)
+        paid = np.minimum(would, room)
+        if would_room is not None:
+            room = np.minimum(room, would_room)
+        room_r = rescale(room, R, w, active, f.plan.node)
+        above = above_cap(f, w, active & (raw > room_r), room_r, aligned, rounding) if "above_cap" in f.outputs \
+            else None
+        w.acc[acc] = before + paid
+        accumulated = {acc}
+    else:
+        paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
+        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding)
+        accumulated = set()
+    if not running:
+        settle_accumulate(f, w, active, base, taken, paid)
+    else:  # the accumulators whose value before each claim was computed: now after it
+        for a in f.plan.accumulates:
+            if a.role == "cost":
+                w.acc[a.accumulator] = w.acc[a.accumulator] + counted
+            elif a.role == "deductible" and f.plan.deductible.per == "year":
+                w.acc[a.accumulator] = w.acc[a.accumulator] + taken * active
+            else:
+                continue
+            accumulated.add(a.accumulator)
 
     def on(x):
-        return x if everyone else np.where(active, x, 0)
-    return dict(paid=on(paid), base=on(base), deductible=on(taken), payable=on(payable), above_cap=on(above_cap),
-                above_ceiling=on(above_ceiling), remaining=on(base - paid), applied=active)
+        if everyone:
+            return x if np.ndim(x) else np.full(w.n, x, np.int64)
+        return x * active  # (× a mask: faster than np.where, exact in int64)
+    values = dict(paid=lambda: paid, base=lambda: counted, deductible=lambda: taken, payable=lambda: payable,
+                  above_cap=lambda: above, above_ceiling=lambda: above_ceiling, remaining=lambda: base - paid)
+    return {k: on(values[k]()) for k in f.outputs} | {"applied": active}, accumulated
 
 
 # ---------------------------------------------------------------- a plan, layered
@@ -724,6 +965,7 @@ class VLayer:
     funds: tuple[VFund, ...]
     total: V
     rounding: Rounding
+    waves: str | None = None  # why the whole layer is settled in waves (None: each fund takes its own path)
 
     @property
     def prefix(self) -> str:
@@ -755,6 +997,16 @@ class VectorProgram:
 
     def accumulator_names(self) -> list[str]:
         return [f"{y.prefix}.{a}" if y.prefix else a for y in self.layers for a in y.accumulators]
+
+    def describe(self) -> str:
+        """How each fund is settled, and why (``medrules settle --explain-plan``; logged at load)."""
+        out = []
+        for y in self.layers:
+            out.append(f"layer {y.plan.id}" + (f" (as {y.prefix})" if y.prefix else "") +
+                       (f": waves for every fund, because {y.waves}" if y.waves else ""))
+            for f in y.funds:
+                out.append(f"  fund {f.name}: " + ("waves" if y.waves else f"{f.path}: {f.why}"))
+        return "\n".join(out)
 
 
 class _NeedScale(Exception):
@@ -821,12 +1073,139 @@ def _compile_vector(program, plan: ops.Plan, M: int) -> VectorProgram:
         if total.scale < M:
             t0, by = total, M - total.scale
             total = V(lambda w, m, t0=t0, by=by: rescale(t0(w, m), by), M, layer.total.node)
+        waves, funds = choose_paths(layer, funds, quantum)
+        if layer is plan.top:  # no layer above reads its outputs: compute those a fund or an accumulator reads
+            read = {(e.fund, e.output) for e in _walk((layer.treatments, layer.exclusions, layer.funds, layer.total), [])
+                    if isinstance(e, c.FundOutput)}
+            funds = tuple(attrs.evolve(f, outputs=tuple(o for o in OUTPUTS if o == "paid" or (f.name, o) in read or
+                                                        o in {ROLE_OUTPUT[a.role] for a in f.plan.accumulates}))
+                          for f in funds)
         layers.append(VLayer(layer, treatments, exclusions, funds, total,
-                             Rounding(layer.rounding.mode, quantum, layer.rounding.node)))
+                             Rounding(layer.rounding.mode, quantum, layer.rounding.node), waves))
     for layer in plan.layers:  # a treatment writes the fact it treats
         reads |= {(t.record, t.field) for t in layer.treatments}
-    return VectorProgram(program, plan, tuple(layers), M, frozenset(reads))
+    vp = VectorProgram(program, plan, tuple(layers), M, frozenset(reads))
+    log.debug("vector backend, %s:\n%s", plan.top.id, vp.describe())
+    return vp
 
+
+# ---------------------------------------------------------------- running sums or waves, per fund, at load
+def _walk(x, found: list) -> list:
+    """Every core expression node inside an operation (or a tuple of them)."""
+    if isinstance(x, c.EXPRESSIONS):
+        found.append(x)
+        for child in c.children(x):
+            _walk(child, found)
+    elif isinstance(x, (tuple, list)):
+        for y in x:
+            _walk(y, found)
+    elif attrs.has(type(x)) and type(x).__module__ == ops.__name__:
+        for a in attrs.fields(type(x)):
+            if a.name not in ("node", "checked"):
+                _walk(getattr(x, a.name), found)
+    return found
+
+
+def _accs_read(x) -> set[str]:
+    return {e.name for e in _walk(x, []) if isinstance(e, c.Acc)}
+
+
+def _per_member(x, treated: set) -> bool:
+    """The expression has one value for all of a member's claims (constants, parameters, member facts that
+    no treatment rewrites per claim)."""
+    return all(not isinstance(e, (c.Acc, c.FundOutput, c.BaseOutput)) and
+               not (isinstance(e, c.Fact) and (e.record != "member" or e.field in treated)) for e in _walk(x, []))
+
+
+def _constant(v: V) -> int | None:
+    """The value of a compiled expression that reads nothing (None when it reads something)."""
+    w = Wave.__new__(Wave)
+    w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
+    w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
+    try:
+        return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return None
+
+
+def choose_paths(layer: ops.Layer, funds: tuple[VFund, ...], quantum: int) -> tuple[str | None, tuple[VFund, ...]]:
+    """Decide, from the plan, how each fund of a layer is settled (docs/performance.md):
+
+    * **running sums**: all claims at once, in (member, date) order; each accumulator the fund reads becomes
+      a grouped cumulative sum (per member and benefit year): the cost axis a0 as a running sum of bases,
+      a per-year deductible and the payments under yearly caps as clipped running sums. Exact when nothing
+      the fund computes reads its own running totals except through these (its expressions read none of
+      its accumulators), the deductible amount is the same for all of a member's claims, and every yearly
+      payment cap is a constant on the rounding grid (so rounding never crosses the room);
+    * **waves** otherwise: the k-th claim of every member together, the fund's accumulators carried from
+      wave to wave.
+
+    The whole layer is settled in waves when a running total is not one fund's alone: an accumulator fed
+    by two funds, or read by a rulebook-wide treatment or exclusion or by a fund before the fund that feeds
+    it. Returns (why the layer waves or None, the funds with their paths)."""
+    writers: dict[str, list[str]] = {}
+    for f in layer.funds:
+        for a in f.accumulates:
+            writers.setdefault(a.accumulator, []).append(f.name)
+    shared = sorted(a for a, names in writers.items() if len(names) > 1)
+    if shared:
+        return f"accumulator '{shared[0]}' is fed by more than one fund or role", funds
+    for x in layer.treatments + layer.exclusions:
+        fed = sorted(a for a in _accs_read(x) if a in writers)
+        if fed:
+            what = "treatment" if isinstance(x, ops.Treat) else "exclusion"
+            return f"a rulebook-wide {what} ({_where(x.node)}) reads '{fed[0]}', which a fund feeds", funds
+    position = {f.name: i for i, f in enumerate(layer.funds)}
+    treated = {t.field for t in layer.treatments if t.record == "member"}
+    out = []
+    for i, f in enumerate(funds):
+        plan = f.plan
+        reads = _accs_read(plan.operations())
+        later = sorted(a for a in reads if a in writers and position[writers[a][0]] > i)
+        if later:
+            return (f"fund '{f.name}' reads '{later[0]}' before fund '{writers[later[0]][0]}' feeds it "
+                    f"({_where(plan.node)})"), funds
+        own = sorted(a for a in reads if a in writers and writers[a][0] == f.name)
+        why = None
+        if own:
+            why = f"its expressions read its own running total '{own[0]}'"
+        elif plan.deductible is not None and plan.deductible.per == "year" and \
+                not _per_member(plan.deductible.amount, treated):
+            why = f"its yearly deductible ({_where(plan.deductible.node)}) may differ between a member's claims"
+        year_cap = None
+        for cap, amount in f.payment_caps:
+            if cap.per != "year" or why:
+                continue
+            value = _constant(amount) if not _walk(cap.amount, []) or all(
+                isinstance(e, (c.Const, c.Param, c.Arith, c.Neg, c.Call)) for e in _walk(cap.amount, [])) else None
+            if value is None:
+                why = f"its yearly payment cap ({_where(cap.node)}) is not a constant"
+            elif value < 0 or value % quantum:
+                why = f"its yearly payment cap ({_where(cap.node)}) is not on the rounding grid"
+            else:
+                year_cap = value if year_cap is None else min(year_cap, value)
+        if why:
+            out.append(attrs.evolve(f, path="waves", why=why))
+            continue
+        state = [x for x in (plan.cost_acc and "a0 as a running sum of bases",
+                             plan.deductible is not None and plan.deductible.per == "year" and
+                             "the yearly deductible as a clipped running sum",
+                             year_cap is not None and "the yearly payment cap as a clipped running sum") if x]
+        out.append(attrs.evolve(f, path="running sums", year_cap=year_cap,
+                                why="; ".join(state) if state else "reads no running total"))
+    return None, tuple(out)
+
+
+
+def with_paths(vp: VectorProgram, path: str) -> VectorProgram:
+    """The same program with every fund in waves (``"waves"``) or every layer in waves (``"layer waves"``):
+    the paths the backend falls back to, forced, for the differential tests and the benchmark."""
+    def layer(y: VLayer) -> VLayer:
+        if path == "layer waves":
+            return attrs.evolve(y, waves=y.waves or "forced (with_paths)")
+        return attrs.evolve(y, funds=tuple(attrs.evolve(f, path="waves", why="forced (with_paths)")
+                                           for f in y.funds))
+    return attrs.evolve(vp, layers=tuple(layer(y) for y in vp.layers))
 
 # ---------------------------------------------------------------- settling columns
 @attrs.frozen
@@ -868,131 +1247,236 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
     accumulators, per member, for the year of the member's first claim.
 
-    Layout: members are ordered by their number of claims, most first; wave k holds the k-th claim of
-    the first c_k members (those with more than k claims), in that order. So a wave's members, their
-    facts and their accumulators are a prefix of the previous wave's: slices, not gathers."""
+    The claims are sorted by (member, date) once and every column is in that order. A fund on the
+    running-sums path (:func:`choose_paths`) is settled on all claims at once; a fund (or a layer) on the
+    waves path is settled wave by wave: wave k is the k-th claim of every member that has one."""
     n_claims = len(member_of)
-    M = vp.money_scale
     member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
+    order = None  # None: the claims come in (member, date) order already (checked: no sort, no gathers)
     if n_claims and dates.max() - dates.min() < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
-        order = np.argsort(member_of << 32 | (dates - dates.min()), kind="stable")
-    else:
+        key = member_of << 32 | (dates - dates.min())
+        if not (key[1:] >= key[:-1]).all():
+            order = np.argsort(key, kind="stable")
+    elif n_claims > 1 and not ((member_of[1:] > member_of[:-1]) |
+                               ((member_of[1:] == member_of[:-1]) & (dates[1:] >= dates[:-1]))).all():
         order = np.lexsort((np.arange(n_claims), dates, member_of))
-    n_members = len(members)
-    counts = np.bincount(member_of, minlength=n_members)
-    by_count = np.argsort(-counts, kind="stable")  # members, most claims first
-    position = np.empty(n_members, np.int64)
-    position[by_count] = np.arange(n_members)
-    sorted_member = member_of[order]
-    first = np.r_[0, np.cumsum(counts)[:-1]]  # where each member's claims start in ``order``
-    rank = np.arange(n_claims) - first[sorted_member]  # the claim's wave
-    waves = int(counts.max()) if n_claims else 0
-    width = np.array([(counts > k).sum() for k in range(waves)], np.int64)  # members in each wave
-    offset = np.r_[0, np.cumsum(width)]
-    layout = np.empty(n_claims, np.int64)  # wave-major position -> input row
-    layout[offset[rank] + position[sorted_member]] = order
     year = benefit_year_start(dates, vp.year_starts)
-    claim_cols = _only(claims, "claim", vp.reads).take(layout)
-    member_cols = _only(members, "member", vp.reads).take(by_count)
-    wave_year = year[layout]
-    state = [{a: np.zeros(n_members, np.int64) for a in layer.accumulators} for layer in vp.layers]
-    opening = {k: v[by_count] for k, v in (opening or {}).items()}
-    last_year = np.full(n_members, np.iinfo(np.int64).min, np.int64)
-    paid_out = {name: np.zeros(n_claims, np.int64) for name in vp.fund_names()}
-    acc_out = {name: np.zeros(n_claims, np.int64) for name in vp.accumulator_names()}
-    total_out = np.zeros(n_claims, np.int64)
-    member_out = np.zeros(n_claims, np.int64)
-    error_out = np.zeros(n_claims, np.int32)
+    who = member_of if order is None else member_of[order]
+    rows = Rows(who, year if order is None else year[order], len(members))
+    claim_cols = _only(claims, "claim", vp.reads)
+    claim_cols = Table(Gathered(claim_cols.values, order), Gathered(claim_cols.given, order))
+    member_cols = _only(members, "member", vp.reads)
+    member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
+    starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
+    for key, values in (opening or {}).items():
+        values = np.asarray(values, np.int64)[who]
+        starts[key] = np.where(rows.first_year(), values, 0)
     messages: list[str] = []
-    for k in range(waves):
-        c, at = int(width[k]), slice(offset[k], offset[k + 1])
-        this_year = wave_year[at]
-        new_year = this_year != last_year[:c]
-        last_year[:c] = this_year
-        fresh = new_year.all()
-        accs = []
-        for layer, st in zip(vp.layers, state):
-            acc = {}
-            for a, col in st.items():
-                values = np.zeros(c, np.int64) if fresh else np.where(new_year, 0, col[:c])
-                key = f"{layer.prefix}.{a}" if layer.prefix else a
-                if k == 0 and key in opening:
-                    values = values + opening[key]
-                acc[a] = values
-            accs.append(acc)
-        w_error, total, paid_sum, outs = settle_wave(vp, claim_cols.slice(at), member_cols.slice(slice(0, c)), accs,
-                                                     messages, c)
-        for layer, st, acc in zip(vp.layers, state, accs):
-            for a in st:
-                st[a][:c] = acc[a]
-                acc_out[f"{layer.prefix}.{a}" if layer.prefix else a][at] = acc[a]
-        for name, paid in outs.items():
-            paid_out[name][at] = paid
-        total_out[at] = total
-        member_out[at] = total - paid_sum
-        error_out[at] = w_error
-    # back to the order of the input
-    back = np.empty(n_claims, np.int64)
-    back[layout] = np.arange(n_claims)
-
-    def unlayout(x):
-        return x[back]
-    codes = unlayout(error_out)
-    errors = np.full(n_claims, "", object)
+    funds, total, member_pays, accs, error = settle_rows(vp, rows, claim_cols, member_cols, starts, messages)
+    if order is None:
+        order = np.arange(n_claims)
+        back = slice(None)
+    else:
+        back = np.empty(n_claims, np.int64)  # back to the order of the input
+        back[order] = np.arange(n_claims)
+    codes = error[back]
+    errors = np.zeros(n_claims, "U1")  # '' everywhere: nothing failed
     if messages:
+        errors = np.full(n_claims, "", object)
         failed = codes > 0
         errors[failed] = np.array(messages, dtype=object)[codes[failed] - 1]
         held = np.isin(member_of, np.unique(member_of[failed])) & ~failed
         errors[held] = "held back: another claim of this member could not be settled"  # the member whole
-    return Result(order, year, {k: unlayout(v) for k, v in paid_out.items()}, unlayout(total_out),
-                  unlayout(member_out), {k: unlayout(v) for k, v in acc_out.items()}, errors, M)
+    return Result(order, year, {k: v[back] for k, v in funds.items()}, total[back], member_pays[back],
+                  {k: v[back] for k, v in accs.items()}, errors, vp.money_scale)
+
+
+class Rows:
+    """All claims in (member, date) order: where each member's claims and benefit years start, and the
+    waves (the k-th claim of every member that has one), made when a fund needs them."""
+
+    def __init__(self, who: np.ndarray, year: np.ndarray, n_members: int):
+        n = len(who)
+        self.n, self.who, self.n_members = n, who, n_members
+        self.new_member = np.empty(n, bool)
+        self.new_member[:1] = True
+        np.not_equal(who[1:], who[:-1], out=self.new_member[1:])
+        self.new_group = self.new_member.copy()  # a new member or a new benefit year: accumulators restart
+        self.new_group[1:] |= year[1:] != year[:-1]
+        self.starts = np.flatnonzero(self.new_group)  # where each (member, benefit year) group starts
+        self._waves = self._gid = None
+
+    def group_ids(self) -> np.ndarray:
+        """Each claim's (member, benefit year) group, numbered in order from 0."""
+        if self._gid is None:
+            self._gid = np.cumsum(self.new_group, dtype=np.intp) - 1
+        return self._gid
+
+    def index(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.starts, self.group_ids()
+
+    def first_year(self) -> np.ndarray:
+        """The claims in their member's first benefit year (where opening values count)."""
+        first = np.flatnonzero(self.new_member)
+        grp = self.group_ids()
+        return grp == np.repeat(grp[first], np.diff(np.r_[first, self.n])) if self.n else self.new_member
+
+    def waves(self) -> list[np.ndarray]:
+        """The rows of each wave, its members in the same order from wave to wave (most claims first)."""
+        if self._waves is None:
+            first = np.flatnonzero(self.new_member)
+            counts = np.diff(np.r_[first, self.n])
+            by_count = np.argsort(-counts, kind="stable")
+            ordered, first = -counts[by_count], first[by_count]
+            self._waves = [first[:np.searchsorted(ordered, -k)] + k for k in range(int(counts.max()) if self.n else 0)]
+        return self._waves
+
+    def before(self, rows: np.ndarray, opening: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """An accumulator before each of a wave's claims: its opening value on a group's first claim, else its
+        value after the member's previous claim (the row before, settled in the wave before)."""
+        return np.where(self.new_group[rows], opening[rows] if np.ndim(opening) else opening, after[rows - 1])
+
+
+def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages):
+    """Every layer on all claims (in (member, date) order): (paid per fund, total, member pays, accumulators
+    after each claim, error codes)."""
+    n = rows.n
+    outs: dict[str, np.ndarray] = {}
+    accs: dict[str, np.ndarray] = {}
+    below = None
+    total = np.zeros(n, np.int64)
+    paid_sum = None
+    error = np.zeros(n, np.int32)
+    zero = NONE  # an accumulator without opening values starts at 0 (a scalar: no column to add)
+    for layer in vp.layers:
+        def key(a, layer=layer):
+            return f"{layer.prefix}.{a}" if layer.prefix else a
+        w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
+        w.grp, w._starts = rows.group_ids, rows.index
+        if below is not None:
+            w.below = below
+        waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
+        if waves:
+            log.debug("layer %s in waves: %s", layer.plan.id, waves)
+            paid, layer_paid, total = settle_layer_in_waves(layer, w, rows)
+        else:
+            paid, layer_paid, total = settle_layer(layer, w, rows)
+        for f in layer.funds:
+            outs[key(f.name)] = paid[f.name]
+        for a in layer.accumulators:
+            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.broadcast_to(w.acc[a], (n,))  # (a view: no column)
+        paid_sum = layer_paid if paid_sum is None else paid_sum + layer_paid
+        if layer is not vp.layers[-1]:
+            below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
+            for fname, o in w.out.items():
+                below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
+        if w.error.any():
+            error = np.where(error == 0, w.error, error)
+    member_pays = total - paid_sum
+    if _below(member_pays, 0):
+        message = "the funds would pay more than the claim's total cost"
+        if message not in messages:
+            messages.append(message)
+        error = np.where((error == 0) & (member_pays < 0), messages.index(message) + 1, error)
+    return outs, total, member_pays, accs, error
+
+
+def _off_grid(layer: VLayer, opening: dict) -> str | None:
+    """Opening payments not on the rounding grid make a yearly cap's room leave it: the clipped running sum
+    would not be exact, so this run settles the layer in waves."""
+    for f in layer.funds:
+        if f.running and f.year_cap is not None:
+            values = opening[f.plan.payments_acc]
+            if (values % layer.rounding.quantum).any():
+                return f"the opening '{f.plan.payments_acc}' of some member is not on the rounding grid"
+    return None
+
+
+def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
+    everyone = np.ones(w.n, bool)
+    for record, field, value, when in layer.treatments:
+        holds = when(w, everyone)
+        if holds.any():
+            replaced = np.where(holds, value(w, holds), w.record(record)[field])
+            w.memo = {}  # a fact changed: comparisons of it are made again
+            if record == "claim":
+                w.claim = w.claim | {field: replaced}
+            else:
+                w.member = w.member | {field: replaced}
+    active = everyone
+    for exclusion in layer.exclusions:
+        active = active & ~(exclusion(w, active) & active)
+    return active
+
+
+def settle_layer(layer: VLayer, w: Wave, rows: Rows):
+    """One layer on all claims: each fund on its path. Returns (paid per fund, the layer's paid, total)."""
+    active = _treat_and_exclude(layer, w)
+    paid = {}
+    layer_paid = np.zeros(w.n, np.int64)
+    for f in layer.funds:
+        if f.running:
+            out = settle_fund(f, w, active, layer.rounding, running=True)
+        else:
+            out = _fund_in_waves(f, w, active, layer.rounding, rows)
+        paid[f.name] = out["paid"]
+        layer_paid += out["paid"]
+    return paid, layer_paid, layer.total(w, np.ones(w.n, bool))
+
+
+def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, rows: Rows) -> dict:
+    """One fund wave by wave, on all claims: its accumulators carried from a member's claim to the next."""
+    names = [a.accumulator for a in f.plan.accumulates]
+    opening = {a: w.acc[a] for a in names}
+    after = {a: np.broadcast_to(w.acc[a], (w.n,)).copy() for a in names}
+    out = {k: np.zeros(w.n, v.dtype) for k, v in zero_outputs(0).items()}
+    for at in rows.waves():
+        part = w.subset(at)
+        for a in names:
+            part.acc[a] = rows.before(at, opening[a], after[a])
+        got = settle_fund(f, part, active[at], rounding)
+        for k, v in got.items():
+            out[k][at] = v
+        for a in names:
+            after[a][at] = part.acc[a]
+        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+    w.out[f.name] = out
+    w.acc.update(after)
+    return out
+
+
+def settle_layer_in_waves(layer: VLayer, w: Wave, rows: Rows):
+    """The whole layer wave by wave (its running totals are not one fund's alone)."""
+    opening = dict(w.acc)
+    after = {a: np.broadcast_to(v, (w.n,)).copy() for a, v in w.acc.items()}
+    outs: dict[str, dict[str, np.ndarray]] = {}
+    paid = {f.name: np.zeros(w.n, np.int64) for f in layer.funds}
+    layer_paid = np.zeros(w.n, np.int64)
+    total = np.zeros(w.n, np.int64)
+    for at in rows.waves():
+        part = w.subset(at)
+        for a in after:
+            part.acc[a] = rows.before(at, opening[a], after[a])
+        active = _treat_and_exclude(layer, part)
+        for f in layer.funds:
+            got = settle_fund(f, part, active, layer.rounding)
+            paid[f.name][at] = got["paid"]
+            layer_paid[at] += got["paid"]
+        total[at] = layer.total(part, np.ones(part.n, bool))
+        for fname, o in part.out.items():
+            target = outs.setdefault(fname, {k: np.zeros(w.n, v.dtype) for k, v in o.items()})
+            for k, v in o.items():
+                target[k][at] = v
+        for a in after:
+            after[a][at] = part.acc[a]
+        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+    w.out.update(outs)
+    w.acc.update(after)
+    return paid, layer_paid, total
 
 
 def _only(table: Table, record: str, reads) -> Table:
     keep = {f for r, f in reads if r == record}
     return Table({k: v for k, v in table.values.items() if k in keep},
                  {k: v for k, v in table.given.items() if k in keep})
-
-
-def settle_wave(vp: VectorProgram, claim_cols: Table, member_cols: Table, accs, messages, n_rows):
-    outs: dict[str, np.ndarray] = {}
-    below = None
-    total = None
-    paid_sum = np.zeros(n_rows, np.int64)
-    error = np.zeros(n_rows, np.int32)
-    everyone = np.ones(n_rows, bool)
-    for layer, acc in zip(vp.layers, accs):
-        w = Wave(n_rows, claim_cols, member_cols, acc, messages)
-        if below is not None:
-            w.below = below
-        for record, field, value, when in layer.treatments:
-            holds = when(w, everyone)
-            facts = w.record(record)
-            replaced = np.where(holds, value(w, holds), facts[field])
-            if record == "claim":
-                w.claim = w.claim | {field: replaced}
-            else:
-                w.member = w.member | {field: replaced}
-        active = everyone.copy()
-        for exclusion in layer.exclusions:
-            active &= ~(exclusion(w, active) & active)
-        layer_paid = np.zeros(n_rows, np.int64)
-        for f in layer.funds:
-            out = settle_fund(f, w, active, layer.rounding)
-            name = f"{layer.prefix}.{f.name}" if layer.prefix else f.name
-            outs[name] = out["paid"]
-            layer_paid += out["paid"]
-        total = layer.total(w, everyone)
-        paid_sum += layer_paid
-        below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
-        for fname, o in w.out.items():
-            below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
-        error = np.where(error == 0, w.error, error)
-    negative = (total - paid_sum) < 0
-    if negative.any():
-        message = "the funds would pay more than the claim's total cost"
-        if message not in messages:
-            messages.append(message)
-        error = np.where((error == 0) & negative, messages.index(message) + 1, error)
-    return error, total, paid_sum, outs
