@@ -23,6 +23,9 @@ from medrules.source import SourceFile
 
 RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
 RULEBOOKS = [p for p in RULEBOOKS if not p.stem.startswith("contributions")]
+# histories, membership routing and 'recover' are refused at load by the vector backend (test_batch_vector)
+SCALAR_ONLY = {"employee-continuity", "membership-2020", "residents-2020", "integration-2017"}
+RULEBOOKS = [p for p in RULEBOOKS if p.stem not in SCALAR_ONLY]
 QUZHOU = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
 
 
