@@ -152,8 +152,9 @@ def test_household_facts_are_for_contributions_only(tmp_path):
 
 
 def test_an_unknown_record_kind_is_named():
+    # any other name declares a history (a list of records); one that looks like a record kind is a typo
     with pytest.raises(MedrulesError) as e:
-        medrules.check(medrules.parse(SourceFile("x.mr", 'facts famly {\n  id: text "x" | "x"\n}\n')))
+        medrules.check(medrules.parse(SourceFile("x.mr", 'facts housold {\n  id: text "x" | "x"\n}\n')))
     assert any(d.code == "unknown-name" and "household" in d.message for d in e.value.diagnostics)
 
 
