@@ -115,11 +115,10 @@ class _Session:
         self.readings = dict(parse_choice(text) for text in readings or [])
 
     def read(self, path: Path, what: str):
+        from medrules.cmdline import STDIN, read_named, read_stdin
         from medrules.diagnostics import MedrulesError
-        from medrules.source import MAX_FACTS_BYTES, SourceFile
-        try:
-            source = SourceFile.read(path, MAX_FACTS_BYTES, regular_only=False) if what == "facts" \
-                else SourceFile.read(path)
+        try:  # regular files, bounded, that look like a rulebook or facts file (medrules/cmdline.py); '-': stdin
+            source = read_stdin(what) if what == "facts" and str(path) == STDIN else read_named(path, what)
         except FileNotFoundError:
             raise MedrulesError(error("io", f"no such {what} file: {path}")) from None
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
