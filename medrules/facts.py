@@ -52,7 +52,7 @@ def read_json(source: SourceFile) -> Located:
     """The file's JSON, every value with its span (:mod:`medrules.jsonfile`: one pass, no parse tree).
 
     A facts file is one member: at most MAX_CLAIMS claims (or items of any list), refused at the first one
-    too many, before it is read (issue 13: memory grows with the claims of one member)."""
+    too many, before the rest is read (issue 13: memory grows with the claims of one member)."""
     return read_located(source, MAX_DEPTH, MAX_CLAIMS, _too_many)
 
 

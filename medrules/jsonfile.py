@@ -54,7 +54,7 @@ def read_located(source: SourceFile, max_depth: int = MAX_DEPTH, max_items: int 
     """The file's JSON value with the span of every value; MedrulesError for a syntax error, arrays and
     objects nested deeper than ``max_depth``, or strings that are not valid JSON or not safe to print.
 
-    ``max_items``: an array holding more items is refused at the first item too many, before it is read,
+    ``max_items``: an array holding more items is refused at the first item too many, before any more is read,
     with the diagnostic ``too_many(span)`` (so that memory stays bounded whatever the file holds)."""
     text = source.text
     newlines = [i for i, ch in enumerate(text) if ch == "\n"] if "\n" in text else []
@@ -179,7 +179,7 @@ def _read(text: str, span, problems, max_depth: int, file: str, place, max_items
         else:
             top[2].append(done)
             if max_items is not None and len(top[2]) > max_items:
-                at = span(start, pos)
+                at = done.span
                 raise MedrulesError(too_many(at) if too_many else error(
                     "facts-size", f"a list holds more than {max_items:,} items", at))
         expect = "comma_or_close"
