@@ -58,7 +58,8 @@ def _run_folder(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out) -
             mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
             if mine.claims:
                 docs[program.checked.id] = settlement_json(program, mine)
-        print(json.dumps({"schema": "medrules.settlement-set/1", "versions": docs}, ensure_ascii=False, indent=2))
+        sys.stdout.write(json.dumps({"schema": "medrules.settlement-set/1", "versions": docs}, ensure_ascii=False,
+                                    indent=2) + "\n")
     else:
         print_table(out, render_settlement(rs.versions[-1], result, lang, programs=rs.versions))
 
@@ -175,7 +176,8 @@ def run_lines(s, program, path: Path, as_json: bool, lang: str, out) -> None:
             s.sources[source.name] = source  # quoted if this member's facts are wrong
             result = settle(program, facts_from_source(source, program.checked))
             if as_json:
-                print(json.dumps(settlement_json(program, result), ensure_ascii=False, separators=(",", ":")))
+                sys.stdout.write(json.dumps(settlement_json(program, result), ensure_ascii=False,
+                                            separators=(",", ":")) + "\n")
             else:
                 print_table(out, render_settlement(program, result, lang))
             del s.sources[source.name]
