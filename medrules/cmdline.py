@@ -104,6 +104,17 @@ def read_named(path: str | Path, what: str) -> SourceFile:
     if top is not None:
         raise MedrulesError(error("io", f"{path} is {_kind(top)} (in {top}), not a {what} file", None,
                                   f"name a {what} file" + (" or '-' for standard input" if what == "facts" else "")))
+    if what == "facts":  # larger than one member's facts: said before a byte is read, with what settles it
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = 0  # reading says why
+        if size > MAX_FACTS_BYTES:
+            raise MedrulesError(error("facts-size", f"{path} is {size:,} bytes; a facts file is one member's facts, "
+                                      f"read whole, at most {MAX_FACTS_BYTES:,} bytes", Span(str(path), 1, 1),
+                                      "settle claim files in bulk with 'medrules settle RULEBOOK FILE --out "
+                                      "results.parquet' (docs/batch.md), or give 'medrules run' one member per "
+                                      "line in a JSON Lines file (.jsonl)"))
     source = SourceFile.read(path, limit_for(what))  # regular files only, bounded, UTF-8
     name = str(path)
     if what == "rulebook" and not name.endswith(RULEBOOK_SUFFIX) and not _HEADER.match(source.text):
