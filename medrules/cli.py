@@ -115,11 +115,10 @@ class _Session:
         self.readings = dict(parse_choice(text) for text in readings or [])
 
     def read(self, path: Path, what: str):
+        from medrules.cmdline import STDIN, read_named, read_stdin
         from medrules.diagnostics import MedrulesError
-        from medrules.source import MAX_FACTS_BYTES, SourceFile
-        try:
-            source = SourceFile.read(path, MAX_FACTS_BYTES, regular_only=False) if what == "facts" \
-                else SourceFile.read(path)
+        try:  # regular files, bounded, that look like a rulebook or facts file (medrules/cmdline.py); '-': stdin
+            source = read_stdin(what) if what == "facts" and str(path) == STDIN else read_named(path, what)
         except FileNotFoundError:
             raise MedrulesError(error("io", f"no such {what} file: {path}")) from None
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symbolic link loop
@@ -164,6 +163,14 @@ def _run(body, debug: bool, root: Path | None = None, as_json: bool = False) -> 
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(0)
+    except MemoryError:  # the machine ran out: say so, and what settles large inputs, never a traceback
+        import gc
+        gc.collect()
+        err.print("error[memory]: this machine ran out of memory for these inputs; 'medrules run' and 'explain' hold "
+                  "one member's claims at a time", style="bold red", markup=False)
+        err.print("  hint: settle claim files in bulk with 'medrules settle RULEBOOK FILE --out results.parquet' "
+                  "(docs/batch.md), or give one member per line in a JSON Lines file (.jsonl)", markup=False)
+        raise typer.Exit(1)
     except Exception as exc:  # noqa: BLE001 - the user never sees a traceback
         if debug:
             traceback.print_exc()
@@ -232,35 +239,12 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
         debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None) -> None:
     """Settle the claims in FACTS: a table of what each fund pays on each claim.
 
-    RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date."""
+    RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date.
+    FACTS may be '-' (standard input), or a JSON Lines file (.jsonl) of one member's facts per line."""
     def body(s: _Session):
+        from medrules.runcmd import run_command
         s.choose(reading)
-        if rulebook.is_dir():
-            from medrules.versions import settle_set
-            rs = s.versions(rulebook)
-            result, used = settle_set(rs, s.read(facts, "facts"))
-            if json_:
-                import attrs
-                docs = {}
-                for program in rs.versions:
-                    mine = attrs.evolve(result, claims=tuple(c for c in result.claims if used[c.id] is program))
-                    if mine.claims:
-                        docs[program.checked.id] = settlement_json(program, mine)
-                print(json.dumps({"schema": "medrules.settlement-set/1", "versions": docs}, ensure_ascii=False,
-                                 indent=2))
-            else:
-                out.print(render_settlement(rs.versions[-1], result, lang.value, programs=rs.versions))
-            return
-        program = s.program(rulebook)
-        if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
-            from medrules import membership_cli
-            doc = membership_cli.run(s, program, facts, json_, lang.value)
-            return print(doc) if isinstance(doc, str) else out.print(doc)
-        result = settle(program, s.facts(facts, program))
-        if json_:
-            print(json.dumps(settlement_json(program, result), ensure_ascii=False, indent=2))
-        else:
-            out.print(render_settlement(program, result, lang.value))
+        run_command(s, rulebook, facts, json_, lang.value, out)
     _run(body, debug, root, as_json=json_)
 
 

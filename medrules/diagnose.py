@@ -7,7 +7,6 @@ A folder is checked file by file, then as a set of policy years (overlaps, datin
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import attrs
@@ -142,7 +141,8 @@ def stdin_reader(read, remember: dict | None = None):
     def reader(path):
         if str(path) == STDIN:
             if STDIN not in cache:
-                cache[STDIN] = SourceFile(STDIN_NAME, sys.stdin.read())
+                from medrules.cmdline import read_stdin
+                cache[STDIN] = read_stdin("rulebook")  # bounded, UTF-8
                 if remember is not None:
                     remember[STDIN_NAME] = cache[STDIN]
             return cache[STDIN]

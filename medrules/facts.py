@@ -1,6 +1,6 @@
 """Facts: a JSON file of one member's claims, checked against the rulebook's declarations.
 
-The file is parsed with lark's JSON grammar so that every value keeps its line and
+The file is read by :mod:`medrules.jsonfile` so that every value keeps its line and
 column: a bad amount in claim 3 is reported at its place in the file, with a caret.
 Numbers are read as exact ``Decimal``s, never floats.
 
@@ -15,49 +15,20 @@ Shape (see docs/facts.md)::
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import re
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import attrs
-from lark import Lark, Transformer, v_args
-from lark.exceptions import UnexpectedInput
 
 from medrules import nodes as n
 from medrules.check import CheckedRulebook
 from medrules.check.context import did_you_mean
 from medrules.diagnostics import Diagnostic, MedrulesError, error
+from medrules.jsonfile import Located, read_located
 from medrules.source import SourceFile, Span, unsafe_char
 from medrules.units import Type
-
-_JSON = r"""
-?value: object | array | string | SIGNED_NUMBER -> number | "true" -> true | "false" -> false | "null" -> null
-array: "[" [value ("," value)*] "]"
-object: "{" [pair ("," pair)*] "}"
-pair: string ":" value
-string: ESCAPED_STRING
-%import common.ESCAPED_STRING
-%import common.SIGNED_NUMBER
-%import common.WS
-%ignore WS
-"""
-
-
-@functools.lru_cache(maxsize=None)
-def _json_parser() -> Lark:
-    return Lark(_JSON, start="value", parser="lalr", propagate_positions=True, maybe_placeholders=False)
-
-
-@attrs.frozen
-class Located:
-    """A JSON value and where it stands in its file."""
-
-    value: object  # dict[str, Located] | list[Located] | str | Decimal | bool | None
-    span: Span
-    keys: dict[str, Span] | None = None  # objects: where each key is written
-
 
 # Bounds on what a facts file may hold: each is far beyond a real member's facts, and each keeps
 # the arithmetic exact and every date on the calendar (see docs/facts.md).
@@ -67,6 +38,7 @@ MAX_ID = 200  # characters of an id (member.id, claim.id)
 MAX_AMOUNT = Decimal("1e12")  # yuan: a trillion
 MAX_COUNT = Decimal("1e9")
 MAX_DAYS = 100_000  # days or months as a fact
+MAX_CLAIMS = 100_000  # claims of one member in one facts file (memory grows with them; see docs/performance.md)
 FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
 
 
@@ -76,68 +48,19 @@ def unsafe_text(text: str) -> str | None:
     return found[1] if found else None
 
 
-@v_args(meta=True)
-class _ToLocated(Transformer):
-    def __init__(self, file: str):
-        super().__init__()
-        self.file = file
-        self.problems: list[Diagnostic] = []
-
-    def _at(self, meta, value):
-        return Located(value, Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column))
-
-    def string(self, meta, c):
-        try:
-            text = json.loads(c[0])
-        except ValueError as exc:  # a bad escape (\q) or a raw control character in the quotes
-            at = Span(self.file, meta.line, meta.column + getattr(exc, "colno", 1) - 1)
-            self.problems.append(error("facts-syntax", f"this is not a valid JSON string: {exc.msg}", at,
-                                       "inside quotes, write a backslash as \\\\ and a tab as \\t"))
-            return self._at(meta, "")
-        why = unsafe_text(text)
-        if why is not None:
-            self.problems.append(error("facts", f"this text contains {why}", self._at(meta, None).span,
-                                       "facts are plain printable text"))
-            return self._at(meta, "")
-        return self._at(meta, text)
-
-    def number(self, meta, c):
-        return self._at(meta, Decimal(str(c[0])))
-
-    def true(self, meta, c):
-        return self._at(meta, True)
-
-    def false(self, meta, c):
-        return self._at(meta, False)
-
-    def null(self, meta, c):
-        return self._at(meta, None)
-
-    def array(self, meta, c):
-        return self._at(meta, [x for x in c if x is not None])
-
-    def pair(self, meta, c):
-        return (c[0], c[1])
-
-    def object(self, meta, c):
-        pairs = [x for x in c if x is not None]
-        at = self._at(meta, {k.value: v for k, v in pairs})
-        return attrs.evolve(at, keys={k.value: k.span for k, _ in pairs})
-
-
 def read_json(source: SourceFile) -> Located:
-    _check_depth(source)
-    try:
-        tree = _json_parser().parse(source.text)
-    except UnexpectedInput as exc:
-        line, col = getattr(exc, "line", 1), getattr(exc, "column", 1)
-        raise MedrulesError(error("facts-syntax", "this is not valid JSON", Span(source.name, line, col),
-                                  "check for a missing comma, quote or bracket just before here")) from None
-    builder = _ToLocated(source.name)
-    doc = builder.transform(tree)
-    if builder.problems:
-        raise MedrulesError(builder.problems[:50])
-    return doc
+    """The file's JSON, every value with its span (:mod:`medrules.jsonfile`: one pass, no parse tree).
+
+    A facts file is one member: at most MAX_CLAIMS claims (or items of any list), refused at the first one
+    too many, before the rest is read (issue 13: memory grows with the claims of one member)."""
+    return read_located(source, MAX_DEPTH, MAX_CLAIMS, _too_many)
+
+
+def _too_many(at: Span) -> Diagnostic:
+    return error("facts-size", f"this facts file holds more than {MAX_CLAIMS:,} claims (here, the first one too "
+                 "many); a facts file is one member's claims, read whole", at,
+                 "settle claim files in bulk with 'medrules settle RULEBOOK FILE --out results.parquet' "
+                 "(docs/batch.md), or give 'medrules run' one member per line in a JSON Lines file (.jsonl)")
 
 
 def _check_depth(source: SourceFile) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 
 MAX_RULEBOOK_BYTES = 2 * 1024 * 1024  # a rulebook is a few dozen KB; this bounds a runaway file
-MAX_FACTS_BYTES = 256 * 1024 * 1024
+MAX_FACTS_BYTES = 64 * 1024 * 1024  # one member's facts: 100,000 claims (facts.MAX_CLAIMS) fit in it
 
 
 @attrs.frozen

@@ -144,11 +144,11 @@ def _needs_space(before: str, after: str) -> bool:
 
 def read_source(session, path):
     """A rulebook named on the command line, or standard input for '-' (quoted in diagnostics)."""
-    import sys
     from pathlib import Path
 
     if str(path) == "-":
-        source = SourceFile("<stdin>", sys.stdin.read().removeprefix("\ufeff"))
+        from medrules.cmdline import read_stdin
+        source = read_stdin("rulebook")  # bounded, UTF-8, without a byte-order mark
         session.sources[source.name] = source
         return source
     from medrules import resolve_rulebook_path

@@ -166,18 +166,22 @@ class SettlementTable:
     def __rich_console__(self, console, options):
         widths = self.widths(options.max_width)
         if widths is not None:
-            # Text: ids, titles and headers are plain text, never read as rich markup ('[red]C1' prints as is)
-            table = Table(title=Text(self.title), show_lines=False)
-            for i, (h, w) in enumerate(zip(self.headers, widths)):
-                table.add_column(Text(h), justify="left" if i < 2 else "right", width=w, overflow="fold")
-            for r in self.rows:
-                table.add_row(*map(Text, r))
-            if self.total is not None:
-                table.add_section()
-                table.add_row(*map(Text, self.total))
-            yield table
+            yield self.table(widths)
             return
         yield from self.stacked(options.max_width)
+
+    def table(self, widths: list[int], rows=None, total: bool = True) -> Table:
+        """The rich table at these widths: of ``rows`` (default: all), with the total row if ``total``."""
+        # Text: ids, titles and headers are plain text, never read as rich markup ('[red]C1' prints as is)
+        table = Table(title=Text(self.title), show_lines=False)
+        for i, (h, w) in enumerate(zip(self.headers, widths)):
+            table.add_column(Text(h), justify="left" if i < 2 else "right", width=w, overflow="fold")
+        for r in self.rows if rows is None else rows:
+            table.add_row(*map(Text, r))
+        if self.total is not None and total:
+            table.add_section()
+            table.add_row(*map(Text, self.total))
+        return table
 
     def stacked(self, width: int):
         """One block per claim: its id and date, then each column as 'label  amount', the amount right-aligned

@@ -79,8 +79,14 @@ _LOADED: dict[str, tuple[tuple, Rulebooks]] = {}
 
 
 def load_rulebooks(path: str | Path, read=SourceFile.read) -> Rulebooks:
-    """A rulebook file or a folder of policy years, with each version's content hash. Loaded once per
-    process, and again when any file it was built from (or the folder's list of files) changes."""
+    """A rulebook file or a folder of policy years, with each version's content hash.
+
+    With the default ``read`` (files read as they are), loaded once per process, and again when any file
+    it was built from (or the folder's list of files) changes. A caller's own ``read`` (one that records
+    the files for quoting, or names them relative to a folder) is called every time: what it returns may
+    differ from what the files hold or are named, so it is never answered from, nor stored in, the cache."""
+    if read != SourceFile.read:  # (a bound classmethod: equal, not identical, on each access)
+        return _load_rulebooks(path, read)
     key = str(Path(path).resolve())
     if key in _LOADED:
         stamp, rb = _LOADED[key]
@@ -112,17 +118,20 @@ def _load_rulebooks(path: str | Path, read) -> Rulebooks:
         return Rulebooks(str(path), (load_rulebook(p, read),))
     from medrules.versions import load_set
     cache: dict[str, SourceFile] = {}
+    paths: dict[str, Path] = {}  # a source's name (as ``read`` named it) -> the path it was read from
 
     def cached(q):
         if str(q) not in cache:
             cache[str(q)] = read(q)
+            paths.setdefault(cache[str(q)].name, Path(q))
         return cache[str(q)]
 
     rs = load_set(p, read=cached)  # checks the versions fit together (no overlaps, one dating rule)
     versions = []
     for program in rs.versions:
         rec = _Recorder(cached)
-        medrules.load(program.checked.file, read=rec)  # the same files again, from the cache: which ones
+        # the same files again, from the cache: which ones (by path: ``read`` may have renamed them)
+        medrules.load(paths.get(program.checked.file, program.checked.file), read=rec)
         versions.append(Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files)))
     return Rulebooks(str(path), tuple(versions), rs)
 

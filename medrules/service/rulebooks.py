@@ -15,9 +15,8 @@ import attrs
 
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import Program
-import medrules
-from medrules.ledger import Rulebooks as LedgerRulebooks, Version
-from medrules.ledger.sources import digest
+from medrules.ledger import Rulebooks as LedgerRulebooks
+from medrules.ledger.sources import load_rulebooks
 from medrules.source import SourceFile
 
 
@@ -57,38 +56,21 @@ def load_one(path: Path, key: str, root: Path | None = None) -> Rulebook:
     """Files are named relative to ``root`` (the rulebook folder's parent), as the CLI names them when
     run from the repository: ``rulebooks/quzhou/employee-2012.mr``, wherever the service runs.
 
-    Built here from the ledger's pieces, not with ``load_rulebooks`` (its per-process cache ignores
-    ``read``, so the names would depend on who loaded the file first)."""
+    Loaded with the ledger's loader (:func:`medrules.ledger.load_rulebooks`) and this naming ``read``,
+    so a decision carries the content hash the ledger records; ``sources`` keeps every file read."""
     sources: dict[str, SourceFile] = {}
-    real: dict[str, Path] = {}
 
     def read(p):
-        if str(p) in real.values() or Path(p) in real.values():
-            return next(sources[name] for name, q in real.items() if q == Path(p))
         source = SourceFile.read(p)
         if root is not None:
             try:
                 source = SourceFile(Path(os.path.relpath(Path(p).resolve(), root)).as_posix(), source.text)
             except ValueError:  # another drive
                 pass
-        sources[source.name], real[source.name] = source, Path(p)
+        sources[source.name] = source
         return source
 
-    def version(program_path: Path, program=None) -> Version:
-        files: list[SourceFile] = []
-
-        def recorded(p):
-            files.append(read(p))
-            return files[-1]
-        loaded = medrules.load(program_path, read=recorded)
-        return Version(program or loaded, digest([f.text for f in files]), tuple(f.name for f in files))
-
-    if not path.is_dir():
-        return Rulebook(key, LedgerRulebooks(str(path), (version(path),)), sources)
-    from medrules.versions import load_set
-    rs = load_set(path, read=read)  # checks the versions follow each other (no overlaps, one dating rule)
-    versions = tuple(version(real[p.checked.file], p) for p in rs.versions)
-    return Rulebook(key, LedgerRulebooks(str(path), versions, rs), sources)
+    return Rulebook(key, load_rulebooks(path, read=read), sources)
 
 
 @functools.lru_cache(maxsize=8)
