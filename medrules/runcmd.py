@@ -35,7 +35,7 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out) -
     if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
         from medrules import membership_cli
         doc = membership_cli.run(s, program, facts, as_json, lang)
-        return print(doc) if isinstance(doc, str) else out.print(doc)
+        return sys.stdout.write(doc + "\n") if isinstance(doc, str) else out.print(doc)
     if str(facts).endswith(LINES_SUFFIX):
         run_lines(s, program, facts, as_json, lang, out)
         return
