@@ -120,9 +120,11 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
     if isinstance(e, core.In):
         f, names, negated = compile_expr(e.operand, traced), e.names, e.negated
         return lambda env: (f(env) in names) != negated
-    if isinstance(e, (core.And, core.Or)):
+    if isinstance(e, core.And):  # (a and b) and c: one closure over a, b, c, in order
+        return _all([compile_expr(x, traced) for x in _conjuncts(e)])
+    if isinstance(e, core.Or):
         fs = [compile_expr(x, traced) for x in e.operands]
-        return _all(fs) if isinstance(e, core.And) else functools.reduce(_or, fs)
+        return functools.reduce(_or, fs)
     if isinstance(e, core.Not):
         f = compile_expr(e.operand, traced)
         return lambda env: not f(env)
@@ -179,7 +181,7 @@ def _fact_test(fact: core.Fact, op: str, against, traced: bool):
 
 
 def _all(fs: list):
-    """``a and b and …`` as one closure for up to four operands (short-circuit, left to right)."""
+    """``a and b and …`` as one closure (short-circuit, left to right, the first false value or the last)."""
     if len(fs) == 2:
         a, b = fs
         return lambda env: a(env) and b(env)
@@ -189,7 +191,22 @@ def _all(fs: list):
     if len(fs) == 4:
         a, b, c, d = fs
         return lambda env: a(env) and b(env) and c(env) and d(env)
-    return functools.reduce(lambda a, b: (lambda env: a(env) and b(env)), fs)
+
+    def all_of(env):
+        for f in fs:
+            value = f(env)
+            if not value:
+                return value
+        return value
+    return all_of
+
+
+def _conjuncts(e: core.And) -> list:
+    """The operands of nested ``and`` (as lowering writes ``a and b and c``: ``(a and b) and c``), in order."""
+    out = []
+    for x in e.operands:
+        out += _conjuncts(x) if isinstance(x, core.And) else [x]
+    return out
 
 
 def _or(a, b):
