@@ -91,8 +91,16 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
             return value
         return acc
     if isinstance(e, core.FundOutput):
-        fund, output = e.fund, e.output
-        return _recorded(e.node, lambda env: env.out[fund][output], traced)
+        fund, output, node = e.fund, e.output, e.node
+        if not traced:
+            return lambda env: env.out[fund][output]
+
+        def fund_output(env):  # an earlier fund's output, recorded (one closure, not two)
+            value = env.out[fund][output]
+            if env.reads is not None:
+                env.reads.append((node, value))
+            return value
+        return fund_output
     if isinstance(e, core.BaseOutput):
         key = e.key
         return _recorded(e.node, lambda env: env.below[key], traced)

@@ -43,8 +43,9 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
     """The fund's outputs on this claim (also left in ``env.out`` for later funds), in the order of
     :class:`medrules.evaluate.FundResult`'s fields; a fund that does not apply leaves the shared, all-zero
     :data:`NOT_APPLIED` (never changed)."""
-    if fund.applies is not None and not settle_applies(fund, env, steps):
-        env.out[fund.name] = NOT_APPLIED
+    applies = fund.applies
+    if applies is not None and not (settle_applies(fund, env, steps) if steps is not None else applies.fn(env)):
+        env.out[fund.name] = NOT_APPLIED  # (untraced, the condition is all settle_applies does)
         return NOT_APPLIED
     for exclusion in fund.excludes:
         if settle_exclude(fund, exclusion, env, steps):
