@@ -16,7 +16,7 @@ import attrs
 from medrules.diagnostics import MedrulesError, error
 from medrules.source import Span
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
-from medrules.evaluate.fund import empty_outputs, settle_exclude, settle_fund
+from medrules.evaluate.fund import NOT_APPLIED, empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
                                      OpeningStep, RecoverStep, Step, TotalStep, TreatStep, built)
@@ -152,7 +152,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             prefix = layer.plan.prefix
             # the rulebook's own layer records into the claim's steps; a layer below is renamed after
             layer_steps = None if steps is None else [] if prefix else steps
-            env.below = below or {}
+            env.below = below or _NOTHING_BELOW
             if below is not None and layer_steps is not None:
                 layer_steps.append(HandoffStep.record(
                     node=layer.checked.rulebook.header.layers_on, from_=layers[depth - 1].plan.id, to=layer.plan.id,
@@ -217,7 +217,8 @@ def split_opening(program: Program, opening: dict[str, Decimal]) -> dict[str, di
 def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, steps: list | None):
     """One claim under one layer: treatments, exclusions, each fund in order, the total cost."""
     env.claim, env.member = claim.values, member  # 'treat' may have replaced them for the last claim
-    env.take()
+    if env.reads:
+        env.reads = []
     if layer.treatments:
         settle_treat(layer, env, steps)
     excluded = None
@@ -233,11 +234,11 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
         else:
             out = env.out[fund.name] = empty_outputs()
             out["excluded"] = excluded
-        if out["applied"] or out["excluded"] is not None:
-            funds.append(FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS)))
-        else:  # it does not apply: all zero, the same (frozen) result each time
+        if out is NOT_APPLIED:  # it does not apply: all zero, the same (frozen) result each time
             funds.append(_NOT_APPLIED.get(fund.name) or _NOT_APPLIED.setdefault(
-                fund.name, FundResult(fund.name, *map(out.__getitem__, RESULT_FIELDS))))
+                fund.name, FundResult(fund.name, *out.values())))
+        else:
+            funds.append(FundResult(fund.name, *out.values()))  # the outputs are in the result's field order
     total = layer.total.fn(env)
     if steps is not None:
         steps.append((TotalStep, None, layer.total.node, env.take(), "", total))
@@ -245,6 +246,7 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
 
 
 _NOT_APPLIED: dict[str, FundResult] = {}
+_NOTHING_BELOW: dict = {}  # the base scheme's env.below: read only, never changed
 
 
 def layer_outputs(layer: CompiledLayer, env: Env, funds: list[FundResult], total) -> dict:

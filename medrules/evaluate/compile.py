@@ -106,8 +106,16 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
             return value
         return acc
     if isinstance(e, core.FundOutput):
-        fund, output = e.fund, e.output
-        return _recorded(e.node, lambda env: env.out[fund][output], traced)
+        fund, output, node = e.fund, e.output, e.node
+        if not traced:
+            return lambda env: env.out[fund][output]
+
+        def fund_output(env):  # an earlier fund's output, recorded (one closure, not two)
+            value = env.out[fund][output]
+            if env.reads is not None:
+                env.reads.append((node, value))
+            return value
+        return fund_output
     if isinstance(e, core.BaseOutput):
         key = e.key
         return _recorded(e.node, lambda env: env.below[key], traced)
@@ -116,6 +124,11 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
         return lambda env: -f(env)
     if isinstance(e, core.Arith):
         return _arith(e, traced)
+    if isinstance(e, core.Compare) and e.op in ("==", "!=") and isinstance(e.right, core.Const) \
+            and isinstance(e.left, core.Fact) and not e.left.optional:  # claim.kind == inpatient: the commonest test
+        return _fact_test(e.left, e.op, e.right.value, traced)
+    if isinstance(e, core.In) and isinstance(e.operand, core.Fact) and not e.operand.optional:
+        return _fact_test(e.operand, "not in" if e.negated else "in", e.names, traced)
     if isinstance(e, core.Compare):
         op, left = _COMPARE[e.op], compile_expr(e.left, traced)
         if isinstance(e.right, core.Const):  # claim.kind == inpatient: the common shape
@@ -130,9 +143,11 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
     if isinstance(e, core.In):
         f, names, negated = compile_expr(e.operand, traced), e.names, e.negated
         return lambda env: (f(env) in names) != negated
-    if isinstance(e, (core.And, core.Or)):
+    if isinstance(e, core.And):  # (a and b) and c: one closure over a, b, c, in order
+        return _all([compile_expr(x, traced) for x in _conjuncts(e)])
+    if isinstance(e, core.Or):
         fs = [compile_expr(x, traced) for x in e.operands]
-        return functools.reduce(_and if isinstance(e, core.And) else _or, fs)
+        return functools.reduce(_or, fs)
     if isinstance(e, core.Not):
         f = compile_expr(e.operand, traced)
         return lambda env: not f(env)
@@ -145,8 +160,76 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
     raise AssertionError(f"cannot compile {e!r}")
 
 
-def _and(a, b):
-    return lambda env: a(env) and b(env)
+def _fact_test(fact: core.Fact, op: str, against, traced: bool):
+    """``claim.kind == inpatient`` / ``!=`` / ``in {…}`` / ``not in {…}`` as one closure: the fact read (and
+    recorded when tracing) and tested in place, the same value and the same read as the fact's own closure."""
+    name, node, claim = fact.field, fact.node, fact.record == "claim"
+    if op == "==":
+        def test(env):
+            value = env.claim[name] if claim else env.member[name]
+            reads = env.reads
+            if reads is not None:
+                reads.append((node, value))
+            return value == against
+    elif op == "!=":
+        def test(env):
+            value = env.claim[name] if claim else env.member[name]
+            reads = env.reads
+            if reads is not None:
+                reads.append((node, value))
+            return value != against
+    elif op == "in":
+        def test(env):
+            value = env.claim[name] if claim else env.member[name]
+            reads = env.reads
+            if reads is not None:
+                reads.append((node, value))
+            return value in against
+    else:
+        def test(env):
+            value = env.claim[name] if claim else env.member[name]
+            reads = env.reads
+            if reads is not None:
+                reads.append((node, value))
+            return value not in against
+    if traced:
+        return test
+    if op == "==":
+        return (lambda env: env.claim[name] == against) if claim else (lambda env: env.member[name] == against)
+    if op == "!=":
+        return (lambda env: env.claim[name] != against) if claim else (lambda env: env.member[name] != against)
+    if op == "in":
+        return (lambda env: env.claim[name] in against) if claim else (lambda env: env.member[name] in against)
+    return (lambda env: env.claim[name] not in against) if claim else (lambda env: env.member[name] not in against)
+
+
+def _all(fs: list):
+    """``a and b and …`` as one closure (short-circuit, left to right, the first false value or the last)."""
+    if len(fs) == 2:
+        a, b = fs
+        return lambda env: a(env) and b(env)
+    if len(fs) == 3:
+        a, b, c = fs
+        return lambda env: a(env) and b(env) and c(env)
+    if len(fs) == 4:
+        a, b, c, d = fs
+        return lambda env: a(env) and b(env) and c(env) and d(env)
+
+    def all_of(env):
+        for f in fs:
+            value = f(env)
+            if not value:
+                return value
+        return value
+    return all_of
+
+
+def _conjuncts(e: core.And) -> list:
+    """The operands of nested ``and`` (as lowering writes ``a and b and c``: ``(a and b) and c``), in order."""
+    out = []
+    for x in e.operands:
+        out += _conjuncts(x) if isinstance(x, core.And) else [x]
+    return out
 
 
 def _or(a, b):
@@ -390,6 +473,10 @@ class CompiledFund:
     cost_acc: str | None
     payments_acc: str | None
     deductible_acc: str | None
+    # chosen once per fund, not per claim: the kind of payment (ops.Rate, ops.Bands or ops.Flat) and the
+    # accumulations as (accumulator, role)
+    pay_kind: type = attrs.field(default=None)
+    accumulates: tuple = ()
 
     @property
     def fund(self):  # the Fund node
@@ -414,6 +501,7 @@ def compile_fund(f: ops.FundPlan, traced: bool = True) -> CompiledFund:
         c(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
         payment_caps=tuple(c(cap, cap.amount) for cap in f.payment_caps),
         name=f.name, cost_acc=f.cost_acc, payments_acc=f.payments_acc, deductible_acc=f.deductible_acc,
+        pay_kind=type(pay), accumulates=tuple((a.accumulator, a.role) for a in f.accumulates),
     )
 
 

@@ -40,51 +40,60 @@ from medrules.plan.arith import ONE, ZERO, divide, round_to
 
 
 def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: list | None) -> dict:
-    name = fund.name
-    out = env.out[name] = _EMPTY.copy()
-    if fund.applies is not None and not settle_applies(fund, env, steps):
-        return out
+    """The fund's outputs on this claim (also left in ``env.out`` for later funds), in the order of
+    :class:`medrules.evaluate.FundResult`'s fields; a fund that does not apply leaves the shared, all-zero
+    :data:`NOT_APPLIED` (never changed)."""
+    applies = fund.applies
+    if applies is not None and not (settle_applies(fund, env, steps) if steps is not None else applies.fn(env)):
+        env.out[fund.name] = NOT_APPLIED  # (untraced, the condition is all settle_applies does)
+        return NOT_APPLIED
     for exclusion in fund.excludes:
         if settle_exclude(fund, exclusion, env, steps):
+            out = env.out[fund.name] = _EMPTY.copy()
             out["excluded"] = exclusion.node
             return out
-    out["applied"] = True
 
     base = settle_base(fund, env, steps)
-    out["base"] = base
-    a0 = env.acc[fund.cost_acc] if fund.cost_acc else ZERO
+    cost_acc = fund.cost_acc
+    a0 = env.acc[cost_acc] if cost_acc else ZERO
 
     taken = settle_deductible(fund, env, base, steps) if fund.deductible is not None else ZERO
-    out["deductible"] = taken
-    start, end = a0 + taken, a0 + base
-    full_end = end
-    for cap in fund.cost_caps:  # each cost cap ends the payable part at its point
-        end = settle_cost_cap(fund, cap, env, a0, start, end, full_end, steps)
-    out["above_ceiling"] = full_end - end if fund.cost_caps else ZERO
+    start = a0 + taken
+    end = full_end = a0 + base
+    cost_caps = fund.cost_caps
+    if cost_caps:
+        for cap in cost_caps:  # each cost cap ends the payable part at its point
+            end = settle_cost_cap(fund, cap, env, a0, start, end, full_end, steps)
+        above_ceiling = full_end - end
+    else:
+        above_ceiling = ZERO
     payable = end - start
-    out["payable"] = payable
 
     # (cost, rate) in axis order: what the fund pays on, and at which rate (for the payment cap)
-    pay = fund.plan.pay
-    if isinstance(pay, ops.Flat):
-        pieces = settle_flat(fund, env, payable, steps)
-    elif isinstance(pay, ops.Bands):
-        pieces = settle_bands(fund, env, a0, start, end, settle_adjust(fund, env, steps), steps)
+    pay_kind = fund.pay_kind
+    if pay_kind is ops.Rate:  # one piece: its payment is part × rate (an Exact rational mixes in)
+        pieces = settle_rate(fund, env, payable, settle_adjust(fund, env, steps) if fund.adjusts else (), steps)
+        part, rate = pieces[0]
+        raw = ZERO + part * rate
     else:
-        pieces = settle_rate(fund, env, payable, settle_adjust(fund, env, steps), steps)
-    raw = ZERO
-    for part, rate in pieces:  # exact (an Exact rational mixes in)
-        raw = raw + part * rate
+        if pay_kind is ops.Flat:
+            pieces = settle_flat(fund, env, payable, steps)
+        else:
+            pieces = settle_bands(fund, env, a0, start, end, settle_adjust(fund, env, steps), steps)
+        raw = ZERO
+        for part, rate in pieces:  # exact (an Exact rational mixes in)
+            raw = raw + part * rate
 
-    paid, room = raw, None
+    paid, room, above_cap = raw, None, ZERO
     if fund.payment_caps:
-        paid, room, out["above_cap"] = settle_payment_cap(fund, env, pieces, raw, rounding, steps)
+        paid, room, above_cap = settle_payment_cap(fund, env, pieces, raw, rounding, steps)
     rounded = settle_rounding(fund, rounding, paid, room, base, steps)
-    out["paid"] = rounded
-    out["remaining"] = base - rounded
     settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
-        steps.append((PaidStep, name, fund.fund, (), "", rounded))
+        steps.append((PaidStep, fund.name, fund.fund, (), "", rounded))
+    out = env.out[fund.name] = {"applied": True, "paid": rounded, "base": base, "deductible": taken,
+                                "payable": payable, "above_cap": above_cap, "above_ceiling": above_ceiling,
+                                "remaining": base - rounded, "excluded": None}
     return out
 
 
@@ -101,7 +110,8 @@ def settle_exclude(fund: CompiledFund | None, exclusion, env: Env, steps: list |
         if steps is not None:
             steps.append((ExcludeStep, fund.name if fund else None, exclusion.node, env.take(), "", fund is None))
         return True
-    env.take()
+    if env.reads:  # what it read is no step's: dropped
+        env.reads = []
     return False
 
 
@@ -251,8 +261,7 @@ def settle_rounding(fund: CompiledFund, rounding: ops.Rounding, paid, room, base
 
 def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: list | None) -> None:
     acc = env.acc
-    for acc_op in fund.plan.accumulates:  # cost, deductible, payments
-        name, role = acc_op.accumulator, acc_op.role
+    for name, role in fund.accumulates:  # cost, deductible, payments
         delta = base if role == "cost" else taken if role == "deductible" else paid
         before = acc[name]
         acc[name] = after = before + delta
@@ -260,8 +269,9 @@ def settle_accumulate(fund: CompiledFund, env: Env, base, taken, paid, steps: li
             steps.append((AccumulateStep, fund.name, None, (), "", name, role, before, delta, after))
 
 
-_EMPTY = {"paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
-          "above_ceiling": ZERO, "remaining": ZERO, "applied": False, "excluded": None}
+_EMPTY = {"applied": False, "paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+          "above_ceiling": ZERO, "remaining": ZERO, "excluded": None}  # FundResult's field order
+NOT_APPLIED = _EMPTY.copy()  # shared by every fund that does not apply: never changed
 
 
 def empty_outputs() -> dict:
