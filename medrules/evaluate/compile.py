@@ -125,9 +125,11 @@ def compile_expr(e: core.Expr, traced: bool = True):  # noqa: C901 - one dispatc
     if isinstance(e, core.Arith):
         return _arith(e, traced)
     if isinstance(e, core.Compare) and e.op in ("==", "!=") and isinstance(e.right, core.Const) \
-            and isinstance(e.left, core.Fact) and not e.left.optional:  # claim.kind == inpatient: the commonest test
+            and isinstance(e.left, core.Fact) and not e.left.optional \
+            and e.left.record in ("claim", "member"):  # claim.kind == inpatient: the commonest test
         return _fact_test(e.left, e.op, e.right.value, traced)
-    if isinstance(e, core.In) and isinstance(e.operand, core.Fact) and not e.operand.optional:
+    if isinstance(e, core.In) and isinstance(e.operand, core.Fact) and not e.operand.optional \
+            and e.operand.record in ("claim", "member"):  # household and history facts: the general path
         return _fact_test(e.operand, "not in" if e.negated else "in", e.names, traced)
     if isinstance(e, core.Compare):
         op, left = _COMPARE[e.op], compile_expr(e.left, traced)
