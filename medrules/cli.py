@@ -348,7 +348,7 @@ def explain(rulebook: RulebookArg,
             from medrules.batch.explain import check
             check(found, result)
         from medrules.analyses.readings import other_readings
-        notes = () if found else other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
+        notes = other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
         e = explain_settlement(program, result, lang.value, claim, readings=notes)
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))

@@ -55,23 +55,28 @@ def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F")
 
 
-LABELS = {"en": {"error": "error", "warning": "warning", "hint": "hint"},
-          "zh": {"error": "错误", "warning": "警告", "hint": "提示"}}
+SEVERITIES = ("error", "warning", "hint")  # English words; the diagnostics catalog words them (context 'label')
+
+
+def label(severity: str, lang: str = "en") -> str:
+    """A diagnostic's label in ``lang``: 'error' / '错误' (medrules/locale/<lang>/LC_MESSAGES/diagnostics.po)."""
+    from medrules.messages import wording
+    return wording("label", severity, lang) or severity
 
 
 def error_count(n: int, lang: str = "en") -> str:
     """The closing line of a run with errors: '2 errors' / '2 个错误'."""
-    return f"{n} 个错误" if lang == "zh" else f"{n} error{'s' if n != 1 else ''}"
+    from medrules.messages import wording
+    return wording("count", f"{n} error{'s' if n != 1 else ''}", lang)
 
 
 def diagnostic_text(d: Diagnostic, sources: dict[str, SourceFile], lang: str = "en") -> Text:
     """A diagnostic the way a compiler shows it: place, message, excerpt, hint, related places
     (``lang``: the language of its labels; the code in brackets stays as it is, for searching)."""
-    words = LABELS.get(lang, LABELS["en"])
     out = Text()
     where = printable(f"{d.span}: ") if d.span else ""
     out.append(where, style="bold")
-    out.append(words.get(d.severity, d.severity), style="bold red" if d.severity == "error" else "bold yellow")
+    out.append(label(d.severity, lang), style="bold red" if d.severity == "error" else "bold yellow")
     out.append(f"[{d.code}]: ", style="bold")
     out.append(printable(d.message) + "\n")
     if d.span:
@@ -79,7 +84,7 @@ def diagnostic_text(d: Diagnostic, sources: dict[str, SourceFile], lang: str = "
         if ex:
             out.append(ex + "\n", style="cyan")
     if d.hint:
-        out.append(f"  {words['hint']}: ", style="green")
+        out.append(f"  {label('hint', lang)}: ", style="green")
         out.append(printable(d.hint) + "\n")
     for message, span in d.related:
         out.append(printable(f"  {span}: "), style="bold")

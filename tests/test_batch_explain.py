@@ -131,3 +131,20 @@ def test_results_of_another_rulebook_are_refused(batch):
                             str(tmp_path / "claims.csv"), "--claim", "C2"])
     assert r.exit_code == 1
     assert "claim 'C2' was settled by rulebook 'quzhou/employee-2012'" in r.output
+
+
+def test_a_claim_of_the_results_says_what_the_other_reading_would_have_paid(batch):
+    # the same claim as above, under the rulebook's reading (cap_axis = cost): 94,392.00 + 54,540.00 = 148,932.00
+    # by the funds; under the other reading (cap_axis = payments, worked in the test above) 118,000.00 +
+    # 30,117.93 = 148,117.93 by the funds and 21,882.07 by the member: the funds −814.07, the member +814.07
+    tmp_path, settle = batch
+    results = settle("results.csv")
+    r = explain(tmp_path, results, "C2", "--json")
+    assert r.exit_code == 0, r.output
+    (claim,) = json.loads(r.output)["claims"]
+    (note,) = claim["readings"]
+    assert (note["reading"], note["chosen"], note["alternative"]) == ("cap_axis", "cost", "payments")
+    assert note["would_pay"]["funds"] == {"outpatient_pool": "0.00", "inpatient_pool": "118000.00",
+                                          "critical_illness": "30117.93"}
+    assert note["would_pay"]["member_pays"] == "21882.07"
+    assert note["difference"]["funds_paid"] == "-814.07"
