@@ -392,10 +392,18 @@ def main() -> None:  # noqa: C901 - one report
     print("\n| rulebook | claims | vector claims/s |\n|---|---:|---:|")
     for path in sorted((ROOT / "rulebooks").glob("*/*.mr")):
         p = medrules.load(path)
-        if p.plan.top.total is None:  # contributions only: premiums, not claims (the vector backend refuses them)
-            print(f"| {path.relative_to(ROOT / 'rulebooks').with_suffix('')} | contributions only: not a claims rulebook | |")
+        name = path.relative_to(ROOT / 'rulebooks').with_suffix('')
+        if p.plan.top.memberships:  # routes each claim to a scheme's rulebook by date: the scalar backend's
+            print(f"| {name} | membership routing: scalar backend only (the schemes it routes to are listed) | |")
             continue
-        v = compile_vector(p)
+        if p.plan.top.total is None:  # contributions only: premiums, not claims (benchmarks/premiums.py)
+            print(f"| {name} | contributions only: see benchmarks/premiums.py | |")
+            continue
+        try:
+            v = compile_vector(p)
+        except medrules.MedrulesError as e:  # refused at load, with the construct named
+            print(f"| {name} | refused at load: {e.diagnostics[0].message} | |")
+            continue
         gen = random_members(p.checked, max(1, args.rulebook_claims // 5), seed=7, max_claims=9)
         from medrules.batch.columns import encode_records
         rows_ = [cl for _, cls in gen for cl in cls]
