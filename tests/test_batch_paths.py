@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import medrules
-from conftest import ROOT
+from conftest import ROOT, VECTOR_RULEBOOKS
 from medrules.batch.columns import encode_records
 from medrules.batch.differential import as_facts, differences
 from medrules.batch.generate import random_members
@@ -21,11 +21,7 @@ from medrules.batch.vector import compile_vector, settle_columns, with_paths
 from medrules.facts import Facts
 from medrules.source import SourceFile
 
-RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
-RULEBOOKS = [p for p in RULEBOOKS if not p.stem.startswith("contributions")]
-# histories, membership routing and 'recover' are refused at load by the vector backend (test_batch_vector)
-SCALAR_ONLY = {"employee-continuity", "membership-2020", "residents-2020", "integration-2017"}
-RULEBOOKS = [p for p in RULEBOOKS if p.stem not in SCALAR_ONLY]
+RULEBOOKS = VECTOR_RULEBOOKS
 QUZHOU = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
 
 

@@ -12,19 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import medrules
-from conftest import ROOT
+from conftest import ROOT, VECTOR_RULEBOOKS
 from medrules.batch.columns import day_number
 from medrules.batch.differential import differences, settle_vector
 from medrules.batch.generate import random_members
 from medrules.batch.vector import add_months, benefit_year_start, month_start, round_div
 
-RULEBOOKS = sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
-# rulebooks of contributions only settle no claims (the vector backend refuses them at load: test_contributions.py)
-RULEBOOKS = [p for p in RULEBOOKS if not p.stem.startswith("contributions")]
-# histories (a list of records per member) and membership routing are refused by the vector backend at load
-# (tests/test_membership.py checks the message); their rulebooks are settled by the scalar backend only
-SCALAR_ONLY = {"employee-continuity", "membership-2020", "residents-2020", "integration-2017"}
-RULEBOOKS = [p for p in RULEBOOKS if p.stem not in SCALAR_ONLY]
+RULEBOOKS = VECTOR_RULEBOOKS
 QUZHOU = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
 
 
