@@ -296,6 +296,12 @@ def explain(rulebook: RulebookArg,
                                       "medrules explain RULEBOOK FACTS, or medrules explain RULEBOOK --results OUT "
                                       "--claims CLAIMS --claim ID"))
         elif rulebook.is_dir():
+            if what_if or format_ in (Format.markdown, Format.html):  # said, never silently ignored
+                asked = "--what-if" if what_if else f"--format {format_.value}"
+                raise MedrulesError(error("explain", f"{asked} explains under one rulebook, and {rulebook} is a "
+                                          "folder of policy years", None,
+                                          "name the year's rulebook file (medrules run shows which year settled "
+                                          "each claim), or use --format text or json on the folder"))
             from medrules.versions import settle_set
             rs = s.versions(rulebook)
             source = s.read(facts, "facts")

@@ -62,3 +62,15 @@ def test_cli_run_and_explain_a_folder(monkeypatch):
                                  "--lang", "en"])
     assert r.exit_code == 0, r.output
     assert "Settled under 'pingyang/residents-2019': in force 2019-01-01 to 2019-12-31" in r.output
+
+
+@pytest.mark.parametrize("options", [["--format", "markdown"], ["--format", "html"],
+                                     ["--what-if", "claim.compliant_cost=100"]])
+def test_explain_on_a_folder_refuses_what_it_cannot_do_there(options):
+    # a folder's claims are explained under each year's rulebook as text or JSON; a what-if or a page is
+    # for one rulebook: said with a hint, never silently replaced by the text view
+    r = CliRunner().invoke(app, ["explain", str(ROOT / "rulebooks" / "pingyang"),
+                                 str(ROOT / "examples" / "pingyang-2019-cataract.json"), *options])
+    assert r.exit_code == 1
+    assert "error[explain]" in r.output and "folder of policy years" in r.output
+    assert "hint: name the year's rulebook file" in r.output
