@@ -212,11 +212,32 @@ fund f { base 1 yuan rate 10% }
     assert {("membership", 3), ("unit", 3), ("citation", 3), ("membership", 4)} <= found
 
 
+def test_the_batch_settles_what_is_recoverable(tmp_path):
+    # residents-2020, no deductible, 60% inpatient and 50% outpatient (illustrative rates, declared assumed):
+    #   C1 inpatient 5,000, no third party: 3,000.00 paid, nothing recoverable;
+    #   C2 inpatient 5,000, the third party refuses: 3,000.00 paid first, 3,000.00 recoverable;
+    #   C3 outpatient 1,000.50, the third party unknown: 500.25 paid first, 500.25 recoverable;
+    #   C4 inpatient 5,000, the third party paid: excluded, 0 paid, nothing recoverable
+    import pyarrow.parquet as pq
+    claims = tmp_path / "claims.csv"
+    claims.write_text("member_id,claim_id,date,kind,compliant_cost,third_party\n"
+                      "M1,C1,2020-03-01,inpatient,5000,no_third_party\n"
+                      "M1,C2,2020-04-01,inpatient,5000,third_party_refuses\n"
+                      "M1,C3,2020-05-01,outpatient,1000.50,third_party_unknown\n"
+                      "M2,C4,2020-03-01,inpatient,5000,third_party_paid\n", encoding="utf-8")
+    out = tmp_path / "results.parquet"
+    r = CliRunner().invoke(app, ["settle", str(ROOT / "rulebooks" / "quzhou" / "residents-2020.mr"), str(claims),
+                                 "--out", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    rows = {row["claim_id"]: row for row in pq.read_table(out).to_pylist()}
+    assert {k: (str(v["paid.resident_pool"]), str(v["recoverable"])) for k, v in rows.items()} == {
+        "C1": ("3000.00", "0.00"), "C2": ("3000.00", "3000.00"), "C3": ("500.25", "500.25"), "C4": ("0.00", "0.00")}
+
+
 def test_the_vector_backend_refuses_histories_and_memberships_at_load():
     from medrules.batch.vector import compile_vector
     for path, what in ((ROOT / "rulebooks" / "tianjin" / "employee-continuity.mr", "a history of records"),
-                       (ROUTER, "membership routing"),
-                       (ROOT / "rulebooks" / "quzhou" / "residents-2020.mr", "'recover'")):
+                       (ROUTER, "membership routing")):
         with pytest.raises(medrules.MedrulesError) as e:
             compile_vector(medrules.load(path))
         [d] = e.value.diagnostics

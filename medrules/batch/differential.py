@@ -70,6 +70,8 @@ def differences(program: Program, members: list[tuple[dict, list[dict]]], limit:
             pairs += [(f"accumulator {a}", v, result.accumulators[a][i]) for a, v in expected.accumulators.items()]
             pairs += [("member pays", expected.member_pays, result.member_pays[i]),
                       ("total", expected.total_cost, result.total[i])]
+            if result.recoverable is not None:  # 'recover': what the funds paid first
+                pairs.append(("recoverable", expected.recoverable, result.recoverable[i]))
             for what, scalar, vector in pairs:
                 if scalar != yuan(vector):
                     found.append(f"{claim['id']} {what}: scalar {scalar}, vector {yuan(vector)}")

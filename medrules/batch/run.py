@@ -179,7 +179,8 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
     problems.add(held, "", "held back: another row of this member was rejected")
     keep = ~problems.bad
-    tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep) for vp, rows, r in results]
+    tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep, rb.versions)
+              for vp, rows, r in results]
     tables = [t for t in tables if t.num_rows]
     schema = _results_schema(rb)
     out = pa.concat_tables([t.select(schema.names).cast(schema) for t in tables]) if tables else schema.empty_table()
@@ -295,6 +296,7 @@ def _results_schema(rb: Rulebooks) -> pa.Schema:
                       ("year", pa.string()), ("rulebook", pa.string()), ("plan", pa.string())]
                      + [(f"paid.{f}", money) for f in funds]
                      + [("total_cost", money), ("member_pays", money)]
+                     + ([("recoverable", money)] if any(v.layers[-1].recoveries for v in rb.versions) else [])
                      + [(f"after.{a}", money) for a in accs])
 
 
@@ -311,7 +313,8 @@ def plan_hash(vp: VectorProgram) -> str:
     return known[1]
 
 
-def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, days, keep) -> pa.Table:
+def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, days, keep,
+                   rb_versions=()) -> pa.Table:
     order = r.order[keep[rows][r.order]]  # settled claims, by member and date
     at = rows[order]
     years = r.year_start[order]
@@ -333,6 +336,10 @@ def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, da
         cols[f"paid.{f}"] = io.decimal_column(values[order], r.scale)
     cols["total_cost"] = io.decimal_column(r.total[order], r.scale)
     cols["member_pays"] = io.decimal_column(r.member_pays[order], r.scale)
+    if r.recoverable is not None:  # 'recover': paid first by the funds, recoverable from a third party
+        cols["recoverable"] = io.decimal_column(r.recoverable[order], r.scale)
+    elif any(v.layers[-1].recoveries for v in rb_versions):  # a year without the clause: nothing recoverable
+        cols["recoverable"] = io.decimal_column(np.zeros(len(order), np.int64), r.scale)
     for a, values in r.accumulators.items():
         cols[f"after.{a}"] = io.decimal_column(values[order], r.scale)
     return pa.table(cols)

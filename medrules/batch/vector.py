@@ -966,6 +966,7 @@ class VLayer:
     total: V
     rounding: Rounding
     waves: str | None = None  # why the whole layer is settled in waves (None: each fund takes its own path)
+    recoveries: tuple[V, ...] = ()  # 'recover when …' conditions, in order (the rulebook's own layer reads them)
 
     @property
     def prefix(self) -> str:
@@ -1034,9 +1035,6 @@ def compile_vector(program) -> VectorProgram:
         if layer.memberships:  # routing by membership over time reads each member's histories
             raise _refuse(layer.memberships[0].node, "membership routing (the scheme of each claim by its date)",
                           "settle each member with 'medrules run MEMBERSHIP-RULEBOOK FACTS' (the scalar backend)")
-        if layer.recoveries:
-            raise _refuse(layer.recoveries[0].node, "'recover' (paid first, recoverable from a third party)",
-                          "settle with 'medrules run' (the scalar backend), which records what is recoverable")
         from medrules.check.declarations import is_history
         histories = [r.kind for r in layer.checked.rulebook.records if is_history(r.kind)]
         if histories:  # a list of records per member: the batch's columns hold one value per member and claim
@@ -1080,8 +1078,9 @@ def _compile_vector(program, plan: ops.Plan, M: int) -> VectorProgram:
             funds = tuple(attrs.evolve(f, outputs=tuple(o for o in OUTPUTS if o == "paid" or (f.name, o) in read or
                                                         o in {ROLE_OUTPUT[a.role] for a in f.plan.accumulates}))
                           for f in funds)
+        recoveries = tuple(comp.expr(r.when) for r in layer.recoveries)
         layers.append(VLayer(layer, treatments, exclusions, funds, total,
-                             Rounding(layer.rounding.mode, quantum, layer.rounding.node), waves))
+                             Rounding(layer.rounding.mode, quantum, layer.rounding.node), waves, recoveries))
     for layer in plan.layers:  # a treatment writes the fact it treats
         reads |= {(t.record, t.field) for t in layer.treatments}
     vp = VectorProgram(program, plan, tuple(layers), M, frozenset(reads))
@@ -1220,6 +1219,7 @@ class Result:
     accumulators: dict[str, np.ndarray]  # after each claim
     error: np.ndarray  # per claim: '' or why its member could not be settled
     scale: int
+    recoverable: np.ndarray | None = None  # 'recover': what the funds paid first, recoverable (None: no such clause)
 
 
 def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
@@ -1273,7 +1273,8 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
         values = np.asarray(values, np.int64)[who]
         starts[key] = np.where(rows.first_year(), values, 0)
     messages: list[str] = []
-    funds, total, member_pays, accs, error = settle_rows(vp, rows, claim_cols, member_cols, starts, messages)
+    funds, total, member_pays, accs, error, recoverable = settle_rows(vp, rows, claim_cols, member_cols, starts,
+                                                                      messages)
     if order is None:
         order = np.arange(n_claims)
         back = slice(None)
@@ -1289,7 +1290,8 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
         held = np.isin(member_of, np.unique(member_of[failed])) & ~failed
         errors[held] = "held back: another claim of this member could not be settled"  # the member whole
     return Result(order, year, {k: v[back] for k, v in funds.items()}, total[back], member_pays[back],
-                  {k: v[back] for k, v in accs.items()}, errors, vp.money_scale)
+                  {k: v[back] for k, v in accs.items()}, errors, vp.money_scale,
+                  None if recoverable is None else recoverable[back])
 
 
 class Rows:
@@ -1374,12 +1376,19 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         if w.error.any():
             error = np.where(error == 0, w.error, error)
     member_pays = total - paid_sum
+    recoverable = None
+    if vp.layers[-1].recoveries:  # after the claim is settled, on the rulebook's own layer (settle_recover)
+        everyone = np.ones(n, bool)
+        held = np.zeros(n, bool)
+        for when in vp.layers[-1].recoveries:
+            held |= when(w, everyone)
+        recoverable = np.where(held, paid_sum, 0)
     if _below(member_pays, 0):
         message = "the funds would pay more than the claim's total cost"
         if message not in messages:
             messages.append(message)
         error = np.where((error == 0) & (member_pays < 0), messages.index(message) + 1, error)
-    return outs, total, member_pays, accs, error
+    return outs, total, member_pays, accs, error, recoverable
 
 
 def _off_grid(layer: VLayer, opening: dict) -> str | None:
