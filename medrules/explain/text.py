@@ -270,25 +270,11 @@ def render_stake(stake, lang: str = "zh") -> Group:
         out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; "
                                                   + _("chosen: {alternative}").format(alternative=r.declared))),)))
 
-    def table(outcome, base):
-        t = Table(show_header=True, title=None, box=None, padding=(0, 1))
-        t.add_column(_("fund"))
-        t.add_column(outcome.text, justify="right", no_wrap=True)
-        t.add_column(_("difference"), justify="right", no_wrap=True)
-        for fund, paid in outcome.funds.items():
-            before = base.funds.get(fund, ZERO)
-            if paid or before:
-                t.add_row(stake.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
-        t.add_row(_("all funds"), f.number(outcome.funds_paid),
-                  _signed(f, outcome.funds_paid - base.funds_paid))
-        t.add_row(_("members pay"), f.number(outcome.member_pays),
-                  _signed(f, outcome.member_pays - base.member_pays))
-        return t
     out += [Text(""), Text(_("As the rulebook chooses: {choice}").format(choice=stake.chosen.text), style="bold"),
-            table(stake.chosen, stake.chosen)]
+            _stake_table(_, f, stake.chosen.text, stake.chosen, stake.chosen, stake.titles)]
     for outcome, changes in stake.others:
         out += [Text(""), Text(_("Read otherwise: {choice}").format(choice=outcome.text), style="bold"),
-                table(outcome, stake.chosen)]
+                _stake_table(_, f, outcome.text, outcome, stake.chosen, stake.titles)]
         if changes:
             out.append(Text("  " + _("Claims that differ most:")))
             for c in changes:
@@ -321,19 +307,6 @@ def render_stake_by_year(stake, lang: str = "zh", top: int = 5) -> Group:
                 else _("chosen: {alternative}").format(alternative=r.declared or r.chosen))
         out.append(Hanging(Text("  • "), ((0, Text(f"{name}: {r.title(lang)} — {alts}; {said}; {where}")),)))
 
-    def table(year, index):
-        outcome, base = year.outcomes[index], year.outcomes[0]
-        t = Table(show_header=True, title=None, box=None, padding=(0, 1))
-        t.add_column(_("fund"))
-        t.add_column(year.version, justify="right", no_wrap=True)
-        t.add_column(_("difference"), justify="right", no_wrap=True)
-        for fund, paid in outcome.funds.items():
-            before = base.funds.get(fund, ZERO)
-            if paid or before:
-                t.add_row(year.titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
-        t.add_row(_("all funds"), f.number(outcome.funds_paid), _signed(f, outcome.funds_paid - base.funds_paid))
-        t.add_row(_("members pay"), f.number(outcome.member_pays), _signed(f, outcome.member_pays - base.member_pays))
-        return t
 
     chosen = stake.total(0)
     for index, combo in enumerate(stake.combinations):
@@ -341,7 +314,7 @@ def render_stake_by_year(stake, lang: str = "zh", top: int = 5) -> Group:
         heading = _("As the rulebook chooses: {choice}") if index == 0 else _("Read otherwise: {choice}")
         out += [Text(""), Text(heading.format(choice=choice), style="bold")]
         for year in stake.years:
-            out.append(table(year, index))
+            out.append(_stake_table(_, f, year.version, year.outcomes[index], year.outcomes[0], year.titles))
         total = stake.total(index)
         out.append(Hanging(Text("  "), ((0, Text(_("All years: the funds pay {funds} ({funds_change}); members pay "
                                                   "{members} ({members_change})").format(
@@ -361,3 +334,18 @@ def render_stake_by_year(stake, lang: str = "zh", top: int = 5) -> Group:
         else:
             out.append(Text("  " + _("No claim is affected.")))
     return Group(*out)
+
+
+def _stake_table(_, f, heading: str, outcome, base, titles: dict) -> Table:
+    """What one combination of readings pays, fund by fund, and the difference from ``base`` (medrules readings)."""
+    t = Table(show_header=True, title=None, box=None, padding=(0, 1))
+    t.add_column(_("fund"))
+    t.add_column(heading, justify="right", no_wrap=True)
+    t.add_column(_("difference"), justify="right", no_wrap=True)
+    for fund, paid in outcome.funds.items():
+        before = base.funds.get(fund, ZERO)
+        if paid or before:
+            t.add_row(titles.get(fund, fund), f.number(paid), _signed(f, paid - before))
+    t.add_row(_("all funds"), f.number(outcome.funds_paid), _signed(f, outcome.funds_paid - base.funds_paid))
+    t.add_row(_("members pay"), f.number(outcome.member_pays), _signed(f, outcome.member_pays - base.member_pays))
+    return t
