@@ -171,7 +171,7 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
         for f in funds:
             paid = paid + f.paid
         member = total - paid
-        recovered_by = settle_recover(layers[-1], envs[-1], paid, steps)
+        recovered_by = settle_recover(layers[-1], envs[-1], paid, steps) if layers[-1].recoveries else None
         if steps is not None:
             steps.append((MemberPaysStep, None, None, (), "", total, paid, member))
         if member < 0:
