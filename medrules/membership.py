@@ -96,9 +96,10 @@ def settle_insured(route: "Route", env: Env) -> bool:
 
 
 def load_membership(router: Program, read=SourceFile.read, root: str | Path | None = None,
-                    readings: dict | None = None) -> MembershipSet:
-    """The scheme rulebooks a membership rulebook names, loaded relative to it (under the rulebook root)."""
-    path = Path(router.checked.file)
+                    readings: dict | None = None, path: str | Path | None = None) -> MembershipSet:
+    """The scheme rulebooks a membership rulebook names, loaded relative to it (under the rulebook root).
+    ``path``: where the membership rulebook is, when ``read`` named its source otherwise (the service)."""
+    path = Path(path) if path is not None else Path(router.checked.file)
     base = Path(root) if root is not None else medrules.rulebook_root(path)
     try:
         base = base.resolve(strict=True)
