@@ -324,7 +324,8 @@ def explain(rulebook: RulebookArg,
         program = found.program if found else s.program(rulebook)
         if not found and program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
             from medrules import membership_cli
-            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value)
+            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value,
+                                         template_dir)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
