@@ -98,3 +98,26 @@ def _what_if(s, program, facts, claim_ids, changes, view, format_, lang, templat
         return render(w, (), view, template_dir)
     from medrules.explain.text import render_what_if
     return render_what_if(w, (), citizen=view == "citizen")
+
+
+def diff(s, before, after, facts, lang: str):
+    """``medrules diff`` on membership rulebooks (medrules.membership_diff): both must route claims."""
+    from medrules import membership_diff
+    from medrules.membership import load_membership
+    if not (before.plan.top.memberships and after.plan.top.memberships):
+        membership_diff.refuse_mixed(before, after)
+
+    def load(router, new: bool = False):  # the schemes, beside the file the router comes from
+        return load_membership(router, read=lambda path: s.read(path, "rulebook"), root=s.root, readings=s.readings,
+                               path=(after if new else before).checked.file)
+    return membership_diff.diff(before, after, [s.read(p, "facts") for p in facts or []], lang, load)
+
+
+def refuse_readings(program) -> None:
+    """``medrules readings`` on a membership rulebook: refused, located at its first 'insured' statement."""
+    node = program.checked.rulebook.memberships[0]
+    paths = sorted({p for m in program.checked.rulebook.memberships for p in m.paths})
+    raise MedrulesError(error("membership", f"'{program.checked.id}' routes claims to the schemes' rulebooks and "
+                              "declares no readings of its own: the readings are the schemes'", node.span,
+                              "run medrules readings on a scheme's rulebook (" + ", ".join(paths)
+                              + ") with the claims it settles (medrules run shows which scheme settled each)"))
