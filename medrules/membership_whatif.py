@@ -21,6 +21,7 @@ step before and after (which scheme, why).
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -86,7 +87,6 @@ def literal(text: str, raw: str):
     raw = raw.strip()
     p = parser()
     for name in _UNIT_TERMINALS:
-        import re
         if re.fullmatch(p.get_terminal(name).pattern.to_regexp(), raw):
             tok = Token(name, raw, 0, 1, 1, 1, len(raw) + 1, len(raw))
             builder = _Builder("--what-if")

@@ -193,3 +193,39 @@ def test_ledger_cli_shows_the_scheme_and_why(ledger_url, tmp_path, monkeypatch):
     # both amounts: urban 300.00, NCMS 385.00 (worked above)
     assert "the better of: qinhuangdao-integration/urban-residents-2016 300.00 yuan; " \
            "qinhuangdao-integration/ncms-2016 385.00 yuan" in " ".join(r.output.split())
+
+
+# ---------------------------------------------------------------- invariant: corrections conserve the money
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+MONTHS = st.integers(min_value=1, max_value=12).map(lambda m: f"2020-{m:02d}-01")
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(months=st.lists(MONTHS, min_size=1, max_size=3))
+def test_any_sequence_of_history_corrections_conserves_each_fund(tmp_path_factory, months):
+    """Whatever the order of corrections of the employee period's last month, (1) each fund's first payments plus
+    every adjustment equal what the current decisions pay, and (2) the current decisions are exactly what
+    settling the final facts afresh gives (settle_membership, no ledger)."""
+    from medrules.membership import settle_membership
+    from medrules.source import SourceFile
+    folder = tmp_path_factory.mktemp("ledger")
+    rb = load_rulebooks(QUZHOU)
+    with Ledger.open(f"sqlite:///{folder / 'ledger.sqlite'}") as led:
+        led.settle_member(rb, write(folder, "m.json", STOPPED))
+        for i, month in enumerate(months):
+            led.settle_member(rb, write(folder, f"fix{i}.json", {"member": STOPPED["member"],
+                                                                 "periods": periods(month), "claims": []}))
+        history = led.member_history("M1")
+        current = {d.claim_id: d for d in history}  # oldest first: the last one stays
+        for fund in {f.fund for d in history for f in d.funds}:
+            first = sum((d.paid(fund) for d in history if d.sequence == 1 and any(f.fund == fund for f in d.funds)),
+                        D("0.00"))
+            moved = sum((a.amount for d in history for a in d.adjustments if a.fund == fund), D("0.00"))
+            now = sum((d.paid(fund) for d in current.values() if any(f.fund == fund for f in d.funds)), D("0.00"))
+            assert first + moved == now, fund
+        final = dict(STOPPED, periods=periods(months[-1]))
+        fresh, used = settle_membership(rb.membership, SourceFile("<final>", json.dumps(final)))
+        for c in fresh.claims:
+            d = current[c.id]
+            assert (d.rulebook_id, d.funds_paid, d.member_pays) == (used[c.id].checked.id, c.funds_paid, c.member_pays)
