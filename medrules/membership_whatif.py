@@ -126,7 +126,7 @@ def parse_changes(texts: list[str], ms) -> tuple[list[FactChange], list[Paramete
             change = parse_change(text, declaring[0].checked)
             facts.append(FactChange(change, _raw(raw), text))
             continue
-        if not rest:  # a parameter of the membership rulebook
+        if "." not in name:  # a parameter of the membership rulebook
             program, scheme, pname = ms.router, "", head
         elif head in schemes:
             program, scheme, pname = schemes[head], head, rest
