@@ -324,7 +324,8 @@ def explain(rulebook: RulebookArg,
         program = found.program if found else s.program(rulebook)
         if not found and program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
             from medrules import membership_cli
-            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value)
+            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value,
+                                         template_dir)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
@@ -398,8 +399,13 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
     def body(s: _Session):
         s.choose(reading)  # the same readings for both (a reading neither declares is an error)
         before, after = s.program(old), s.program(new)
-        from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
-        d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []], lang.value)
+        if before.plan.top.memberships or after.plan.top.memberships:  # routes claims to schemes (membership_cli)
+            from medrules import membership_cli
+            d = membership_cli.diff(s, before, after, facts, lang.value)
+        else:
+            from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
+            d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []],
+                        lang.value)
         if format_ is Format.json:
             print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
         else:
@@ -506,6 +512,9 @@ def readings(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr
         if reading:
             raise MedrulesError(error("reading", "--reading pins a reading over a folder of policy years",
                                       hint=f"to settle {rulebook} by another reading, use 'medrules run … --reading'"))
+        if s.program(rulebook).plan.top.memberships:  # the readings are the schemes' (membership_cli)
+            from medrules import membership_cli
+            membership_cli.refuse_readings(s.program(rulebook))
         stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
                                lang.value, top)
         if not stake.readings:

@@ -96,9 +96,10 @@ def settle_insured(route: "Route", env: Env) -> bool:
 
 
 def load_membership(router: Program, read=SourceFile.read, root: str | Path | None = None,
-                    readings: dict | None = None) -> MembershipSet:
-    """The scheme rulebooks a membership rulebook names, loaded relative to it (under the rulebook root)."""
-    path = Path(router.checked.file)
+                    readings: dict | None = None, path: str | Path | None = None) -> MembershipSet:
+    """The scheme rulebooks a membership rulebook names, loaded relative to it (under the rulebook root).
+    ``path``: where the membership rulebook is, when ``read`` named its source otherwise (the service)."""
+    path = Path(path) if path is not None else Path(router.checked.file)
     base = Path(root) if root is not None else medrules.rulebook_root(path)
     try:
         base = base.resolve(strict=True)
@@ -134,14 +135,16 @@ def load_membership(router: Program, read=SourceFile.read, root: str | Path | No
     return MembershipSet(router, tuple(routes))
 
 
-def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
+def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False, in_force_only: bool = True
                       ) -> tuple[Settlement, dict[str, Program]]:
     """Settle every claim under the scheme the person belonged to on its date. Returns the settlement (claims
-    in date order) and, for each claim id, the rulebook it was settled under."""
+    in date order) and, for each claim id, the rulebook it was settled under. ``in_force_only=False``: claims
+    outside the rulebooks' effective periods too (``medrules diff``)."""
     doc = read_json(source)
     _refuse_unknown(doc, (ms.router, *ms.programs))
     facts = validate(_only(doc, ms.router), ms.router.checked, source.name)
-    check_effective(ms.router, list(facts.claims))
+    if in_force_only:
+        check_effective(ms.router, list(facts.claims))
     position = {c.id: c.index for c in facts.claims}
     claims = doc.value["claims"].value if isinstance(doc.value.get("claims"), Located) else []
     env = Env(facts.member, {}, True, facts.histories)
@@ -172,7 +175,8 @@ def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
         part = attrs.evolve(doc, value=doc.value | {"claims": attrs.evolve(doc.value["claims"],
                                                                            value=[item for item, _ in items])})
         reads = [r for _, r in items]
-        settled = [settle(p, validate(_only(part, p), p.checked, source.name), trace) for p in route.programs]
+        settled = [settle(p, validate(_only(part, p), p.checked, source.name), trace, in_force_only)
+                   for p in route.programs]
         by_id = [{c.id: c for c in s.claims} for s in settled]
         order = [c.id for c in settled[0].claims]
         reads_of = {c.id: reads[c.claim.index] for c in settled[0].claims}

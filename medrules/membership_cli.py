@@ -42,25 +42,16 @@ def run(s, program, facts, as_json: bool, lang: str):
     return render_settlement(programs[-1], result, lang, programs=programs)
 
 
-def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang: str):
+def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang: str, template_dir=None):
     from rich.console import Group
 
     from medrules.explain import explain as explain_settlement
     from medrules.explain.json import explanation_json
     from medrules.explain.text import render_citizen, render_explanation
     if what_if:
-        raise MedrulesError(error("what-if", f"--what-if is not available for '{program.checked.id}', which routes "
-                                  "claims to the schemes' rulebooks", None,
-                                  "ask it of the scheme's rulebook the claim was settled under"))
-    if format_ in ("markdown", "html"):
-        raise MedrulesError(error("format", f"--format {format_} is not available for '{program.checked.id}', which "
-                                  "routes claims to the schemes' rulebooks", None, "use --format text or json"))
+        return _what_if(s, program, facts, claim_ids, what_if, view, format_, lang, template_dir)
     ms, result, used, groups = _settle(s, program, facts, trace=True)
-    known = {c.id for c in result.claims}
-    for cid in claim_ids or []:
-        if cid not in known:
-            raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
-                                      hint="claims in the file: " + ", ".join(sorted(known))))
+    _known(result, claim_ids, facts)
     docs = []
     for p, ids in groups:
         mine = [i for i in ids if not claim_ids or i in claim_ids]
@@ -69,4 +60,64 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
     if format_ == "json":
         return json.dumps({"schema": EXPLANATION_SCHEMA, "explanations": [explanation_json(e) for e in docs]},
                           ensure_ascii=False, indent=2)
+    if format_ in ("markdown", "html"):  # one document headed by the membership rulebook (membership_documents)
+        from medrules import membership_documents
+        render = membership_documents.markdown if format_ == "markdown" else membership_documents.html_page
+        return render(program, docs, [c.id for c in result.claims], view, template_dir=template_dir)
     return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs))
+
+
+def _known(result, claim_ids, facts) -> None:
+    known = {c.id for c in result.claims}
+    for cid in claim_ids or []:
+        if cid not in known:
+            raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
+                                      hint="claims in the file: " + ", ".join(sorted(known))))
+
+
+def _what_if(s, program, facts, claim_ids, changes, view, format_, lang, template_dir):
+    """--what-if on a membership rulebook (medrules.membership_whatif): facts, the membership rulebook's
+    parameters (NAME=VALUE) or a scheme's (STEM.NAME=VALUE); before and after, a claim moving scheme included."""
+    from medrules import membership_whatif as mw
+    from medrules.membership import load_membership
+
+    def load(router):
+        return load_membership(router, read=lambda path: s.read(path, "rulebook"), root=s.root,
+                               readings=s.readings, path=program.checked.file)
+    ms = load(program)
+    source = s.read(facts, "facts")
+    if claim_ids:
+        from medrules.membership import settle_membership
+        _known(settle_membership(ms, source)[0], claim_ids, facts)
+    w = mw.what_if(ms, source, changes, lang, claim_ids, load=load)
+    if format_ == "json":
+        return json.dumps(mw.what_if_json(w), ensure_ascii=False, indent=2)
+    if format_ in ("markdown", "html"):
+        from medrules.explain.document import what_if_html, what_if_markdown
+        render = what_if_markdown if format_ == "markdown" else what_if_html
+        return render(w, (), view, template_dir)
+    from medrules.explain.text import render_what_if
+    return render_what_if(w, (), citizen=view == "citizen")
+
+
+def diff(s, before, after, facts, lang: str):
+    """``medrules diff`` on membership rulebooks (medrules.membership_diff): both must route claims."""
+    from medrules import membership_diff
+    from medrules.membership import load_membership
+    if not (before.plan.top.memberships and after.plan.top.memberships):
+        membership_diff.refuse_mixed(before, after)
+
+    def load(router, new: bool = False):  # the schemes, beside the file the router comes from
+        return load_membership(router, read=lambda path: s.read(path, "rulebook"), root=s.root, readings=s.readings,
+                               path=(after if new else before).checked.file)
+    return membership_diff.diff(before, after, [s.read(p, "facts") for p in facts or []], lang, load)
+
+
+def refuse_readings(program) -> None:
+    """``medrules readings`` on a membership rulebook: refused, located at its first 'insured' statement."""
+    node = program.checked.rulebook.memberships[0]
+    paths = sorted({p for m in program.checked.rulebook.memberships for p in m.paths})
+    raise MedrulesError(error("membership", f"'{program.checked.id}' routes claims to the schemes' rulebooks and "
+                              "declares no readings of its own: the readings are the schemes'", node.span,
+                              "run medrules readings on a scheme's rulebook (" + ", ".join(paths)
+                              + ") with the claims it settles (medrules run shows which scheme settled each)"))

@@ -285,7 +285,7 @@ def test_an_older_ledger_is_upgraded_when_opened(ledger_url):
     with Ledger.open(ledger_url) as led:
         assert sa.inspect(led.engine).has_table("requests")
         with led.engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
 
 
 def test_policy_years_record_the_version_in_force_with_its_amended_base(ledger, tmp_path):

@@ -307,8 +307,8 @@ def test_membership_explanations(example, view, lang, snapshot):
 def test_other_commands_on_a_membership_rulebook_say_what_it_is(monkeypatch):
     monkeypatch.chdir(ROOT)
     args = ["rulebooks/quzhou/membership-2020.mr", "examples/membership/quzhou-employee-stopped-in-april.json"]
-    for command in (["explain", *args, "--what-if", "member.category=retired"], ["explain", *args, "--format", "html"],
-                    ["test", args[0]], ["settle", args[0], "claims.csv", "--out", "x.parquet"]):
+    # (explain --what-if, markdown and html work on it: tests/test_membership_documents.py)
+    for command in (["test", args[0]], ["settle", args[0], "claims.csv", "--out", "x.parquet"]):
         r = CliRunner().invoke(app, command)
         assert r.exit_code != 0 and "Traceback" not in r.output and "internal error" not in r.output, (command, r.output)
     with pytest.raises(medrules.MedrulesError) as e:

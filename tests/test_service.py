@@ -330,3 +330,38 @@ def test_the_api_docs_are_served_from_this_machine(client):
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
     assert client.get("/openapi.json").json()["info"]["title"] == "medrules service"
+
+
+# ---------------------------------------------------------------- a membership rulebook (each claim under its scheme)
+# Amounts worked by hand: Quzhou employee scheme 600 deductible then 84% (working member); resident scheme
+# (ILLUSTRATIVE, assumed) 60% inpatient.
+MEMBERSHIP_FACTS = {"member": {"id": "SM-1", "category": "working"},
+                    "periods": [{"scheme": "employee", "first_month": "2015-03-01", "last_month": "2020-04-01"}],
+                    "claims": [{"id": "C1", "date": "2020-03-12", "kind": "inpatient", "compliant_cost": "10600.00"},
+                               {"id": "C2", "date": "2020-05-10", "kind": "inpatient", "compliant_cost": "10000.00"}]}
+
+
+def test_settle_and_what_if_on_a_membership_rulebook(client, auth):
+    r = client.post("/api/rulebooks/quzhou/membership-2020/settle", content=json.dumps(MEMBERSHIP_FACTS).encode(),
+                    headers=auth | {"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    c1, c2 = r.json()["decisions"]
+    # C1: employee scheme, (10,600 − 600) × 84% = 8,400.00; C2: resident scheme from May, 10,000 × 60% = 6,000.00
+    assert (c1["rulebook_id"], c1["funds_paid"]) == ("quzhou/employee-2012", "8400.00")
+    assert (c2["rulebook_id"], c2["funds_paid"]) == ("quzhou/residents-2020", "6000.00")
+    assert c1["rulebook"] == c2["rulebook"] == "quzhou/membership-2020"  # the rulebook the clerk settled with
+    assert (c1["membership"]["scheme"], c2["membership"]["scheme"]) == ("employee", "stopped")
+    assert c2["membership"]["citation"]["article"] == "二"
+    # what if the resident rate were 70%: 10,000 × 70% = 7,000.00 (nothing is recorded)
+    r = client.post(f"/api/decisions/{c2['id']}/what-if", json={"changes": ["residents-2020.inpatient_rate=70%"],
+                                                                "lang": "en"}, headers=auth)
+    assert r.status_code == 200, r.text
+    claim = r.json()["claims"][0]
+    assert claim["id"] == "C2" and claim["funds"] == [{"fund": "residents-2020.resident_pool", "before": "6000.00",
+                                                       "after": "7000.00", "change": "1000.00"}]
+    bad = client.post(f"/api/decisions/{c2['id']}/what-if", json={"changes": ["residents-2020.nope=1%"]},
+                      headers=auth)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "what-if"
+    # the clerk's page of the decision
+    page = client.get(f"/api/decisions/{c2['id']}", headers=auth)
+    assert page.status_code == 200 and page.json()["membership"]["settled_by"] == "quzhou/residents-2020"

@@ -190,7 +190,9 @@ def _table(ds, lang: str, title: str):
         status = ("新记录" if zh else "recorded") if d.recorded else ""
         if d.supersedes:
             status += (" 取代 " if zh else " supersedes ") + str(d.supersedes)
-        t.add_row(str(d.id), d.claim_id, str(d.claim_date), str(d.sequence), f"{d.rulebook_id} #{d.rulebook_hash[:8]}",
+        scheme = f" ({d.membership['scheme']})" if d.membership else ""  # under a membership rulebook: which scheme
+        t.add_row(str(d.id), d.claim_id, str(d.claim_date), str(d.sequence),
+                  f"{d.rulebook_id} #{d.rulebook_hash[:8]}{scheme}",
                   *[f.number(paid[x]) if x in paid else "" for x in funds], f.number(d.member_pays), status.strip())
     return t
 

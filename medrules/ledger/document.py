@@ -18,11 +18,15 @@ from medrules.ledger.model import Decision
 LEDGER_WORDS = {
     "zh": {"decision": "决定", "recorded": "记录于", "version": "规则书版本", "supersedes": "取代决定",
            "sequence": "第{n}次结算", "assumed": "假定", "note": "说明", "because": "原因", "provision": "依据",
-           "after_claims": "同年度较早的结算单已更正", "rulebook_changed": "规则书已修订"},
+           "after_claims": "同年度较早的结算单已更正", "rulebook_changed": "规则书已修订",
+           "insured": "参保关系", "settled_under": "按《{id}》结算", "compared": "就高:{amounts}",
+           "scheme_moved": "参保险种变更:{before} → {after}"},
     "en": {"decision": "Decision", "recorded": "recorded", "version": "rulebook version", "supersedes": "supersedes decision",
            "sequence": "settlement no. {n}", "assumed": "assumed", "note": "note", "because": "because",
            "provision": "provision", "after_claims": "an earlier claim of the year was corrected",
-           "rulebook_changed": "the rulebook was amended"},
+           "rulebook_changed": "the rulebook was amended", "insured": "membership",
+           "settled_under": "settled under '{id}'", "compared": "the better of: {amounts}",
+           "scheme_moved": "the claim moved scheme: {before} → {after}"},
 }
 
 
@@ -63,10 +67,13 @@ def record_lines(d: Decision, lang: str) -> list[str]:
             f"{d.recorded_at:%Y-%m-%d %H:%M} · {w['version']} {d.rulebook_id} #{d.rulebook_hash[:12]}")
     if d.supersedes:
         head += f" · {w['supersedes']} {d.supersedes}"
-    lines = [head]
+    lines = [head] + membership_lines(d, lang)
     for a in d.adjustments:
         reasons = [f"{x['fact']} {x['before']} → {x['after']}" for x in a.cause.get("facts", [])]
-        if a.cause.get("rulebook"):
+        if a.cause.get("membership"):  # the claim moved scheme: that is why its rulebook changed
+            m = a.cause["membership"]
+            reasons.append(w["scheme_moved"].format(before=_scheme(m["before"], lang), after=_scheme(m["after"], lang)))
+        elif a.cause.get("rulebook"):
             reasons.append(w["rulebook_changed"])
         if a.cause.get("after_claims"):
             reasons.append(f"{w['after_claims']} ({', '.join(a.cause['after_claims'])})")
@@ -78,6 +85,31 @@ def record_lines(d: Decision, lang: str) -> list[str]:
             line += f" · {w['provision']}: {p['text'][lang]}" + (f" [{_where(p)}]" if _where(p) else "")
         lines.append(line)
     return lines
+
+
+def _scheme(m: dict | None, lang: str) -> str:
+    return "—" if not m else f"{_best(m.get('label'), lang) or m['scheme']} ({m['settled_by']})"
+
+
+def membership_lines(d: Decision, lang: str) -> list[str]:
+    """A decision under a membership rulebook: the scheme that settled it, why, the text that says so, and
+    under 'highest of' what each former scheme would have paid (medrules.ledger.routing)."""
+    m = d.membership
+    if not m:
+        return []
+    w, f = LEDGER_WORDS[lang], Formatter(lang)
+    line = (f"{w['insured']} ({m['rulebook']['id']} #{m['rulebook']['hash'][:12]}): "
+            f"{_best(m.get('label'), lang) or m['scheme']} · {_best(m['because'], lang)} · "
+            + w["settled_under"].format(id=m["settled_by"]))
+    if any("funds_paid" in u for u in m["under"]):
+        line += " · " + w["compared"].format(amounts="; ".join(
+            f"{u['id']} {f.money(Decimal(u['funds_paid']))}" for u in m["under"]))
+    out = [line]
+    c = m.get("citation")
+    if c and c.get("quote"):
+        article = f" {c['article']}" if c.get("article") else ""
+        out.append(f"§ {c.get('document') or c.get('source') or ''}{article}: “{c['quote']}”")
+    return out
 
 
 def text(doc: dict, view: str = "auditor", decision: Decision | None = None) -> str:

@@ -36,7 +36,7 @@ def decision_json(d: Decision) -> dict:
         "accumulators_after": plain(d.accumulators),
         "adjustments": [adjustment_json(a) for a in d.adjustments],
         "recorded_at": d.recorded_at.isoformat(), "recorded_now": d.recorded,
-    }
+    } | ({"membership": d.membership} if d.membership else {})  # settled under a membership rulebook
 
 
 def _canonical(value) -> str:

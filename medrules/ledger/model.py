@@ -87,6 +87,7 @@ class Decision:
     adjustments: tuple[Adjustment, ...]  # what this decision changed against the one it supersedes
     recorded_at: dt.datetime
     recorded: bool = False  # True when the call that returned it recorded it (settle_member)
+    membership: dict | None = None  # settled under a membership rulebook: the scheme and why (ledger.routing)
 
     def fund(self, name: str) -> FundAmount:
         return next(f for f in self.funds if f.fund == name)

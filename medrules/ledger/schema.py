@@ -59,6 +59,7 @@ decisions = sa.Table(
     sa.Column("trace_en", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("plan_hash", sa.String(64)),  # migration 0003
+    sa.Column("membership", sa.Text),  # migration 0004 (medrules.ledger.routing)
 )
 
 decision_funds = sa.Table(

@@ -40,11 +40,14 @@ class Version:
 
 @attrs.frozen
 class Rulebooks:
-    """One rulebook, or a folder of policy years (each claim settled under the version in force)."""
+    """One rulebook, or a folder of policy years (each claim settled under the version in force), or a
+    membership rulebook (each claim settled under the scheme of its date): its schemes' rulebooks first,
+    the membership rulebook last."""
 
     name: str
     versions: tuple[Version, ...]
     rulebook_set: object = None  # medrules.versions.RulebookSet for a folder
+    membership: object = None  # medrules.membership.MembershipSet for a membership rulebook
 
     def version(self, program: Program) -> Version:
         return next(v for v in self.versions if v.program is program)
@@ -115,7 +118,10 @@ def _stamp(path, rb: Rulebooks) -> tuple:
 def _load_rulebooks(path: str | Path, read) -> Rulebooks:
     p = medrules.resolve_rulebook_path(path)
     if not p.is_dir():
-        return Rulebooks(str(path), (load_rulebook(p, read),))
+        version = load_rulebook(p, read)
+        if version.program.plan.top.memberships:
+            return _load_membership(path, p, version, read)
+        return Rulebooks(str(path), (version,))
     from medrules.versions import load_set
     cache: dict[str, SourceFile] = {}
     paths: dict[str, Path] = {}  # a source's name (as ``read`` named it) -> the path it was read from
@@ -134,6 +140,28 @@ def _load_rulebooks(path: str | Path, read) -> Rulebooks:
         medrules.load(paths.get(program.checked.file, program.checked.file), read=rec)
         versions.append(Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files)))
     return Rulebooks(str(path), tuple(versions), rs)
+
+
+def _load_membership(name, p: Path, router: Version, read) -> Rulebooks:
+    """A membership rulebook and the schemes' rulebooks it routes claims to, each with its hashes."""
+    from medrules.membership import load_membership
+    root = medrules.rulebook_root(p)
+    recorded: list[tuple[Path, SourceFile]] = []
+
+    def remember(q):
+        source = read(q)
+        recorded.append((Path(q), source))
+        return source
+
+    ms = load_membership(router.program, read=remember, root=root, path=p)
+    by_name = {source.name: (q, source) for q, source in recorded}
+    cache = {str(q): source for q, source in recorded}
+    versions = []
+    for program in ms.programs:  # the same files again, from what was read: which ones each scheme rests on
+        rec = _Recorder(lambda q: cache[str(q)] if str(q) in cache else read(q))
+        medrules.load(by_name.get(program.checked.file, (program.checked.file,))[0], read=rec, root=root)
+        versions.append(Version(program, digest([s.text for s in rec.files]), tuple(s.name for s in rec.files)))
+    return Rulebooks(str(name), (*versions, router), None, ms)
 
 
 def plan_fingerprint(program: Program) -> str:

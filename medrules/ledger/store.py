@@ -26,6 +26,7 @@ from medrules.explain.json import claim_json, plain
 from medrules.facts import facts_from_source
 from medrules.ledger import schema as t
 from medrules.ledger.model import Adjustment, Decision, FundAmount, from_fen, to_fen
+from medrules.ledger.routing import history_changes, moved, routing, routing_key
 from medrules.ledger.sources import Rulebooks, Version, canonical, digest, load_rulebooks, merge, read_facts
 from medrules.source import SourceFile
 
@@ -283,7 +284,7 @@ class _Recording:
                                    .order_by(t.member_facts.c.id.desc()).limit(1)).scalar()
         stored = _json(conn.execute(sa.select(t.facts_documents.c.document)
                                     .where(t.facts_documents.c.hash == stored_hash)).scalar()) if stored_hash else None
-        merged = merge(stored, incoming)
+        merged = self.merged = merge(stored, incoming)
         text = canonical(merged, indent=2)
         facts_hash = self.facts_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if merged is incoming:  # nothing stored to add to: settle the file itself (errors located in it)
@@ -302,8 +303,9 @@ class _Recording:
         for c in results:
             version = used[c.id]
             outcome = claim_json(c)
+            routed = routing(self.rb, c)  # under a membership rulebook: the scheme and why (else None)
             key = digest([member_id, c.id, version.plan_hash, canonical(given[c.id]), canonical(member_given),
-                          canonical(outcome)])
+                          canonical(outcome)] + routing_key(routed))
             before = latest.get(c.id)
             if before is not None and before["key"] == key:
                 continue
@@ -312,11 +314,15 @@ class _Recording:
                 docs = _documents(results, used, member_id)
             self._version(version)
             new_rows.append(self._insert(c, version, key, before, facts_hash, given[c.id], member_given, docs,
-                                         changed_claims))
+                                         changed_claims, routed))
         if not new_rows:
             self._facts(facts_hash, text, stored_hash)  # the facts as now known, even if no decision moved
         decisions = _by_claim(_decisions_in(self.conn, t.decisions.c.member_id == member_id))
         return [_evolve_recorded(decisions[c.id], decisions[c.id].id in new_rows) for c in results]
+
+    def _document(self, facts_hash: str) -> dict:
+        return _json(self.conn.execute(sa.select(t.facts_documents.c.document)
+                                       .where(t.facts_documents.c.hash == facts_hash)).scalar())
 
     def _latest(self) -> dict[str, dict]:
         d = t.decisions
@@ -324,7 +330,7 @@ class _Recording:
         for row in self.conn.execute(sa.select(d.c.id, d.c.claim_id, d.c.sequence, d.c.key, d.c.claim_facts,
                                                d.c.member_facts, d.c.rulebook_hash, d.c.plan_hash, d.c.rulebook_id,
                                                d.c.trace_zh,
-                                               d.c.trace_en)
+                                               d.c.trace_en, d.c.membership, d.c.facts_hash)
                                      .where(d.c.member_id == self.member_id).order_by(d.c.sequence)).mappings():
             out[row["claim_id"]] = dict(row)
         return out
@@ -347,7 +353,8 @@ class _Recording:
             plan_hash=v.plan_hash))
 
     def _insert(self, c: ClaimResult, version: Version, key: str, before: dict | None, facts_hash: str,
-                claim_given: dict, member_given: dict, docs: dict, changed_claims: list[str]) -> int:
+                claim_given: dict, member_given: dict, docs: dict, changed_claims: list[str],
+                routed: dict | None = None) -> int:
         d = t.decisions
         decision_id = self.conn.execute(d.insert().values(
             member_id=self.member_id, claim_id=c.id, sequence=before["sequence"] + 1 if before else 1,
@@ -359,6 +366,7 @@ class _Recording:
             accumulators_after=json.dumps(plain(c.accumulators), ensure_ascii=False, sort_keys=True),
             trace_zh=json.dumps(docs["zh"][c.id], ensure_ascii=False),
             trace_en=json.dumps(docs["en"][c.id], ensure_ascii=False), recorded_at=self.now,
+            membership=json.dumps(routed, ensure_ascii=False) if routed else None,
         ).returning(d.c.id)).scalar_one()
         self.conn.execute(t.decision_funds.insert(), [
             {"decision_id": decision_id, "position": i, "fund": f.fund, "applied": f.applied,
@@ -368,10 +376,11 @@ class _Recording:
              if f.excluded_by is not None else None}
             for i, f in enumerate(c.funds)])
         if before is not None:
-            self._adjust(c, version, before, decision_id, claim_given, member_given, docs, changed_claims)
+            self._adjust(c, version, before, decision_id, claim_given, member_given, docs, changed_claims, routed)
         return decision_id
 
-    def _adjust(self, c, version, before, decision_id, claim_given, member_given, docs, changed_claims) -> None:
+    def _adjust(self, c, version, before, decision_id, claim_given, member_given, docs, changed_claims,
+                routed=None) -> None:
         old_paid = {f["fund"]: f["paid_fen"] for f in self.conn.execute(
             sa.select(t.decision_funds.c.fund, t.decision_funds.c.paid_fen)
             .where(t.decision_funds.c.decision_id == before["id"])).mappings()}
@@ -393,6 +402,10 @@ class _Recording:
                 "after_claims": [x for x in changed_claims if x != c.id],
                 "steps": _moved_steps(fund, old_docs, {lang: docs[lang][c.id] for lang in LANGS}),
             }
+            scheme = moved(json.loads(before["membership"]) if before["membership"] else None, routed)
+            if scheme is not None:  # the claim moved scheme (ledger.routing): say so, and which history changed
+                cause["membership"] = scheme
+                cause["facts"] += history_changes(self._document(before["facts_hash"]), self.merged)
             rows.append({"decision_id": decision_id, "previous_decision_id": before["id"], "member_id": self.member_id,
                          "claim_id": c.id, "fund": fund, "amount_fen": delta,
                          "cause": json.dumps(cause, ensure_ascii=False), "recorded_at": self.now})
@@ -512,7 +525,10 @@ def _facts_source(facts) -> SourceFile:
 
 
 def _validate(rb: Rulebooks, source: SourceFile) -> None:
-    if rb.rulebook_set is not None:
+    if rb.membership is not None:
+        from medrules.membership import settle_membership
+        settle_membership(rb.membership, source)
+    elif rb.rulebook_set is not None:
         from medrules.versions import settle_set
         settle_set(rb.rulebook_set, source)
     else:
@@ -521,6 +537,10 @@ def _validate(rb: Rulebooks, source: SourceFile) -> None:
 
 
 def _settle_traced(rb: Rulebooks, source: SourceFile) -> tuple[list[ClaimResult], dict[str, Version]]:
+    if rb.membership is not None:  # each claim under the scheme of its date (ledger.routing)
+        from medrules.membership import settle_membership
+        result, used = settle_membership(rb.membership, source, trace=True)
+        return list(result.claims), {cid: rb.version(p) for cid, p in used.items()}
     if rb.rulebook_set is not None:
         from medrules.versions import settle_set
         result, used = settle_set(rb.rulebook_set, source, trace=True)
@@ -607,4 +627,5 @@ def _decision(row, funds, adjustments) -> Decision:
         member_facts=_json(row["member_facts"]), total_cost=_dec(row["total_cost"]),
         funds_paid=from_fen(row["funds_paid_fen"]), member_pays=_dec(row["member_pays"]),
         accumulators={k: _dec(v) for k, v in json.loads(row["accumulators_after"]).items()},
-        funds=tuple(funds), adjustments=tuple(adjustments), recorded_at=row["recorded_at"])
+        funds=tuple(funds), adjustments=tuple(adjustments), recorded_at=row["recorded_at"],
+        membership=json.loads(row["membership"]) if row["membership"] else None)

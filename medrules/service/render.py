@@ -147,6 +147,8 @@ def what_if(service, d, changes: list[str], lang: str):
     """Settle the decision's stored facts again with the changes; nothing is recorded."""
     from medrules.analyses.whatif import sensitivity, what_if as compare
     from medrules.facts import facts_from_source, parse_change
+    if d.membership:  # settled under a membership rulebook: the same routing, before and after
+        return _membership_what_if(service, d, changes, lang)
     rb = service.rulebooks.by_digest.get(d.rulebook_digest)
     program = rb.version(d.rulebook_digest) if rb else None
     if program is None:
@@ -161,6 +163,23 @@ def what_if(service, d, changes: list[str], lang: str):
     except MedrulesError as exc:
         raise HTTPProblem(exc, {source.name: source} | rb.sources, status=422) from None
     return what_if_json(w, most), w
+
+
+def _membership_what_if(service, d, changes: list[str], lang: str):
+    """What if, on a decision settled under a membership rulebook (medrules.membership_whatif)."""
+    from medrules import membership_whatif
+    from medrules.membership import load_membership
+    rb = service.rulebooks.by_digest.get(d.membership["rulebook"]["hash"])
+    if rb is None or rb.loaded.membership is None:
+        raise problem("conflict", "the membership rulebook that settled this decision is no longer loaded in this "
+                                  "version", hint="a what-if needs the same rulebook version as the decision")
+    source = service.ledger.facts(d, rb.program)
+    try:
+        w = membership_whatif.what_if(rb.loaded.membership, source, changes, lang, [d.claim],
+                                      load=lambda router: load_membership(router, path=rb.loaded.name))
+    except MedrulesError as exc:
+        raise HTTPProblem(exc, {source.name: source} | rb.sources, status=422) from None
+    return membership_whatif.what_if_json(w), w
 
 
 __all__ = ["MedrulesError", "context", "error", "markdown", "rulebook_summary", "what_if"]

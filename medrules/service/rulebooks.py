@@ -108,6 +108,8 @@ class Rulebooks:
         self.by_digest: dict[str, Rulebook] = {}
         for rb in self.by_key.values():  # a version's own file first, then a folder of years that holds it
             for v in rb.loaded.versions:
+                if rb.loaded.membership is not None and v is not rb.loaded.versions[-1]:
+                    continue  # a membership rulebook is found by its own hash, its schemes' by their own files
                 if not rb.years or v.hash not in self.by_digest:
                     self.by_digest.setdefault(v.hash, rb)
 

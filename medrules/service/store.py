@@ -51,6 +51,7 @@ class Decision:
     created_at: str
     _explanation: object = attrs.field(repr=False)  # lang -> dict, read from the ledger when asked
     _cache: dict = attrs.field(factory=dict, repr=False)
+    membership: dict | None = None  # settled under a membership rulebook: the scheme and why (ledger.routing)
 
     @property
     def adjustments(self) -> dict[str, Decimal]:
@@ -68,7 +69,7 @@ class Decision:
                 "funds": plain(self.funds), "funds_paid": plain(self.funds_paid), "supersedes": self.supersedes,
                 "adjustments": plain(self.adjustments),
                 "causes": [{"fund": c.fund, "amount": plain(c.amount), "cause": c.cause} for c in self.changes],
-                "created_at": self.created_at}
+                "created_at": self.created_at} | ({"membership": self.membership} if self.membership else {})
 
 
 @attrs.frozen
@@ -120,7 +121,7 @@ class ServiceLedger:
         return {"decisions": t["decisions"], "claims": t["claims"]}
 
     def _shape(self, d) -> Decision:
-        rb = self.rulebooks.by_digest.get(d.rulebook_hash)
+        rb = self.rulebooks.by_digest.get(d.membership["rulebook"]["hash"] if d.membership else d.rulebook_hash)
         ledger = self.ledger
         return Decision(
             id=d.id, member=d.member_id, claim=d.claim_id, seq=d.sequence, rulebook=rb.key if rb else d.rulebook_id,
@@ -128,7 +129,8 @@ class ServiceLedger:
             claim_date=d.claim_date.isoformat(), total_cost=d.total_cost, member_pays=d.member_pays,
             funds_paid=d.funds_paid, funds={f.fund: f.paid for f in d.funds}, supersedes=d.supersedes,
             changes=tuple(Change(a.fund, a.amount, a.cause) for a in d.adjustments),
-            created_at=_iso(d.recorded_at), explanation=lambda lang, i=d.id: ledger.explanation(i, lang))
+            created_at=_iso(d.recorded_at), explanation=lambda lang, i=d.id: ledger.explanation(i, lang),
+            membership=d.membership)
 
 
 def _iso(t) -> str:
