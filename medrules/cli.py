@@ -585,7 +585,9 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                     "decisions, explained, in this ledger (docs/ledger.md)")] = None,
                   debug: DebugOpt = False, reading: ReadingOpt = None,
                   explain_plan: Annotated[bool, typer.Option("--explain-plan", help="first print how each fund is "
-                                                             "settled: running sums or waves, and why")] = False
+                                                             "settled: running sums or waves, and why")] = False,
+                  history: Annotated[Optional[list[str]], typer.Option("--history", help="NAME=FILE: the records "
+                                     "of a history (member_id and its fields), e.g. interruption=gaps.csv")] = None
                   ) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
@@ -600,7 +602,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger,
-                       explain_plan=explain_plan)
+                       explain_plan=explain_plan, histories=history or [])
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

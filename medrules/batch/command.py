@@ -38,7 +38,7 @@ def column_options(pairs: list[str], mapping_file: Path | None) -> dict[str, str
 def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path | None, columns: dict[str, str],
                    scheduler: str | None, progress: bool, console: Console, read,
                    readings: dict[str, str] | None = None, ledger: str | None = None,
-                   explain_plan: bool = False) -> Summary:
+                   explain_plan: bool = False, histories: list[str] = ()) -> Summary:
     if readings and scheduler is not None:
         raise MedrulesError(error("reading", "'--reading' is not available with '--scheduler': the workers load "
                                   "the rulebook by its path, under its own readings", None,
@@ -49,6 +49,12 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
         return settle_premiums_command(program, claims, out, members, columns, scheduler, console, ledger)
     rb = load_rulebooks(rulebook, read=read, readings=readings) if program is None else Rulebooks(
         str(rulebook), (compile_vector(program),))
+    from medrules.batch.vhistory import declared, history_options
+    history_files = history_options(list(histories), next((v.program.checked for v in rb.versions
+                                                           if declared(v.program.checked)), rb.top.checked))
+    if scheduler is not None and (history_files or any(declared(v.program.checked) for v in rb.versions)):
+        raise MedrulesError(error("history", "histories are not sent to the workers of '--scheduler'", None,
+                                  "settle a rulebook with histories on this machine (without --scheduler)"))
     if explain_plan:  # how the vector backend settles each fund: running sums or waves, and why
         for vp in rb.versions:
             console.print(vp.describe(), markup=False, highlight=False)
@@ -60,7 +66,8 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
                        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
                        disable=not progress)
         with bar:
-            summary = settle_files(rb, claims, out, members=members, columns=columns, progress=bar)
+            summary = settle_files(rb, claims, out, members=members, columns=columns, progress=bar,
+                                   histories=history_files)
     print_summary(summary, out, console)
     return summary
 

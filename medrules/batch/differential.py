@@ -21,10 +21,18 @@ from medrules.source import Span
 _GENERATED = Span("generated", 1, 1)
 
 
-def as_facts(member: dict, claims: list[dict]) -> Facts:
-    """A generated member as the scalar backend takes it (as if read from a facts file)."""
+def as_facts(member: dict, claims: list[dict], histories: dict | None = None) -> Facts:
+    """A generated member as the scalar backend takes it (as if read from a facts file). ``histories``: its
+    records, ``{history name: (record, …)}`` (a third element of a generated member, when the rulebook
+    declares histories)."""
     return Facts("generated", member, str(member["id"]),
-                 tuple(Claim(str(c["id"]), i, c, _GENERATED, {}) for i, c in enumerate(claims)), {}, {})
+                 tuple(Claim(str(c["id"]), i, c, _GENERATED, {}) for i, c in enumerate(claims)), {}, {},
+                 {k: tuple(v) for k, v in (histories or {}).items()})
+
+
+def histories(members: list[tuple]) -> list[dict]:
+    """Each generated member's histories (``{}`` for a ``(member, claims)`` pair)."""
+    return [m[2] if len(m) > 2 else {} for m in members]
 
 
 def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None):
@@ -33,11 +41,13 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path
     vp = compile_vector(program)
     if path is not None:
         vp = with_paths(vp, path)
-    rows = [c for _, cs in members for c in cs]
-    who = np.array([i for i, (_, cs) in enumerate(members) for _ in cs], np.int64)
+    rows = [c for m in members for c in m[1]]
+    who = np.array([i for i, m in enumerate(members) for _ in m[1]], np.int64)
     ck = program.checked
-    member_table = encode_records(ck, "member", [m for m, _ in members])
-    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table)
+    member_table = encode_records(ck, "member", [m[0] for m in members])
+    from medrules.batch.vhistory import histories_of
+    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table,
+                              histories=histories_of(ck, members, histories(members)))
 
 
 def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20,
@@ -49,12 +59,12 @@ def differences(program: Program, members: list[tuple[dict, list[dict]]], limit:
 
     found: list[str] = []
     row = 0
-    for member, claims in members:
+    for member, claims, *more in members:
         rows = range(row, row + len(claims))
         row += len(claims)
         refused = [result.error[i] for i in rows if result.error[i]]
         try:
-            settlement = medrules.settle(program, as_facts(member, claims), in_force_only=False)
+            settlement = medrules.settle(program, as_facts(member, claims, *more), in_force_only=False)
         except MedrulesError as exc:
             if len(refused) != len(claims):
                 found.append(f"{member['id']}: the scalar backend refused ({exc.diagnostics[0].message}), "

@@ -81,8 +81,28 @@ def random_members(checked: CheckedRulebook, n_members: int, seed: int = 2012, m
             claim["id"] = f"M{m}-C{i + 1}"
             claim[dated_by] = start + dt.timedelta(days=rng.randint(0, (end - start).days))
             claims.append(claim)
-        out.append((member, claims))
+        kinds = _histories(checked)
+        if kinds:  # a third element: the member's histories, 0–4 records each
+            out.append((member, claims, {k: [_record(rng, checked, k, value) for _ in range(rng.randint(0, 4))]
+                                         for k in kinds}))
+        else:
+            out.append((member, claims))
     return out
+
+
+def _histories(checked: CheckedRulebook) -> list[str]:
+    from medrules.check.types import histories
+    return list(histories(checked.records))
+
+
+def _record(rng: random.Random, checked: CheckedRulebook, kind: str, value) -> dict:
+    """One record of a history; its dates in the order the fields are declared (a period's first month
+    before its last), so that periods and interruptions overlap the claims as often as not."""
+    record = {name: value(kind, name, t, optional) for name, (t, optional) in fields(checked, kind).items()}
+    dates = sorted(v for v in record.values() if isinstance(v, dt.date))
+    names = [n for n, v in record.items() if isinstance(v, dt.date)]
+    record.update(zip(names, dates))
+    return record
 
 
 def text_of(value) -> str | None:

@@ -95,8 +95,10 @@ class Summary:
 
 # ---------------------------------------------------------------- one partition
 def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
-                     columns: dict[str, str]) -> tuple[pa.Table, pa.Table]:
-    """Validate and settle the claims of some members (all of each member's claims are here)."""
+                     columns: dict[str, str], histories: dict | None = None) -> tuple[pa.Table, pa.Table]:
+    """Validate and settle the claims of some members (all of each member's claims are here). ``histories``:
+    each history's records (:func:`medrules.batch.vhistory.read_histories`), of any members."""
+    history_rejects: dict = {}  # (file, row) -> a rejected history record (once, whatever the versions)
     n_rows = claims.num_rows
     problems = Problems(n_rows)
     top = rb.top.checked
@@ -157,6 +159,13 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             sub.add(missing[member_of], "member.id", "no such member in the members file")
             for index, reason in problems_out:
                 sub.add(member_of == index, "member", reason)
+        hist = None
+        if histories is not None:  # the members' records, validated; a bad record holds its member back
+            from medrules.batch.vhistory import history_columns
+            hist, held_by, rejected = history_columns(ck, histories, unique, columns)
+            for i in np.flatnonzero(held_by != None):  # noqa: E711 - an object array
+                sub.add(member_of == i, "", held_by[i])
+            history_rejects |= {(f, r): (f, r, m, col, why) for f, r, m, col, why in rejected}
         # merge the version's problems into the partition's
         mask = np.zeros(n_rows, bool)
         mask[rows] = sub.bad
@@ -165,7 +174,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             reason = np.full(n_rows, None, object)
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
-        result = settle_columns(vp, member_of, claim_table, member_table, opening)
+        result = settle_columns(vp, member_of, claim_table, member_table, opening, hist)
         settled_bad = result.error != ""
         if settled_bad.any():
             mask = np.zeros(n_rows, bool)
@@ -191,6 +200,10 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         "member": member_ids.take(pa.array(bad)), "claim": claim_ids.take(pa.array(bad)),
         "column": pa.array([c or "" for c in problems.column[bad]], pa.string()),
         "reason": pa.array([str(r) for r in problems.reason[bad]], pa.string())}, schema=REJECT_SCHEMA)
+    if history_rejects:
+        f, r, m, col, why = zip(*history_rejects.values())
+        rejects = pa.concat_tables([rejects, pa.table({"file": f, "row": r, "member": m, "claim": [""] * len(f),
+                                                       "column": col, "reason": why}, schema=REJECT_SCHEMA)])
     return out, rejects
 
 
@@ -355,13 +368,16 @@ def read_members(path: str | Path | None) -> pa.Table | None:
 
 def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path], out: str | Path, *,
                  members: str | Path | None = None, columns: dict[str, str] | None = None,
-                 progress=None, partition_rows: int = PARTITION_ROWS) -> Summary:
-    """The ``medrules settle`` command's work; returns the summary it prints."""
+                 progress=None, partition_rows: int = PARTITION_ROWS, histories: dict[str, str] | None = None
+                 ) -> Summary:
+    """The ``medrules settle`` command's work; returns the summary it prints. ``histories``: history name →
+    the file of its records (``--history``)."""
     started = time.perf_counter()
     columns = dict(columns or {})
     rb = rulebook if isinstance(rulebook, Rulebooks) else load_rulebooks(rulebook)
     paths = io.expand(claim_paths)
     member_table = read_members(members)
+    history_tables = _histories(rb, histories or {}, paths)
     writer = io.Writer(out)
     rejects_writer = io.Writer(rejects_path(out))
     summary = Summary()
@@ -372,7 +388,7 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
     task = progress.add_task("settling", total=total_rows) if progress is not None else None
     try:
         for part in _partitions(paths, rb, columns, n_parts):
-            results, rejects = settle_partition(rb, part, member_table, columns)
+            results, rejects = settle_partition(rb, part, member_table, columns, history_tables)
             writer.write(results)
             rejects_writer.write(rejects)
             summary.add(results, rejects, funds)
@@ -383,6 +399,16 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
         rejects_writer.close(REJECT_SCHEMA)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _histories(rb: Rulebooks, files: dict[str, str], paths: list[Path]) -> dict | None:
+    """Each history's records, read whole (None when no version declares a history)."""
+    from medrules.batch.vhistory import declared, read_histories
+    versions = [v for v in rb.versions if declared(v.program.checked)]
+    if not versions:
+        read_histories(files, paths, rb.top.checked)  # --history for a rulebook without histories: an error
+        return None
+    return read_histories(files, paths, versions[-1].program.checked)
 
 
 def rejects_path(out: str | Path) -> Path:
