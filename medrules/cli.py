@@ -274,7 +274,9 @@ def explain(rulebook: RulebookArg,
             column: Annotated[Optional[list[str]], typer.Option("--column", help="with --results: FACT=COLUMN, as "
                                                                 "for settle")] = None,
             columns: Annotated[Optional[Path], typer.Option("--columns", help="with --results: the column mapping "
-                                                            "file the batch used")] = None) -> None:
+                                                            "file the batch used")] = None,
+            history: Annotated[Optional[list[str]], typer.Option("--history", help="with --results: NAME=FILE, the "
+                                                                 "history records the batch read")] = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
@@ -290,7 +292,8 @@ def explain(rulebook: RulebookArg,
                                           "(once) and --claims FILE…, and no facts file", None,
                                           "medrules explain RULEBOOK --results OUT --claims CLAIMS --claim ID"))
             found = from_results(rulebook, results, claims_in or [], claim[0], members,
-                                 column_options(column or [], columns), lambda p: s.read(p, "rulebook"), s.readings)
+                                 column_options(column or [], columns), lambda p: s.read(p, "rulebook"), s.readings,
+                                 histories=dict(h.partition("=")[::2] for h in history or []))
         elif facts is None:
             raise MedrulesError(error("explain", "give a facts file, or --results and --claims", None,
                                       "medrules explain RULEBOOK FACTS, or medrules explain RULEBOOK --results OUT "
@@ -322,9 +325,10 @@ def explain(rulebook: RulebookArg,
                     out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             return
         program = found.program if found else s.program(rulebook)
-        if not found and program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
+        if program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
             from medrules import membership_cli
-            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value)
+            doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value,
+                                         found=found)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # the rulebooks the vector backend settles: every shipped and test rulebook but contributions only (premiums,
 # not claims) and those it refuses at load — histories (a list of records per member), membership routing
 # (tests/test_membership.py checks the messages); those are settled by the scalar backend only
-SCALAR_ONLY = {"membership-2020", "integration-2017"}
+SCALAR_ONLY: set[str] = set()  # (every shipped rulebook settles on the vector backend)
 VECTOR_RULEBOOKS = [p for p in sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
                     if not p.stem.startswith("contributions") and p.stem not in SCALAR_ONLY]
 # hand-computed cases, as test files beside their rulebook (run by 'medrules test' too)

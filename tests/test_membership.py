@@ -236,11 +236,11 @@ def test_the_batch_settles_what_is_recoverable(tmp_path):
 
 def test_the_vector_backend_refuses_memberships_at_load():
     from medrules.batch.vector import compile_vector
-    for path, what in ((ROUTER, "membership routing"),):  # (histories: tests/test_batch_histories.py)
+    for path, what in ((ROUTER, "membership routing"),):  # (settled by its routes: tests/test_batch_routed.py)
         with pytest.raises(medrules.MedrulesError) as e:
             compile_vector(medrules.load(path))
         [d] = e.value.diagnostics
-        assert d.code == "vector" and what in d.message and "medrules run" in d.hint
+        assert d.code == "vector" and what in d.message and "compile_membership" in d.hint
 
 
 # ---------------------------------------------------------------- integration: 待遇就高不就低 (seed 003, Qinhuangdao 2017)

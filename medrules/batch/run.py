@@ -66,7 +66,15 @@ def load_rulebooks(path: str | Path, read=None, readings: dict[str, str] | None 
         programs = load_set(p, **kw).versions
     else:
         programs = (medrules.load(p, **kw),)
-    return Rulebooks(str(path), tuple(compile_vector(q) for q in programs))
+    return Rulebooks(str(path), tuple(_compiled(q, kw) for q in programs))
+
+
+def _compiled(program: Program, kw: dict):
+    """A version for the vector backend: its program, or a membership's routes (medrules.batch.vmember)."""
+    if program.plan.top.memberships:
+        from medrules.batch.vmember import compile_membership
+        return compile_membership(program, **kw)
+    return compile_vector(program)
 
 
 @attrs.define
@@ -166,6 +174,11 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             for i in np.flatnonzero(held_by != None):  # noqa: E711 - an object array
                 sub.add(member_of == i, "", held_by[i])
             history_rejects |= {(f, r): (f, r, m, col, why) for f, r, m, col, why in rejected}
+        routed = None
+        if getattr(vp, "membership", False):  # each claim under its scheme's rulebook (medrules.batch.vmember)
+            from medrules.batch.vmember import settle_routed, settle_target
+            routed = settle_routed(vp, part, member_of, claim_table, member_table, hist, sub, lambda t, at: settle_target(
+                t, part, at, member_of, unique, members, columns, histories, sub))
         # merge the version's problems into the partition's
         mask = np.zeros(n_rows, bool)
         mask[rows] = sub.bad
@@ -174,7 +187,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             reason = np.full(n_rows, None, object)
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
-        result = settle_columns(vp, member_of, claim_table, member_table, opening, hist)
+        result = routed or settle_columns(vp, member_of, claim_table, member_table, opening, hist)
         settled_bad = result.error != ""
         if settled_bad.any():
             mask = np.zeros(n_rows, bool)
@@ -310,7 +323,13 @@ def _results_schema(rb: Rulebooks) -> pa.Schema:
                      + [(f"paid.{f}", money) for f in funds]
                      + [("total_cost", money), ("member_pays", money)]
                      + ([("recoverable", money)] if any(v.layers[-1].recoveries for v in rb.versions) else [])
-                     + [(f"after.{a}", money) for a in accs])
+                     + [(f"after.{a}", money) for a in accs]
+                     + [x for v in rb.versions if getattr(v, "membership", False) for x in _routed_schema(v, money)])
+
+
+def _routed_schema(v, money) -> list:
+    from medrules.batch.vmember import extra_schema
+    return extra_schema(v, money)
 
 
 _PLAN_HASHES: dict[int, tuple[VectorProgram, str]] = {}
@@ -322,7 +341,12 @@ def plan_hash(vp: VectorProgram) -> str:
     known = _PLAN_HASHES.get(id(vp))
     if known is None or known[0] is not vp:
         from medrules.ledger.sources import plan_fingerprint
-        known = _PLAN_HASHES[id(vp)] = (vp, plan_fingerprint(vp.program))
+        fingerprint = plan_fingerprint(vp.program)
+        if getattr(vp, "membership", False):  # the routes and every scheme's plan
+            import hashlib
+            fingerprint = hashlib.sha256(" ".join([fingerprint] + [plan_fingerprint(t.program)
+                                                                   for t in vp.targets]).encode()).hexdigest()
+        known = _PLAN_HASHES[id(vp)] = (vp, fingerprint)
     return known[1]
 
 
@@ -355,6 +379,9 @@ def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, da
         cols["recoverable"] = io.decimal_column(np.zeros(len(order), np.int64), r.scale)
     for a, values in r.accumulators.items():
         cols[f"after.{a}"] = io.decimal_column(values[order], r.scale)
+    if getattr(vp, "membership", False):  # the scheme of each claim (medrules.batch.vmember)
+        from medrules.batch.vmember import routed_columns
+        cols = routed_columns(r, order, cols)
     return pa.table(cols)
 
 
@@ -491,18 +518,23 @@ def as_arrow(data, name: str) -> pa.Table:
                             ) from None
 
 
-def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
+def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None,
+                 histories: dict | None = None) -> tuple[pa.Table, pa.Table]:
     """Settle claims given as a table (Arrow, pandas or polars); returns ``(results, rejects)`` as Arrow tables.
 
     ``rulebook`` is a path (file or policy-year folder), a loaded :class:`~medrules.Program` or
     :class:`Rulebooks`; ``members`` a second table joined on member.id; ``columns`` maps facts to
-    columns (``{"claim.compliant_cost": "cost"}``)."""
+    columns (``{"claim.compliant_cost": "cost"}``); ``histories`` each history's records as a table (history
+    name → a table with a member_id column and the record's fields)."""
     if isinstance(rulebook, Program):
-        rb = Rulebooks(rulebook.checked.id, (compile_vector(rulebook),))
+        rb = Rulebooks(rulebook.checked.id, (_compiled(rulebook, {}),))
     elif isinstance(rulebook, Rulebooks):
         rb = rulebook
     else:
         rb = load_rulebooks(rulebook)
     table = io.labelled(as_arrow(claims, "claims"), "claims", 1)
     member_table = io.labelled(as_arrow(members, "members"), "members", 1) if members is not None else None
-    return settle_partition(rb, table, member_table, dict(columns or {}))
+    history = None
+    if histories is not None:
+        history = {k: io.labelled(as_arrow(v, k), k, 1) for k, v in histories.items()}
+    return settle_partition(rb, table, member_table, dict(columns or {}), history)

@@ -1041,8 +1041,9 @@ def compile_vector(program) -> VectorProgram:
             raise _refuse(layer.contributions[0].node, "contributions (what a member owes)",
                           "assess each member with 'medrules assess RULEBOOK FACTS' (the scalar backend)")
         if layer.memberships:  # routing by membership over time reads each member's histories
-            raise _refuse(layer.memberships[0].node, "membership routing (the scheme of each claim by its date)",
-                          "settle each member with 'medrules run MEMBERSHIP-RULEBOOK FACTS' (the scalar backend)")
+            raise _refuse(layer.memberships[0].node, "membership routing as one program",
+                          "a membership is settled by its routes: medrules settle (or "
+                          "medrules.batch.vmember.compile_membership) compiles each scheme's rulebook")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:
