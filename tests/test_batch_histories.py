@@ -4,14 +4,19 @@ rulebook's text, and the same members through the scalar backend (medrules run).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import medrules
 from conftest import ROOT
-from medrules.batch.differential import differences
+from medrules.batch.differential import differences, settle_vector
 from medrules.batch.generate import random_members
 from medrules.cli import app
 
@@ -130,3 +135,70 @@ def test_vector_equals_scalar_with_long_histories():
     assert sum(len(m[2]["interruption"]) for m in members) > 600
     for path in (None, "waves", "layer waves"):
         assert differences(program, members, path=path) == []
+
+
+# ---------------------------------------------------------------- every function over a history, generated
+HEAD = '''rulebook "t/histories" {
+  effective from 2020-01-01
+  year starts 01-01 by claim.date
+  rounding half_up to 0.01 yuan per payment
+}
+facts member { id: text }
+facts payment "缴费记录" | "payment" {
+  month: date
+  amount: money
+  paid_on: date = none
+}
+facts claim { id: text  date: date  cost: money }
+total cost is claim.cost
+'''
+BASES = [
+    "count(payment, given(payment.paid_on)) * 100 yuan",
+    "sum(payment, payment.amount, true)",
+    "sum(payment, payment.amount, given(payment.paid_on) and payment.paid_on <= month_end(payment.month + 1 months))",
+    "months_between(earliest(payment, payment.month, not given(payment.paid_on), claim.date), claim.date) * 1 yuan",
+    "{ 10 yuan when every(payment, given(payment.paid_on)), otherwise 0 yuan }",
+    # short-circuits: 'any' stops at a member's first record that holds, 'every' at the first that fails, so
+    # a later record's missing paid_on is read (an error, the member refused) only when the loop gets there
+    "{ 10 yuan when any(payment, payment.amount > 120 yuan or payment.paid_on <= claim.date), otherwise 0 yuan }",
+    "{ 10 yuan when every(payment, payment.amount < 50 yuan and payment.paid_on <= claim.date), otherwise 0 yuan }",
+    # latest reads its value only where the condition holds (paid_on given there), else the claim's date
+    "months_between(latest(payment, payment.paid_on, given(payment.paid_on) and payment.amount >= 100 yuan,"
+    " claim.date), claim.date) * 1 yuan + sum(payment, payment.amount, payment.month <= claim.date)",
+]
+
+
+def _history_program(base: str):
+    from medrules.source import SourceFile
+    body = f'fund f {{ base {base} rate 100% assumed "t" }}\n'
+    return medrules.compile_rulebook(medrules.check(medrules.parse(SourceFile("t.mr", HEAD + body))))
+
+
+@pytest.mark.parametrize("base", BASES)
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 2 ** 32 - 1), size=st.integers(1, 12), claims=st.integers(1, 6))
+def test_every_history_function_equals_the_scalar_backend(base, seed, size, claims):
+    program = _history_program(base)
+    members = random_members(program.checked, size, seed=seed, max_claims=claims)
+    for path in (None, "waves"):
+        assert differences(program, members, path=path) == []
+
+
+def test_a_missing_field_is_an_error_only_where_the_scalar_loop_reads_it():
+    """by hand: payments [150 yuan with no paid_on, 100 yuan with no paid_on]; 'any(amount > 120 or …)' holds
+    at the first record (150 > 120) and never reads the second's paid_on: 10 yuan. 'every(amount < 50 and …)'
+    fails at the first record (150 ≥ 50) without reading paid_on: 0 yuan. 'latest(paid_on, true, …)' reads
+    paid_on of the first record, which is not given: the member is refused by both backends."""
+    member = {"id": "M"}
+    claim = [{"id": "C1", "date": dt.date(2020, 6, 1), "cost": Decimal("100.00")}]
+    records = {"payment": [{"month": dt.date(2020, 1, 1), "amount": Decimal(150), "paid_on": None},
+                           {"month": dt.date(2020, 2, 1), "amount": Decimal(100), "paid_on": None}]}
+    for base, expected in ((BASES[5], 1000), (BASES[6], 0), ("months_between(latest(payment, payment.paid_on, "
+                                                             "true, claim.date), claim.date) * 1 yuan", None)):
+        program = _history_program(base)
+        _, r = settle_vector(program, [(member, claim, records)])
+        assert differences(program, [(member, claim, records)]) == []
+        if expected is None:
+            assert r.error[0] and "paid_on" in r.error[0]
+        else:
+            assert r.error[0] == "" and r.funds["f"][0] == expected  # in fen
