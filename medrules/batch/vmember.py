@@ -292,8 +292,9 @@ def routed_columns(r: Routed, order: np.ndarray, cols: dict) -> dict:
     out["settled_by"] = pa.array(r.settled_by[order].astype(str), pa.string())
     for c, values in r.compared.items():
         out[f"compared.{c}"] = io.decimal_column(values[order], r.scale)
+    import pyarrow.compute as pc
     for name, absent in r.absent.items():
         if name in out and absent[order].any():
             column = out[name]
-            out[name] = pa.array([None if a else v for a, v in zip(absent[order], column.to_pylist())], column.type)
+            out[name] = pc.if_else(pa.array(absent[order]), pa.scalar(None, column.type), column)
     return out
