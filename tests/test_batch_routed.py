@@ -164,3 +164,38 @@ def test_what_the_batch_does_not_do_with_routing_is_refused_with_a_hint(tmp_path
     assert r.exit_code == 1 and "'--ledger'" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, base + ["--history", "period=x.csv"])
     assert r.exit_code == 1 and "not a history of" in r.output
+
+
+def test_qinhuangdao_members_in_their_own_file_and_a_claim_explained(tmp_path):
+    claims = "member_id,claim_id,date,kind,compliant_cost\nU,U1,2017-03-01,inpatient,10000.00\nN,N1,2017-03-01,inpatient,1000.00\n"
+    members = "id,former_scheme\nU,urban_resident\nN,ncms\n"
+    (tmp_path / "c.csv").write_text(claims, encoding="utf-8")
+    (tmp_path / "m.csv").write_text(members, encoding="utf-8")
+    out = tmp_path / "r.parquet"
+    r = runner.invoke(app, ["settle", str(QHD), str(tmp_path / "c.csv"), "--members", str(tmp_path / "m.csv"),
+                            "--out", str(out), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    import pyarrow.parquet as pq
+    rows = {row["claim_id"]: row for row in pq.read_table(out).to_pylist()}
+    # the same amounts as with one table: U1 urban 5,700.00; N1 ncms (1,000 − 300) × 55% = 385.00
+    assert str(rows["U1"]["paid.urban_pool"]) == "5700.00" and rows["U1"]["paid.ncms_pool"] is None
+    assert str(rows["N1"]["paid.ncms_pool"]) == "385.00"
+    r = runner.invoke(app, ["explain", str(QHD), "--results", str(out), "--claims", str(tmp_path / "c.csv"),
+                            "--members", str(tmp_path / "m.csv"), "--claim", "N1", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "qinhuangdao-integration/ncms-2016" in r.output and "385.00" in r.output
+
+
+def test_histories_across_member_partitions(tmp_path):
+    """A run spilled to member partitions reads each member's records in its partition: the same results."""
+    from medrules.batch import settle_files
+    (tmp_path / "claims.csv").write_text(CLAIMS, encoding="utf-8")
+    (tmp_path / "periods.csv").write_text(PERIODS, encoding="utf-8")
+    whole, parts = tmp_path / "whole.csv", tmp_path / "parts.csv"
+    settle_files(QUZHOU, [tmp_path / "claims.csv"], whole, histories={"period": str(tmp_path / "periods.csv")})
+    s = settle_files(QUZHOU, [tmp_path / "claims.csv"], parts, histories={"period": str(tmp_path / "periods.csv")},
+                     partition_rows=2)
+    assert s.partitions > 1
+    key = lambda r: r["claim_id"]  # noqa: E731
+    assert sorted(read_csv(whole), key=key) == sorted(read_csv(parts), key=key)
+    assert len(read_csv(whole)) == 6

@@ -167,10 +167,12 @@ def settle_routed(vm: VectorMembership, part: pa.Table, member_of: np.ndarray, c
     if nowhere.any():
         day = claims.values[vm.dated_by]
         from medrules.batch.columns import from_day_number
-        for i in np.flatnonzero(nowhere):
-            errors[i] = (f"on {from_day_number(day[i])} the claim is insured in no scheme of "
-                         f"'{vm.program.checked.id}' (its 'insured' statements: "
-                         + ", ".join(r.name for r in vm.routes) + "; check the member's histories for that date)")
+        tried = ", ".join(r.name for r in vm.routes)
+        days, which = np.unique(day[nowhere], return_inverse=True)  # one message a day, not a claim
+        said = np.array([f"on {from_day_number(d)} the claim is insured in no scheme of '{vm.program.checked.id}' "
+                         f"(its 'insured' statements: {tried}; check the member's histories for that date)"
+                         for d in days], object)
+        errors[nowhere] = said[which.reshape(-1)]
     funds = {f: np.zeros(n, np.int64) for f in vm.fund_names()}
     accs = {a: np.zeros(n, np.int64) for a in vm.accumulator_names()}
     absent = {**{f"paid.{f}": np.ones(n, bool) for f in funds}, **{f"after.{a}": np.ones(n, bool) for a in accs}}
