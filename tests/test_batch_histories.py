@@ -202,3 +202,24 @@ def test_a_missing_field_is_an_error_only_where_the_scalar_loop_reads_it():
             assert r.error[0] and "paid_on" in r.error[0]
         else:
             assert r.error[0] == "" and r.funds["f"][0] == expected  # in fen
+
+
+def test_explain_a_claim_of_the_results_with_its_history(tmp_path):
+    settle(tmp_path, "--history", "interruption=" + str(tmp_path / "gaps.csv"))
+    out = tmp_path / "results.csv"
+    r = runner.invoke(app, ["explain", str(TIANJIN), "--results", str(out), "--claims", str(tmp_path / "claims.csv"),
+                            "--history", "interruptions=" + str(tmp_path / "gaps.csv"), "--claim", "A1", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "1,000.00" in r.output  # A1: inside an interruption of 2 months paid up in time: reimbursed in full
+    r = runner.invoke(app, ["explain", str(TIANJIN), "--results", str(out), "--claims", str(tmp_path / "claims.csv"),
+                            "--claim", "A1"])
+    assert r.exit_code == 1 and "--history interruption=FILE" in r.output
+
+
+def test_a_header_only_history_file_means_no_member_has_records(tmp_path):
+    (tmp_path / "none.csv").write_text("member_id,first_month,last_month,paid_on\n", encoding="utf-8")
+    r, rows, _ = settle(tmp_path, "--history", "interruption=" + str(tmp_path / "none.csv"))
+    assert r.exit_code == 0, r.output
+    # no interruption: A's claims are all reimbursed (1,000.00, 500.00, 300.00); B1 still waits (4 months < 6)
+    assert [rows[c]["paid.reimbursement"] for c in ("A1", "A2", "A3", "B1", "C1")] == [
+        "1000.00", "500.00", "300.00", "0.00", "100.00"]

@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from medrules.batch.run import Rulebooks, Summary, load_rulebooks, rejects_path, settle_files
-from medrules.batch.vector import compile_vector
 from medrules.diagnostics import MedrulesError, error
 
 

@@ -107,7 +107,6 @@ def routed_table(members: list[tuple], checked: list) -> tuple:
     import pyarrow as pa
 
     from medrules.batch.columns import fields
-    from medrules.batch.generate import text_of
     from medrules.check.types import histories as kinds
     types = {}
     for ck in checked:

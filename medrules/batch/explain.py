@@ -185,7 +185,6 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
     from medrules.batch import io
     from medrules.batch.run import read_members
     from medrules.ledger.batch import _record
-    checked = vp.program.checked
     every = _checked_all(vp)  # a membership: the facts of the router and of every scheme
     types = {(kind, name): ck.field_types[field] for ck in reversed(every) for kind, fields in ck.records.items()
              for name, field in fields.items()}
