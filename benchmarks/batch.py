@@ -393,8 +393,18 @@ def main() -> None:  # noqa: C901 - one report
     for path in sorted((ROOT / "rulebooks").glob("*/*.mr")):
         p = medrules.load(path)
         name = path.relative_to(ROOT / 'rulebooks').with_suffix('')
-        if p.plan.top.memberships:  # routes each claim to a scheme's rulebook by date: the scalar backend's
-            print(f"| {name} | membership routing: scalar backend only (the schemes it routes to are listed) | |")
+        if p.plan.top.memberships:  # routes each claim to a scheme's rulebook by date: settled through the
+            # batch's own path (validation, routing, each scheme's program), from text columns
+            from medrules.batch.differential import routed_table
+            from medrules.batch.generate import random_routed
+            from medrules.batch.run import Rulebooks
+            from medrules.batch.vmember import compile_membership
+            vm = compile_membership(p)
+            cks = [t.program.checked for t in vm.targets]
+            gen = random_routed(p.checked, cks, max(1, args.rulebook_claims // 5), seed=7, max_claims=9)
+            table, history = routed_table(gen, [p.checked] + cks)
+            t, _, (res, _) = measure(lambda: settle_table(Rulebooks(str(name), (vm,)), table, histories=history))
+            print(f"| {name} (routed; validation included) | {table.num_rows:,} | {table.num_rows / t:,.0f} |")
             continue
         if p.plan.top.total is None:  # contributions only: premiums, not claims (benchmarks/premiums.py)
             print(f"| {name} | contributions only: see benchmarks/premiums.py | |")
@@ -406,10 +416,12 @@ def main() -> None:  # noqa: C901 - one report
             continue
         gen = random_members(p.checked, max(1, args.rulebook_claims // 5), seed=7, max_claims=9)
         from medrules.batch.columns import encode_records
-        rows_ = [cl for _, cls in gen for cl in cls]
-        who = np.array([i for i, (_, cls) in enumerate(gen) for _ in cls])
-        ct, mt_ = encode_records(p.checked, "claim", rows_), encode_records(p.checked, "member", [m for m, _ in gen])
-        t, _, _ = measure(lambda: settle_columns(v, who, ct, mt_))
+        rows_ = [cl for g in gen for cl in g[1]]
+        who = np.array([i for i, g in enumerate(gen) for _ in g[1]])
+        ct, mt_ = encode_records(p.checked, "claim", rows_), encode_records(p.checked, "member", [g[0] for g in gen])
+        from medrules.batch.vhistory import histories_of
+        hist = histories_of(p.checked, gen, [g[2] if len(g) > 2 else {} for g in gen])
+        t, _, _ = measure(lambda: settle_columns(v, who, ct, mt_, histories=hist))
         print(f"| {path.relative_to(ROOT / 'rulebooks').with_suffix('')} | {len(rows_):,} | {len(rows_) / t:,.0f} |")
 
 

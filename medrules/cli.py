@@ -274,7 +274,9 @@ def explain(rulebook: RulebookArg,
             column: Annotated[Optional[list[str]], typer.Option("--column", help="with --results: FACT=COLUMN, as "
                                                                 "for settle")] = None,
             columns: Annotated[Optional[Path], typer.Option("--columns", help="with --results: the column mapping "
-                                                            "file the batch used")] = None) -> None:
+                                                            "file the batch used")] = None,
+            history: Annotated[Optional[list[str]], typer.Option("--history", help="with --results: NAME=FILE, the "
+                                                                 "history records the batch read")] = None) -> None:
     """Explain, step by step and with citations, how each claim was settled."""
     if json_:
         format_ = Format.json
@@ -290,7 +292,8 @@ def explain(rulebook: RulebookArg,
                                           "(once) and --claims FILE…, and no facts file", None,
                                           "medrules explain RULEBOOK --results OUT --claims CLAIMS --claim ID"))
             found = from_results(rulebook, results, claims_in or [], claim[0], members,
-                                 column_options(column or [], columns), lambda p: s.read(p, "rulebook"), s.readings)
+                                 column_options(column or [], columns), lambda p: s.read(p, "rulebook"), s.readings,
+                                 histories=dict(h.partition("=")[::2] for h in history or []))
         elif facts is None:
             raise MedrulesError(error("explain", "give a facts file, or --results and --claims", None,
                                       "medrules explain RULEBOOK FACTS, or medrules explain RULEBOOK --results OUT "
@@ -322,10 +325,10 @@ def explain(rulebook: RulebookArg,
                     out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
             return
         program = found.program if found else s.program(rulebook)
-        if not found and program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
+        if program.plan.top.memberships:  # a membership rulebook: each claim under its date's scheme
             from medrules import membership_cli
             doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value,
-                                         template_dir)
+                                         template_dir, found=found)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}
@@ -594,7 +597,9 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
                                     "decisions, explained, in this ledger (docs/ledger.md)")] = None,
                   debug: DebugOpt = False, reading: ReadingOpt = None,
                   explain_plan: Annotated[bool, typer.Option("--explain-plan", help="first print how each fund is "
-                                                             "settled: running sums or waves, and why")] = False
+                                                             "settled: running sums or waves, and why")] = False,
+                  history: Annotated[Optional[list[str]], typer.Option("--history", help="NAME=FILE: the records "
+                                     "of a history (member_id and its fields), e.g. interruption=gaps.csv")] = None
                   ) -> None:
     """Settle claim files in bulk on the vector backend: per-claim, per-fund payouts, the member's share and
     the accumulators after each claim (docs/batch.md)."""
@@ -609,7 +614,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
         mapping = column_options(column or [], columns)
         settle_command(rulebook, claims, results, members, mapping, scheduler,
                        progress, out, lambda path: s.read(path, "rulebook"), s.readings, ledger=ledger,
-                       explain_plan=explain_plan)
+                       explain_plan=explain_plan, histories=history or [])
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),

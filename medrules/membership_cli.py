@@ -17,7 +17,8 @@ EXPLANATION_SCHEMA = "medrules.explanation-set/1"
 def _settle(s, program, facts, trace: bool):
     from medrules.membership import load_membership, routes_of, settle_membership
     ms = load_membership(program, read=lambda path: s.read(path, "rulebook"), root=s.root, readings=s.readings)
-    result, used = settle_membership(ms, s.read(facts, "facts"), trace=trace)
+    source = facts if hasattr(facts, "text") else s.read(facts, "facts")  # (a claim of a batch: its member's file)
+    result, used = settle_membership(ms, source, trace=trace)
     return ms, result, used, routes_of(ms, result, used)
 
 
@@ -42,7 +43,9 @@ def run(s, program, facts, as_json: bool, lang: str):
     return render_settlement(programs[-1], result, lang, programs=programs)
 
 
-def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang: str, template_dir=None):
+def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang: str, template_dir=None,
+            found=None):
+    """``found``: a claim of a batch's results (medrules.batch.explain.from_results), checked against its row."""
     from rich.console import Group
 
     from medrules.explain import explain as explain_settlement
@@ -50,7 +53,10 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
     from medrules.explain.text import render_citizen, render_explanation
     if what_if:
         return _what_if(s, program, facts, claim_ids, what_if, view, format_, lang, template_dir)
-    ms, result, used, groups = _settle(s, program, facts, trace=True)
+    ms, result, used, groups = _settle(s, program, found.source if found else facts, trace=True)
+    if found:
+        from medrules.batch.explain import check
+        check(found, result, settled_by=used[found.claim].checked.id if found.claim in used else None)
     _known(result, claim_ids, facts)
     docs = []
     for p, ids in groups:

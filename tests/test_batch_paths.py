@@ -57,9 +57,11 @@ def test_the_path_of_each_fund_is_decided_at_load_and_shown():
 
 def test_every_shipped_rulebook_has_a_fund_on_each_path():
     paths = set()
+    from medrules.batch.run import _compiled
     for path in RULEBOOKS:
-        vp = compile_vector(_load(path))
-        paths |= {"layer waves" if y.waves else f.path for y in vp.layers for f in y.funds}
+        compiled = _compiled(_load(path), {})
+        for vp in getattr(compiled, "targets", (compiled,)):  # a membership: its schemes' rulebooks
+            paths |= {"layer waves" if y.waves else f.path for y in vp.layers for f in y.funds}
     assert paths == {"running sums", "waves", "layer waves"}
 
 

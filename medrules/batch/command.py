@@ -9,7 +9,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from medrules.batch.run import Rulebooks, Summary, load_rulebooks, rejects_path, settle_files
-from medrules.batch.vector import compile_vector
 from medrules.diagnostics import MedrulesError, error
 
 
@@ -38,7 +37,7 @@ def column_options(pairs: list[str], mapping_file: Path | None) -> dict[str, str
 def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path | None, columns: dict[str, str],
                    scheduler: str | None, progress: bool, console: Console, read,
                    readings: dict[str, str] | None = None, ledger: str | None = None,
-                   explain_plan: bool = False) -> Summary:
+                   explain_plan: bool = False, histories: list[str] = ()) -> Summary:
     if readings and scheduler is not None:
         raise MedrulesError(error("reading", "'--reading' is not available with '--scheduler': the workers load "
                                   "the rulebook by its path, under its own readings", None,
@@ -47,8 +46,23 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
     program = load_file(rulebook, read=read, readings=readings)  # None: a folder of policy years
     if program is not None and program.plan.top.contributions:  # premiums: the files are member tables
         return settle_premiums_command(program, claims, out, members, columns, scheduler, console, ledger)
+    from medrules.batch.run import _compiled
     rb = load_rulebooks(rulebook, read=read, readings=readings) if program is None else Rulebooks(
-        str(rulebook), (compile_vector(program),))
+        str(rulebook), (_compiled(program, {"read": read, "readings": readings}),))
+    from medrules.batch.vhistory import declared, history_options
+    history_files = history_options(list(histories), next((v.program.checked for v in rb.versions
+                                                           if declared(v.program.checked)), rb.top.checked))
+    if scheduler is not None and (history_files or any(declared(v.program.checked) for v in rb.versions)):
+        raise MedrulesError(error("history", "histories are not sent to the workers of '--scheduler'", None,
+                                  "settle a rulebook with histories on this machine (without --scheduler)"))
+    routed = any(getattr(v, "membership", False) for v in rb.versions)
+    if scheduler is not None and routed:
+        raise MedrulesError(error("membership", "a membership rulebook is not settled on '--scheduler' workers", None,
+                                  "settle it on this machine (without --scheduler)"))
+    if ledger is not None and (routed or any(declared(v.program.checked) for v in rb.versions)):
+        raise MedrulesError(error("ledger", "'--ledger' records members of a rulebook without histories or membership "
+                                  "routing", None, "settle without --ledger; explain a claim of the results with "
+                                  "'medrules explain RULEBOOK --results OUT --claims … --claim ID'"))
     if explain_plan:  # how the vector backend settles each fund: running sums or waves, and why
         for vp in rb.versions:
             console.print(vp.describe(), markup=False, highlight=False)
@@ -60,7 +74,8 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
                        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
                        disable=not progress)
         with bar:
-            summary = settle_files(rb, claims, out, members=members, columns=columns, progress=bar)
+            summary = settle_files(rb, claims, out, members=members, columns=columns, progress=bar,
+                                   histories=history_files)
     print_summary(summary, out, console)
     return summary
 

@@ -34,11 +34,12 @@ class FromResults:
     claim: str
     row: dict
     where: str  # 'RESULTS row N'
+    source: object = None  # a membership rulebook: the member's facts file, settled by medrules.membership
 
 
 def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: str, members: Path | None = None,
-                 columns: dict[str, str] | None = None, read=None, readings: dict[str, str] | None = None
-                 ) -> FromResults:
+                 columns: dict[str, str] | None = None, read=None, readings: dict[str, str] | None = None,
+                 histories: dict[str, str] | None = None) -> FromResults:
     from medrules.batch.run import load_rulebooks, plan_hash
     if not claim_paths:
         raise MedrulesError(error("explain", "--results needs the claims input the batch settled: --claims FILE",
@@ -66,6 +67,7 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
                                   "explain with the rulebook and the --reading choices the batch was settled "
                                   "with, or settle again"))
     doc = _member_document(rb, vp, claim_paths, str(row["member_id"]), members, columns or {})
+    _add_histories(doc, vp, claim_paths, str(row["member_id"]), histories or {}, columns or {})
     if not any(str(c.get("id")) == claim for c in doc["claims"]):
         raise MedrulesError(error("explain", f"claim '{claim}' of member '{row['member_id']}' is in {results} but "
                                   f"not in the claims input ({', '.join(str(p) for p in claim_paths)})", None,
@@ -74,7 +76,55 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
     from medrules.source import SourceFile
     text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
     source = SourceFile(f"{claim_paths[0]} (member {row['member_id']})", text)
+    if getattr(vp, "membership", False):  # settled (and checked) by the scheme of each claim's date
+        return FromResults(vp.program, None, claim, row, where, source)
     return FromResults(vp.program, facts_from_source(source, vp.program.checked), claim, row, where)
+
+
+def _checked_all(vp) -> list:
+    """The rulebooks whose facts a version reads: the rulebook, or a membership's router and schemes."""
+    return [vp.program.checked] + [t.program.checked for t in getattr(vp, "targets", ())]
+
+
+def _add_histories(doc: dict, vp, claim_paths, member_id: str, files: dict[str, str], columns: dict) -> None:
+    """The member's history records (from --history files or the facts files that nest them), in order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from medrules.batch import io
+    from medrules.batch.vhistory import declared, read_histories
+    from medrules.check.declarations import history_key
+    with_histories = [ck for ck in _checked_all(vp) if declared(ck)]
+    if not with_histories:
+        return
+    kinds = [k for ck in with_histories for k in declared(ck)]
+    files = {next((k for k in kinds if name in (k, history_key(k))), name): f for name, f in files.items()}
+    tables = read_histories(files, io.expand(claim_paths), with_histories[-1])
+    for ck in with_histories:
+        for kind in declared(ck):
+            table = tables.get(kind)
+            if table is None or history_key(kind) in doc:
+                continue
+            key = columns.get(f"{kind}.member_id") or next(
+                (c for c in ("member_id", "member.id", f"{kind}.member_id", "id") if c in table.column_names), None)
+            if key is None:
+                continue
+            mine = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id)).to_pylist()
+            records = []
+            for row in mine:
+                record = {}
+                for field in ck.records[kind]:
+                    column = columns.get(f"{kind}.{field}") or next(
+                        (c for c in (f"{kind}.{field}", f"{kind}_{field}", field) if c in row), None)
+                    if column is not None and row.get(column) not in (None, ""):
+                        value = row[column]
+                        t = ck.field_types[ck.records[kind][field]]
+                        if t.unit == "bool":
+                            value = {"true": True, "false": False, "1": True, "0": False}.get(
+                                str(value).strip().lower(), value)
+                        record[field] = value if t.unit == "bool" else str(value)
+                records.append(record)
+            doc[history_key(kind)] = records
 
 
 def _row(results: Path, claim: str) -> tuple[dict, int]:
@@ -135,13 +185,15 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
     from medrules.batch import io
     from medrules.batch.run import read_members
     from medrules.ledger.batch import _record
-    checked = vp.program.checked
-    types = {(kind, name): checked.field_types[field] for kind, fields in checked.records.items()
+    every = _checked_all(vp)  # a membership: the facts of the router and of every scheme
+    types = {(kind, name): ck.field_types[field] for ck in reversed(every) for kind, fields in ck.records.items()
              for name, field in fields.items()}
     doc = None
     for path in io.expand(claim_paths):
         for table in io.read_batches(path):
-            names = io.column_names(table.column_names, checked, columns, members_elsewhere=members is not None)
+            names = {}
+            for ck in reversed(every):
+                names |= io.column_names(table.column_names, ck, columns, members_elsewhere=members is not None)
             key = names.get(("member", "id"))
             if key is None:
                 raise MedrulesError(error("columns", f"no column of '{path}' gives the member id", None,
@@ -164,7 +216,9 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
                                   "give the claim files the batch settled"))
     if members is not None:
         table = read_members(members)
-        names = io.column_names(table.column_names, checked, columns, kinds=("member",))
+        names = {}
+        for ck in reversed(every):
+            names |= io.column_names(table.column_names, ck, columns, kinds=("member",))
         key = names.get(("member", "id"))
         if key is not None:
             rows = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id)).to_pylist()
@@ -187,7 +241,7 @@ def _version(rb, day):
     return None
 
 
-def check(found: FromResults, settlement) -> None:
+def check(found: FromResults, settlement, settled_by: str | None = None) -> None:
     """Every amount of the results row against the traced settlement of the same plan: a difference is an
     error naming the row, the column and both amounts (it would be a defect in one of the backends)."""
     claim = next((c for c in settlement.claims if c.id == found.claim), None)
@@ -197,8 +251,15 @@ def check(found: FromResults, settlement) -> None:
     pairs = [(f"paid.{f.fund}", f.paid) for f in claim.funds]
     pairs += [("total_cost", claim.total_cost), ("member_pays", claim.member_pays)]
     pairs += [(f"after.{a}", v) for a, v in claim.accumulators.items()]
+    if settled_by is not None:  # a membership: the rulebook of the claim's scheme, as the batch chose it
+        pairs.append(("settled_by", settled_by))
     problems = []
     for column, amount in pairs:
+        if column == "settled_by":
+            if found.row.get("settled_by") != amount:
+                problems.append(f"settled_by is {found.row.get('settled_by')} in the results, {amount} when "
+                                "settled again (traced)")
+            continue
         if column not in found.row:
             problems.append(f"the results have no column '{column}'")
             continue

@@ -81,8 +81,28 @@ def random_members(checked: CheckedRulebook, n_members: int, seed: int = 2012, m
             claim["id"] = f"M{m}-C{i + 1}"
             claim[dated_by] = start + dt.timedelta(days=rng.randint(0, (end - start).days))
             claims.append(claim)
-        out.append((member, claims))
+        kinds = _histories(checked)
+        if kinds:  # a third element: the member's histories, 0–4 records each
+            out.append((member, claims, {k: [_record(rng, checked, k, value) for _ in range(rng.randint(0, 4))]
+                                         for k in kinds}))
+        else:
+            out.append((member, claims))
     return out
+
+
+def _histories(checked: CheckedRulebook) -> list[str]:
+    from medrules.check.types import histories
+    return list(histories(checked.records))
+
+
+def _record(rng: random.Random, checked: CheckedRulebook, kind: str, value) -> dict:
+    """One record of a history; its dates in the order the fields are declared (a period's first month
+    before its last), so that periods and interruptions overlap the claims as often as not."""
+    record = {name: value(kind, name, t, optional) for name, (t, optional) in fields(checked, kind).items()}
+    dates = sorted(v for v in record.values() if isinstance(v, dt.date))
+    names = [n for n, v in record.items() if isinstance(v, dt.date)]
+    record.update(zip(names, dates))
+    return record
 
 
 def text_of(value) -> str | None:
@@ -115,3 +135,44 @@ def as_rows(checked: CheckedRulebook, members: list[tuple[dict, list[dict]]]) ->
                     text = text_of(value)
                 columns[f"{k}.{name}"].append(text)
     return columns
+
+
+def random_routed(router: CheckedRulebook, targets: list[CheckedRulebook], n_members: int, seed: int = 2020,
+                  max_claims: int = 8) -> list[tuple]:
+    """Members of a membership rulebook: the router's facts and histories (:func:`random_members`), and the
+    facts every scheme's rulebook declares besides (each claim may be routed to any of them)."""
+    return fill_targets(router, targets, random_members(router, n_members, seed=seed, max_claims=max_claims), seed)
+
+
+def fill_targets(router: CheckedRulebook, targets: list[CheckedRulebook], members: list[tuple], seed: int = 2020
+                 ) -> list[tuple]:
+    """Members generated for a membership rulebook, with the facts its schemes' rulebooks declare filled in
+    (copies: the members given are not changed)."""
+    rng = random.Random(seed + 1)
+    members = [({**m[0]}, [{**c} for c in m[1]], *m[2:]) for m in members]
+    around = period(router)
+    shared: dict = {}  # (record, fact) -> the enumeration members every rulebook declaring it accepts
+    for ck in targets:
+        for kind in ("member", "claim"):
+            for name, (t, _) in fields(ck, kind).items():
+                if t.unit == "enum":
+                    accepted = set(enum_members(ck, t.enum))
+                    shared[(kind, name)] = shared.get((kind, name), accepted) & accepted
+    for m in members:
+        for ck in targets:
+            defaults = {(kind, name): _default(f.default, ck) for kind, record in ck.records.items()
+                        for name, f in record.items() if f.default is not None and f not in ck.optional}
+            for kind, records in (("member", [m[0]]), ("claim", m[1])):
+                for record in records:
+                    for name, (t, optional) in fields(ck, kind).items():
+                        if name in record:
+                            continue
+                        if optional and rng.random() < 0.5:
+                            record[name] = None
+                        elif (kind, name) in defaults and rng.random() < 0.7:
+                            record[name] = defaults[(kind, name)]
+                        elif shared.get((kind, name)) and rng.random() < 0.9:  # mostly valid in every scheme
+                            record[name] = rng.choice(sorted(shared[(kind, name)]))
+                        else:
+                            record[name] = random_value(rng, t, ck, name, around)
+    return members

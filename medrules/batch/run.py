@@ -66,7 +66,15 @@ def load_rulebooks(path: str | Path, read=None, readings: dict[str, str] | None 
         programs = load_set(p, **kw).versions
     else:
         programs = (medrules.load(p, **kw),)
-    return Rulebooks(str(path), tuple(compile_vector(q) for q in programs))
+    return Rulebooks(str(path), tuple(_compiled(q, kw) for q in programs))
+
+
+def _compiled(program: Program, kw: dict):
+    """A version for the vector backend: its program, or a membership's routes (medrules.batch.vmember)."""
+    if program.plan.top.memberships:
+        from medrules.batch.vmember import compile_membership
+        return compile_membership(program, **kw)
+    return compile_vector(program)
 
 
 @attrs.define
@@ -95,8 +103,10 @@ class Summary:
 
 # ---------------------------------------------------------------- one partition
 def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
-                     columns: dict[str, str]) -> tuple[pa.Table, pa.Table]:
-    """Validate and settle the claims of some members (all of each member's claims are here)."""
+                     columns: dict[str, str], histories: dict | None = None) -> tuple[pa.Table, pa.Table]:
+    """Validate and settle the claims of some members (all of each member's claims are here). ``histories``:
+    each history's records (:func:`medrules.batch.vhistory.read_histories`), of any members."""
+    history_rejects: dict = {}  # (file, row) -> a rejected history record (once, whatever the versions)
     n_rows = claims.num_rows
     problems = Problems(n_rows)
     top = rb.top.checked
@@ -157,6 +167,18 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             sub.add(missing[member_of], "member.id", "no such member in the members file")
             for index, reason in problems_out:
                 sub.add(member_of == index, "member", reason)
+        hist = None
+        if histories is not None:  # the members' records, validated; a bad record holds its member back
+            from medrules.batch.vhistory import history_columns
+            hist, held_by, rejected = history_columns(ck, histories, unique, columns)
+            for i in np.flatnonzero(held_by != None):  # noqa: E711 - an object array
+                sub.add(member_of == i, "", held_by[i])
+            history_rejects |= {(f, r): (f, r, m, col, why) for f, r, m, col, why in rejected}
+        routed = None
+        if getattr(vp, "membership", False):  # each claim under its scheme's rulebook (medrules.batch.vmember)
+            from medrules.batch.vmember import settle_routed, settle_target
+            routed = settle_routed(vp, part, member_of, claim_table, member_table, hist, sub, lambda t, at: settle_target(
+                t, part, at, member_of, unique, members, columns, histories, sub))
         # merge the version's problems into the partition's
         mask = np.zeros(n_rows, bool)
         mask[rows] = sub.bad
@@ -165,7 +187,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             reason = np.full(n_rows, None, object)
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
-        result = settle_columns(vp, member_of, claim_table, member_table, opening)
+        result = routed or settle_columns(vp, member_of, claim_table, member_table, opening, hist)
         settled_bad = result.error != ""
         if settled_bad.any():
             mask = np.zeros(n_rows, bool)
@@ -191,6 +213,10 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         "member": member_ids.take(pa.array(bad)), "claim": claim_ids.take(pa.array(bad)),
         "column": pa.array([c or "" for c in problems.column[bad]], pa.string()),
         "reason": pa.array([str(r) for r in problems.reason[bad]], pa.string())}, schema=REJECT_SCHEMA)
+    if history_rejects:
+        f, r, m, col, why = zip(*history_rejects.values())
+        rejects = pa.concat_tables([rejects, pa.table({"file": f, "row": r, "member": m, "claim": [""] * len(f),
+                                                       "column": col, "reason": why}, schema=REJECT_SCHEMA)])
     return out, rejects
 
 
@@ -297,7 +323,13 @@ def _results_schema(rb: Rulebooks) -> pa.Schema:
                      + [(f"paid.{f}", money) for f in funds]
                      + [("total_cost", money), ("member_pays", money)]
                      + ([("recoverable", money)] if any(v.layers[-1].recoveries for v in rb.versions) else [])
-                     + [(f"after.{a}", money) for a in accs])
+                     + [(f"after.{a}", money) for a in accs]
+                     + [x for v in rb.versions if getattr(v, "membership", False) for x in _routed_schema(v, money)])
+
+
+def _routed_schema(v, money) -> list:
+    from medrules.batch.vmember import extra_schema
+    return extra_schema(v, money)
 
 
 _PLAN_HASHES: dict[int, tuple[VectorProgram, str]] = {}
@@ -309,7 +341,12 @@ def plan_hash(vp: VectorProgram) -> str:
     known = _PLAN_HASHES.get(id(vp))
     if known is None or known[0] is not vp:
         from medrules.ledger.sources import plan_fingerprint
-        known = _PLAN_HASHES[id(vp)] = (vp, plan_fingerprint(vp.program))
+        fingerprint = plan_fingerprint(vp.program)
+        if getattr(vp, "membership", False):  # the routes and every scheme's plan
+            import hashlib
+            fingerprint = hashlib.sha256(" ".join([fingerprint] + [plan_fingerprint(t.program)
+                                                                   for t in vp.targets]).encode()).hexdigest()
+        known = _PLAN_HASHES[id(vp)] = (vp, fingerprint)
     return known[1]
 
 
@@ -342,6 +379,9 @@ def _results_table(vp: VectorProgram, rows, r, claims, member_ids, claim_ids, da
         cols["recoverable"] = io.decimal_column(np.zeros(len(order), np.int64), r.scale)
     for a, values in r.accumulators.items():
         cols[f"after.{a}"] = io.decimal_column(values[order], r.scale)
+    if getattr(vp, "membership", False):  # the scheme of each claim (medrules.batch.vmember)
+        from medrules.batch.vmember import routed_columns
+        cols = routed_columns(r, order, cols)
     return pa.table(cols)
 
 
@@ -355,13 +395,16 @@ def read_members(path: str | Path | None) -> pa.Table | None:
 
 def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path], out: str | Path, *,
                  members: str | Path | None = None, columns: dict[str, str] | None = None,
-                 progress=None, partition_rows: int = PARTITION_ROWS) -> Summary:
-    """The ``medrules settle`` command's work; returns the summary it prints."""
+                 progress=None, partition_rows: int = PARTITION_ROWS, histories: dict[str, str] | None = None
+                 ) -> Summary:
+    """The ``medrules settle`` command's work; returns the summary it prints. ``histories``: history name →
+    the file of its records (``--history``)."""
     started = time.perf_counter()
     columns = dict(columns or {})
     rb = rulebook if isinstance(rulebook, Rulebooks) else load_rulebooks(rulebook)
     paths = io.expand(claim_paths)
     member_table = read_members(members)
+    history_tables = _histories(rb, histories or {}, paths)
     writer = io.Writer(out)
     rejects_writer = io.Writer(rejects_path(out))
     summary = Summary()
@@ -372,7 +415,7 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
     task = progress.add_task("settling", total=total_rows) if progress is not None else None
     try:
         for part in _partitions(paths, rb, columns, n_parts):
-            results, rejects = settle_partition(rb, part, member_table, columns)
+            results, rejects = settle_partition(rb, part, member_table, columns, history_tables)
             writer.write(results)
             rejects_writer.write(rejects)
             summary.add(results, rejects, funds)
@@ -383,6 +426,16 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
         rejects_writer.close(REJECT_SCHEMA)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _histories(rb: Rulebooks, files: dict[str, str], paths: list[Path]) -> dict | None:
+    """Each history's records, read whole (None when no version declares a history)."""
+    from medrules.batch.vhistory import declared, read_histories
+    versions = [v for v in rb.versions if declared(v.program.checked)]
+    if not versions:
+        read_histories(files, paths, rb.top.checked)  # --history for a rulebook without histories: an error
+        return None
+    return read_histories(files, paths, versions[-1].program.checked)
 
 
 def rejects_path(out: str | Path) -> Path:
@@ -465,18 +518,23 @@ def as_arrow(data, name: str) -> pa.Table:
                             ) from None
 
 
-def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None) -> tuple[pa.Table, pa.Table]:
+def settle_table(rulebook, claims, members=None, columns: dict[str, str] | None = None,
+                 histories: dict | None = None) -> tuple[pa.Table, pa.Table]:
     """Settle claims given as a table (Arrow, pandas or polars); returns ``(results, rejects)`` as Arrow tables.
 
     ``rulebook`` is a path (file or policy-year folder), a loaded :class:`~medrules.Program` or
     :class:`Rulebooks`; ``members`` a second table joined on member.id; ``columns`` maps facts to
-    columns (``{"claim.compliant_cost": "cost"}``)."""
+    columns (``{"claim.compliant_cost": "cost"}``); ``histories`` each history's records as a table (history
+    name → a table with a member_id column and the record's fields)."""
     if isinstance(rulebook, Program):
-        rb = Rulebooks(rulebook.checked.id, (compile_vector(rulebook),))
+        rb = Rulebooks(rulebook.checked.id, (_compiled(rulebook, {}),))
     elif isinstance(rulebook, Rulebooks):
         rb = rulebook
     else:
         rb = load_rulebooks(rulebook)
     table = io.labelled(as_arrow(claims, "claims"), "claims", 1)
     member_table = io.labelled(as_arrow(members, "members"), "members", 1) if members is not None else None
-    return settle_partition(rb, table, member_table, dict(columns or {}))
+    history = None
+    if histories is not None:
+        history = {k: io.labelled(as_arrow(v, k), k, 1) for k, v in histories.items()}
+    return settle_partition(rb, table, member_table, dict(columns or {}), history)

@@ -37,6 +37,8 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.plan import core as c
 from medrules.plan import ops
 
+HISTORY_FUNCTIONS = ("any", "every", "count", "sum", "latest", "earliest")
+
 NUMERIC = ("money", "rate", "points", "relpct", "count", "days", "months")
 LIMIT = 2 ** 62  # any intermediate beyond this is refused (int64 holds 2^63)
 MAX_SCALE = 12
@@ -92,7 +94,7 @@ class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
     __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
-                 "memo")
+                 "memo", "hist", "item")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -108,6 +110,8 @@ class Wave:
         self.grp = None  # rows in (member, date) order: the (member, benefit year) group of each row, or a
         self._starts = None  # function giving it; (where each group starts, each row's group 0, 1, …), or a
         # function giving them (made when first needed)
+        self.hist = {}  # history name -> its records (medrules.batch.vhistory.History), the members' lists
+        self.item = {}  # history name -> the fields of the record in hand (inside any(NAME, …) and kin)
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
@@ -153,7 +157,7 @@ class Wave:
             self.error[rows] = self.messages.index(message) + 1
 
     def record(self, name: str) -> dict:
-        return self.claim if name == "claim" else self.member
+        return self.claim if name == "claim" else self.member if name == "member" else self.item[name]
 
     def subset(self, rows: np.ndarray) -> Wave:
         """The same wave on some of its rows (a fund that applies to few claims is settled on those only)."""
@@ -170,6 +174,7 @@ class Wave:
         w.memo = {}
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
         w._starts = None
+        w.hist, w.item = self.hist, {k: v.take(rows) for k, v in self.item.items()}
         return w
 
 
@@ -460,6 +465,9 @@ class Compiler:
         return once
 
     def call(self, e: c.Call) -> V:
+        if e.func in HISTORY_FUNCTIONS:  # any/every/count/sum/latest/earliest(NAME, …): the member's records
+            from medrules.batch.vhistory import over_history
+            return over_history(self, e)
         if e.func in ("min", "max"):
             fs, scale = self.aligned([self.expr(x) for x in e.args])
             fold = np.minimum if e.func == "min" else np.maximum
@@ -1033,15 +1041,9 @@ def compile_vector(program) -> VectorProgram:
             raise _refuse(layer.contributions[0].node, "contributions (what a member owes)",
                           "assess each member with 'medrules assess RULEBOOK FACTS' (the scalar backend)")
         if layer.memberships:  # routing by membership over time reads each member's histories
-            raise _refuse(layer.memberships[0].node, "membership routing (the scheme of each claim by its date)",
-                          "settle each member with 'medrules run MEMBERSHIP-RULEBOOK FACTS' (the scalar backend)")
-        from medrules.check.declarations import is_history
-        histories = [r.kind for r in layer.checked.rulebook.records if is_history(r.kind)]
-        if histories:  # a list of records per member: the batch's columns hold one value per member and claim
-            record = next(r for r in layer.checked.rulebook.records if r.kind == histories[0])
-            raise _refuse(record, f"a history of records ('facts {histories[0]}', a list per member)",
-                          "settle each member with 'medrules run RULEBOOK FACTS' (the scalar backend), which reads "
-                          f"the facts file's '{histories[0]}s'")
+            raise _refuse(layer.memberships[0].node, "membership routing as one program",
+                          "a membership is settled by its routes: medrules settle (or "
+                          "medrules.batch.vmember.compile_membership) compiles each scheme's rulebook")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:
@@ -1121,6 +1123,7 @@ def _constant(v: V) -> int | None:
     w = Wave.__new__(Wave)
     w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
     w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
+    w.hist, w.item = {}, {}
     try:
         return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
     except (KeyError, IndexError, TypeError, AttributeError):
@@ -1242,7 +1245,7 @@ def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
 
 
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
-                   opening: dict[str, np.ndarray] | None = None) -> Result:
+                   opening: dict[str, np.ndarray] | None = None, histories: dict | None = None) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
     accumulators, per member, for the year of the member's first claim.
@@ -1267,6 +1270,9 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     claim_cols = _only(claims, "claim", vp.reads)
     claim_cols = Table(Gathered(claim_cols.values, order), Gathered(claim_cols.given, order))
     member_cols = _only(members, "member", vp.reads)
+    if histories:  # each row's member, to find its records (medrules.batch.vhistory)
+        from medrules.batch.vhistory import MEMBER
+        member_cols.values[MEMBER] = np.arange(len(members), dtype=np.int64)
     member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
     starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
     for key, values in (opening or {}).items():
@@ -1274,7 +1280,7 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
         starts[key] = np.where(rows.first_year(), values, 0)
     messages: list[str] = []
     funds, total, member_pays, accs, error, recoverable = settle_rows(vp, rows, claim_cols, member_cols, starts,
-                                                                      messages)
+                                                                      messages, histories or {})
     if order is None:
         order = np.arange(n_claims)
         back = slice(None)
@@ -1340,7 +1346,8 @@ class Rows:
         return np.where(self.new_group[rows], opening[rows] if np.ndim(opening) else opening, after[rows - 1])
 
 
-def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages):
+def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages,
+                histories: dict | None = None):
     """Every layer on all claims (in (member, date) order): (paid per fund, total, member pays, accumulators
     after each claim, error codes)."""
     n = rows.n
@@ -1356,6 +1363,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
             return f"{layer.prefix}.{a}" if layer.prefix else a
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
         w.grp, w._starts = rows.group_ids, rows.index
+        w.hist = histories or {}
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
