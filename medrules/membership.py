@@ -10,7 +10,8 @@ scheme from May, each claim with the reason and the provision that says so.
 ``under highest of "A.mr", "B.mr"`` (待遇就高不就低 during a scheme integration) settles the claims under
 each rulebook named and, claim by claim, keeps the settlement whose funds pay more (ties: the first
 named); the explanation shows every amount and the one chosen. Each rulebook keeps its own year-to-date
-totals over all the claims routed to it.
+totals over all the claims settled under it, whichever 'insured' statement routed them there (claims are
+grouped by rulebook, not by statement).
 
 A facts file for a membership rulebook holds the facts of every rulebook involved: each rulebook reads
 the facts it declares; a fact that none declares is an error, located, as in any facts file.
@@ -148,7 +149,9 @@ def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
     position = {c.id: c.index for c in facts.claims}
     claims = doc.value["claims"].value if isinstance(doc.value.get("claims"), Located) else []
     env = Env(facts.member, {}, True, facts.histories)
-    chosen: dict[int, list] = {}  # route index -> [(claim item, InsuredStep fields)]
+    # claims grouped by the rulebook(s) that settle them, not by route: a scheme keeps one year-to-date total
+    # over all the claims settled under it, whichever 'insured' statement sent them there
+    chosen: dict[tuple, list] = {}  # rulebooks -> [(claim item, route index, its reads)]
     problems = []
     for claim in facts.claims:
         env.claim, route, reads = claim.values, None, ()
@@ -164,37 +167,42 @@ def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
                                   "its 'insured' statements: " + ", ".join(r.op.name for r in ms.routes)
                                   + "; check the member's histories for that date"))
             continue
-        chosen.setdefault(route, []).append((claims[claim.index], reads))
+        chosen.setdefault(_settled_by(ms.routes[route]), []).append((claims[claim.index], route, reads))
     if problems:
         raise MedrulesError(problems)
     results: list[ClaimResult] = []
     used: dict[str, Program] = {}
     member_id = facts.member_id
-    for index, items in sorted(chosen.items()):
-        route = ms.routes[index]
+    for items in chosen.values():
+        programs = ms.routes[items[0][1]].programs
         part = attrs.evolve(doc, value=doc.value | {"claims": attrs.evolve(doc.value["claims"],
-                                                                           value=[item for item, _ in items])})
-        reads = [r for _, r in items]
+                                                                           value=[item for item, _, _ in items])})
         settled = [settle(p, validate(_only(part, p), p.checked, source.name), trace, in_force_only)
-                   for p in route.programs]
+                   for p in programs]
         by_id = [{c.id: c for c in s.claims} for s in settled]
         order = [c.id for c in settled[0].claims]
-        reads_of = {c.id: reads[c.claim.index] for c in settled[0].claims}
+        route_of = {c.id: items[c.claim.index][1:] for c in settled[0].claims}
         for cid in order:
             options = [ids[cid] for ids in by_id]
             best = max(range(len(options)), key=lambda i: (options[i].funds_paid, -i))
-            c, program = options[best], route.programs[best]
+            c, program = options[best], programs[best]
+            route, reads = ms.routes[route_of[cid][0]], route_of[cid][1]
             used[cid] = program
             if trace:
-                compared = ({p.checked.id: o.funds_paid for p, o in zip(route.programs, options)}
+                compared = ({p.checked.id: o.funds_paid for p, o in zip(programs, options)}
                             if route.op.highest else None)
-                step = InsuredStep(node=route.node, reads=reads_of[cid], scheme=route.op.name,
+                step = InsuredStep(node=route.node, reads=reads, scheme=route.op.name,
                                       rulebook=program.checked.id, date=c.date, dated_by=ms.dated_by,
                                       compared=compared)
                 c = attrs.evolve(c, steps=(step,) + c.steps)
             results.append(c)
     results.sort(key=lambda c: (c.date, position[c.id]))
     return Settlement(ms.router.checked.id, member_id, tuple(results)), used
+
+
+def _settled_by(route: "Route") -> tuple:
+    """What settles a route's claims: its rulebooks, by identity and order ('highest of A, B' is not 'A')."""
+    return (route.op.highest, *(p.checked.id for p in route.programs))
 
 
 def routes_of(ms: MembershipSet, result: Settlement, used: dict[str, Program]) -> list[tuple[Program, list[str]]]:

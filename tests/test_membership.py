@@ -314,3 +314,46 @@ def test_other_commands_on_a_membership_rulebook_say_what_it_is(monkeypatch):
         program = medrules.load(ROUTER)
         medrules.settle(program, medrules.load_facts({"member": {"id": "M"}, "claims": []}, program))
     assert "routes each claim to the rulebook of the scheme" in e.value.diagnostics[0].message
+
+
+def test_a_scheme_keeps_one_year_total_over_every_route_into_it(tmp_path):
+    """Two 'insured' statements send claims to the same scheme: its yearly deductible is charged once in
+    the year, over the claims of both routes (a scheme's year-to-date totals are the scheme's, not the
+    statement's). Both backends. By hand: deductible 500 a year, 50%:
+    C1 (route a, 2020-02-01, 800): (800 − 500) × 50% = 150.00, deductible used 500;
+    C2 (route b, 2020-03-01, 800): no deductible left, 800 × 50% = 400.00.
+    Kept per route, C2 would have paid (800 − 500) × 50% = 150.00 again."""
+    head = ('rulebook "t/%s" { effective from 2020-01-01 year starts 01-01 by claim.date '
+            'rounding half_up to 0.01 yuan per payment }\n')
+    (tmp_path / "s.mr").write_text(head % "s" + '''facts member { id: text }
+facts claim { id: text  date: date  cost: money  door: text }
+total cost is claim.cost
+accumulator used: money per year "used"
+fund f "F" assumed "test" {
+  base claim.cost
+  accumulate deductible in used
+  deductible 500 yuan per year assumed "test"
+  rate 50% assumed "test"
+}
+''', encoding="utf-8")
+    (tmp_path / "m.mr").write_text(head % "m" + '''facts member { id: text }
+facts claim { id: text  date: date  door: text }
+insured a "A" under "s.mr" when claim.door == "a" because "a" assumed "test"
+insured b "B" under "s.mr" when claim.door == "b" because "b" assumed "test"
+''', encoding="utf-8")
+    facts = tmp_path / "f.json"
+    facts.write_text(json.dumps({"member": {"id": "M"}, "claims": [
+        {"id": "C1", "date": "2020-02-01", "cost": "800.00", "door": "a"},
+        {"id": "C2", "date": "2020-03-01", "cost": "800.00", "door": "b"}]}), encoding="utf-8")
+    ms = load_membership(medrules.load(tmp_path / "m.mr"))
+    result, used = settle_membership(ms, SourceFile.read(facts))
+    assert [str(c.funds_paid) for c in result.claims] == ["150.00", "400.00"]
+    claims = tmp_path / "claims.csv"
+    claims.write_text("member_id,claim_id,date,cost,door\nM,C1,2020-02-01,800.00,a\nM,C2,2020-03-01,800.00,b\n",
+                      encoding="utf-8")
+    from medrules.batch.run import settle_files
+    out = tmp_path / "out.csv"
+    settle_files(tmp_path / "m.mr", [claims], out)
+    import csv
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [(r["claim_id"], r["paid.f"], r["scheme"]) for r in rows] == [("C1", "150.00", "a"), ("C2", "400.00", "b")]

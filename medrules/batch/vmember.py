@@ -6,9 +6,9 @@ A membership rulebook (``insured NAME under "FILE.mr" when …``, docs/language.
 1. the ``when`` conditions are evaluated on all claims (the router's member and claim facts and histories),
    in the order written: each claim takes the first route that holds. A claim insured in no scheme, or a
    condition that cannot be read, holds its member back (the scalar backend refuses the member's file);
-2. the claims of each route are settled on the vector program of the route's rulebook, as one batch of their
-   own: a route keeps its own year-to-date totals over the claims routed to it (the scalar backend settles
-   each route's claims as one facts file), each target reads only the facts it declares (validated for the
+2. the claims of each rulebook are settled on its vector program, as one batch of their own: a rulebook
+   keeps its own year-to-date totals over all the claims settled under it, whichever route sent them (the
+   scalar backend settles them as one facts file), each target reads only the facts it declares (validated for the
    claims routed to it: a member's fact a scheme needs is needed only when a claim goes to that scheme), and
    a claim outside the target's effective period holds its member back, as ``medrules run`` refuses it;
 3. ``under highest of "A.mr", "B.mr"``: the route's claims are settled under each rulebook, and each claim
@@ -183,8 +183,12 @@ def settle_routed(vm: VectorMembership, part: pa.Table, member_of: np.ndarray, c
     compared = {c: np.zeros(n, np.int64) for c in vm.compared()}
     compared_given = {c: np.zeros(n, bool) for c in compared}
     M = vm.money_scale
+    groups: dict[tuple, list[int]] = {}  # by the rulebooks that settle them, as the scalar backend groups
     for i, r in enumerate(vm.routes):
-        rows = np.flatnonzero(route == i)
+        groups.setdefault((r.highest, *(t.program.checked.id for t in r.targets)), []).append(i)
+    for same in groups.values():
+        r = vm.routes[same[0]]
+        rows = np.flatnonzero(np.isin(route, same))
         if not len(rows):
             continue
         got = [settle_target(t, rows) for t in r.targets]
@@ -212,7 +216,8 @@ def settle_routed(vm: VectorMembership, part: pa.Table, member_of: np.ndarray, c
             if r.highest:
                 compared[t.program.checked.id][rows] = paid[k]
                 compared_given[t.program.checked.id][rows] = True
-        scheme[rows] = r.name
+    for i, r in enumerate(vm.routes):
+        scheme[route == i] = r.name
     held = errors != ""
     if held.any():  # a member with a claim that could not be settled: all its claims held back
         whole = np.isin(member_of, np.unique(member_of[held])) & ~held
