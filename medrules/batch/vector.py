@@ -1042,6 +1042,11 @@ def compile_vector(program) -> VectorProgram:
             raise _refuse(record, f"a history of records ('facts {histories[0]}', a list per member)",
                           "settle each member with 'medrules run RULEBOOK FACTS' (the scalar backend), which reads "
                           f"the facts file's '{histories[0]}s'")
+        held = [cap for f in layer.funds for cap in f.payment_caps if cap.per == "holder"]
+        if held:  # a quota kept per holder: the claims of a household draw on shared balances, in date order
+            raise _refuse(held[0].node, "a quota kept per holder ('cap … per holder of …', drawn on by a "
+                          "household's claims in date order)", "settle each household with 'medrules run RULEBOOK "
+                          "HOUSEHOLD.json' (the scalar backend; docs/language.md §22.2)")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:
