@@ -154,14 +154,40 @@ def test_a_quota_is_checked(tmp_path, body, code, line):
     assert (code, line) in {(d.code, d.span.line) for d in e.value.diagnostics}
 
 
-def test_the_vector_backend_refuses_a_quota_per_holder_at_load(cq):
+def test_the_vector_backend_settles_each_claim_on_its_own_quota_and_rejects_a_row_naming_another(cq):
+    # a member table (the vector backend, medrules settle): M1's outpatient claims of 50 and 50, own quota 80:
+    #   A: 50 (80 − 0 left); B: min(50, 80 − 50 = 30) = 30; M1 pays 0 and 20.
+    # M2 also gives 'quota_from' = M2 (their own: the same) for C: 100 → 80, pays 20.
+    # M3's claim names M1's quota: rejected (a household is settled with 'medrules run'), nothing settled for M3.
+    import pyarrow as pa
+    from medrules.batch.run import settle_table
+    rows = [("M1", "A", "2017-03-01", "50.00", None), ("M1", "B", "2017-04-01", "50.00", None),
+            ("M2", "C", "2017-03-01", "100.00", "M2"), ("M3", "D", "2017-03-01", "10.00", "M1")]
+    table = pa.table({"member_id": [r[0] for r in rows], "claim_id": [r[1] for r in rows],
+                      "date": [r[2] for r in rows], "kind": ["outpatient"] * 4,
+                      "compliant_cost": [r[3] for r in rows], "quota_from": [r[4] for r in rows],
+                      "tier": ["tier1"] * 4, "paid_on": ["2016-10-15"] * 4})
+    results, rejects = settle_table(cq, table)
+    paid = {r["claim_id"]: (str(r["paid.outpatient_quota"]), str(r["member_pays"])) for r in results.to_pylist()}
+    assert paid == {"A": ("50.00", "0.00"), "B": ("30.00", "20.00"), "C": ("80.00", "20.00")}
+    [reject] = rejects.to_pylist()
+    assert reject["column"] == "quota_from" and "another person" in reject["reason"]
+
+
+def test_the_vector_backend_refuses_a_quota_it_cannot_settle_at_load(tmp_path):
+    # the quota fund's payments accumulator is shared with another fund: the patient's yearly payments are not
+    # what was drawn on their quota, so the vector backend cannot read the one as the other
     from medrules.batch.vector import compile_vector
+    path = tmp_path / "r.mr"
+    path.write_text(HEAD + """fund q assumed "x" { base claim.cost accumulate payments in used rate 100%
+  cap payments at 80 yuan + holder.balance per holder of claim.from }
+fund p assumed "y" { base q.remaining accumulate payments in used rate 50% }
+total cost is claim.cost
+""", encoding="utf-8")
     with pytest.raises(medrules.MedrulesError) as e:
-        compile_vector(cq)
+        compile_vector(medrules.load(path))
     [d] = e.value.diagnostics
-    assert d.code == "vector" and "per holder" in d.message and "medrules run" in d.hint
-    lines = RULEBOOK.read_text(encoding="utf-8").splitlines()
-    assert lines[d.span.line - 1].strip().startswith("cap payments at { quota + holder.quota_balance")
+    assert d.code == "vector" and "per holder" in d.message and "medrules run" in d.hint and d.span.line == 6
 
 
 def test_run_prints_the_household_view(tmp_path):
@@ -257,3 +283,12 @@ def test_a_bad_household_file_is_refused_where_it_is_wrong(cq, tmp_path, doc, me
         settle_doc(cq, doc, tmp_path)
     d = e.value.diagnostics[0]
     assert message in d.message and d.span is not None and d.span.line == 1
+
+
+def test_an_opening_value_of_the_quota_fund_is_drawn_on_the_own_quota(cq):
+    # a member's facts file says 50 of the outpatient quota was used this year before its claims
+    # (opening quota_used = 50): the 50-yuan visit gets 80 − 50 = 30, the member pays 20 — on both backends
+    doc = {"member": {"id": "M", "tier": "tier1", "paid_on": "2016-10-15"}, "opening": {"quota_used": "50.00"},
+           "claims": [outpatient("A", "2017-03-01", "50.00")]}
+    [c] = medrules.settle(cq, medrules.load_facts(doc, cq)).claims
+    assert (c.fund("outpatient_quota").paid, c.member_pays) == (D("30.00"), D("20.00"))

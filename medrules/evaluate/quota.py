@@ -74,8 +74,17 @@ class QuotaBook:
     def of_one(cls, program, facts) -> "QuotaBook":
         """A member settled alone: their own quota only (a claim naming another holder is an error)."""
         check_holders(program, {facts.member_id: facts}, alone=True)
-        return cls({facts.member_id: facts.member}, frozenset((facts.member_id,)), program.plan.dated_by,
+        book = cls({facts.member_id: facts.member}, frozenset((facts.member_id,)), program.plan.dated_by,
                    program.plan.top.year_starts)
+        if facts.opening and facts.claims:  # an opening value of the fund's payments: drawn on the own quota before
+            year = book.year_of(min(facts.claims, key=lambda c: c.values[book.dated_by]).values)
+            for layer in program.plan.layers:
+                for f in layer.funds:
+                    acc = f.payments_acc and (f"{layer.prefix}.{f.payments_acc}" if layer.prefix else f.payments_acc)
+                    for cap in f.payment_caps:
+                        if cap.per == "holder" and acc in facts.opening:
+                            book.used[(id(cap.node), facts.member_id, year)] = facts.opening[acc]
+        return book
 
     @classmethod
     def of(cls, program, members: dict, household: frozenset) -> "QuotaBook":
