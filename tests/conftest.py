@@ -14,10 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # the rulebooks the vector backend settles: every shipped and test rulebook but contributions only (premiums,
 # not claims) and those it refuses at load — histories (a list of records per member), membership routing
 # (tests/test_membership.py checks the messages); those are settled by the scalar backend only
-SCALAR_ONLY = {"employee-continuity", "membership-2020", "integration-2017"}  # or folder/stem: that rulebook only
+SCALAR_ONLY = {"employee-continuity", "membership-2020", "integration-2017"}
 VECTOR_RULEBOOKS = [p for p in sorted((ROOT / "rulebooks").glob("*/*.mr")) + sorted((ROOT / "tests" / "rulebooks").glob("*.mr"))
-                    if not p.stem.startswith("contributions") and p.stem not in SCALAR_ONLY
-                    and f"{p.parent.name}/{p.stem}" not in SCALAR_ONLY]
+                    if not p.stem.startswith("contributions") and p.stem not in SCALAR_ONLY]
 # hand-computed cases, as test files beside their rulebook (run by 'medrules test' too)
 CASES = ROOT / "rulebooks" / "quzhou" / "tests"
 

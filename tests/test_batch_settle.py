@@ -188,7 +188,7 @@ def _json_values(record: dict) -> dict:
 
 
 @pytest.mark.parametrize("name", ["quzhou/employee-mutual-aid-2012.mr", "veterans/subsidy.mr",
-                                  "qinhuangdao/residents-2017.mr"])  # (chongqing: its quota is per holder)
+                                  "chongqing/residents-2017.mr"])
 def test_claim_table_of_text_matches_scalar(name):
     """Generated claims written as text (as in a CSV), read and validated column-wise, settled on the vector
     backend: the same amounts as the scalar backend on the same facts (layered rulebooks included)."""
