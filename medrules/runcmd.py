@@ -42,6 +42,11 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out, v
     if _household_path(s, program, facts):  # a household file: its persons' claims together (medrules.household)
         from medrules.household import run_household
         return run_household(s, program, s.read(facts, "facts"), as_json, lang, view, out)
+    if view != "auditor":  # said, never silently ignored
+        raise MedrulesError(error("view", "--view is the household's view: it needs a household file and a "
+                                  "rulebook that keeps quotas per holder", None,
+                                  "for a member's claims in plain sentences: medrules explain RULEBOOK FACTS "
+                                  "--view citizen"))
     from medrules.evaluate import settle
     result = settle(program, s.facts(facts, program))
     if as_json:

@@ -292,3 +292,20 @@ def test_an_opening_value_of_the_quota_fund_is_drawn_on_the_own_quota(cq):
            "claims": [outpatient("A", "2017-03-01", "50.00")]}
     [c] = medrules.settle(cq, medrules.load_facts(doc, cq)).claims
     assert (c.fund("outpatient_quota").paid, c.member_pays) == (D("30.00"), D("20.00"))
+
+
+@pytest.mark.parametrize("named, quota_paid", [(None, "0.00"), ("MO", "50.00")])
+def test_a_newborn_sharing_the_mothers_benefits_draws_on_the_mothers_quota(cq, tmp_path, named, quota_paid):
+    # newborn N (born 2017-04-10, not enrolled, mother enrolled: covered from birth) has paid no contribution,
+    # so holds no quota ("80元/人" of the insured): an outpatient visit of 50 on N's own quota gets 0;
+    # naming the mother MO (80, unused) it gets min(50, 80) = 50
+    newborn = {"member": {"id": "N", "tier": "tier1", "born_on": "2017-04-10", "mother_enrolled": True},
+               "claims": [outpatient("C1", "2017-05-01", "50.00", **({"quota_from": named} if named else {}))]}
+    hs = settle_doc(cq, {"members": [person("MO"), newborn]}, tmp_path)
+    assert paid(hs) == {"C1": (D(quota_paid), D("50.00") - D(quota_paid))}
+
+
+def test_run_refuses_the_household_view_on_a_members_facts_file():
+    r = CliRunner().invoke(app, ["run", "rulebooks/quzhou/employee-2012",
+                                 "examples/quzhou-employee-2012-inpatient-year.json", "--view", "citizen"])
+    assert r.exit_code != 0 and "household" in r.output and "explain" in r.output and "Traceback" not in r.output
