@@ -152,6 +152,9 @@ def _clause(c) -> str:
         when = f" when `{source_text(c.when)}`" if c.when is not None else ""
         return f"deductible `{source_text(c.amount)}` per {c.per}{when}"
     if isinstance(c, n.Cap):
+        if c.per == "holder":  # a quota of each holder the claim names (定额包干)
+            return f"cap on {c.what} `{source_text(c.amount)}` per holder of " + \
+                ", ".join(f"`{h.text}`" for h in c.holders)
         return f"cap on {c.what} `{source_text(c.amount)}`" + (" per claim" if c.per == "claim" else " per year")
     if isinstance(c, n.Rate):
         return f"rate `{source_text(c.expr)}`"

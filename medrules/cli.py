@@ -236,7 +236,10 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
 
 @app.command()
 def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: LangOpt = Lang.zh,
-        debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None) -> None:
+        debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None,
+        view: Annotated[View, typer.Option("--view", help="a household file: the household's view for the citizen "
+                                           "(sentences) or the auditor (every person and quota)")] = View.auditor
+        ) -> None:
     """Settle the claims in FACTS: a table of what each fund pays on each claim.
 
     RULEBOOK may be a folder of policy years: each claim is settled under the version in force on its date.
@@ -244,7 +247,7 @@ def run(rulebook: RulebookArg, facts: FactsArg, json_: JsonOpt = False, lang: La
     def body(s: _Session):
         from medrules.runcmd import run_command
         s.choose(reading)
-        run_command(s, rulebook, facts, json_, lang.value, out)
+        run_command(s, rulebook, facts, json_, lang.value, out, view=view.value)
     _run(body, debug, root, as_json=json_)
 
 
@@ -329,6 +332,12 @@ def explain(rulebook: RulebookArg,
             from medrules import membership_cli
             doc = membership_cli.explain(s, program, facts, claim, what_if, view.value, format_.value, lang.value,
                                          template_dir, found=found)
+            return print(doc) if isinstance(doc, str) else out.print(doc)
+        from medrules.runcmd import _household_path
+        if not found and _household_path(s, program, facts):  # a household file: quotas shared (§22.2)
+            from medrules.household import explain_household
+            doc = explain_household(program, s.read(facts, "facts"), claim, what_if, view.value, format_.value,
+                                    lang.value)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}

@@ -330,6 +330,9 @@ class Cap:
     span: Span
     what_span: Span
     per_span: Span | None = None
+    # 'per holder of claim.quota_from, …': the cap is a quota of each holder (定额包干), drawn on in the order
+    # the facts name them (those not given are skipped; none given: the patient's own); () for other caps
+    holders: tuple = ()
 
 
 @_nodes

@@ -550,11 +550,15 @@ class _Builder(Transformer):
 
     def cap(self, meta, c):
         c, cit = self._split_citation(c)
+        holders = tuple(c.pop()) if c and isinstance(c[-1], list) else ()  # 'per holder of …'
         per = str(c[2]) if len(c) > 2 else None
         if per == "year":  # 'per year' is what a cap without 'per' means: say it or not
             per = None
         return n.Cap(str(c[0]), c[1], per, cit, self.span(meta), self.tspan(c[0]),
-                     self.tspan(c[2]) if len(c) > 2 else None)
+                     self.tspan(c[2]) if len(c) > 2 else None, holders)
+
+    def cap_holders(self, meta, c):
+        return list(c)
 
     def rate(self, meta, c):
         c, cit = self._split_citation(c)

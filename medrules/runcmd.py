@@ -25,7 +25,7 @@ LINES_SUFFIX = ".jsonl"
 _MARK = "\x00medrules-claims\x00"
 
 
-def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out) -> None:
+def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out, view: str = "auditor") -> None:
     """The body of ``medrules run`` (``s``: the CLI's session, which reads and remembers files)."""
     from medrules.explain.text import render_settlement
     if rulebook.is_dir():
@@ -39,12 +39,29 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out) -
     if str(facts).endswith(LINES_SUFFIX):
         run_lines(s, program, facts, as_json, lang, out)
         return
+    if _household_path(s, program, facts):  # a household file: its persons' claims together (medrules.household)
+        from medrules.household import run_household
+        return run_household(s, program, s.read(facts, "facts"), as_json, lang, view, out)
+    if view != "auditor":  # said, never silently ignored
+        raise MedrulesError(error("view", "--view is the household's view: it needs a household file and a "
+                                  "rulebook that keeps quotas per holder", None,
+                                  "for a member's claims in plain sentences: medrules explain RULEBOOK FACTS "
+                                  "--view citizen"))
     from medrules.evaluate import settle
     result = settle(program, s.facts(facts, program))
     if as_json:
         write_settlement_json(program, result, sys.stdout.write)
     else:
         print_table(out, render_settlement(program, result, lang))
+
+
+def _household_path(s, program, facts: Path) -> bool:
+    """A rulebook that keeps quotas per holder, and a facts file with 'members' (the file is read only then)."""
+    from medrules.evaluate.quota import keeps_quotas
+    if not keeps_quotas(program.plan):
+        return False
+    from medrules.household import is_household_file
+    return is_household_file(s.read(facts, "facts"))
 
 
 def _run_folder(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out) -> None:

@@ -13,10 +13,11 @@ from medrules.explain.i18n import LOCALE_DIR, gettext_for
 CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "document.py", "text.py", "words.py", "format.py",
                                                              "steps.py", "contribution.py")] \
     + [ROOT / "medrules" / "analyses" / name for name in ("diff.py", "diff_contrib.py", "whatif.py", "readings.py")] \
-    + [ROOT / "medrules" / "cli.py", ROOT / "medrules" / "contributions" / "command.py"]
+    + [ROOT / "medrules" / "cli.py", ROOT / "medrules" / "contributions" / "command.py"] \
+    + [ROOT / "medrules" / "household.py"]
 TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS",  # module tables of English msgids
           "DEDUCTIBLE_PER", "COST_CAP", "PAYMENT_CAP", "ROUNDING_MODES", "DAY_COUNT", "PROVISION_COLUMNS", "CLAIM_COLUMNS",
-          "SCENARIOS", "MODES", "MEMBER_COLUMNS"}
+          "SCENARIOS", "MODES", "MEMBER_COLUMNS", "QUOTA_CAP", "QUOTA_RELATION"}
 
 
 def _msgids() -> set[str]:

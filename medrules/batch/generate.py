@@ -11,6 +11,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from medrules import nodes as n
 from medrules.batch.columns import enum_members, fields
 from medrules.check import CheckedRulebook
 from medrules.facts import _default
@@ -67,6 +68,8 @@ def random_members(checked: CheckedRulebook, n_members: int, seed: int = 2012, m
         return random_value(rng, t, checked, name, (start, end))
 
     dated_by = checked.rulebook.header.dated_by.parts[-1]
+    holders = sorted({ref.parts[1] for fund in checked.rulebook.funds for cap in fund.clause(n.Cap)
+                      for ref in cap.holders if ref.parts[0] == "claim"})
     out = []
     for m in range(n_members):
         member = {}
@@ -78,6 +81,8 @@ def random_members(checked: CheckedRulebook, n_members: int, seed: int = 2012, m
             claim = {}
             for name, (t, optional) in claim_fields.items():
                 claim[name] = value("claim", name, t, optional)
+            for name in holders:  # a quota kept per holder: the member's own, named or not (§22.2)
+                claim[name] = rng.choice((None, member["id"]))
             claim["id"] = f"M{m}-C{i + 1}"
             claim[dated_by] = start + dt.timedelta(days=rng.randint(0, (end - start).days))
             claims.append(claim)

@@ -152,6 +152,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         sub = Problems(len(rows))
         vnames = io.column_names(part.column_names, ck, columns, members_elsewhere=members is not None)
         claim_table = validate_record(part, ck, "claim", {f: c for (k, f), c in vnames.items() if k == "claim"}, sub)
+        _own_quota_only(vp, claim_table, member_ids.take(pa.array(rows)), vnames, sub)
         unique_codes, first, member_of = np.unique(member_code[rows], return_index=True, return_inverse=True)
         unique = member_names[unique_codes]
         if members is None:  # one table: each member's facts from its first row
@@ -218,6 +219,24 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         rejects = pa.concat_tables([rejects, pa.table({"file": f, "row": r, "member": m, "claim": [""] * len(f),
                                                        "column": col, "reason": why}, schema=REJECT_SCHEMA)])
     return out, rejects
+
+
+def _own_quota_only(vp: VectorProgram, claim_table, ids: pa.Array, names, problems: Problems) -> None:
+    """A quota kept per holder (docs/language.md §22.2): a row that names the quota of another holder is rejected
+    (the claims of a household draw on shared balances in one date order: 'medrules run' settles them)."""
+    from medrules.evaluate.quota import holder_caps
+    facts = sorted({h.field for _, cap in holder_caps(vp.program.plan) for h in cap.holders if h.record == "claim"})
+    if not facts:
+        return
+    own = np.asarray(ids.to_numpy(zero_copy_only=False), object)
+    for name in facts:
+        values = claim_table.values[name]
+        named = (values != "") & (values != own)
+        if name in claim_table.given:
+            named &= claim_table.given[name]
+        problems.add(named, names.get(("claim", name), f"claim.{name}"),
+                     "names the quota of another person: the claims of a household share their quotas in one date "
+                     "order; settle the household with 'medrules run RULEBOOK HOUSEHOLD.json'")
 
 
 def _np(a) -> np.ndarray:

@@ -759,13 +759,13 @@ def settle_flat(f: VFund, w: Wave, active, payable) -> list:
 def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding, years: bool = True):
     """Payments stop at the tightest payment cap. Returns (payment at scale M+R, room at scale M or None,
     above_cap at scale M). ``years=False``: as if the fund had no yearly cap (what it would pay)."""
-    caps = f.payment_caps if years else tuple(c for c in f.payment_caps if c[0].per != "year")
+    caps = f.payment_caps if years else tuple(c for c in f.payment_caps if c[0].per not in ("year", "holder"))
     if not caps:
         return raw, None, np.zeros(w.n, np.int64)
     room = None
     for cap, amount in caps:
         value = amount(w, active)
-        before = w.acc[f.plan.payments_acc] if cap.per == "year" else 0
+        before = w.acc[f.plan.payments_acc] if cap.per in ("year", "holder") else 0  # holder: the patient's own
         own = np.maximum(0, value - before)
         room = own if room is None else np.minimum(room, own)
     if not np.ndim(room):
@@ -1044,6 +1044,12 @@ def compile_vector(program) -> VectorProgram:
             raise _refuse(layer.memberships[0].node, "membership routing as one program",
                           "a membership is settled by its routes: medrules settle (or "
                           "medrules.batch.vmember.compile_membership) compiles each scheme's rulebook")
+        for f in layer.funds:  # a quota kept per holder: settled here when each claim draws on the patient's own
+            for cap in f.payment_caps:
+                if cap.per == "holder" and not own_quota_only(layer, f, cap):
+                    raise _refuse(cap.node, "this quota kept per holder ('cap … per holder of …', drawn on by a "
+                                  "household's claims in date order)", "settle each household with 'medrules run "
+                                  "RULEBOOK HOUSEHOLD.json' (the scalar backend; docs/language.md §22.2)")
     M = max([2] + [max(0, -y.rounding.quantum.as_tuple().exponent) for y in plan.layers])
     while True:
         try:
@@ -1053,6 +1059,16 @@ def compile_vector(program) -> VectorProgram:
                 raise _refuse(need.node, f"an amount with {need.scale} decimals",
                               f"amounts of at most {MAX_MONEY_SCALE} decimals are exact in int64") from None
             M = need.scale
+
+
+def own_quota_only(layer: ops.Layer, f: ops.FundPlan, cap: ops.PaymentCap) -> bool:
+    """A cap ``per holder`` whose rows each draw on the patient's own quota (a row naming another holder is
+    rejected, :func:`medrules.batch.run.settle_partition`) is the fund's yearly payment cap on the patient's own
+    facts, when the fund counts its payments in an accumulator no other fund adds to and the holders are named
+    by claim facts."""
+    acc = f.payments_acc
+    writers = [g for g in layer.funds if any(a.accumulator == acc for a in g.accumulates)]
+    return acc is not None and len(writers) == 1 and all(h.record == "claim" for h in cap.holders)
 
 
 def _compile_vector(program, plan: ops.Plan, M: int) -> VectorProgram:
@@ -1176,7 +1192,7 @@ def choose_paths(layer: ops.Layer, funds: tuple[VFund, ...], quantum: int) -> tu
             why = f"its yearly deductible ({_where(plan.deductible.node)}) may differ between a member's claims"
         year_cap = None
         for cap, amount in f.payment_caps:
-            if cap.per != "year" or why:
+            if cap.per not in ("year", "holder") or why:
                 continue
             value = _constant(amount) if not _walk(cap.amount, []) or all(
                 isinstance(e, (c.Const, c.Param, c.Arith, c.Neg, c.Call)) for e in _walk(cap.amount, [])) else None

@@ -130,9 +130,19 @@ def check_cap(ctx: Context, fund: n.Fund, c: n.Cap, roles: dict[str, str], caps:
         ctx.error("unknown-name", f"a cap limits 'payments' (what the fund pays) or 'cost' (the cost it "
                   f"pays on), not '{c.what}'", c.what_span, did_you_mean(c.what, CAP_KINDS))
         return
-    if c.per not in (None, "claim"):
-        ctx.error("unknown-name", f"a cap is 'per year' (the default, through its accumulator) or 'per claim', "
-                  f"not 'per {c.per}'", c.per_span or c.span, did_you_mean(c.per, ("year", "claim")))
+    if c.per == "holder" and c.what != "payments":
+        ctx.error("quota", "a quota of each holder limits what the fund pays: write 'cap payments at … per holder "
+                  "of …'", c.what_span)
+    elif c.per == "holder" and not c.holders:
+        ctx.error("quota", "a quota of each holder needs the facts that name whose quota pays", c.per_span or c.span,
+                  "write e.g. '… per holder of claim.quota_from' (not given: the patient's own quota)")
+    elif c.holders and c.per != "holder":
+        ctx.error("quota", "only a cap 'per holder' names holders", c.per_span or c.span,
+                  f"write '… per holder of {', '.join(r.text for r in c.holders)}'")
+    elif c.per not in (None, "claim", "holder"):
+        ctx.error("unknown-name", f"a cap is 'per year' (the default, through its accumulator), 'per claim' or "
+                  f"'per holder of …' (a quota), not 'per {c.per}'", c.per_span or c.span,
+                  did_you_mean(c.per, ("year", "claim", "holder")))
     if c.per is None and c.what not in roles:
         ctx.error("accumulator", f"a yearly cap on {c.what} needs a running total of the fund's {c.what}",
                   c.span, f"add 'accumulate {c.what} in ACC' to the fund, or write '… per claim'")

@@ -209,7 +209,27 @@ def check_deductible(ctx: Context, fund: n.Fund, c: n.Deductible) -> None:
 
 
 def check_cap(ctx: Context, fund: n.Fund, c: n.Cap) -> None:
-    expect(ctx, c.amount, units.MONEY, "a cap", fund)
+    if c.per != "holder":
+        expect(ctx, c.amount, units.MONEY, "a cap", fund)
+        return
+    # a quota of each holder (定额包干): its amount reads the holder's facts as 'holder.FIELD'
+    ctx.bound.append(HOLDER)
+    try:
+        expect(ctx, c.amount, units.MONEY, "a quota", fund)
+    finally:
+        ctx.bound.remove(HOLDER)
+    for ref in c.holders:
+        t = infer(ctx, ref, fund, units.TEXT)
+        res = ctx.resolved.get(ref)
+        if t is not None and (t != units.TEXT or res is None or res.kind != "fact"
+                              or res.detail not in ("claim", "member")):
+            ctx.error("quota", f"'{ref.text}' must be a text fact of the claim or the member: the id of an insured "
+                      "person whose quota pays", ref.span,
+                      "declare e.g. 'quota_from: text = none \"使用谁的定额包干资金\" | \"whose quota pays\"' in "
+                      "'facts claim { … }'")
+
+
+HOLDER = "holder"  # 'holder.FIELD': a fact of the insured person whose quota pays (inside 'cap … per holder')
 
 
 def check_rate(ctx: Context, fund: n.Fund, c: n.Rate) -> None:
@@ -521,6 +541,19 @@ def _resolve(ctx: Context, ref: n.Ref, fund: n.Fund | None, want: Type | None) -
                       f"e.g. any({head}, {ref.text} <= claim.date)")
             return None
         return Resolved("fact", parts[1], head)
+    if head == HOLDER and head not in ctx.records:  # the quota holder: one of the insured persons, a member
+        fields = ctx.records.get("member", {})
+        if len(parts) != 2 or parts[1] not in fields:
+            name = parts[1] if len(parts) > 1 else ""
+            ctx.error("unknown-fact", f"'{ref.text}' is not a declared member fact (a holder is an insured person)",
+                      ref.span, did_you_mean(name, fields) or "declare it in 'facts member { … }'")
+            return None
+        if HOLDER not in ctx.bound:
+            ctx.error("quota", f"'{ref.text}' is a fact of the holder of a quota: read it in the amount of a "
+                      "'cap payments at … per holder of …'", ref.span,
+                      f"read the patient's own fact as 'member.{parts[1]}'")
+            return None
+        return Resolved("fact", parts[1], "member")
     if head in ("member", "claim", "household"):
         fields = ctx.records.get(head, {})
         if len(parts) != 2 or parts[1] not in fields:

@@ -16,6 +16,7 @@ import attrs
 from medrules.diagnostics import MedrulesError, error
 from medrules.source import Span
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
+from medrules.evaluate.quota import QuotaBook, keeps_quotas
 from medrules.evaluate.fund import NOT_APPLIED, empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
@@ -97,20 +98,34 @@ class Settlement:
         raise KeyError(claim_id)
 
 
-def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: bool = True) -> Settlement:
+def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: bool = True,
+           quotas=None) -> Settlement:
     """Settle a member's claims. ``in_force_only=False`` settles claims outside the rulebook's
-    effective period too (``medrules diff`` compares two policy years on the same claims)."""
+    effective period too (``medrules diff`` compares two policy years on the same claims). ``quotas``: the
+    quotas kept per holder that the claims draw on (:class:`medrules.evaluate.quota.QuotaBook`, shared by a
+    household); by default the member's own."""
     with decimal.localcontext(CONTEXT):  # a copy of CONTEXT, made on entering
         try:
-            return _settle(program, facts, trace, in_force_only)
+            return _settle(program, facts, trace, in_force_only, quotas)
         except (ArithmeticError, ValueError, RecursionError) as exc:  # the boundary (trust): never a traceback
-            raise MedrulesError(error(
-                "arithmetic", f"these facts take the arithmetic or the calendar out of range "
-                f"({type(exc).__name__}: {str(exc)[:80]})", Span(facts.file, 1, 1),
-                "check the amounts and dates in the facts file against the rulebook's parameters")) from None
+            raise out_of_range(exc, facts) from None
 
 
-def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
+def out_of_range(exc: Exception, facts: Facts) -> MedrulesError:
+    return MedrulesError(error(
+        "arithmetic", f"these facts take the arithmetic or the calendar out of range "
+        f"({type(exc).__name__}: {str(exc)[:80]})", Span(facts.file, 1, 1),
+        "check the amounts and dates in the facts file against the rulebook's parameters"))
+
+
+def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True, quotas=None) -> Settlement:
+    return Settlement(program.checked.id, facts.member_id,
+                      tuple(settle_claims(program, facts, trace, in_force_only, quotas)))
+
+
+def settle_claims(program: Program, facts: Facts, trace: bool, in_force_only: bool = True, quotas=None):
+    """The member's claims settled one by one, in date order (a generator: a household settles its members'
+    claims interleaved by date, :mod:`medrules.household`)."""
     plan = program.plan
     top = plan.top
     if top.total is None and top.memberships:
@@ -128,8 +143,11 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
         check_effective(program, claims)
     layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
     envs = [Env(facts.member, {}, trace, facts.histories) for _ in layers]
+    if quotas is None and keeps_quotas(program.plan):  # 'cap … per holder': by default the member's own quota
+        quotas = QuotaBook.of_one(program, facts)
+    for env in envs:
+        env.quotas = quotas
     opening = split_opening(program, facts.opening)
-    results = []
     year = label = None
     for number, claim in enumerate(claims):
         day = claim.values[dated_by]
@@ -185,10 +203,9 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             for layer, env in zip(layers, envs):
                 prefix = layer.plan.prefix
                 accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
-        results.append(ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
-                                   tuple(steps) if steps is not None else None,
-                                   paid if recovered_by is not None else ZERO, recovered_by))
-    return Settlement(program.checked.id, facts.member_id, tuple(results))
+        yield ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
+                          tuple(steps) if steps is not None else None,
+                          paid if recovered_by is not None else ZERO, recovered_by)
 
 
 def settle_recover(layer: CompiledLayer, env: Env, paid: Decimal, steps: list | None):

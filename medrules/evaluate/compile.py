@@ -29,7 +29,7 @@ _COMPARE = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operat
 class Env:
     """What an expression can read while one claim is settled under one layer."""
 
-    __slots__ = ("member", "claim", "acc", "out", "below", "reads", "household", "histories", "item")
+    __slots__ = ("member", "claim", "acc", "out", "below", "reads", "household", "histories", "item", "quotas")
 
     def __init__(self, member: dict, acc: dict, tracing: bool, histories: dict | None = None):
         self.member = member
@@ -41,6 +41,7 @@ class Env:
         self.below: dict[str, Decimal] = {}  # the layer below's results (alias.total_cost, …)
         self.reads: list | None = [] if tracing else None
         self.household: dict = {}  # the member's household's facts (contributions: 'facts household')
+        self.quotas = None  # the quotas kept per holder ('cap … per holder'): medrules.evaluate.quota.QuotaBook
 
     def take(self) -> tuple:
         """The reads since the last take (empty when not tracing)."""

@@ -35,6 +35,7 @@ from medrules.evaluate.compile import CompiledFund, Env
 from medrules.evaluate.trace import (AccumulateStep, AdjustStep, AppliesStep, BandStep, BaseStep, CostCapStep,
                                      DeductibleStep, ExcludeStep, FlatStep, PaidStep, PaymentCapStep, RateStep,
                                      RoundingStep)
+from medrules.evaluate.quota import draw_quota, quota_room
 from medrules.plan import ops
 from medrules.plan.arith import ONE, ZERO, divide, round_to
 
@@ -88,6 +89,8 @@ def settle_fund(fund: CompiledFund, env: Env, rounding: ops.Rounding, steps: lis
     if fund.payment_caps:
         paid, room, above_cap = settle_payment_cap(fund, env, pieces, raw, rounding, steps)
     rounded = settle_rounding(fund, rounding, paid, room, base, steps)
+    if env.quotas is not None and env.quotas.pending is not None:  # 'cap … per holder': drawn on the quotas
+        draw_quota(fund, env, rounded, steps)
     settle_accumulate(fund, env, base, taken, rounded, steps)
     if steps is not None:
         steps.append((PaidStep, fund.name, fund.fund, (), "", rounded))
@@ -221,6 +224,10 @@ def settle_payment_cap(fund: CompiledFund, env: Env, pieces: list, raw, rounding
     """The fund pays up to the tightest of its payment caps. Returns (payment, room, above_cap)."""
     rooms = []
     for cap in fund.payment_caps:
+        if cap.op.per == "holder":  # a quota of each holder the claim names (定额包干)
+            amount, before, own_room = quota_room(fund, cap, env)
+            rooms.append((cap.node, amount, before, own_room, env.take()))
+            continue
         amount = cap.fn(env)
         before = env.acc[fund.payments_acc] if cap.op.per == "year" else ZERO
         rooms.append((cap.node, amount, before, max(ZERO, amount - before), env.take()))

@@ -31,6 +31,7 @@ rate           RateStep            a single rate applied to the payable cost
 flat           FlatStep            a flat amount per claim instead of a rate
 adjust         AdjustStep          a rate adjustment (points or relative percent), applied or not
 rounding       RoundingStep        the declared rounding of a payment
+quota          QuotaStep           a payment drawn on the quotas of the holders the claim names (定额包干)
 accumulate     AccumulateStep      a year-to-date accumulator before and after
 paid           PaidStep            what the fund pays on the claim
 total          TotalStep           the claim's total cost
@@ -92,6 +93,9 @@ COMMON = ("fund", "node", "reads", "layer")
 
 Money = Decimal  # a Decimal amount, or an exact rational (medrules.plan.arith.Exact) before rounding
 Rate = Decimal  # a rate, points or relative percent, as a fraction (0.84)
+
+
+_MONEY_SCHEMA = {"type": "string", "pattern": r"^-?\d+\.\d{2,}$"}
 
 
 def _enum(*names: str) -> dict:
@@ -199,13 +203,27 @@ class PaymentCapStep(Step):
     kind: ClassVar[str] = "cap"
     what: str = "payments"
     cap: Money
-    per: str = attrs.field(metadata=_enum("year", "claim"))
+    per: str = attrs.field(metadata=_enum("year", "claim", "holder"))
     paid_before: Money
     room: Money
     raw: Money
     limited: bool
     above: Money
     split: dict | None  # where the room ran out: room, rate, part, covered, later
+
+
+@_step
+class QuotaStep(Step):
+    """'cap payments … per holder of …': what the fund paid, drawn on the holders' quotas in the order the
+    claim names them: per holder its id, quota, used before, drawn and left (``draws``)."""
+    kind: ClassVar[str] = "quota"
+    patient: str  # the member whose claim it is
+    paid: Money
+    draws: tuple = attrs.field(metadata={"schema": {"type": "array", "items": {
+        "type": "object", "required": ["holder", "quota", "used", "drawn", "left", "relation"],
+        "properties": {"holder": {"type": "string"}, "quota": _MONEY_SCHEMA, "used": _MONEY_SCHEMA,
+                       "drawn": _MONEY_SCHEMA, "left": _MONEY_SCHEMA,
+                       "relation": {"enum": ["own", "household", "designated"]}}}}})
 
 
 @_step
@@ -293,7 +311,7 @@ class MemberPaysStep(Step):
 
 STEP_CLASSES = (InsuredStep, VersionStep, BenefitYearStep, OpeningStep, HandoffStep, TreatStep, ExcludeStep, AppliesStep,
                 BaseStep, DeductibleStep, CostCapStep, PaymentCapStep, BandStep, RateStep, FlatStep, AdjustStep,
-                RoundingStep, AccumulateStep, PaidStep, TotalStep, RecoverStep, MemberPaysStep)
+                RoundingStep, QuotaStep, AccumulateStep, PaidStep, TotalStep, RecoverStep, MemberPaysStep)
 STEP_KINDS = tuple(dict.fromkeys(c.kind for c in STEP_CLASSES))
 
 

@@ -113,6 +113,14 @@ def _fund_sentence(fund: str, items, vocabulary: Vocabulary, titles: dict) -> st
                                                                                        cap=f.money(v['cap'])))
             else:
                 parts.append(_("but its limit of {cap} was already reached").format(cap=f.money(v['cap'])))
+    if "quota" in steps:  # 'cap … per holder': whose quotas paid (本人、亲属或指定人)
+        from medrules.explain.steps import QUOTA_RELATION
+        draws = [d for d in steps["quota"][1].values["draws"] if d["drawn"]]
+        if draws:
+            parts.append(_("drawn on {draws}").format(draws=_("; ").join(
+                _("{amount} from {whose} ({left} left)").format(
+                    amount=f.money(d["drawn"]), whose=_(QUOTA_RELATION[d["relation"]]).format(holder=d["holder"]),
+                    left=f.money(d["left"])) for d in draws)))
     paid = steps["paid"][1].values["amount"]
     if not parts and not paid:
         return None

@@ -60,6 +60,17 @@ PAYMENT_CAP = {  # (per benefit year, the cap limits this claim)
                    "so the fund pays only {room}. Cost above the cap: {above}.",
     (False, False): "Payment cap {cap} per claim: {before} paid before, {room} left; {raw} is within it.",
 }
+QUOTA_CAP = {  # the cap 'per holder' (定额包干), by whether it limits this claim
+    True: "Quotas of the holders this claim draws on: {cap} in all, {before} drawn before, {room} left; the rates "
+          "give {raw}, so the fund pays only {room}. Cost above the quotas: {above}.",
+    False: "Quotas of the holders this claim draws on: {cap} in all, {before} drawn before, {room} left; {raw} is "
+           "within them.",
+}
+QUOTA_RELATION = {  # whose quota it is, seen from the patient
+    "own": "{holder}'s own quota",
+    "household": "the quota of {holder}, a relative (same household)",
+    "designated": "the quota of {holder}, who designated the patient",
+}
 ROUNDING_MODES = {"half_up": "half-up", "half_even": "half-even", "down": "down", "up": "up"}
 DAY_COUNT = {"inclusive": " (the start day is day 1)",
              "exclusive": " (the start day is not counted: the next day is day 1)"}
@@ -340,12 +351,15 @@ class Describer:
                 if v.above else None
             return text, formula, bool(v.above)
         room = f"{self.a(v.cap)} − {self.a(v.paid_before)} = {self.a(v.room)}"
-        computed = self.computed(s.node.amount, s.reads, self.a(v.cap))
+        # a quota of each holder (per holder): the named holders' quotas summed, each drawn on in the 'quota' step
+        words = (lambda limited: QUOTA_CAP[limited]) if v.per == "holder" else \
+            (lambda limited: PAYMENT_CAP[v.per == "year", limited])
+        computed = self.computed(s.node.amount, s.reads, self.a(v.cap)) if v.per != "holder" else None
         if computed:
             room = f"{computed}; {room}"
         amounts = dict(cap=self.m(v.cap), before=self.m(v.paid_before), room=self.m(v.room), raw=self.m(v.raw))
         if v.limited:
-            text = _(PAYMENT_CAP[v.per == "year", True]).format(**amounts, above=self.m(v.above))
+            text = _(words(True)).format(**amounts, above=self.m(v.above))
             split = v.split
             if split is not None:
                 covered = split["covered"]
@@ -360,7 +374,7 @@ class Describer:
             else:
                 formula = f"{room}; {_('the cap was already reached: all of this claim is above it')}"
             return text, formula, True
-        return _(PAYMENT_CAP[v.per == "year", False]).format(**amounts), room, False
+        return _(words(False)).format(**amounts), room, False
 
     def _rate_words(self, v) -> str:
         if v.written_rate == v.rate:
@@ -420,6 +434,20 @@ class Describer:
                 f"{self.a(v.raw)} → {self.a(v.rounded)} ≤ {self.a(v.within)}", True
         return _("Rounded {mode} to {quantum} yuan: {raw} → {rounded}.").format(**words), \
             f"{self.a(v.raw)} → {self.a(v.rounded)}", True
+
+    def step_quota(self, s, v):
+        _ = self._
+        parts, formulas = [], []
+        for d in v.draws:
+            if not d["drawn"] and len(v.draws) > 1:
+                continue
+            whose = _(QUOTA_RELATION[d["relation"]]).format(holder=d["holder"])
+            parts.append(_("{amount} from {whose} ({left} left)").format(amount=self.m(d["drawn"]), whose=whose,
+                                                                         left=self.m(d["left"])))
+            formulas.append(f"{d['holder']}: {self.a(d['quota'])} − {self.a(d['used'])} − {self.a(d['drawn'])} = "
+                            f"{self.a(d['left'])}")
+        return _("Drawn on the quotas (the claim names whose pays, in order): {parts}.").format(
+            parts=_("; ").join(parts)), "; ".join(formulas), True
 
     def step_accumulate(self, s, v):
         return self._("{accumulator}: {before} + {delta} = {after}.").format(

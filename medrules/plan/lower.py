@@ -163,7 +163,8 @@ class _Lowerer:
             pay=self.pay(fund),
             adjusts=tuple(ops.Adjust(self.ck.types[a.amount].unit, self.expr(a.amount), self.expr(a.when), a)
                           for a in fund.clause(n.Adjust)),
-            payment_caps=tuple(ops.PaymentCap(self.expr(x.amount), x.per or "year", x)
+            payment_caps=tuple(ops.PaymentCap(self.expr(x.amount), x.per or "year", x,
+                                              tuple(self.expr(h) for h in x.holders))
                                for x in caps if x.what == "payments"),
             rounding=rounding,
             accumulates=tuple(ops.Accumulate(a.role, a.accumulator, a) for a in  # cost, deductible, payments

@@ -152,11 +152,14 @@ class Adjust:
 
 @_op
 class PaymentCap:
-    """What the fund pays is at most ``amount`` (per year: less the payments accumulator; per claim: alone)."""
+    """What the fund pays is at most ``amount`` (per year: less the payments accumulator; per claim: alone;
+    per holder: a quota of each insured person named by ``holders``, less what was drawn on it this year,
+    :mod:`medrules.evaluate.quota`)."""
 
     amount: Expr
-    per: str  # year | claim
+    per: str  # year | claim | holder
     node: object
+    holders: tuple = ()  # per holder: the text facts naming whose quota pays, in order (core.Fact)
 
 
 @_op

@@ -368,9 +368,11 @@ class _Encoding:
             pieces.append((payable, rate))
         rooms = []
         for cap in f.payment_caps:
-            before = self.acc[f.payments_acc] if cap.per == "year" and f.payments_acc else zero
+            # a quota per holder is read as the patient's own (the vector backend's reading): a yearly cap
+            yearly = cap.per == "year" or cap.per == "holder"
+            before = self.acc[f.payments_acc] if yearly and f.payments_acc else zero
             amount = self.expr(cap.amount)
-            if cap.per == "year" and f.payments_acc:
+            if yearly and f.payments_acc:
                 limits.append(("payments", f.payments_acc, cap, amount))
             rooms.append(_max(z3, zero, amount - before))
         room = None
