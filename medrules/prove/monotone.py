@@ -38,6 +38,7 @@ a counterexample) and, with hypothesis, random pairs of claims on every structur
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 
 import attrs
 
@@ -74,6 +75,7 @@ class FundSigns:
     paid: str
     outputs: dict  # output name -> direction
     why: str = ""  # why the payment is not 'up' (empty when it is)
+    slopes: dict = attrs.field(factory=dict)  # output name -> (L, U), see _Analysis.slope
 
 
 @attrs.frozen
@@ -81,6 +83,12 @@ class LayerSigns:
     layer: str
     funds: tuple[FundSigns, ...]
     total: str  # the direction of the layer's total cost
+    total_slope: tuple = (None, None)
+    total_fen: bool = False  # the total cost is always whole fen
+
+    @property
+    def paid_slope(self) -> tuple:
+        return _add(*(f.slopes.get("paid", _from_sign(f.paid)) for f in self.funds))
 
     @property
     def paid(self) -> str:
@@ -96,8 +104,18 @@ class _Analysis:
     """Directions of the expressions of one layer, funds in order (a later fund reads what an earlier
     one accumulated on the same claim)."""
 
-    def __init__(self, layer: ops.Layer, below: LayerSigns | None):
-        self.layer, self.below = layer, below
+    def __init__(self, layer: ops.Layer, below: _Analysis | None, fen_grid: bool = False):
+        import z3
+        self.z3 = z3
+        self.layer, self.below_analysis, self.fen_grid = layer, below, fen_grid
+        self.below = below.result if below is not None else None
+        # the moves (claim costing more − claim) as linear real terms, and what is known of them
+        self.lp: list = below.lp if below is not None else []
+        self.d: dict[str, dict] = {}  # fund -> output -> its move
+        self.act: dict[str, object] = {}  # fund -> whether it applies (a yes/no the same for both claims)
+        self.fresh = below.fresh if below is not None else [0]
+        self.slopes: dict[str, dict] = {}
+        self.active_sign: dict[str, str] = {}
         self.ck = layer.checked
         self.acc = {a.name: CONST for a in layer.accumulators}  # the state: the same for both claims
         self.adds: dict[str, list] = {a.name: [] for a in layer.accumulators}  # (fund, direction) added
@@ -116,11 +134,14 @@ class _Analysis:
             signs = self.fund(f, excluded)
             funds.append(signs)
             self.outputs[f.name] = signs.outputs
+            self.slopes[f.name] = signs.slopes
             for a in f.accumulates:  # step (i)
                 self.acc[a.accumulator] = join(self.acc[a.accumulator], signs.outputs[_ROLE[a.role]])
                 self.adds[a.accumulator].append((f.name, signs.outputs[_ROLE[a.role]]))
         total = self.sign(layer.total.expr) if layer.total is not None else CONST
-        self.result = LayerSigns(layer.id, tuple(funds), total)
+        self.result = LayerSigns(layer.id, tuple(funds), total,
+                                 self.slope(layer.total.expr) if layer.total is not None else _ZERO,
+                                 layer.total is not None and self.fen(layer.total.expr))
 
     # -- expressions
     def _fact(self, record: str, field: str) -> str:
@@ -183,6 +204,12 @@ class _Analysis:
         if e.op in ("add", "date_add_days"):
             return join(a, b)
         if e.op in ("sub", "date_sub_days", "date_diff"):
+            if join(a, flip(b)) == ANY and e.op == "sub":  # 'cost − what a fund paid of it': by slopes
+                low, _ = self.slope(e)
+                if low is not None and all(v >= 0 for v in low.values()):
+                    return UP
+                if self.never_negative(self.delta(e)):  # by what is known of the moves
+                    return UP
             return join(a, flip(b))
         if e.op == "mul":
             for k, other, s in ((_number(e.left), e.right, b), (_number(e.right), e.left, a)):
@@ -198,6 +225,193 @@ class _Analysis:
             k = _number(e.right)
             return ANY if k is None or k == 0 else (a if k > 0 else flip(a))
         return ANY
+
+    # -- slopes: how much a value can move when the claim's money facts move
+    def slope(self, e) -> tuple:  # noqa: C901 - one branch per expression kind
+        """(L, U): on the claim costing more, e moves by at least Σ L[f]·Δf and at most Σ U[f]·Δf, Δf ≥ 0 the
+        move of each money fact f of the claim (None: no such bound). 'cost − what a fund paid of it' is
+        non-decreasing when the fund never pays more of a cost increase than the increase (a rate ≤ 1,
+        rounding on a grid the amounts are on): its U is the base's."""
+        s = self.sign(e) if not isinstance(e, core.Arith) or e.op != "sub" else None
+        if s == CONST:
+            return _ZERO
+        out = (None, None)
+        if isinstance(e, core.Fact) and (e.record, e.field) not in self.treated and s == UP:
+            out = ({(e.record, e.field): 1}, {(e.record, e.field): 1})
+        elif isinstance(e, core.Arith) and e.op in ("add", "sub") or isinstance(e, core.Neg):
+            out = self._sum_slope(e)
+        elif isinstance(e, core.Arith) and e.op == "mul":
+            for k, other in ((_number(e.left), e.right), (_number(e.right), e.left)):
+                if k is not None:
+                    out = _scale(self.slope(other), k)
+                    break
+        elif isinstance(e, core.Call) and e.func in ("min", "max"):
+            out = _hull(*(self.slope(x) for x in e.args))
+        elif isinstance(e, (core.Cases, core.Highest)) and all(self.sign(w) == CONST for w, _ in e.cases):
+            out = _hull(*(self.slope(v) for _, v in e.cases), self.slope(e.otherwise))
+        elif isinstance(e, core.FundOutput):
+            out = self.slopes.get(e.fund, {}).get(e.output, (None, None))
+        elif isinstance(e, core.BaseOutput) and self.below is not None:
+            b = self.below
+            if e.key == "paid":
+                out = b.paid_slope
+            elif e.key == "total_cost":
+                out = b.total_slope
+            elif "." in e.key:
+                fund, output = e.key.rsplit(".", 1)
+                f = next((x for x in b.funds if x.name == fund), None)
+                out = f.slopes.get(output, (None, None)) if f is not None else out
+        low, high = out
+        if low is None and s == UP:
+            low = {}
+        if high is None and s == DOWN:
+            high = {}
+        return low, high
+
+    def _sum_slope(self, e) -> tuple:
+        """A sum's slope; the outputs of funds that never apply together (the same for both claims) are
+        one term: at most one of them is not 0."""
+        terms = list(_terms(e, 1))
+        groups: list[list] = []  # [k, [fund outputs]] of funds that exclude each other
+        rest = []
+        for k, x in terms:
+            if isinstance(x, core.FundOutput) and self.active_sign.get(x.fund) == CONST:
+                for g in groups:
+                    if g[0] == k and all(_eval3(self.active[y.fund], _literals(self.active[x.fund])) is False
+                                         for y in g[1]):
+                        g[1].append(x)
+                        break
+                else:
+                    groups.append([k, [x]])
+            else:
+                rest.append((k, x))
+        parts = [_scale(self.slope(x), k) for k, x in rest]
+        parts += [_scale(_hull(_ZERO, *(self.slope(x) for x in xs)), k) for k, xs in groups]
+        return _add(*parts)
+
+    # -- moves as linear terms: the relations that directions and slopes lose (what one fund pays of a
+    # cost increase plus what the next pays of the rest never exceeds the increase)
+    def never_negative(self, move) -> bool:
+        """No moves allowed by what is known of them make ``move`` negative (a linear question)."""
+        z3 = self.z3
+        s = z3.Solver()
+        s.set("timeout", 5000)
+        s.add(*self.lp, move < 0)
+        return s.check() == z3.unsat
+
+    def _var(self, sign: str, name: str | None = None):
+        z3 = self.z3
+        if name is None:
+            self.fresh[0] += 1
+            name = f"Δ#{self.fresh[0]}"
+        v = z3.Real(name)
+        self.lp += {UP: [v >= 0], DOWN: [v <= 0], CONST: [v == 0], ANY: []}[sign]
+        return v
+
+    def delta(self, e):  # noqa: C901 - one branch per expression kind
+        """The move of ``e`` (a linear term over the moves of the claim's money facts and of the funds'
+        outputs), or a fresh move of its direction."""
+        z3 = self.z3
+        s = self.sign(e) if not (isinstance(e, core.Arith) and e.op == "sub") else None
+        if s == CONST:
+            return z3.RealVal(0)
+        if isinstance(e, core.Fact) and (e.record, e.field) not in self.treated and s == UP:
+            return z3.Real(f"Δ{e.record}.{e.field}")  # ≥ 0: _fund_moves asserts it once per fact
+        if isinstance(e, core.Arith) and e.op in ("add", "sub") or isinstance(e, core.Neg):
+            return z3.Sum([k * self.delta(x) for k, x in _terms(e, 1)])
+        if isinstance(e, core.Arith) and e.op == "mul":
+            for k, other in ((_number(e.left), e.right), (_number(e.right), e.left)):
+                if k is not None:
+                    return z3.RealVal(str(k)) * self.delta(other)
+        if isinstance(e, core.Call) and e.func in ("min", "max") or \
+                isinstance(e, core.Highest) and all(self.sign(w) == CONST for w, _ in e.cases):
+            moves = [self.delta(x) for x in (e.args if isinstance(e, core.Call) else
+                                             [v for _, v in e.cases] + [e.otherwise])]
+            v = self._var(s or ANY)  # the min (max) of values moves between the least and the largest move
+            self.lp += [z3.Or([v >= m for m in moves]), z3.Or([v <= m for m in moves])]
+            return v
+        if isinstance(e, core.Cases) and all(self.sign(w) == CONST for w, _ in e.cases):
+            moves = [self.delta(v) for _, v in e.cases] + [self.delta(e.otherwise)]
+            v = self._var(s or ANY)  # both claims take the same case
+            self.lp.append(z3.Or([v == m for m in moves]))
+            return v
+        if isinstance(e, core.FundOutput) and e.fund in self.d:
+            return self.d[e.fund][e.output]
+        if isinstance(e, core.BaseOutput) and self.below_analysis is not None:
+            b = self.below_analysis
+            paid = z3.Sum([b.d[f.name]["paid"] for f in b.layer.funds]) if b.layer.funds else z3.RealVal(0)
+            if e.key == "paid":
+                return paid
+            if e.key in ("total_cost", "member_pays") and b.layer.total is not None:
+                total = b.delta(b.layer.total.expr)
+                return total if e.key == "total_cost" else total - paid
+            if "." in e.key:
+                fund, output = e.key.rsplit(".", 1)
+                if fund in b.d:
+                    return b.d[fund][output]
+        return self._var(s if s is not None else self.sign(e))
+
+    def _fund_moves(self, f: ops.FundPlan, signs: FundSigns, active: str, kind: str):
+        """What is known of the moves of a fund's outputs (``kind``: 'identity' — it pays its whole base;
+        'lipschitz' — the kernel lemma with 0 ≤ Δpaid ≤ Δpayable, Δpayable + Δabove_ceiling +
+        Δdeductible = Δbase, each ≥ 0; '' — only their directions)."""
+        z3 = self.z3
+        prefix = self.layer.prefix or self.layer.id
+        for record, fields in self.ck.records.items():  # every money fact of the claim moves up
+            for name, fld in fields.items():
+                t = self.ck.field_types.get(fld)
+                if record == "claim" and t is not None and t.unit == "money":
+                    self.lp.append(z3.Real(f"Δ{record}.{name}") >= 0)
+        d = {o: z3.Real(f"Δ{prefix}.{f.name}.{o}") for o in _OUTPUTS}
+        self.d[f.name] = d
+        zeros = z3.And([v == 0 for v in d.values()])
+        if active == CONST:
+            act = self.act[f.name] = z3.Bool(f"applies:{prefix}.{f.name}")
+            mine = _literals(self.active[f.name])
+            for g, other in self.act.items():  # funds that never apply together
+                if g != f.name and _eval3(self.active[g], mine) is False:
+                    self.lp.append(z3.Not(z3.And(act, other)))
+        else:
+            act = None
+        if kind:
+            db = self.delta(f.base.expr)
+            if kind == "identity":
+                body = [d["paid"] == db, d["payable"] == db, d["remaining"] == 0, d["deductible"] == 0,
+                        d["above_ceiling"] == 0, d["above_cap"] == 0]
+            else:
+                body = [d["payable"] + d["above_ceiling"] + d["deductible"] == db, d["payable"] >= 0,
+                        d["above_ceiling"] >= 0, d["deductible"] >= 0, d["paid"] >= 0, d["paid"] <= d["payable"],
+                        d["remaining"] == db - d["paid"]]
+                body += [d["above_ceiling"] == 0] if not f.cost_caps else []
+                body += [d["deductible"] == 0] if f.deductible is None else []
+            body.append(d["base"] == db)
+            self.lp.append(z3.If(act, z3.And(body), zeros))
+            return
+        self.lp += [x for o, v in d.items() for x in
+                    {UP: [v >= 0], DOWN: [v <= 0], CONST: [v == 0], ANY: []}[signs.outputs.get(o, ANY)]]
+        if act is not None:
+            self.lp.append(z3.If(act, d["base"] == self.delta(f.base.expr), d["base"] == 0))
+
+    def fen(self, e) -> bool:
+        """Whether ``e`` is always a whole number of fen (money facts are; payments on a grid of fen)."""
+        k = _number(e)
+        if k is not None:
+            return (k * 100) % 1 == 0
+        if isinstance(e, core.Fact):
+            f = self.ck.records.get(e.record, {}).get(e.field)
+            t = self.ck.field_types.get(f) if f is not None else None
+            return t is not None and t.unit == "money" and (e.record, e.field) not in self.treated
+        if isinstance(e, (core.FundOutput, core.Acc)):
+            return self.fen_grid
+        if isinstance(e, core.BaseOutput):
+            return self.fen_grid and (e.key != "total_cost" or self.below is not None and self.below.total_fen)
+        if isinstance(e, core.Arith) and e.op in ("add", "sub") or isinstance(e, core.Neg):
+            return all(self.fen(x) for _, x in _terms(e, 1))
+        if isinstance(e, core.Call) and e.func in ("min", "max"):
+            return all(self.fen(x) for x in e.args)
+        if isinstance(e, (core.Cases, core.Highest)):
+            return all(self.fen(v) for _, v in e.cases) and self.fen(e.otherwise)
+        return False
 
     def nonneg(self, e) -> bool:
         """Whether ``e`` is never negative (the encoding's ranges: money, rates, counts, the state)."""
@@ -245,15 +459,33 @@ class _Analysis:
 
     # -- the fund kernel (steps a–j), with the lemma in the module docstring
     def fund(self, f: ops.FundPlan, excluded: str) -> FundSigns:
-        active = join(flip(excluded), *([self.sign(f.applies.when)] if f.applies else []),
-                      *(flip(self.sign(x.when)) for x in f.excludes))
+        # 'applies when X > 0' with X its own base (never negative): while it does not apply, the base is
+        # 0 and the kernel pays 0 on it anyway, so the fund reads as one that always applies
+        applies = [] if f.applies is None or self._positive_base(f) else [self.sign(f.applies.when)]
+        active = join(flip(excluded), *applies, *(flip(self.sign(x.when)) for x in f.excludes))
         self.active[f.name] = core.And(tuple([f.applies.when] if f.applies else []) +
                                        tuple(core.Not(x.when, None) for x in f.excludes), None)
+        self.active_sign[f.name] = active
         self.current = f  # from here on, its kernel: accumulators as this fund sees them
         try:
-            return self._kernel(f, active)
+            signs, kind = self._kernel(f, active)
+            self._fund_moves(f, signs, active, kind)
+            return signs
         finally:
             self.current = None
+
+    def _positive_base(self, f: ops.FundPlan) -> bool:
+        w, b = f.applies.when, f.base.expr
+        if not (isinstance(w, core.Compare) and w.op == ">" and _number(w.right) == 0 and self.nonneg(b)):
+            return False
+        x = w.left
+        if isinstance(x, core.FundOutput) and isinstance(b, core.FundOutput):
+            return (x.fund, x.output) == (b.fund, b.output)
+        if isinstance(x, core.Fact) and isinstance(b, core.Fact):
+            return (x.record, x.field) == (b.record, b.field)
+        if isinstance(x, core.BaseOutput) and isinstance(b, core.BaseOutput):
+            return x.key == b.key
+        return False
 
     def _kernel(self, f: ops.FundPlan, active: str) -> FundSigns:
         base = self.sign(f.base.expr)
@@ -280,7 +512,8 @@ class _Analysis:
         state += [self._acc(f.payments_acc) for c in f.payment_caps if c.per == "year" and f.payments_acc]
         everything = [active, base, d_amount, d_when, *ceilings, *rates, *caps, *state]
         if all(s == CONST for s in everything):
-            return FundSigns(f.name, CONST, dict.fromkeys(_OUTPUTS, CONST))
+            return FundSigns(f.name, CONST, dict.fromkeys(_OUTPUTS, CONST),
+                             slopes=dict.fromkeys(_OUTPUTS, _ZERO)), ""
         why = []
         if not all(s == CONST for s in state):
             why.append("it reads a running total an earlier fund adds to on the same claim")
@@ -308,11 +541,76 @@ class _Analysis:
             outputs["above_ceiling"] = CONST
         elif fixed and _within(base, UP) and all(_within(s, DOWN) for s in (d_amount, d_when, *ceilings)):
             outputs["above_ceiling"] = UP
-        return FundSigns(f.name, outputs["paid"], outputs, "; ".join(why))
+        # the kernel pays at most what its base grows by (Δpaid ≤ ΔB: rates ≤ 1, a payment cap and the
+        # base are mins, and rounding x + k·q = round(x) + k·q when the base moves on the grid q, which
+        # half_even does not keep) when only the base moves: then 0 ≤ Δ ≤ ΔB for the payment, what
+        # remains, the payable cost, the cost above the ceiling and the deductible taken
+        q = f.rounding.quantum
+        amounts = [f.base.expr] + ([f.deductible.amount] if f.deductible else []) + \
+            [c.amount for c in f.cost_caps + f.payment_caps]
+        on_grid = Decimal("0.01") % q == 0 and all(self.fen(x) for x in amounts)
+        lipschitz = not why and active == CONST and all(x == CONST for x in everything[2:]) and \
+            f.rounding.mode != "half_even" and on_grid
+        # a fund that pays its whole base (rate 1, nothing taken or capped) on the grid: paid = base
+        identity = active == CONST and on_grid and isinstance(f.pay, ops.Rate) and _number(f.pay.expr) == 1 and \
+            not (f.deductible or f.cost_caps or f.payment_caps or f.adjusts) and all(x == CONST for x in state)
+        slopes = {k: _from_sign(v) for k, v in outputs.items()}
+        base_slope = self.slope(f.base.expr)
+        if active == CONST:
+            slopes["base"] = base_slope
+        if lipschitz:
+            for k in ("paid", "remaining", "payable", "above_ceiling", "deductible"):
+                slopes[k] = ({}, base_slope[1])
+            outputs["remaining"] = UP
+        kind = "identity" if identity else "lipschitz" if lipschitz else ""
+        return FundSigns(f.name, outputs["paid"], outputs, "; ".join(why), slopes), kind
 
 
 _ROLE = {"cost": "base", "deductible": "deductible", "payments": "paid"}
 _OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
+
+
+_ZERO = ({}, {})
+
+
+def _from_sign(s: str) -> tuple:
+    return {CONST: _ZERO, UP: ({}, None), DOWN: (None, {}), ANY: (None, None)}[s]
+
+
+def _add(*slopes) -> tuple:
+    low, high = {}, {}
+    for lo, hi in slopes:
+        low = None if low is None or lo is None else {k: low.get(k, 0) + lo.get(k, 0) for k in low.keys() | lo.keys()}
+        high = None if high is None or hi is None else \
+            {k: high.get(k, 0) + hi.get(k, 0) for k in high.keys() | hi.keys()}
+    return low, high
+
+
+def _scale(slope, k) -> tuple:
+    lo, hi = slope
+    lo = None if lo is None else {f: v * k for f, v in lo.items()}
+    hi = None if hi is None else {f: v * k for f, v in hi.items()}
+    return (lo, hi) if k >= 0 else (hi, lo)
+
+
+def _hull(*slopes) -> tuple:
+    """The bounds of a value that is one of these (Δ ≥ 0: the least L and the largest U, fact by fact)."""
+    low = None if any(lo is None for lo, _ in slopes) else \
+        {k: min(lo.get(k, 0) for lo, _ in slopes) for lo, _ in slopes for k in lo}
+    high = None if any(hi is None for _, hi in slopes) else \
+        {k: max(hi.get(k, 0) for _, hi in slopes) for _, hi in slopes for k in hi}
+    return low, high
+
+
+def _terms(e, k):
+    """A sum as (coefficient ±1, term) pairs."""
+    if isinstance(e, core.Arith) and e.op in ("add", "sub"):
+        yield from _terms(e.left, k)
+        yield from _terms(e.right, k if e.op == "add" else -k)
+    elif isinstance(e, core.Neg):
+        yield from _terms(e.operand, -k)
+    else:
+        yield k, e
 
 
 def _number(e):
@@ -389,10 +687,15 @@ def _eval3(cond, known: dict):
 
 def analyse(program, layer: ops.Layer) -> LayerSigns:
     """The directions of ``layer``'s fund outputs (a supplementary layer reads the layer below's)."""
+    return _analysis(program, layer).result
+
+
+def _analysis(program, layer: ops.Layer) -> _Analysis:
     layers = program.plan.layers
     i = next(j for j, x in enumerate(layers) if x is layer)
-    below = analyse(program, layers[i - 1]) if i > 0 and layer.alias is not None else None
-    return _Analysis(layer, below).result
+    below = _analysis(program, layers[i - 1]) if i > 0 and layer.alias is not None else None
+    fen_grid = all(f.rounding.quantum % Decimal("0.01") == 0 for x in layers for f in x.funds)
+    return _Analysis(layer, below, fen_grid)
 
 
 # ---------------------------------------------------------------- deciding
@@ -403,13 +706,19 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
     import z3
 
     from medrules.prove import Finding, decide
-    signs = analyse(program, layer)
+    analysis = _analysis(program, layer)
+    signs = analysis.result
     residual = signs.residual
     if not residual:
         ups = [f.name for f in signs.funds if f.paid == UP]
         return Finding(layer.id, None, "monotone", "proved",
                        "structural: every fund's payment is non-decreasing in the claim's money facts"
                        + (f" ({', '.join(ups)})" if ups else " (none reads them)"), method="structural")
+    if analysis.never_negative(z3.Sum([analysis.d[f.name]["paid"] for f in layer.funds])):
+        return Finding(layer.id, None, "monotone", "proved",
+                       f"structural: {', '.join(residual)} pay what is left of amounts the funds before them "
+                       "move with, and the moves of all the payments together are never negative",
+                       method="structural")
     deadline = time.monotonic() + timeout_ms / 1000
     base = [*enc.pre, *twin.pre, *[z3.Not(x) for x in crossing]]
     drop = {name: twin.funds[name]["paid"] < enc.funds[name]["paid"] for name in residual}
@@ -431,8 +740,12 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
     how = None  # 2a. fund by fund (the smallest questions), 2b. the residual funds together
     if len(residual) > 1 and all(holds(drop[name]) for name in residual):
         how = "fund by fund"
-    elif holds(z3.Sum([twin.funds[n]["paid"] for n in residual]) < z3.Sum([enc.funds[n]["paid"] for n in residual])):
+    elif holds(_drop(z3, enc, twin, residual)):
         how = "fund by fund" if len(residual) == 1 else "the residual funds together"
+    else:  # 2c. with the funds they read: 'what the others left' is paid in full only with them
+        closure = _closure(layer, residual)
+        if len(closure) > len(residual) and holds(_drop(z3, enc, twin, closure)):
+            how = f"together with {', '.join(n for n in closure if n not in residual)}, whose payments they read"
     if how is not None:
         cases = f"{len(splits)} case" + ("s" if len(splits) != 1 else "")
         return Finding(layer.id, None, "monotone", "proved",
@@ -451,6 +764,44 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
         return attrs.evolve(found, method="solver")
     return Finding(layer.id, None, "monotone", "unknown", f"{s.reason_unknown()} (not structural: {why})",
                    method="solver")
+
+
+def _drop(z3, enc, twin, funds):
+    """The funds together pay less on the claim that costs more."""
+    return z3.Sum([twin.funds[n]["paid"] for n in funds]) < z3.Sum([enc.funds[n]["paid"] for n in funds])
+
+
+def _closure(layer: ops.Layer, names) -> list[str]:
+    """The funds ``names`` and every earlier fund of the layer whose outputs they read, in plan order."""
+    reads = {f.name: _outputs_read(f) for f in layer.funds}
+    out, todo = set(names), list(names)
+    while todo:
+        for g in reads.get(todo.pop(), ()):
+            if g not in out:
+                out.add(g)
+                todo.append(g)
+    return [f.name for f in layer.funds if f.name in out]
+
+
+def _outputs_read(x) -> set[str]:
+    found = set()
+
+    def walk(y):
+        if isinstance(y, core.FundOutput):
+            found.add(y.fund)
+        elif isinstance(y, core.EXPRESSIONS):
+            for child in core.children(y):
+                walk(child)
+        elif isinstance(y, (tuple, list)):
+            for z in y:
+                walk(z)
+        elif attrs.has(type(y)) and type(y).__module__ == ops.__name__:
+            for a in attrs.fields(type(y)):
+                if a.name not in ("node", "checked"):
+                    walk(getattr(y, a.name))
+
+    walk(x)
+    return found
 
 
 def _splits(enc, layer: ops.Layer, residual) -> list[list]:
