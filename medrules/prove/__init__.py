@@ -712,4 +712,5 @@ def report_text(report: Report) -> str:
 def report_json(report: Report) -> dict:
     return {"schema": "medrules.proof/1", "rulebook": report.rulebook, "ok": report.ok, "notes": list(report.notes),
             "findings": [{"layer": f.layer, "fund": f.fund, "property": f.prop, "status": f.status,
-                          "detail": f.detail, "counterexample": f.facts} for f in report.findings]}
+                          "detail": f.detail, "counterexample": f.facts}
+                         | ({"method": f.method} if f.method else {}) for f in report.findings]}
