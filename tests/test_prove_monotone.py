@@ -52,7 +52,7 @@ STRUCTURAL = ["anji/residents-2014.mr", "anji/residents-2015.mr", "cangzhou/yans
               "qinhuangdao/residents-2017.mr", "qinhuangdao/students-2017-2018.mr",
               "qinhuangdao-integration/ncms-2016.mr", "qinhuangdao-integration/urban-residents-2016.mr",
               "quzhou/employee-2012.mr", "quzhou/employee-mutual-aid-2012.mr", "quzhou/residents-2020.mr",
-              "tianjin/employee-continuity.mr", "weifang/kuiwen-residents-2011.mr"]
+              "tianjin/employee-continuity.mr", "veterans/subsidy.mr", "weifang/kuiwen-residents-2011.mr"]
 
 
 @pytest.mark.parametrize("path", STRUCTURAL)
@@ -72,13 +72,41 @@ def test_chongqing_outpatient_quota_pays_what_the_subsidies_left_and_is_still_st
     assert funds["outpatient_pool"].paid == UP and signs.residual == ()
 
 
-def test_veterans_monotone_is_decided_or_left_unknown_never_failed():
-    # the top layer's disabled_1_6 subsidy pays cost − the basic scheme's payment − its cost above the
-    # basic cap: two roundings of the layer below; the solver is asked (what is not structural is named)
-    findings = monotone("rulebooks/veterans/subsidy.mr", timeout_ms=3000)
-    basic, top = findings
-    assert basic.status == "proved" and basic.method == "structural"
-    assert top.status in ("proved", "unknown") and "disabled_1_6_subsidy" in top.detail, top
+def test_veterans_disabled_subsidy_pays_what_the_basic_scheme_left_below_its_cap():
+    # disabled_1_6 pays cost − the basic scheme's payment − the basic cost above its payment cap. Basic:
+    # 55% above a 700 deductible, capped at 180,000 a year. The kernel lemma Δpaid + Δabove_cap ≤ Δpayable
+    # (two roundings to the fen err by less than a fen together) makes its base non-decreasing
+    program = load("rulebooks/veterans/subsidy.mr")
+    signs = analyse(program, program.plan.top)
+    assert {f.name: f.paid for f in signs.funds}["disabled_1_6_subsidy"] == UP and signs.residual == ()
+    # by hand, 10.00 of room left under the basic cap (179,990.00 paid this year), the cap reached at
+    # 700 + 10 / 55% = 718.1818…: a claim of 718.18 → basic 18.18 × 55% = 9.999 → 10.00 (not above the
+    # room), above_cap 0, disabled 718.18 − 10.00 = 708.18; a claim of 718.19 → basic 10.00 (capped),
+    # above_cap = 718.19 − 718.1818… = 0.0081… → 0.01, disabled 718.19 − 10.00 − 0.01 = 708.18
+    member = {"id": "M1", "categories": ["disabled_1_6"], "pension_standard": "60000.00"}
+    opening = {"resident.inpatient_paid": "179990.00"}
+    claim = {"id": "C1", "date": "2011-06-01", "kind": "tertiary_inpatient"}
+    for cost, basic, disabled in (("718.18", "10.00", "708.18"), ("718.19", "10.00", "708.18")):
+        c = settle_one(program, claim | {"compliant_cost": cost}, member, opening)
+        paid = {f.fund: f.paid for f in c.funds}
+        assert paid["resident.inpatient_pool"] == Decimal(basic) and paid["disabled_1_6_subsidy"] == Decimal(disabled)
+
+
+@settings(max_examples=300, deadline=None)
+@given(room=st.integers(1, 2_000), below=st.integers(-300, 300), step=st.integers(1, 300))
+def test_veterans_disabled_subsidy_never_drops_across_the_basic_cap(room, below, step):
+    # where the lemma's two roundings meet: claims a few fen either side of the point where the basic
+    # scheme's 55% reaches the room left under its cap (700 + room / 55%)
+    program = load("rulebooks/veterans/subsidy.mr")
+    member = {"id": "M1", "categories": ["disabled_1_6"], "pension_standard": "60000.00"}
+    left = Decimal(room) / 100
+    opening = {"resident.inpatient_paid": str(Decimal(180_000) - left)}
+    point = (700 + left / Decimal("0.55")).quantize(Decimal("0.01"))
+    cost = max(Decimal(0), point + Decimal(below) / 100)
+    claim = {"id": "C1", "date": "2011-06-01", "kind": "tertiary_inpatient"}
+    paid = settle_one(program, claim | {"compliant_cost": str(cost)}, member, opening).funds_paid
+    more = settle_one(program, claim | {"compliant_cost": str(cost + Decimal(step) / 100)}, member, opening).funds_paid
+    assert more >= paid
 
 
 # -------------------------------------------------------------------- deliberately non-monotone rulebooks

@@ -383,6 +383,12 @@ class _Analysis:
                         d["above_ceiling"] >= 0, d["deductible"] >= 0, d["paid"] >= 0, d["paid"] <= d["payable"],
                         d["remaining"] == db - d["paid"]]
                 body += [d["above_ceiling"] == 0] if not f.cost_caps else []
+                # the cost beyond a payment cap: u the point where the pay reaches the room R, p ≤ u ≤ p'
+                # the payable costs: R + round(p' − u) − round(raw(p)) < R + (p' − u) − raw(p) + q
+                # (two roundings, half_even excepted, err by less than q together) ≤ p' − p + q, as
+                # R − raw(p) ≤ u − p (rates ≤ 1); whole quanta both sides: Δpaid + Δabove_cap ≤ Δpayable
+                body += [d["above_cap"] >= 0, d["paid"] + d["above_cap"] <= d["payable"]] if f.payment_caps \
+                    else [d["above_cap"] == 0]
                 body += [d["deductible"] == 0] if f.deductible is None else []
             body.append(d["base"] == db)
             self.lp.append(z3.If(act, z3.And(body), zeros))
