@@ -20,8 +20,12 @@ plan, so this module decides it in three steps and says which one decided it (``
    non-decreasing end; the payment cap takes a min, the rounding is non-decreasing, and the final
    ``never above the room or the base`` is a min with a non-decreasing grid floor. So a fund whose
    inputs point the right way (and whose state reads — cost axis, deductible used, paid before — are
-   ``const``: no earlier fund of the same claim adds to them) pays ``up``; a sum of ``up`` payments is
-   ``up``: proved, no solver.
+   ``const``: no earlier fund of the same claim adds to them, or none that applies together with it) pays
+   ``up``; a sum of ``up`` payments is ``up``: proved, no solver. ``cost − what a fund paid`` is settled
+   by the *moves* of the amounts (claim costing more − claim) as linear terms with what the kernel
+   guarantees of them (0 ≤ Δpaid ≤ Δpayable, Δpayable + Δabove_ceiling + Δdeductible = Δbase,
+   Δpaid + Δabove_cap ≤ Δpayable on the fen grid; a fund paying its whole base pays Δbase; funds that
+   never apply together move one at a time): a linear question, no rounding in it (docs/prove.md).
 2. **solver, per fund** — the funds step 1 cannot settle (``cost − what another fund paid``, a fund
    reading an earlier fund's accumulation, a condition on an amount) are the *residual*. The payments of
    the structural funds are ``up``, so it is enough that the residual funds' payments never drop
