@@ -109,6 +109,14 @@ def test_veterans_disabled_subsidy_never_drops_across_the_basic_cap(room, below,
     assert more >= paid
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["anji/residents-2014.mr", "chongqing/residents-2017.mr", "pingyang/residents-2019.mr",
+                                  "quzhou/employee-2012.mr", "veterans/subsidy.mr"])
+def test_every_property_of_the_rulebooks_monotone_was_unknown_on_is_proved(path):
+    report = prove(load(f"rulebooks/{path}"), timeout_ms=60_000)
+    assert report.proved, [f for f in report.findings if f.status != "proved"]
+
+
 # -------------------------------------------------------------------- deliberately non-monotone rulebooks
 BROKEN = {  # rulebook -> (the fund structure cannot settle, why, a pair worked by hand: (claim, more), (paid, paid))
     # 80% up to 1,000, 50% above: 1,000.00 × 80% = 800.00; 1,000.01 × 50% = 500.005 → 500.01
