@@ -204,3 +204,61 @@ def test_a_claim_costing_more_is_never_paid_less_where_monotone_is_proved(path, 
     except MedrulesError:  # refused (fails closed): not a pair the property speaks of
         assume(False)
     assert more >= paid, (low, high, opening, paid, more)
+
+
+# -------------------------------------------------------------------- the kernel lemma, against the evaluator
+def _kernels(mode: str):
+    """tests/prove/kernels.mr (four fund shapes: a per-admission deductible and a yearly payment cap;
+    a yearly deductible, cost cap, bands on the claim and payment cap; bands on a yearly cost axis under
+    a payment cap and a ceiling; a flat amount under a sub-yuan per-claim cap) rounding by ``mode``."""
+    key = f"kernels-{mode}"
+    if key not in _PROGRAMS:
+        text = (CASES / "kernels.mr").read_text("utf-8").replace("rounding half_up", f"rounding {mode}")
+        import tempfile
+        from pathlib import Path
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "kernels.mr").write_text(text, "utf-8")
+            _PROGRAMS[key] = medrules.load(Path(folder) / "kernels.mr")
+    return _PROGRAMS[key]
+
+
+@pytest.mark.parametrize("mode", ["half_up", "down", "up", "half_even"])
+def test_the_kernel_lemma_is_claimed_only_off_half_even(mode):
+    # with only the base moving, each fund pays at most what its base grows by (U = 1 × Δcost); not
+    # claimed for half_even, whose rounding is not shifted by a whole number of fen (0.005 → 0.00, 0.015 → 0.02)
+    program = _kernels(mode)
+    signs = analyse(program, program.plan.top)
+    assert all(f.paid == UP for f in signs.funds)
+    highs = {f.name: f.slopes["paid"][1] for f in signs.funds}
+    assert all(h == ({("claim", "cost"): 1} if mode != "half_even" else None) for h in highs.values()), highs
+
+
+OPENING = {"a_paid": (179_000, 180_000), "b_cost": (0, 3_200), "b_used": (0, 300), "b_paid": (0, 1_200),
+           "c_cost": (0, 170_000), "c_paid": (59_000, 60_000)}
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), mode=st.sampled_from(["half_up", "down", "up"]))
+def test_the_kernel_lemma_holds_on_the_evaluator(data, mode):
+    # what medrules.prove.monotone asserts of each fund when only its base moves (Δ: the claim costing
+    # more − the claim): 0 ≤ Δpaid ≤ Δpayable, Δpayable + Δabove_ceiling + Δdeductible = Δbase (each ≥ 0),
+    # Δremaining = Δbase − Δpaid, 0 ≤ Δabove_cap and Δpaid + Δabove_cap ≤ Δpayable
+    program = _kernels(mode)
+    opening = {n: str(data.draw(st.decimals(lo, hi, places=2), label=n)) for n, (lo, hi) in OPENING.items()}
+    cost = data.draw(st.decimals(0, 5_000, places=2) | st.decimals(0, 200_000, places=2), label="cost")
+    step = data.draw(st.decimals("0.01", "0.05", places=2) | st.decimals(0, 5_000, places=2), label="step")
+    claim = {"id": "C1", "date": "2012-03-01"}
+    try:
+        low = settle_one(program, claim | {"cost": str(cost)}, opening=opening)
+        high = settle_one(program, claim | {"cost": str(cost + step)}, opening=opening)
+    except MedrulesError:
+        assume(False)
+    for a, b in zip(low.funds, high.funds):
+        d = {k: getattr(b, k) - getattr(a, k) for k in
+             ("paid", "base", "payable", "above_ceiling", "deductible", "remaining", "above_cap")}
+        assert d["base"] == step
+        assert 0 <= d["paid"] <= d["payable"], (a, b)
+        assert d["payable"] + d["above_ceiling"] + d["deductible"] == d["base"], (a, b)
+        assert min(d["payable"], d["above_ceiling"], d["deductible"]) >= 0, (a, b)
+        assert d["remaining"] == d["base"] - d["paid"]
+        assert 0 <= d["above_cap"] and d["paid"] + d["above_cap"] <= d["payable"], (a, b)
