@@ -726,8 +726,8 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
                        + (f" ({', '.join(ups)})" if ups else " (none reads them)"), method="structural")
     if analysis.never_negative(z3.Sum([analysis.d[f.name]["paid"] for f in layer.funds])):
         return Finding(layer.id, None, "monotone", "proved",
-                       f"structural: {', '.join(residual)} pay what is left of amounts the funds before them "
-                       "move with, and the moves of all the payments together are never negative",
+                       f"structural: what {', '.join(residual)} pay moves with what the funds before them "
+                       "left, and the moves of all the payments together are never negative (a linear question)",
                        method="structural")
     deadline = time.monotonic() + timeout_ms / 1000
     base = [*enc.pre, *twin.pre, *[z3.Not(x) for x in crossing]]
