@@ -79,7 +79,6 @@ class FundSigns:
     paid: str
     outputs: dict  # output name -> direction
     why: str = ""  # why the payment is not 'up' (empty when it is)
-    slopes: dict = attrs.field(factory=dict)  # output name -> (L, U), see _Analysis.slope
 
 
 @attrs.frozen
@@ -87,12 +86,7 @@ class LayerSigns:
     layer: str
     funds: tuple[FundSigns, ...]
     total: str  # the direction of the layer's total cost
-    total_slope: tuple = (None, None)
     total_fen: bool = False  # the total cost is always whole fen
-
-    @property
-    def paid_slope(self) -> tuple:
-        return _add(*(f.slopes.get("paid", _from_sign(f.paid)) for f in self.funds))
 
     @property
     def paid(self) -> str:
@@ -118,7 +112,6 @@ class _Analysis:
         self.d: dict[str, dict] = {}  # fund -> output -> its move
         self.act: dict[str, object] = {}  # fund -> whether it applies (a yes/no the same for both claims)
         self.fresh = below.fresh if below is not None else [0]
-        self.slopes: dict[str, dict] = {}
         self.active_sign: dict[str, str] = {}
         self.ck = layer.checked
         self.acc = {a.name: CONST for a in layer.accumulators}  # the state: the same for both claims
@@ -138,14 +131,11 @@ class _Analysis:
             signs = self.fund(f, excluded)
             funds.append(signs)
             self.outputs[f.name] = signs.outputs
-            self.slopes[f.name] = signs.slopes
             for a in f.accumulates:  # step (i)
                 self.acc[a.accumulator] = join(self.acc[a.accumulator], signs.outputs[_ROLE[a.role]])
                 self.adds[a.accumulator].append((f.name, signs.outputs[_ROLE[a.role]]))
         total = self.sign(layer.total.expr) if layer.total is not None else CONST
-        self.result = LayerSigns(layer.id, tuple(funds), total,
-                                 self.slope(layer.total.expr) if layer.total is not None else _ZERO,
-                                 layer.total is not None and self.fen(layer.total.expr))
+        self.result = LayerSigns(layer.id, tuple(funds), total, layer.total is not None and self.fen(layer.total.expr))
 
     # -- expressions
     def _fact(self, record: str, field: str) -> str:
@@ -208,11 +198,8 @@ class _Analysis:
         if e.op in ("add", "date_add_days"):
             return join(a, b)
         if e.op in ("sub", "date_sub_days", "date_diff"):
-            if join(a, flip(b)) == ANY and e.op == "sub":  # 'cost − what a fund paid of it': by slopes
-                low, _ = self.slope(e)
-                if low is not None and all(v >= 0 for v in low.values()):
-                    return UP
-                if self.never_negative(self.delta(e)):  # by what is known of the moves
+            if join(a, flip(b)) == ANY and e.op == "sub":  # 'cost − what a fund paid of it': by the moves
+                if self.never_negative(self.delta(e)):
                     return UP
             return join(a, flip(b))
         if e.op == "mul":
@@ -230,70 +217,7 @@ class _Analysis:
             return ANY if k is None or k == 0 else (a if k > 0 else flip(a))
         return ANY
 
-    # -- slopes: how much a value can move when the claim's money facts move
-    def slope(self, e) -> tuple:  # noqa: C901 - one branch per expression kind
-        """(L, U): on the claim costing more, e moves by at least Σ L[f]·Δf and at most Σ U[f]·Δf, Δf ≥ 0 the
-        move of each money fact f of the claim (None: no such bound). 'cost − what a fund paid of it' is
-        non-decreasing when the fund never pays more of a cost increase than the increase (a rate ≤ 1,
-        rounding on a grid the amounts are on): its U is the base's."""
-        s = self.sign(e) if not isinstance(e, core.Arith) or e.op != "sub" else None
-        if s == CONST:
-            return _ZERO
-        out = (None, None)
-        if isinstance(e, core.Fact) and (e.record, e.field) not in self.treated and s == UP:
-            out = ({(e.record, e.field): 1}, {(e.record, e.field): 1})
-        elif isinstance(e, core.Arith) and e.op in ("add", "sub") or isinstance(e, core.Neg):
-            out = self._sum_slope(e)
-        elif isinstance(e, core.Arith) and e.op == "mul":
-            for k, other in ((_number(e.left), e.right), (_number(e.right), e.left)):
-                if k is not None:
-                    out = _scale(self.slope(other), k)
-                    break
-        elif isinstance(e, core.Call) and e.func in ("min", "max"):
-            out = _hull(*(self.slope(x) for x in e.args))
-        elif isinstance(e, (core.Cases, core.Highest)) and all(self.sign(w) == CONST for w, _ in e.cases):
-            out = _hull(*(self.slope(v) for _, v in e.cases), self.slope(e.otherwise))
-        elif isinstance(e, core.FundOutput):
-            out = self.slopes.get(e.fund, {}).get(e.output, (None, None))
-        elif isinstance(e, core.BaseOutput) and self.below is not None:
-            b = self.below
-            if e.key == "paid":
-                out = b.paid_slope
-            elif e.key == "total_cost":
-                out = b.total_slope
-            elif "." in e.key:
-                fund, output = e.key.rsplit(".", 1)
-                f = next((x for x in b.funds if x.name == fund), None)
-                out = f.slopes.get(output, (None, None)) if f is not None else out
-        low, high = out
-        if low is None and s == UP:
-            low = {}
-        if high is None and s == DOWN:
-            high = {}
-        return low, high
-
-    def _sum_slope(self, e) -> tuple:
-        """A sum's slope; the outputs of funds that never apply together (the same for both claims) are
-        one term: at most one of them is not 0."""
-        terms = list(_terms(e, 1))
-        groups: list[list] = []  # [k, [fund outputs]] of funds that exclude each other
-        rest = []
-        for k, x in terms:
-            if isinstance(x, core.FundOutput) and self.active_sign.get(x.fund) == CONST:
-                for g in groups:
-                    if g[0] == k and all(_eval3(self.active[y.fund], _literals(self.active[x.fund])) is False
-                                         for y in g[1]):
-                        g[1].append(x)
-                        break
-                else:
-                    groups.append([k, [x]])
-            else:
-                rest.append((k, x))
-        parts = [_scale(self.slope(x), k) for k, x in rest]
-        parts += [_scale(_hull(_ZERO, *(self.slope(x) for x in xs)), k) for k, xs in groups]
-        return _add(*parts)
-
-    # -- moves as linear terms: the relations that directions and slopes lose (what one fund pays of a
+    # -- moves as linear terms: the relations that directions lose (what one fund pays of a
     # cost increase plus what the next pays of the rest never exceeds the increase)
     def never_negative(self, move) -> bool:
         """No moves allowed by what is known of them make ``move`` negative (a linear question)."""
@@ -522,8 +446,7 @@ class _Analysis:
         state += [self._acc(f.payments_acc) for c in f.payment_caps if c.per == "year" and f.payments_acc]
         everything = [active, base, d_amount, d_when, *ceilings, *rates, *caps, *state]
         if all(s == CONST for s in everything):
-            return FundSigns(f.name, CONST, dict.fromkeys(_OUTPUTS, CONST),
-                             slopes=dict.fromkeys(_OUTPUTS, _ZERO)), ""
+            return FundSigns(f.name, CONST, dict.fromkeys(_OUTPUTS, CONST)), ""
         why = []
         if not all(s == CONST for s in state):
             why.append("it reads a running total an earlier fund adds to on the same claim")
@@ -564,52 +487,14 @@ class _Analysis:
         # a fund that pays its whole base (rate 1, nothing taken or capped) on the grid: paid = base
         identity = active == CONST and on_grid and isinstance(f.pay, ops.Rate) and _number(f.pay.expr) == 1 and \
             not (f.deductible or f.cost_caps or f.payment_caps or f.adjusts) and all(x == CONST for x in state)
-        slopes = {k: _from_sign(v) for k, v in outputs.items()}
-        base_slope = self.slope(f.base.expr)
-        if active == CONST:
-            slopes["base"] = base_slope
         if lipschitz:
-            for k in ("paid", "remaining", "payable", "above_ceiling", "deductible"):
-                slopes[k] = ({}, base_slope[1])
-            outputs["remaining"] = UP
+            outputs["remaining"] = UP  # Δremaining = Δbase − Δpaid ≥ 0
         kind = "identity" if identity else "lipschitz" if lipschitz else ""
-        return FundSigns(f.name, outputs["paid"], outputs, "; ".join(why), slopes), kind
+        return FundSigns(f.name, outputs["paid"], outputs, "; ".join(why)), kind
 
 
 _ROLE = {"cost": "base", "deductible": "deductible", "payments": "paid"}
 _OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
-
-
-_ZERO = ({}, {})
-
-
-def _from_sign(s: str) -> tuple:
-    return {CONST: _ZERO, UP: ({}, None), DOWN: (None, {}), ANY: (None, None)}[s]
-
-
-def _add(*slopes) -> tuple:
-    low, high = {}, {}
-    for lo, hi in slopes:
-        low = None if low is None or lo is None else {k: low.get(k, 0) + lo.get(k, 0) for k in low.keys() | lo.keys()}
-        high = None if high is None or hi is None else \
-            {k: high.get(k, 0) + hi.get(k, 0) for k in high.keys() | hi.keys()}
-    return low, high
-
-
-def _scale(slope, k) -> tuple:
-    lo, hi = slope
-    lo = None if lo is None else {f: v * k for f, v in lo.items()}
-    hi = None if hi is None else {f: v * k for f, v in hi.items()}
-    return (lo, hi) if k >= 0 else (hi, lo)
-
-
-def _hull(*slopes) -> tuple:
-    """The bounds of a value that is one of these (Δ ≥ 0: the least L and the largest U, fact by fact)."""
-    low = None if any(lo is None for lo, _ in slopes) else \
-        {k: min(lo.get(k, 0) for lo, _ in slopes) for lo, _ in slopes for k in lo}
-    high = None if any(hi is None for _, hi in slopes) else \
-        {k: max(hi.get(k, 0) for _, hi in slopes) for _, hi in slopes for k in hi}
-    return low, high
 
 
 def _terms(e, k):
@@ -729,32 +614,37 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
                        f"structural: what {', '.join(residual)} pay moves with what the funds before them "
                        "left, and the moves of all the payments together are never negative (a linear question)",
                        method="structural")
-    deadline = time.monotonic() + timeout_ms / 1000
+    start = time.monotonic()
+    deadline = start + timeout_ms / 2000  # half the time for the residual questions, the rest for the whole
     base = [*enc.pre, *twin.pre, *[z3.Not(x) for x in crossing]]
     drop = {name: twin.funds[name]["paid"] < enc.funds[name]["paid"] for name in residual}
     why = "; ".join(f"{f.name}: {f.why}" for f in signs.funds if f.name in residual)
     structural = [f.name for f in signs.funds if f.name not in residual]
     splits = _splits(enc, layer, residual)
+    everything = {f.name for f in layer.funds}
+    found = []  # a model of the whole question (a residual question that reads every fund of the layer)
 
-    def holds(goal) -> bool:
+    def holds(goal, funds) -> bool:
         """No model in any case, each case within its share of the time."""
         for case in splits:
             left = int((deadline - time.monotonic()) * 1000)
             if left <= 0:
                 return False
-            _, result = decide([*base, *case, goal], min(left, max(2000, timeout_ms // 4)))
+            s, result = decide([*base, *case, goal], min(left, max(2000, timeout_ms // 4)))
+            if result == z3.sat and set(funds) == everything:
+                found.append(s)
             if result != z3.unsat:
                 return False
         return True
 
     how = None  # 2a. fund by fund (the smallest questions), 2b. the residual funds together
-    if len(residual) > 1 and all(holds(drop[name]) for name in residual):
+    if len(residual) > 1 and all(holds(drop[name], [name]) for name in residual):
         how = "fund by fund"
-    elif holds(_drop(z3, enc, twin, residual)):
+    elif holds(_drop(z3, enc, twin, residual), residual):
         how = "fund by fund" if len(residual) == 1 else "the residual funds together"
-    else:  # 2c. with the funds they read: 'what the others left' is paid in full only with them
+    elif not found:  # 2c. with the funds they read: 'what the others left' is paid in full only with them
         closure = _closure(layer, residual)
-        if len(closure) > len(residual) and holds(_drop(z3, enc, twin, closure)):
+        if len(closure) > len(residual) and holds(_drop(z3, enc, twin, closure), closure):
             how = f"together with {', '.join(n for n in closure if n not in residual)}, whose payments they read"
     if how is not None:
         cases = f"{len(splits)} case" + ("s" if len(splits) != 1 else "")
@@ -762,16 +652,17 @@ def decide_monotone(program, layer, enc, twin, crossing, timeout_ms: int, counte
                        (f"structural for {', '.join(structural)}; " if structural else "")
                        + f"solver for {', '.join(residual)} ({how}, {cases}; not structural: {why})",
                        method="structural+solver" if structural else "solver")
+    if found:  # the funds asked about are all the layer's: their drop is the claim's
+        return attrs.evolve(counterexample(found[0].model()), method="solver")
     # 3. the whole question, with the time left: a model is a counterexample the evaluator replays
-    left = max(1000, int((deadline - time.monotonic()) * 1000))
+    left = max(1000, int((start + timeout_ms / 1000 - time.monotonic()) * 1000))
     goal = z3.And(twin.paid < enc.paid, *[z3.Not(x) for x in crossing])
     s, result = decide([*enc.pre, *twin.pre, goal], left)
     if result == z3.unsat:
         return Finding(layer.id, None, "monotone", "proved", f"solver (whole question; not structural: {why})",
                        method="solver")
     if result == z3.sat:
-        found = counterexample(s.model())
-        return attrs.evolve(found, method="solver")
+        return attrs.evolve(counterexample(s.model()), method="solver")
     return Finding(layer.id, None, "monotone", "unknown", f"{s.reason_unknown()} (not structural: {why})",
                    method="solver")
 
