@@ -673,8 +673,15 @@ def _drop(z3, enc, twin, funds):
 
 
 def _closure(layer: ops.Layer, names) -> list[str]:
-    """The funds ``names`` and every earlier fund of the layer whose outputs they read, in plan order."""
-    reads = {f.name: _outputs_read(f) for f in layer.funds}
+    """The funds ``names`` and every earlier fund of the layer whose outputs they read or that adds to a
+    running total they read, in plan order."""
+    reads = {}
+    for i, f in enumerate(layer.funds):
+        accs = _read(f, core.Acc, "name") | {a.accumulator for a in f.accumulates}
+        if isinstance(f.pay, ops.Bands) and f.pay.on:
+            accs.add(f.pay.on)
+        reads[f.name] = _read(f, core.FundOutput, "fund") | \
+            {g.name for g in layer.funds[:i] if any(a.accumulator in accs for a in g.accumulates)}
     out, todo = set(names), list(names)
     while todo:
         for g in reads.get(todo.pop(), ()):
@@ -684,12 +691,13 @@ def _closure(layer: ops.Layer, names) -> list[str]:
     return [f.name for f in layer.funds if f.name in out]
 
 
-def _outputs_read(x) -> set[str]:
+def _read(x, kind, field: str) -> set[str]:
+    """The ``field`` of every ``kind`` expression inside ``x`` (a fund plan)."""
     found = set()
 
     def walk(y):
-        if isinstance(y, core.FundOutput):
-            found.add(y.fund)
+        if isinstance(y, kind):
+            found.add(getattr(y, field))
         elif isinstance(y, core.EXPRESSIONS):
             for child in core.children(y):
                 walk(child)
