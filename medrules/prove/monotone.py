@@ -30,8 +30,10 @@ plan, so this module decides it in three steps and says which one decided it (``
    reading an earlier fund's accumulation, a condition on an amount) are the *residual*. The payments of
    the structural funds are ``up``, so it is enough that the residual funds' payments never drop
    together; the solver is asked that, first fund by fund (small questions), then for the residual sum,
-   and each question is split by the enumeration facts that choose which funds apply (``claim.kind``…),
-   every case a smaller question with its own time. All unsatisfiable: proved.
+   then with the earlier funds they read or share a running total with; each question is split by the
+   enumeration facts that choose which funds apply (``claim.kind``…), every case a smaller question with
+   its own share of half the time. All unsatisfiable: proved; a model of a question about every fund of
+   the layer is a counterexample.
 3. **solver, whole** — otherwise the original question (both claims' total), whose model is a
    counterexample the real evaluator replays (``medrules.prove._counterexample``).
 
