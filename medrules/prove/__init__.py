@@ -49,6 +49,7 @@ class Finding:
     status: str  # proved | failed | unconfirmed | unknown; a declared cliff: exempt | warning
     detail: str = ""
     facts: dict | None = None  # a counterexample facts document
+    method: str = ""  # monotone: structural | structural+solver | solver (medrules.prove.monotone)
 
 
 @attrs.frozen
@@ -485,12 +486,19 @@ def _prove_layer(program, layer: ops.Layer, properties, timeout_ms: int) -> list
     if "monotone" in properties:
         twin = _encode(program, layer, tag="more.", twin=enc)
         crossing = [(fund, c, enc.bool(c.when) != twin.bool(c.when)) for fund, c in cliffs]
-        # more cost never pays less, except across a declared cliff (the two claims on either side of it)
-        goals.append((None, "monotone", z3.And(twin.paid < enc.paid, *[z3.Not(x) for _, _, x in crossing])))
+        # more cost never pays less, except across a declared cliff (the two claims on either side of it):
+        # by structure first, the solver for the rest (medrules.prove.monotone)
+        goals.append((None, "monotone", None))
         for fund, c, crossed in crossing:  # each declared cliff: is there a drop across it at all?
             goals.append((fund.name, "cliff", z3.And(twin.paid < enc.paid, crossed)))
     findings = []
     for fund, prop, negation in goals:
+        if prop == "monotone":
+            from medrules.prove.monotone import decide_monotone
+            findings.append(decide_monotone(
+                program, layer, enc, twin, [x for _, _, x in crossing], timeout_ms,
+                lambda model: _counterexample(program, layer, enc, twin, model, None, "monotone")))
+            continue
         extra = twin.pre if prop in ("monotone", "cliff") else []
         s, result = decide([*enc.pre, *extra, negation], timeout_ms)
         if prop == "cliff":
@@ -706,4 +714,5 @@ def report_text(report: Report) -> str:
 def report_json(report: Report) -> dict:
     return {"schema": "medrules.proof/1", "rulebook": report.rulebook, "ok": report.ok, "notes": list(report.notes),
             "findings": [{"layer": f.layer, "fund": f.fund, "property": f.prop, "status": f.status,
-                          "detail": f.detail, "counterexample": f.facts} for f in report.findings]}
+                          "detail": f.detail, "counterexample": f.facts}
+                         | ({"method": f.method} if f.method else {}) for f in report.findings]}
