@@ -16,7 +16,7 @@ import attrs
 from medrules.diagnostics import MedrulesError, error
 from medrules.source import Span
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
-from medrules.evaluate.fund import NOT_APPLIED, empty_outputs, settle_exclude, settle_fund
+from medrules.evaluate.fund import NOT_APPLIED, empty_outputs, settle_exclude
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
                                      OpeningStep, RecoverStep, Step, TotalStep, TreatStep, built)
@@ -227,10 +227,9 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
             excluded = exclusion.node
             break
     funds = []
-    rounding = layer.plan.rounding
     for fund in layer.funds:
         if excluded is None:
-            out = settle_fund(fund, env, rounding, steps)
+            out = fund.kernel(env, steps)  # the fund's generated kernel (medrules.evaluate.kernel)
         else:
             out = env.out[fund.name] = empty_outputs()
             out["excluded"] = excluded

@@ -462,49 +462,15 @@ def _compiled(op, *exprs, traced: bool = True) -> Compiled:
 
 @attrs.frozen
 class CompiledFund:
+    """A fund of the plan with its generated kernel (:mod:`medrules.evaluate.kernel`): ``kernel(env, steps)``."""
+
     plan: ops.FundPlan
-    applies: Compiled | None
-    excludes: tuple[Compiled, ...]
-    base: Compiled
-    deductible: Compiled | None  # fns: amount, when
-    cost_caps: tuple[Compiled, ...]
-    adjusts: tuple[Compiled, ...]  # fns: amount, when
-    pay: Compiled  # Rate / Flat: fns (expr,); Bands: one closure per band's rate
-    payment_caps: tuple[Compiled, ...]
     name: str
-    cost_acc: str | None
-    payments_acc: str | None
-    deductible_acc: str | None
-    # chosen once per fund, not per claim: the kind of payment (ops.Rate, ops.Bands or ops.Flat) and the
-    # accumulations as (accumulator, role)
-    pay_kind: type = attrs.field(default=None)
-    accumulates: tuple = ()
+    kernel: object
 
     @property
     def fund(self):  # the Fund node
         return self.plan.node
-
-
-def compile_fund(f: ops.FundPlan, traced: bool = True) -> CompiledFund:
-    pay = f.pay
-
-    def c(op, *exprs):
-        return _compiled(op, *exprs, traced=traced)
-
-    return CompiledFund(
-        plan=f,
-        applies=c(f.applies, f.applies.when) if f.applies else None,
-        excludes=tuple(c(x, x.when) for x in f.excludes),
-        base=c(f.base, f.base.expr),
-        deductible=c(f.deductible, f.deductible.amount, f.deductible.when) if f.deductible else None,
-        cost_caps=tuple(c(cap, cap.amount) for cap in f.cost_caps),
-        adjusts=tuple(c(a, a.amount, a.when) for a in f.adjusts),
-        pay=c(pay, *(b.rate for b in pay.bands)) if isinstance(pay, ops.Bands) else
-        c(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
-        payment_caps=tuple(c(cap, cap.amount) for cap in f.payment_caps),
-        name=f.name, cost_acc=f.cost_acc, payments_acc=f.payments_acc, deductible_acc=f.deductible_acc,
-        pay_kind=type(pay), accumulates=tuple((a.accumulator, a.role) for a in f.accumulates),
-    )
 
 
 @attrs.frozen
@@ -515,6 +481,7 @@ class CompiledLayer:
     exclusions: tuple[Compiled, ...]
     total: Compiled | None  # None: a contributions-only rulebook
     recoveries: tuple[Compiled, ...] = ()  # paid first, recoverable from a third party
+    source: str = ""  # the funds' kernels as generated (medrules.evaluate.kernel)
 
     @property
     def checked(self):
@@ -522,11 +489,13 @@ class CompiledLayer:
 
 
 def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
-    return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
+    from medrules.evaluate.kernel import compile_kernels
+    kernels, source = compile_kernels(layer, traced)
+    return CompiledLayer(layer, tuple(CompiledFund(f, f.name, k) for f, k in zip(layer.funds, kernels)),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
                          _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None,
-                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries))
+                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries), source)
 
 
 # Program and compile_rulebook live in medrules.program (medrules.load needs them without the evaluator)

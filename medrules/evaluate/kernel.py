@@ -1,0 +1,662 @@
+"""The fund kernel of the scalar backend, generated: one Python function per fund, written from the plan.
+
+A fund settles a claim by its operations in the plan's order (:meth:`medrules.plan.ops.FundPlan.operations`).
+For each fund this module writes the source of one function doing exactly those operations, inline and in
+order, with the plan's constants as names bound once, and compiles it once per program (``compile()``):
+no closure per operation, no dispatch per claim. **Each operation kind has one emitter here, and the
+emitter is the scalar backend's meaning of that kind** (there is no other copy):
+
+=====================  ====================================================================
+``emit_applies``       if the condition is false the fund pays nothing
+``emit_exclude``       a fund exclusion that holds: the fund pays nothing, with the reason
+``emit_base``          the amount the fund applies to (never negative)
+``emit_deductible``    the first part of the claim's segment stays with the member
+``emit_cost_cap``      the fund pays only on the axis up to its cost cap
+``emit_adjust``        rate adjustments (points, relative percent), evaluated once
+``emit_rate``          the payable part times the (adjusted) rate
+``emit_bands``         the part of the payable segment in each band, at its rate
+``emit_flat``          a flat amount, never more than the payable part
+``emit_payment_cap``   payments stop at the tightest payment cap; the cost beyond is ``above_cap``
+``emit_rounding``      the declared rounding, never above a payment cap's room or the base
+``emit_accumulate``    cost, deductible and payments are added to the accumulators
+=====================  ====================================================================
+
+On the fund's cost axis (its year-to-date cost accumulator, or the claim's own amount from zero when it
+keeps none) the claim occupies ``[a0, a0 + base]``. Two functions are written per fund: the traced one
+records each step as a tuple, ``(StepClass, fund, node, reads, layer, *the class's own fields in order)``
+(the classes in :mod:`medrules.evaluate.trace`; ``tests/test_trace_records.py`` checks every arity), with
+the reads of its expressions (``(node, value)`` pairs, in evaluation order) built in place when they do not
+depend on a condition, or collected in ``env.reads`` when they do; the untraced one leaves all recording
+out. The arithmetic is the same text in both. The settlement's invariants (0 ≤ paid ≤ base, paid within
+every payment cap's room) are checked on every claim and fail closed with a located :class:`MedrulesError`.
+
+Expressions are written inline for the core's common shapes (constants, parameters, facts, accumulators,
+outputs, + − ×, comparisons, ``in``, ``and``/``or``/``not``, ``min``/``max``, cases); any other shape
+(division, calendar functions, optional facts, histories, ``highest``) calls the closure
+:func:`medrules.evaluate.compile.compile_expr` builds for it, which keeps its located errors.
+
+Safety: nothing from a rulebook or facts file is written into the source as code. Names of facts, funds and
+accumulators are written as string literals (``repr``), values (``Decimal``, dates, sets) and nodes are bound
+as names ``K…`` / ``N…`` in the function's namespace, and every identifier in the source is the generator's
+own. :func:`kernel_source` returns a program's source for reading (``medrules plan RULEBOOK --source``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from medrules.diagnostics import MedrulesError, error
+from medrules.evaluate import trace
+from medrules.evaluate.compile import compile_expr
+from medrules.plan import core, ops
+from medrules.plan.arith import MODES, ONE, ZERO, _grid, divide, round_to
+
+_INLINE_ARITH = {"add": "+", "sub": "-", "mul": "*"}
+_INLINE_CALLS = ("min", "max")
+_FACT_RECORDS = {"claim": "claim", "member": "member", "household": "env.household"}
+
+
+# ---------------------------------------------------------------- the fund's outputs
+_EMPTY = {"applied": False, "paid": ZERO, "base": ZERO, "deductible": ZERO, "payable": ZERO, "above_cap": ZERO,
+          "above_ceiling": ZERO, "remaining": ZERO, "excluded": None}  # FundResult's field order
+NOT_APPLIED = _EMPTY.copy()  # shared by every fund that does not apply: never changed
+
+
+def empty_outputs() -> dict:
+    """A fund's outputs on a claim it does not pay: all zero."""
+    return _EMPTY.copy()
+
+
+# ---------------------------------------------------------------- run-time helpers the kernels call
+def negative_base(name: str, base, node) -> MedrulesError:
+    return MedrulesError(error("evaluate", f"fund '{name}' would apply to a negative amount ({base} yuan)", node.span))
+
+
+def rate_outside(name: str, rate, node) -> MedrulesError:
+    return MedrulesError(error("evaluate", f"fund '{name}' would pay at {rate * 100}%, outside 0%–100%", node.span,
+                               "check the adjustments that apply to this rate"))
+
+
+def payment_outside(name: str, rounded, room, base, node) -> MedrulesError:
+    limit_words = f"its payment cap's room of {room} yuan" if room is not None and rounded > room else \
+        f"the {base} yuan it applies to"
+    return MedrulesError(error("evaluate", f"fund '{name}' would pay {rounded} yuan, outside 0 to {limit_words}",
+                               node.span, "a flat amount, deductible or cap that is negative makes a payment negative"))
+
+
+def cost_beyond(pieces: list, room) -> tuple:
+    """The cost, walking the pieces in order, beyond the point where payments reach ``room`` (exact:
+    room ÷ rate is a rational, rounded only by the caller).
+
+    Also returns how the piece in which the room ran out was split (for the explanation):
+    the room left when that piece began, its rate, its cost, the cost the room covered
+    (room / rate) and the cost of later pieces, all of which lies above the cap.
+    """
+    beyond, split = ZERO, None
+    for part, rate in pieces:
+        if room <= 0:
+            beyond += part
+            if split is not None:
+                split["later"] += part
+            continue
+        amount = part * rate
+        if amount <= room:
+            room -= amount
+            continue
+        covered = divide(room, rate)
+        split = {"room": room, "rate": rate, "part": part, "covered": covered, "later": ZERO}
+        beyond += part - covered
+        room = ZERO
+    return beyond, split
+
+
+# ---------------------------------------------------------------- the writer
+class Module:
+    """The source of one layer's kernels and the objects its names stand for."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.names: dict[str, object] = {"Decimal": Decimal, "ZERO": ZERO, "ONE": ONE, "NOT_APPLIED": NOT_APPLIED,
+                                         "_EMPTY": _EMPTY, "round_to": round_to, "cost_beyond": cost_beyond,
+                                         "negative_base": negative_base, "rate_outside": rate_outside,
+                                         "payment_outside": payment_outside}
+        self.names |= {c.__name__: c for c in trace.STEP_CLASSES}
+        self.header: list[str] = []  # comments: what each bound name K… (constant), N… (node), F… (closure) is
+        self.functions: list[str] = []
+        self._consts: dict = {}
+        self._nodes: dict[int, str] = {}
+        self._fallbacks = 0
+
+    def const(self, value) -> str:
+        """A constant as source: a literal for True/False/None and small ints, else a name bound once."""
+        if value is None or type(value) is bool:
+            return repr(value)
+        # by type and written form: Decimal('600') and Decimal('600.00') are equal but print differently
+        key = (type(value), tuple(sorted(map(repr, value))) if isinstance(value, frozenset) else
+               str(value) if isinstance(value, Decimal) else value)
+        if key in self._consts:
+            return self._consts[key]
+        name = f"K{len(self._consts)}"
+        self._consts[key] = name
+        self.names[name] = value
+        self.header.append(f"# {name} = {_literal(value)}")
+        return name
+
+    def node(self, node) -> str:
+        if node is None:
+            return "None"
+        name = self._nodes.get(id(node))
+        if name is None:
+            name = self._nodes[id(node)] = f"N{len(self._nodes)}"
+            self.names[name] = node
+            span = getattr(node, "span", None)
+            where = f"line {span.line}:{span.col}" if span is not None else "built in"
+            self.header.append(f"# {name}: {type(node).__name__} at {where}")
+        return name
+
+    def fallback(self, e, traced: bool) -> str:
+        name = f"F{self._fallbacks}"
+        self._fallbacks += 1
+        self.names[name] = compile_expr(e, traced)
+        span = getattr(e.node, "span", None)
+        self.header.append(f"# {name}: {core.show(e)!r} (a closure of medrules.evaluate.compile"
+                           + (f", line {span.line}:{span.col})" if span is not None else ")"))
+        return name
+
+    def source(self) -> str:
+        return "\n".join([f"# {self.title}", "# generated by medrules.evaluate.kernel: read it, never edit it", ""]
+                         + self.header + [""] + self.functions) + "\n"
+
+    def build(self) -> dict:
+        namespace = dict(self.names)  # the header is comments: the names are bound here, not by the source
+        exec(compile(self.source(), "<medrules kernel>", "exec"), namespace)  # noqa: S102 - the generator's own text
+        return namespace
+
+
+def _literal(value) -> str:
+    """How a bound constant reads in the header's comments (it is bound as the object itself; every piece of
+    text in it is a repr, so a comment never ends early)."""
+    if isinstance(value, Decimal):
+        return f"Decimal({str(value)!r})"
+    if isinstance(value, dt.date):
+        return f"date({value.year}, {value.month}, {value.day})"
+    if isinstance(value, frozenset):
+        return "frozenset({" + ", ".join(sorted(map(repr, value))) + "})"
+    if isinstance(value, (int, str)):
+        return repr(value)
+    return f"<{type(value).__name__}>"
+
+
+class _Reads:
+    """Where the reads of a step's expressions go: ``static`` builds their tuple in place (the reads happen
+    unconditionally), ``dynamic`` appends them to ``rd`` (env.reads) as they happen, ``off`` drops them."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+        self.pairs: list[str] = []
+
+    def tuple(self, w: Writer) -> str:
+        if self.mode == "static":
+            return "(" + "".join(f"{p}, " for p in self.pairs) + ")" if self.pairs else "()"
+        if self.mode == "dynamic":
+            v = w.tmp()
+            w.line(f"{v} = tuple(rd)")
+            w.line("rd.clear()")
+            return v
+        return "()"
+
+    def drop(self, w: Writer) -> None:
+        if self.mode == "dynamic":
+            w.line("rd.clear()")
+
+
+class Writer:
+    """Writes one function: lines, temporaries, and the expressions of the core."""
+
+    def __init__(self, module: Module, traced: bool):
+        self.m, self.traced = module, traced
+        self.lines: list[str] = []
+        self.depth = 1
+        self._tmp = 0
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+    def tmp(self) -> str:
+        self._tmp += 1
+        return f"v{self._tmp}"
+
+    def reads(self, *exprs) -> _Reads:
+        """The recording for a step that evaluates ``exprs`` (in that order)."""
+        if not self.traced:
+            return _Reads("off")
+        return _Reads("dynamic" if any(_dynamic(e) for e in exprs if e is not None) else "static")
+
+    def read(self, rec: _Reads, node, value: str) -> None:
+        if rec.mode == "static":
+            rec.pairs.append(f"({self.m.node(node)}, {value})")
+        elif rec.mode == "dynamic":
+            self.line(f"rd.append(({self.m.node(node)}, {value}))")
+
+    # ------------------------------------------------------------ expressions
+    def expr(self, e, rec: _Reads) -> str:  # noqa: C901 - one dispatch over the core
+        """Python source for ``e``'s value; statements it needs (and the recording of its reads) are written
+        before, in evaluation order. The source returned has no effects: it may be evaluated later."""
+        m = self.m
+        if isinstance(e, core.Const):
+            return m.const(e.value)
+        if isinstance(e, core.Param):
+            k = m.const(e.value)
+            self.read(rec, e.node, k)
+            return k
+        if _fallback(e):
+            f = m.fallback(e, self.traced)
+            if not self.traced:
+                return f"{f}(env)"
+            v = self.tmp()
+            self.line(f"{v} = {f}(env)")  # records its reads in env.reads (rd): a dynamic step
+            return v
+        if isinstance(e, core.Fact):
+            return self._value(f"{_FACT_RECORDS[e.record]}[{e.field!r}]", e.node, rec)
+        if isinstance(e, core.Acc):
+            return self._value(f"acc[{e.name!r}]", e.node, rec)
+        if isinstance(e, core.FundOutput):
+            return self._value(f"out[{e.fund!r}][{e.output!r}]", e.node, rec)
+        if isinstance(e, core.BaseOutput):
+            return self._value(f"env.below[{e.key!r}]", e.node, rec)
+        if isinstance(e, core.Neg):
+            return f"(-{self.expr(e.operand, rec)})"
+        if isinstance(e, core.Arith):
+            left = self.expr(e.left, rec)
+            right = self.expr(e.right, rec)
+            if e.op == "mul_relpct":
+                return f"({left} * (ONE + {right}))"
+            return f"({left} {_INLINE_ARITH[e.op]} {right})"
+        if isinstance(e, core.Compare):
+            left = self.expr(e.left, rec)
+            return f"({left} {e.op} {self.expr(e.right, rec)})"
+        if isinstance(e, core.In):
+            return f"({self.expr(e.operand, rec)} {'not in' if e.negated else 'in'} {m.const(e.names)})"
+        if isinstance(e, core.Not):
+            return f"(not {self.expr(e.operand, rec)})"
+        if isinstance(e, core.Call):  # min / max
+            args = [self.expr(x, rec) for x in e.args]
+            return args[0] if len(args) == 1 else f"{e.func}({', '.join(args)})"
+        if isinstance(e, (core.And, core.Or)):
+            return self._logic(e, rec)
+        if isinstance(e, core.Cases):
+            return self._cases(e, rec)
+        raise AssertionError(f"cannot write {e!r}")
+
+    def _value(self, source: str, node, rec: _Reads) -> str:
+        if rec.mode == "off":
+            return source
+        v = self.tmp()
+        self.line(f"{v} = {source}")
+        self.read(rec, node, v)
+        return v
+
+    def _logic(self, e, rec: _Reads) -> str:
+        """``a and b and …`` / ``or``: short-circuit, left to right, the deciding operand's value."""
+        operands = _flat(e)
+        word = "and" if isinstance(e, core.And) else "or"
+        if not self.traced and all(_inline(x) for x in operands):
+            return "(" + f" {word} ".join(self.expr(x, rec) for x in operands) + ")"
+        v = self.tmp()
+        self.line(f"{v} = {self.expr(operands[0], rec)}")
+        for x in operands[1:]:
+            self.line(f"if {v}:" if word == "and" else f"if not {v}:")
+            self.depth += 1
+            self.line(f"{v} = {self.expr(x, rec)}")
+            self.depth -= 1
+        return v
+
+    def _cases(self, e: core.Cases, rec: _Reads) -> str:
+        """The first case that holds, else otherwise; traced, ``(node, index)`` of the case is read after its
+        condition and before its value."""
+        if not self.traced and all(_inline(x) for x in core.children(e)):
+            out = self.expr(e.otherwise, rec)
+            for when, value in reversed(e.cases):
+                out = f"({self.expr(value, rec)} if {self.expr(when, rec)} else {out})"
+            return out
+        v, depth = self.tmp(), self.depth
+        for i, (when, value) in enumerate(e.cases):
+            self.line(f"if {self.expr(when, rec)}:")
+            self.depth += 1
+            self.read(rec, e.node, str(i))
+            self.line(f"{v} = {self.expr(value, rec)}")
+            self.depth -= 1
+            self.line("else:")
+            self.depth += 1
+        self.read(rec, e.node, str(len(e.cases)))
+        self.line(f"{v} = {self.expr(e.otherwise, rec)}")
+        self.depth = depth
+        return v
+
+    def assign(self, name: str, e, rec: _Reads) -> str:
+        self.line(f"{name} = {self.expr(e, rec)}")
+        return name
+
+
+def _flat(e) -> list:
+    """The operands of nested and/or of one kind (lowering writes ``a and b and c`` as ``(a and b) and c``)."""
+    out = []
+    for x in e.operands:
+        out += _flat(x) if type(x) is type(e) else [x]
+    return out
+
+
+def _fallback(e) -> bool:
+    """Shapes written as a call of their closure (rare; each keeps its own located errors)."""
+    if isinstance(e, core.Fact):
+        return e.optional or e.record not in _FACT_RECORDS
+    if isinstance(e, core.Arith):
+        return e.op not in _INLINE_ARITH and e.op != "mul_relpct"
+    if isinstance(e, core.Call):
+        return e.func not in _INLINE_CALLS
+    return isinstance(e, core.Highest)
+
+
+def _inline(e) -> bool:
+    """Untraced, ``e`` can be written as one expression with no statements before it."""
+    return not isinstance(e, (core.And, core.Or, core.Cases)) or all(_inline(x) for x in core.children(e))
+
+
+def _has_reads(e) -> bool:
+    if isinstance(e, (core.Param, core.Fact, core.Acc, core.FundOutput, core.BaseOutput, core.Cases)) \
+            or _fallback(e):
+        return True
+    return any(_has_reads(x) for x in core.children(e))
+
+
+def _dynamic(e) -> bool:
+    """Whether which reads ``e`` records depends on values (so they are collected as they happen)."""
+    if isinstance(e, core.Cases) or _fallback(e):
+        return True
+    if isinstance(e, (core.And, core.Or)):
+        operands = _flat(e)
+        return _dynamic(operands[0]) or any(_has_reads(x) for x in operands[1:])
+    return any(_dynamic(x) for x in core.children(e))
+
+
+# ---------------------------------------------------------------- one emitter per operation kind
+class FundWriter(Writer):
+    """Writes one fund's kernel; the local names of the kernel are: ``base`` ``a0`` ``taken`` ``start`` ``end``
+    ``full_end`` ``payable`` ``pieces`` ``raw`` ``paid`` ``room`` ``above_cap`` ``rounded``."""
+
+    def __init__(self, module: Module, fund: ops.FundPlan, rounding: ops.Rounding, traced: bool):
+        super().__init__(module, traced)
+        self.fund, self.rounding = fund, rounding
+        self.name = repr(fund.name)
+        self.keep_pieces = bool(fund.payment_caps)  # cost_beyond walks them
+
+    def step(self, cls, node, reads: str, *values: str) -> None:
+        if self.traced:
+            self.line(f"steps.append(({cls.__name__}, {self.name}, {self.m.node(node)}, {reads}, ''"
+                      + "".join(f", {v}" for v in values) + "))")
+
+
+def emit_applies(w: FundWriter, op: ops.Applies) -> None:
+    rec = w.reads(op.when)
+    w.assign("applies", op.when, rec)
+    w.step(trace.AppliesStep, op.node, rec.tuple(w), "applies")
+    w.line("if not applies:")
+    w.line(f"    out[{w.name}] = NOT_APPLIED")
+    w.line("    return NOT_APPLIED")
+
+
+def emit_exclude(w: FundWriter, op: ops.Exclude) -> None:
+    rec = w.reads(op.when)
+    w.line(f"if {w.expr(op.when, rec)}:")
+    w.depth += 1
+    w.step(trace.ExcludeStep, op.node, rec.tuple(w), "False")
+    w.line(f"result = out[{w.name}] = _EMPTY.copy()")
+    w.line(f"result['excluded'] = {w.m.node(op.node)}")
+    w.line("return result")
+    w.depth -= 1
+    rec.drop(w)  # what a test that did not hold read is no step's
+
+
+def emit_base(w: FundWriter, op: ops.Base) -> None:
+    rec = w.reads(op.expr)
+    w.assign("base", op.expr, rec)
+    w.line("if base < 0:")
+    w.line(f"    raise negative_base({w.name}, base, {w.m.node(op.node)})")
+    w.step(trace.BaseStep, op.node, rec.tuple(w), "base")
+    acc = w.fund.cost_acc
+    w.line(f"a0 = acc[{acc!r}]" if acc else "a0 = ZERO")
+
+
+def emit_deductible(w: FundWriter, op: ops.Deductible) -> None:
+    rec = w.reads(op.when, op.amount)
+    w.line(f"d_applies = {w.expr(op.when, rec) if op.when is not None else 'True'}")
+    w.assign("d_amount", op.amount, rec)
+    w.line(f"d_used = acc[{w.fund.deductible_acc!r}]" if op.per == "year" else "d_used = ZERO")
+    w.line("d_remaining = max(ZERO, d_amount - d_used)")
+    w.line("taken = min(base, d_remaining) if d_applies else ZERO")
+    w.step(trace.DeductibleStep, op.node, rec.tuple(w), "d_amount", repr(op.per), "d_applies", "base", "d_used",
+           "d_remaining", "taken")
+
+
+def emit_cost_cap(w: FundWriter, op: ops.CostCap) -> None:
+    """Where the payable part ends once this cost cap applies."""
+    rec = w.reads(op.amount)
+    amount = w.expr(op.amount, rec)
+    point = w.tmp()
+    w.line(f"{point} = a0 + {amount}" if op.per == "claim" else f"{point} = {amount}")
+    if w.traced:
+        w.step(trace.CostCapStep, op.node, rec.tuple(w), "'cost'", amount, repr(op.per), "a0", "start", "full_end",
+               point, f"max(ZERO, full_end - max(start, {point}))")
+    w.line(f"end = max(start, min(end, {point}))")
+
+
+def emit_adjust(w: FundWriter, fund: ops.FundPlan) -> list:
+    """Evaluate the fund's adjustments once, in order; returns (kind, on, amount) names for :func:`_adjusted`."""
+    active = []
+    for a in fund.adjusts:
+        rec = w.reads(a.when, a.amount)
+        on, amount = w.tmp(), w.tmp()
+        w.assign(on, a.when, rec)
+        w.assign(amount, a.amount, rec)
+        active.append((a.kind, on, amount))
+        w.step(trace.AdjustStep, a.node, rec.tuple(w), on, repr(a.kind), amount)
+    return active
+
+
+def _adjusted(w: FundWriter, written: str, active: list, node) -> str:
+    """A rate with the fund's active adjustments applied, in order (points add, relpct multiplies), checked
+    to lie in 0–100%."""
+    rate = w.tmp()
+    w.line(f"{rate} = {written}")
+    for kind, on, amount in active:
+        w.line(f"if {on}:")
+        w.line(f"    {rate} = {rate} + {amount}" if kind == "points" else f"    {rate} = {rate} * (ONE + {amount})")
+    w.line(f"if not ZERO <= {rate} <= ONE:")
+    w.line(f"    raise rate_outside({w.name}, {rate}, {w.m.node(node)})")
+    return rate
+
+
+def emit_rate(w: FundWriter, op: ops.Rate, active: list) -> None:
+    rec = w.reads(op.expr)
+    written = w.tmp()
+    w.assign(written, op.expr, rec)
+    rate = _adjusted(w, written, active, op.node)
+    w.step(trace.RateStep, op.node, rec.tuple(w), "payable", written, rate, f"payable * {rate}")
+    if w.keep_pieces:
+        w.line(f"pieces = [(payable, {rate})]")
+    w.line(f"raw = ZERO + payable * {rate}")  # exact (an Exact rational mixes in)
+
+
+def emit_bands(w: FundWriter, op: ops.Bands, active: list) -> None:
+    """The part of the claim's payable segment in each band, at that band's (adjusted) rate."""
+    shift = "ZERO" if op.on else "a0"  # bands without 'on' start at the claim's own zero
+    m = w.m
+    if w.keep_pieces:
+        w.line("pieces = []")
+    w.line("raw = ZERO")
+    for band in op.bands:
+        if op.on:  # the edges are constants on the year's axis
+            lo = m.const(band.lower + ZERO)
+            hi = None if band.upper is None else m.const(band.upper + ZERO)
+        else:
+            lo, hi = w.tmp(), None if band.upper is None else w.tmp()
+            w.line(f"{lo} = {m.const(band.lower)} + a0")
+            if hi is not None:
+                w.line(f"{hi} = {m.const(band.upper)} + a0")
+        w.line("top = end" if hi is None else f"top = min(end, {hi})")
+        w.line(f"part = max(ZERO, top - max(start, {lo}))")
+        w.line("if part != 0:")
+        w.depth += 1
+        rec = w.reads(band.rate)
+        written = w.tmp()
+        w.assign(written, band.rate, rec)
+        rate = _adjusted(w, written, active, band.node)
+        if w.keep_pieces:
+            w.line(f"pieces.append((part, {rate}))")
+        # from/to: positions on the bands' own axis (the year's total, or this claim's amount from zero)
+        w.step(trace.BandStep, band.node, rec.tuple(w), m.const(band.lower), m.const(band.upper),
+               repr(op.on is not None), f"max(start, {lo}) - {shift}", f"top - {shift}", "part", written, rate,
+               f"part * {rate}")
+        w.line(f"raw = raw + part * {rate}")
+        w.depth -= 1
+
+
+def emit_flat(w: FundWriter, op: ops.Flat) -> None:
+    """A flat amount per claim (定额包干), never more than the cost it is paid on."""
+    rec = w.reads(op.amount)
+    amount = w.tmp()
+    w.assign(amount, op.amount, rec)
+    w.line(f"flat = min({amount}, payable)")
+    w.step(trace.FlatStep, op.node, rec.tuple(w), amount, "payable", "flat")
+    if w.keep_pieces:
+        w.line("pieces = [(flat, ONE)]")
+    w.line("raw = ZERO + flat * ONE")
+
+
+def emit_payment_cap(w: FundWriter, caps: tuple) -> None:
+    """The fund pays up to the tightest of its payment caps: ``paid``, ``room`` and ``above_cap``."""
+    rooms = []
+    for cap in caps:
+        rec = w.reads(cap.amount)
+        amount, before, own = w.tmp(), w.tmp(), w.tmp()
+        w.assign(amount, cap.amount, rec)
+        w.line(f"{before} = acc[{w.fund.payments_acc!r}]" if cap.per == "year" else f"{before} = ZERO")
+        w.line(f"{own} = max(ZERO, {amount} - {before})")
+        rooms.append((cap, amount, before, own, rec.tuple(w) if w.traced else None))
+    w.line(f"room = {rooms[0][3]}" if len(rooms) == 1 else f"room = min({', '.join(r[3] for r in rooms)})")
+    w.line("paid, above_cap, split = raw, ZERO, None")
+    w.line("if raw > room:")
+    w.line("    paid = room")
+    w.line("    beyond, split = cost_beyond(pieces, room)")
+    w.line(f"    above_cap = round_to(beyond, {w.m.const(w.rounding.quantum)}, {w.rounding.mode!r})")
+    if not w.traced:
+        return
+    # the binding cap: the first whose own room is the room
+    binding = " else ".join(f"{i} if {r[3]} == room" for i, r in enumerate(rooms[:-1])) + \
+        (" else " if len(rooms) > 1 else "") + str(len(rooms) - 1)
+    w.line(f"binding = {binding}")
+    for i, (cap, amount, before, own, reads) in enumerate(rooms):
+        limited = w.tmp()
+        w.line(f"{limited} = raw > room and binding == {i}")
+        w.step(trace.PaymentCapStep, cap.node, reads, "'payments'", amount, repr(cap.node.per or "year"), before, own,
+               "raw", limited, f"above_cap if {limited} else ZERO", f"split if {limited} else None")
+
+
+def emit_rounding(w: FundWriter, op: ops.Rounding, capped: bool) -> None:
+    """The declared rounding of the payment. Where rounding would carry it above what the fund may pay (a payment
+    cap's room, or the base), it pays the largest amount on the grid within that limit."""
+    paid = "paid" if capped else "raw"
+    q = w.m.const(op.quantum)
+    _, power, exponent = _grid(op.quantum)
+    if power is not None:  # a power of ten: Decimal's quantize, as round_to does for a Decimal
+        p, mode = w.m.const(power), w.m.const(MODES[op.mode])
+        w.line(f"if type({paid}) is Decimal:")
+        w.line(f"    rounded = {paid}.quantize({p}, rounding={mode})" + (".quantize(ONE)" if exponent > 0 else ""))
+        w.line("else:")
+        w.line(f"    rounded = round_to({paid}, {q}, {op.mode!r})")
+    else:
+        w.line(f"rounded = round_to({paid}, {q}, {op.mode!r})")
+    w.line("limit = min(room, base)" if capped else "limit = base")
+    w.line("within = None")
+    w.line("if rounded > limit:")
+    w.line(f"    rounded = within = round_to(limit, {q}, 'down')")
+    w.step(trace.RoundingStep, op.node, "()", paid, "rounded", "limit if within is not None else None")
+    w.line("if not ZERO <= rounded <= base" + (" or rounded > room:" if capped else ":"))
+    w.line(f"    raise payment_outside({w.name}, rounded, {'room' if capped else 'None'}, base, "
+           f"{w.m.node(w.fund.node)})")
+
+
+def emit_accumulate(w: FundWriter, op: ops.Accumulate) -> None:
+    delta = {"cost": "base", "deductible": "taken", "payments": "rounded"}[op.role]
+    if not w.traced:
+        w.line(f"acc[{op.accumulator!r}] += {delta}")  # before + delta, as the traced kernel adds
+        return
+    before, after = w.tmp(), w.tmp()
+    w.line(f"{before} = acc[{op.accumulator!r}]")
+    w.line(f"acc[{op.accumulator!r}] = {after} = {before} + {delta}")
+    w.line(f"steps.append((AccumulateStep, {w.name}, None, (), '', {op.accumulator!r}, {op.role!r}, {before}, "
+           f"{delta}, {after}))")
+
+
+# ---------------------------------------------------------------- a fund, a layer
+def write_fund(module: Module, fund: ops.FundPlan, rounding: ops.Rounding, index: int, traced: bool) -> str:
+    """One fund's kernel, ``def fund_I(env, steps)`` (untraced: ``steps`` is not used), returning its outputs
+    in :class:`medrules.evaluate.FundResult`'s field order (also left in ``env.out``)."""
+    w = FundWriter(module, fund, rounding, traced)
+    w.line("acc, claim, member, out = env.acc, env.claim, env.member, env.out")
+    if traced:
+        w.line("rd = env.reads")
+    if fund.applies is not None:
+        emit_applies(w, fund.applies)
+    for x in fund.excludes:
+        emit_exclude(w, x)
+    emit_base(w, fund.base)
+    if fund.deductible is not None:
+        emit_deductible(w, fund.deductible)
+    else:
+        w.line("taken = ZERO")
+    w.line("start = a0 + taken")
+    w.line("end = full_end = a0 + base")
+    for cap in fund.cost_caps:  # each cost cap ends the payable part at its point
+        emit_cost_cap(w, cap)
+    w.line("above_ceiling = full_end - end" if fund.cost_caps else "above_ceiling = ZERO")
+    w.line("payable = end - start")
+    pay = fund.pay
+    if isinstance(pay, ops.Rate):
+        emit_rate(w, pay, emit_adjust(w, fund))
+    elif isinstance(pay, ops.Bands):
+        emit_bands(w, pay, emit_adjust(w, fund))
+    else:  # a flat amount has no rate to adjust: its adjustments are not evaluated
+        emit_flat(w, pay)
+    if fund.payment_caps:
+        emit_payment_cap(w, fund.payment_caps)
+    else:
+        w.line("above_cap = ZERO")
+    emit_rounding(w, rounding, bool(fund.payment_caps))
+    for a in fund.accumulates:
+        emit_accumulate(w, a)
+    if traced:
+        w.line(f"steps.append((PaidStep, {w.name}, {module.node(fund.node)}, (), '', rounded))")
+    w.line(f"result = out[{w.name}] = {{'applied': True, 'paid': rounded, 'base': base, 'deductible': taken, "
+           "'payable': payable, 'above_cap': above_cap, 'above_ceiling': above_ceiling, 'remaining': base - rounded, "
+           "'excluded': None}")
+    w.line("return result")
+    name = f"fund_{index}"
+    module.functions.append(f"def {name}(env, steps):  # fund {fund.name!r}" + (" (traced)" if traced else "")
+                            + "\n" + "\n".join(w.lines) + "\n")
+    return name
+
+
+def compile_kernels(layer: ops.Layer, traced: bool) -> tuple[tuple, str]:
+    """The layer's fund kernels, in order, and the source they were compiled from."""
+    module = Module(f"layer {layer.id!r}" + (f" (as {layer.prefix!r})" if layer.prefix else "")
+                    + (", traced" if traced else ", untraced"))
+    names = [write_fund(module, f, layer.rounding, i, traced) for i, f in enumerate(layer.funds)]
+    namespace = module.build()
+    return tuple(namespace[n] for n in names), module.source()
+
+
+def kernel_source(program, traced: bool = True) -> str:
+    """The generated source of every layer's kernels (what ``medrules plan RULEBOOK --source`` prints)."""
+    layers = program.layers if traced else program.untraced
+    return "\n\n".join(layer.source for layer in layers)
