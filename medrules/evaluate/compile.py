@@ -248,11 +248,15 @@ def _fact(e: core.Fact):
     def get(env):
         value = getattr(env, record)[name]
         if value is None:
-            raise MedrulesError(error("facts", f"'{ref.text}' is needed here but the facts do not give it",
-                                      ref.span, f"give {record}.{name} in the facts file, or test "
-                                      f"given({ref.text}) before using it"))
+            raise missing_fact(ref, record, name)
         return value
     return get
+
+
+def missing_fact(ref, record: str, name: str) -> MedrulesError:
+    """An optional fact read where the facts do not give it (the scalar backend's kernels raise it too)."""
+    return MedrulesError(error("facts", f"'{ref.text}' is needed here but the facts do not give it", ref.span,
+                               f"give {record}.{name} in the facts file, or test given({ref.text}) before using it"))
 
 
 def _item_fact(e: core.Fact):
@@ -351,12 +355,17 @@ def _arith(e: core.Arith, traced: bool):
         def div(env):
             divisor = right(env)
             if not divisor:
-                raise MedrulesError(error("evaluate", f"division by zero: '{source_text_of(node.right)}' is 0 here",
-                                          node.span, "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
+                raise division_by_zero(node)
             return divide(left(env), divisor)
         return div
     op = ARITH[e.op]
     return lambda env: op(left(env), right(env))
+
+
+def division_by_zero(node) -> MedrulesError:
+    """A divisor that is 0 on this claim (the scalar backend's kernels raise it too)."""
+    return MedrulesError(error("evaluate", f"division by zero: '{source_text_of(node.right)}' is 0 here", node.span,
+                               "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
 
 
 def source_text_of(e) -> str:
@@ -481,7 +490,8 @@ class CompiledLayer:
     exclusions: tuple[Compiled, ...]
     total: Compiled | None  # None: a contributions-only rulebook
     recoveries: tuple[Compiled, ...] = ()  # paid first, recoverable from a third party
-    source: str = ""  # the funds' kernels as generated (medrules.evaluate.kernel)
+    source: str = ""  # the funds' kernels and the layer's function as generated (medrules.evaluate.kernel)
+    settle: object = None  # settle(env, steps) -> (FundResults, total): exclusions, funds, total (generated)
 
     @property
     def checked(self):
@@ -490,12 +500,12 @@ class CompiledLayer:
 
 def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
     from medrules.evaluate.kernel import compile_kernels
-    kernels, source = compile_kernels(layer, traced)
+    kernels, settle, source = compile_kernels(layer, traced)
     return CompiledLayer(layer, tuple(CompiledFund(f, f.name, k) for f, k in zip(layer.funds, kernels)),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
                          _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None,
-                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries), source)
+                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries), source, settle)
 
 
 # Program and compile_rulebook live in medrules.program (medrules.load needs them without the evaluator)

@@ -47,12 +47,14 @@ from decimal import Decimal
 
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import trace
-from medrules.evaluate.compile import compile_expr
+from medrules.evaluate.compile import HISTORY_FUNCTIONS, compile_expr, division_by_zero, missing_fact
 from medrules.plan import core, ops
-from medrules.plan.arith import MODES, ONE, ZERO, _grid, divide, round_to
+from medrules.plan.arith import CALENDAR, MODES, ONE, ZERO, _grid, divide, round_to
+from medrules.plan.fold import ARITH
 
 _INLINE_ARITH = {"add": "+", "sub": "-", "mul": "*"}
-_INLINE_CALLS = ("min", "max")
+_DATE_ARITH = ("date_add_days", "date_sub_days", "date_add_months", "date_diff")  # helpers, by these names
+_RECORDED_CALLS = ("month_start", "day_number") + tuple(CALENDAR)  # calls whose value a trace records
 _FACT_RECORDS = {"claim": "claim", "member": "member", "household": "env.household"}
 
 
@@ -119,7 +121,9 @@ class Module:
         self.names: dict[str, object] = {"Decimal": Decimal, "ZERO": ZERO, "ONE": ONE, "NOT_APPLIED": NOT_APPLIED,
                                          "_EMPTY": _EMPTY, "round_to": round_to, "cost_beyond": cost_beyond,
                                          "negative_base": negative_base, "rate_outside": rate_outside,
-                                         "payment_outside": payment_outside}
+                                         "payment_outside": payment_outside, "missing_fact": missing_fact,
+                                         "division_by_zero": division_by_zero, "divide": divide}
+        self.names |= {op: ARITH[op] for op in _DATE_ARITH} | dict(CALENDAR)
         self.names |= {c.__name__: c for c in trace.STEP_CLASSES}
         self.header: list[str] = []  # comments: what each bound name K… (constant), N… (node), F… (closure) is
         self.functions: list[str] = []
@@ -257,7 +261,15 @@ class Writer:
             self.line(f"{v} = {f}(env)")  # records its reads in env.reads (rd): a dynamic step
             return v
         if isinstance(e, core.Fact):
-            return self._value(f"{_FACT_RECORDS[e.record]}[{e.field!r}]", e.node, rec)
+            source = f"{_FACT_RECORDS[e.record]}[{e.field!r}]"
+            if not e.optional:
+                return self._value(source, e.node, rec)
+            v = self.tmp()  # declared '= none': reading it when absent is a located error
+            self.line(f"{v} = {source}")
+            self.line(f"if {v} is None:")
+            self.line(f"    raise missing_fact({m.node(e.node)}, {e.record!r}, {e.field!r})")
+            self.read(rec, e.node, v)
+            return v
         if isinstance(e, core.Acc):
             return self._value(f"acc[{e.name!r}]", e.node, rec)
         if isinstance(e, core.FundOutput):
@@ -267,10 +279,20 @@ class Writer:
         if isinstance(e, core.Neg):
             return f"(-{self.expr(e.operand, rec)})"
         if isinstance(e, core.Arith):
+            if e.op == "div":  # the divisor first (and checked), then the dividend; exact (arith.divide)
+                divisor = self.tmp()
+                self.line(f"{divisor} = {self.expr(e.right, rec)}")
+                self.line(f"if not {divisor}:")
+                self.line(f"    raise division_by_zero({m.node(e.node)})")
+                v = self.tmp()
+                self.line(f"{v} = divide({self.expr(e.left, rec)}, {divisor})")
+                return v
             left = self.expr(e.left, rec)
             right = self.expr(e.right, rec)
             if e.op == "mul_relpct":
                 return f"({left} * (ONE + {right}))"
+            if e.op in _DATE_ARITH:
+                return f"{e.op}({left}, {right})"
             return f"({left} {_INLINE_ARITH[e.op]} {right})"
         if isinstance(e, core.Compare):
             left = self.expr(e.left, rec)
@@ -279,14 +301,29 @@ class Writer:
             return f"({self.expr(e.operand, rec)} {'not in' if e.negated else 'in'} {m.const(e.names)})"
         if isinstance(e, core.Not):
             return f"(not {self.expr(e.operand, rec)})"
-        if isinstance(e, core.Call):  # min / max
-            args = [self.expr(x, rec) for x in e.args]
-            return args[0] if len(args) == 1 else f"{e.func}({', '.join(args)})"
+        if isinstance(e, core.Call):
+            return self._call(e, rec)
         if isinstance(e, (core.And, core.Or)):
             return self._logic(e, rec)
         if isinstance(e, core.Cases):
             return self._cases(e, rec)
         raise AssertionError(f"cannot write {e!r}")
+
+    def _call(self, e: core.Call, rec: _Reads) -> str:
+        if e.func == "given":  # whether the fact is given: not a read of its value
+            fact = e.args[0]
+            return f"({_FACT_RECORDS[fact.record]}[{fact.field!r}] is not None)"
+        if e.func == "day_number":  # the day first, then the start (as the closure reads them)
+            day = self.expr(e.args[1], rec)
+            start = self.expr(e.args[0], rec)
+            return self._value(f"Decimal(({day} - {start}).days + {int(e.first)})", e.node, rec)
+        args = [self.expr(x, rec) for x in e.args]
+        if e.func == "month_start":
+            return self._value(f"{args[0]}.replace(day=1)", e.node, rec)
+        if e.func in CALENDAR:
+            return self._value(f"{e.func}({', '.join(args)})", e.node, rec)
+        assert e.func in ("min", "max"), e.func
+        return args[0] if len(args) == 1 else f"{e.func}({', '.join(args)})"
 
     def _value(self, source: str, node, rec: _Reads) -> str:
         if rec.mode == "off":
@@ -347,25 +384,28 @@ def _flat(e) -> list:
 
 
 def _fallback(e) -> bool:
-    """Shapes written as a call of their closure (rare; each keeps its own located errors)."""
+    """Shapes written as a call of their closure (rare: histories, ``has``, ``highest``)."""
     if isinstance(e, core.Fact):
-        return e.optional or e.record not in _FACT_RECORDS
-    if isinstance(e, core.Arith):
-        return e.op not in _INLINE_ARITH and e.op != "mul_relpct"
+        return e.record not in _FACT_RECORDS  # a field of the history record in hand
     if isinstance(e, core.Call):
-        return e.func not in _INLINE_CALLS
+        return e.func in HISTORY_FUNCTIONS or e.func == "has" or \
+            (e.func == "given" and e.args[0].record not in _FACT_RECORDS)
     return isinstance(e, core.Highest)
 
 
 def _inline(e) -> bool:
     """Untraced, ``e`` can be written as one expression with no statements before it."""
-    return not isinstance(e, (core.And, core.Or, core.Cases)) or all(_inline(x) for x in core.children(e))
+    if isinstance(e, core.Fact) and e.optional or isinstance(e, core.Arith) and e.op == "div":
+        return False
+    return all(_inline(x) for x in core.children(e))
 
 
 def _has_reads(e) -> bool:
     if isinstance(e, (core.Param, core.Fact, core.Acc, core.FundOutput, core.BaseOutput, core.Cases)) \
-            or _fallback(e):
+            or _fallback(e) or isinstance(e, core.Call) and e.func in _RECORDED_CALLS:
         return True
+    if isinstance(e, core.Call) and e.func == "given":
+        return False
     return any(_has_reads(x) for x in core.children(e))
 
 
@@ -405,16 +445,24 @@ def emit_applies(w: FundWriter, op: ops.Applies) -> None:
     w.line("    return NOT_APPLIED")
 
 
-def emit_exclude(w: FundWriter, op: ops.Exclude) -> None:
+def emit_exclude(w: Writer, op: ops.Exclude, fund: str = "None") -> None:
+    """An exclusion: of one fund (``fund``: its name's literal; the fund pays nothing when it holds) or of the
+    whole layer (``fund`` "None": the layer sets ``excluded`` to it, and no fund pays)."""
     rec = w.reads(op.when)
     w.line(f"if {w.expr(op.when, rec)}:")
     w.depth += 1
-    w.step(trace.ExcludeStep, op.node, rec.tuple(w), "False")
-    w.line(f"result = out[{w.name}] = _EMPTY.copy()")
-    w.line(f"result['excluded'] = {w.m.node(op.node)}")
-    w.line("return result")
+    if w.traced:
+        w.line(f"steps.append((ExcludeStep, {fund}, {w.m.node(op.node)}, {rec.tuple(w)}, '', {fund == 'None'}))")
+    if fund == "None":
+        w.line(f"excluded = {w.m.node(op.node)}")
+    else:
+        w.line(f"result = out[{fund}] = _EMPTY.copy()")
+        w.line(f"result['excluded'] = {w.m.node(op.node)}")
+        w.line("return result")
     w.depth -= 1
-    rec.drop(w)  # what a test that did not hold read is no step's
+    if rec.mode == "dynamic":  # what a test that did not hold read is no step's
+        w.line("else:")
+        w.line("    rd.clear()")
 
 
 def emit_base(w: FundWriter, op: ops.Base) -> None:
@@ -609,7 +657,7 @@ def write_fund(module: Module, fund: ops.FundPlan, rounding: ops.Rounding, index
     if fund.applies is not None:
         emit_applies(w, fund.applies)
     for x in fund.excludes:
-        emit_exclude(w, x)
+        emit_exclude(w, x, w.name)
     emit_base(w, fund.base)
     if fund.deductible is not None:
         emit_deductible(w, fund.deductible)
@@ -647,13 +695,59 @@ def write_fund(module: Module, fund: ops.FundPlan, rounding: ops.Rounding, index
     return name
 
 
-def compile_kernels(layer: ops.Layer, traced: bool) -> tuple[tuple, str]:
-    """The layer's fund kernels, in order, and the source they were compiled from."""
+def write_layer(module: Module, layer: ops.Layer, funds: list[str], traced: bool) -> str:
+    """``def settle_layer(env, steps)``: one claim under the layer, after its treatments: the rulebook-wide
+    exclusions (the first that holds: no fund pays), each fund's kernel in order, the claim's total cost.
+    Returns (the funds' :class:`medrules.evaluate.FundResult` list, the total)."""
+    from medrules.evaluate import FundResult
+    module.names["FundResult"] = FundResult
+    w = Writer(module, traced)
+    w.line("acc, claim, member, out = env.acc, env.claim, env.member, env.out")
+    if traced:
+        w.line("rd = env.reads")
+    w.line("excluded = None")
+    for i, x in enumerate(layer.exclusions):
+        if i:
+            w.line("if excluded is None:")
+            w.depth += 1
+        emit_exclude(w, x)
+        w.depth = 1
+    results = []
+    w.line("if excluded is None:")
+    for fund, kernel in zip(layer.funds, funds):
+        unpaid = f"NA_{kernel}"
+        module.names[unpaid] = FundResult(fund.name, *NOT_APPLIED.values())  # all zero: the same object each time
+        r = f"r_{kernel}"
+        results.append(r)
+        w.line(f"    {r} = {kernel}(env, steps)")
+        w.line(f"    {r} = {unpaid} if {r} is NOT_APPLIED else FundResult({fund.name!r}, *{r}.values())")
+    if layer.funds:
+        w.line("else:")
+        for fund, r in zip(layer.funds, results):
+            w.line(f"    {r} = out[{fund.name!r}] = _EMPTY.copy()")
+            w.line(f"    {r}['excluded'] = excluded")
+            w.line(f"    {r} = FundResult({fund.name!r}, *{r}.values())")
+    else:
+        w.line("    pass")
+    rec = w.reads(layer.total.expr)
+    w.assign("total", layer.total.expr, rec)
+    if traced:
+        w.line(f"steps.append((TotalStep, None, {module.node(layer.total.node)}, {rec.tuple(w)}, '', total))")
+    w.line(f"return [{', '.join(results)}], total")
+    module.functions.append("def settle_layer(env, steps):  # the layer's exclusions, funds and total"
+                            + (" (traced)" if traced else "") + "\n" + "\n".join(w.lines) + "\n")
+    return "settle_layer"
+
+
+def compile_kernels(layer: ops.Layer, traced: bool) -> tuple:
+    """The layer's fund kernels (in order), its ``settle_layer`` (None for a layer that settles no claims), and
+    the source they were compiled from."""
     module = Module(f"layer {layer.id!r}" + (f" (as {layer.prefix!r})" if layer.prefix else "")
                     + (", traced" if traced else ", untraced"))
     names = [write_fund(module, f, layer.rounding, i, traced) for i, f in enumerate(layer.funds)]
+    settle = write_layer(module, layer, names, traced) if layer.total is not None else None
     namespace = module.build()
-    return tuple(namespace[n] for n in names), module.source()
+    return tuple(namespace[n] for n in names), namespace.get(settle), module.source()
 
 
 def kernel_source(program, traced: bool = True) -> str:
