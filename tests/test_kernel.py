@@ -40,6 +40,7 @@ from medrules.source import SourceFile
 SETTLING = VECTOR_RULEBOOKS + [ROOT / "rulebooks" / "tianjin" / "employee-continuity.mr"]
 OUTPUTS = ("paid", "base", "deductible", "payable", "above_cap", "above_ceiling", "remaining")
 _programs: dict = {}
+_pairs: dict = {}
 
 
 def program(path):
@@ -149,7 +150,10 @@ def test_every_expression_written_as_source_does_what_its_closure_does(path, see
         exprs = expressions(layer)
         below = _below_keys(layer)
         for traced in (True, False):
-            pairs = [(e, written(e, traced), compile_expr(e, traced)) for e in exprs]
+            key = (path, layer.prefix, traced)
+            if key not in _pairs:  # written once per rulebook, run on every example
+                _pairs[key] = [(e, written(e, traced), compile_expr(e, traced)) for e in exprs]
+            pairs = _pairs[key]
             for member, claims in members:
                 for claim in claims:
                     i = iter(amounts * 1000)
