@@ -267,3 +267,17 @@ def test_the_quzhou_kernels_call_no_closure():
     # written inline: no F… (closure) is bound in its source
     source = kernel_source(program(ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"))
     assert not re.search(r"^# F\d+", source, re.M)
+
+
+def test_a_shape_without_a_writer_runs_its_closure():
+    # highest { 5 when true, 7 when claim.kind == inpatient, otherwise 1 } on an inpatient claim: both cases hold,
+    # 7 is the larger (case 1); the read of claim.kind, then (node, 1), as the closure records them
+    kind = core.Fact("claim", "kind", False, node="claim.kind")
+    e = core.Highest(((core.Const(True, None), core.Const(Decimal(5), None)),
+                      (core.Compare("==", kind, core.Const("inpatient", None), None), core.Const(Decimal(7), None))),
+                     core.Const(Decimal(1), None), node="highest")
+    for traced in (True, False):
+        env = Env({}, {}, traced)
+        env.claim = {"kind": "inpatient"}
+        assert outcome(written(e, traced), env) == \
+            (repr(Decimal(7)), [(id("claim.kind"), repr("inpatient")), (id("highest"), "1")] if traced else [])

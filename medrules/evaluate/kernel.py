@@ -383,14 +383,23 @@ def _flat(e) -> list:
     return out
 
 
+_WRITTEN = (core.Const, core.Param, core.Fact, core.Acc, core.FundOutput, core.BaseOutput, core.Neg, core.Arith,
+            core.Compare, core.In, core.Not, core.Call, core.And, core.Or, core.Cases)
+_WRITTEN_CALLS = ("min", "max", "given", "day_number") + _RECORDED_CALLS
+
+
 def _fallback(e) -> bool:
-    """Shapes written as a call of their closure (rare: histories, ``has``, ``highest``)."""
+    """Shapes written as a call of their closure: histories, ``has``, ``highest``, and any shape of the core the
+    writer does not know (a new one is right at once through its closure, and fast once it has a writer)."""
+    if not isinstance(e, _WRITTEN):
+        return True
     if isinstance(e, core.Fact):
         return e.record not in _FACT_RECORDS  # a field of the history record in hand
+    if isinstance(e, core.Arith):
+        return e.op not in _INLINE_ARITH and e.op not in _DATE_ARITH and e.op not in ("div", "mul_relpct")
     if isinstance(e, core.Call):
-        return e.func in HISTORY_FUNCTIONS or e.func == "has" or \
-            (e.func == "given" and e.args[0].record not in _FACT_RECORDS)
-    return isinstance(e, core.Highest)
+        return e.func not in _WRITTEN_CALLS or (e.func == "given" and e.args[0].record not in _FACT_RECORDS)
+    return False
 
 
 def _inline(e) -> bool:
