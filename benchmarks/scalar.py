@@ -52,7 +52,7 @@ def cpu_rate(members, program, trace: bool, repeat: int) -> tuple[float, float]:
 def explain_latency(members, program, sample: int, seed: int = 8) -> dict[str, list[float]]:
     """Milliseconds to settle one member traced and explain one of its claims: as lines (sentence, arithmetic
     and citation of every step), as the JSON document (``--format json``) and rendered as the terminal shows
-    it (rich). The first explanation after load (which compiles the closures) is reported on its own."""
+    it (rich). The first explanation after load (which generates and compiles the kernels) is reported on its own."""
     import json
 
     from rich.console import Console
@@ -132,7 +132,7 @@ def main() -> None:
     rows.append(("settle, untraced (claims/s CPU)", untraced, None, True))
 
     times = explain_latency(members, program, args.explains)
-    print(f"first explanation after load (compiles the closures): {times['first'][0]:.1f} ms")
+    print(f"first explanation after load (generates and compiles the kernels): {times['first'][0]:.1f} ms")
     for key, label in (("lines", "explain one claim, lines (ms)"), ("json", "explain one claim, JSON (ms)"),
                        ("rendered", "explain one claim, rich text (ms)")):
         rows.append((label, (percentile(times[key], 50), percentile(times[key], 99)), TARGETS["explain_ms"], False))

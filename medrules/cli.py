@@ -707,3 +707,18 @@ def main() -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@app.command()
+def plan(rulebook: RulebookArg,
+         source: Annotated[bool, typer.Option("--source", help="print the Python the scalar backend generates and "
+                                              "runs for each fund (read it; it is built again on every load)")] = False,
+         untraced: Annotated[bool, typer.Option("--untraced", help="with --source: the functions that settle "
+                                                "without recording a trace (medrules run, settle)")] = False,
+         debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None) -> None:
+    """Print a rulebook's plan: each fund's operations in the order they run (or, with --source, its generated code)."""
+    def body(s: _Session):
+        from medrules.plancmd import plan_text
+        s.choose(reading)
+        sys.stdout.write(plan_text(s.program(rulebook), source, not untraced))
+    _run(body, debug, root)

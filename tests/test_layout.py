@@ -13,7 +13,7 @@ from conftest import ROOT
 from medrules import nodes
 from medrules.check import types as check_types
 from medrules import evaluate
-from medrules.evaluate import fund as evaluate_fund
+from medrules.evaluate import kernel as evaluate_kernel
 from medrules.evaluate.trace import STEP_KINDS
 from medrules.plan import ops as plan_ops
 from medrules.explain.steps import Describer
@@ -37,8 +37,9 @@ def test_one_name_in_five_places(kind):
     assert hasattr(check_types, f"check_{kind}"), f"checker check_{kind}"
     for op in OPERATIONS.get(kind, (kind.capitalize(),)):
         assert hasattr(plan_ops, op), f"plan operation {op}"
-        settle = "settle_" + re.sub(r"(?<!^)([A-Z])", r"_\1", op).lower()
-        assert hasattr(evaluate_fund, settle) or hasattr(evaluate, settle), f"scalar backend {settle}"
+        name = re.sub(r"(?<!^)([A-Z])", r"_\1", op).lower()  # a fund's operations: the kernel's emitters
+        assert hasattr(evaluate_kernel, f"emit_{name}") or hasattr(evaluate, f"settle_{name}"), \
+            f"scalar backend emit_{name} / settle_{name}"
     assert PROVISIONS[kind] in STEP_KINDS, f"trace step '{PROVISIONS[kind]}'"
     assert hasattr(Describer, f"step_{PROVISIONS[kind]}"), f"explanation step_{PROVISIONS[kind]}"
 

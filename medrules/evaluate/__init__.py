@@ -17,10 +17,9 @@ from medrules.diagnostics import MedrulesError, error
 from medrules.source import Span
 from medrules.evaluate.compile import CompiledLayer, Env, Program, compile_rulebook
 from medrules.evaluate.quota import QuotaBook, keeps_quotas
-from medrules.evaluate.fund import NOT_APPLIED, empty_outputs, settle_exclude, settle_fund
 from medrules.evaluate.runtime import CONTEXT, ZERO, benefit_year, year_label
 from medrules.evaluate.trace import (SCHEMA_VERSION, AccumulateStep, BenefitYearStep, HandoffStep, MemberPaysStep,
-                                     OpeningStep, RecoverStep, Step, TotalStep, TreatStep, built)
+                                     OpeningStep, RecoverStep, Step, TreatStep, built)
 from medrules.facts import Claim, Facts
 
 __all__ = ["Assessment", "ClaimResult", "FundResult", "Program", "SCHEMA_VERSION", "Settlement", "Step",
@@ -238,31 +237,9 @@ def settle_claim(layer: CompiledLayer, env: Env, claim: Claim, member: dict, ste
         env.reads = []
     if layer.treatments:
         settle_treat(layer, env, steps)
-    excluded = None
-    for exclusion in layer.exclusions:  # the first rulebook-wide exclusion that holds: no fund pays
-        if settle_exclude(None, exclusion, env, steps):
-            excluded = exclusion.node
-            break
-    funds = []
-    rounding = layer.plan.rounding
-    for fund in layer.funds:
-        if excluded is None:
-            out = settle_fund(fund, env, rounding, steps)
-        else:
-            out = env.out[fund.name] = empty_outputs()
-            out["excluded"] = excluded
-        if out is NOT_APPLIED:  # it does not apply: all zero, the same (frozen) result each time
-            funds.append(_NOT_APPLIED.get(fund.name) or _NOT_APPLIED.setdefault(
-                fund.name, FundResult(fund.name, *out.values())))
-        else:
-            funds.append(FundResult(fund.name, *out.values()))  # the outputs are in the result's field order
-    total = layer.total.fn(env)
-    if steps is not None:
-        steps.append((TotalStep, None, layer.total.node, env.take(), "", total))
-    return funds, total
+    return layer.settle(env, steps)  # generated: exclusions, each fund's kernel, the total (evaluate.kernel)
 
 
-_NOT_APPLIED: dict[str, FundResult] = {}
 _NOTHING_BELOW: dict = {}  # the base scheme's env.below: read only, never changed
 
 

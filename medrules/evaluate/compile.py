@@ -249,11 +249,15 @@ def _fact(e: core.Fact):
     def get(env):
         value = getattr(env, record)[name]
         if value is None:
-            raise MedrulesError(error("facts", f"'{ref.text}' is needed here but the facts do not give it",
-                                      ref.span, f"give {record}.{name} in the facts file, or test "
-                                      f"given({ref.text}) before using it"))
+            raise missing_fact(ref, record, name)
         return value
     return get
+
+
+def missing_fact(ref, record: str, name: str) -> MedrulesError:
+    """An optional fact read where the facts do not give it (the scalar backend's kernels raise it too)."""
+    return MedrulesError(error("facts", f"'{ref.text}' is needed here but the facts do not give it", ref.span,
+                               f"give {record}.{name} in the facts file, or test given({ref.text}) before using it"))
 
 
 def _item_fact(e: core.Fact):
@@ -352,12 +356,17 @@ def _arith(e: core.Arith, traced: bool):
         def div(env):
             divisor = right(env)
             if not divisor:
-                raise MedrulesError(error("evaluate", f"division by zero: '{source_text_of(node.right)}' is 0 here",
-                                          node.span, "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
+                raise division_by_zero(node)
             return divide(left(env), divisor)
         return div
     op = ARITH[e.op]
     return lambda env: op(left(env), right(env))
+
+
+def division_by_zero(node) -> MedrulesError:
+    """A divisor that is 0 on this claim (the scalar backend's kernels raise it too)."""
+    return MedrulesError(error("evaluate", f"division by zero: '{source_text_of(node.right)}' is 0 here", node.span,
+                               "guard it, e.g. '{ … when n > 0, otherwise 0 yuan }'"))
 
 
 def source_text_of(e) -> str:
@@ -463,49 +472,15 @@ def _compiled(op, *exprs, traced: bool = True) -> Compiled:
 
 @attrs.frozen
 class CompiledFund:
+    """A fund of the plan with its generated kernel (:mod:`medrules.evaluate.kernel`): ``kernel(env, steps)``."""
+
     plan: ops.FundPlan
-    applies: Compiled | None
-    excludes: tuple[Compiled, ...]
-    base: Compiled
-    deductible: Compiled | None  # fns: amount, when
-    cost_caps: tuple[Compiled, ...]
-    adjusts: tuple[Compiled, ...]  # fns: amount, when
-    pay: Compiled  # Rate / Flat: fns (expr,); Bands: one closure per band's rate
-    payment_caps: tuple[Compiled, ...]
     name: str
-    cost_acc: str | None
-    payments_acc: str | None
-    deductible_acc: str | None
-    # chosen once per fund, not per claim: the kind of payment (ops.Rate, ops.Bands or ops.Flat) and the
-    # accumulations as (accumulator, role)
-    pay_kind: type = attrs.field(default=None)
-    accumulates: tuple = ()
+    kernel: object
 
     @property
     def fund(self):  # the Fund node
         return self.plan.node
-
-
-def compile_fund(f: ops.FundPlan, traced: bool = True) -> CompiledFund:
-    pay = f.pay
-
-    def c(op, *exprs):
-        return _compiled(op, *exprs, traced=traced)
-
-    return CompiledFund(
-        plan=f,
-        applies=c(f.applies, f.applies.when) if f.applies else None,
-        excludes=tuple(c(x, x.when) for x in f.excludes),
-        base=c(f.base, f.base.expr),
-        deductible=c(f.deductible, f.deductible.amount, f.deductible.when) if f.deductible else None,
-        cost_caps=tuple(c(cap, cap.amount) for cap in f.cost_caps),
-        adjusts=tuple(c(a, a.amount, a.when) for a in f.adjusts),
-        pay=c(pay, *(b.rate for b in pay.bands)) if isinstance(pay, ops.Bands) else
-        c(pay, pay.expr if isinstance(pay, ops.Rate) else pay.amount),
-        payment_caps=tuple(c(cap, cap.amount) for cap in f.payment_caps),
-        name=f.name, cost_acc=f.cost_acc, payments_acc=f.payments_acc, deductible_acc=f.deductible_acc,
-        pay_kind=type(pay), accumulates=tuple((a.accumulator, a.role) for a in f.accumulates),
-    )
 
 
 @attrs.frozen
@@ -516,6 +491,8 @@ class CompiledLayer:
     exclusions: tuple[Compiled, ...]
     total: Compiled | None  # None: a contributions-only rulebook
     recoveries: tuple[Compiled, ...] = ()  # paid first, recoverable from a third party
+    source: str = ""  # the funds' kernels and the layer's function as generated (medrules.evaluate.kernel)
+    settle: object = None  # settle(env, steps) -> (FundResults, total): exclusions, funds, total (generated)
 
     @property
     def checked(self):
@@ -523,11 +500,13 @@ class CompiledLayer:
 
 
 def compile_layer(layer: ops.Layer, traced: bool = True) -> CompiledLayer:
-    return CompiledLayer(layer, tuple(compile_fund(f, traced) for f in layer.funds),
+    from medrules.evaluate.kernel import compile_kernels
+    kernels, settle, source = compile_kernels(layer, traced)
+    return CompiledLayer(layer, tuple(CompiledFund(f, f.name, k) for f, k in zip(layer.funds, kernels)),
                          tuple(_compiled(t, t.value, t.when, traced=traced) for t in layer.treatments),
                          tuple(_compiled(x, x.when, traced=traced) for x in layer.exclusions),
                          _compiled(layer.total, layer.total.expr, traced=traced) if layer.total else None,
-                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries))
+                         tuple(_compiled(r, r.when, traced=traced) for r in layer.recoveries), source, settle)
 
 
 # Program and compile_rulebook live in medrules.program (medrules.load needs them without the evaluator)
