@@ -44,9 +44,13 @@ def invoke(tmp_path, text: str, *args):
 def test_a_membership_test_file_passes_by_hand(tmp_path):
     # P1 (2020-03-10), paid employee period: (10,000 − 600) × 84% = 7,896.00, member pays 600 + 1,504 = 2,104.00;
     # P2 (2020-08-10), in arrears: the resident scheme, 60% × 10,000 = 6,000.00, member pays 4,000.00
-    _, r = invoke(tmp_path, P.replace("P1_PAID", "7896.00"))
+    _, r = invoke(tmp_path, P.replace("P1_PAID", "7896.00"), "--coverage")
     assert r.exit_code == 0, r.output
     assert "1 passed, 0 failed, 0 errors" in r.output
+    # coverage: two of the five 'insured' statements routed a claim (employee for P1, arrears_resident for P2),
+    # and each scheme's rulebook is covered by the claims it settled
+    assert "coverage of quzhou/membership-2020: 2 of 5 provisions fired (40.0%)" in r.output
+    assert "coverage of quzhou/employee-2012:" in r.output and "coverage of quzhou/residents-2020:" in r.output
 
 
 def test_a_failure_is_explained_by_the_scheme_that_settled_the_claim(tmp_path):

@@ -34,6 +34,7 @@ class CaseResult:
     errors: tuple[Diagnostic, ...] = ()  # the test could not run (bad facts, rulebook errors)
     program: object = None
     settlement: Settlement | None = None
+    used: dict | None = None  # under a membership rulebook: claim id -> the scheme's rulebook that settled it
 
     @property
     def passed(self) -> bool:
@@ -81,7 +82,8 @@ class Runner:
                 settlement = settle(program, facts, trace=True)
         except MedrulesError as exc:
             return CaseResult(case, errors=tuple(exc.diagnostics), program=program)
-        return CaseResult(case, tuple(compare(case, program, settlement, self.lang, used)), (), program, settlement)
+        return CaseResult(case, tuple(compare(case, program, settlement, self.lang, used)), (), program, settlement,
+                          used)
 
     def settle_routed(self, program, case: OutcomeCase):
         """A membership rulebook's test: the facts (of the router and every scheme, histories nested) settled as
