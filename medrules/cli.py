@@ -627,7 +627,7 @@ def settle_claims(rulebook: Annotated[Path, typer.Argument(help="a rulebook file
         if ledger is not None:
             from medrules.ledger.batch import after_batch
             after_batch(ledger, rulebook, claims, results, members, mapping, lambda path: s.read(path, "rulebook"),
-                        out)
+                        out, histories=history or [])
     _run(body, debug)
 
 

@@ -141,9 +141,15 @@ def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
     """Settle every claim under the scheme the person belonged to on its date. Returns the settlement (claims
     in date order) and, for each claim id, the rulebook it was settled under. ``in_force_only=False``: claims
     outside the rulebooks' effective periods too (``medrules diff``)."""
-    doc = read_json(source)
+    return settle_membership_doc(ms, read_json(source), source.name, trace, in_force_only)
+
+
+def settle_membership_doc(ms: MembershipSet, doc: Located, name: str, trace: bool = False, in_force_only: bool = True
+                          ) -> tuple[Settlement, dict[str, Program]]:
+    """:func:`settle_membership` on a facts document already read (``name``: its file, for messages), e.g. the
+    facts of a rulebook test file (``medrules test``)."""
     _refuse_unknown(doc, (ms.router, *ms.programs))
-    facts = validate(_only(doc, ms.router), ms.router.checked, source.name)
+    facts = validate(_only(doc, ms.router), ms.router.checked, name)
     if in_force_only:
         check_effective(ms.router, list(facts.claims))
     position = {c.id: c.index for c in facts.claims}
@@ -177,7 +183,7 @@ def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False
         programs = ms.routes[items[0][1]].programs
         part = attrs.evolve(doc, value=doc.value | {"claims": attrs.evolve(doc.value["claims"],
                                                                            value=[item for item, _, _ in items])})
-        settled = [settle(p, validate(_only(part, p), p.checked, source.name), trace, in_force_only)
+        settled = [settle(p, validate(_only(part, p), p.checked, name), trace, in_force_only)
                    for p in programs]
         by_id = [{c.id: c for c in s.claims} for s in settled]
         order = [c.id for c in settled[0].claims]

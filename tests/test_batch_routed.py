@@ -155,13 +155,10 @@ def test_the_generated_corpus_reaches_every_route_and_agrees():
     assert routed_differences(router, members) == []
 
 
-def test_what_the_batch_does_not_do_with_routing_is_refused_with_a_hint(tmp_path):
+def test_a_history_the_rulebook_does_not_declare_is_refused_with_a_hint(tmp_path):
     (tmp_path / "c.csv").write_text(QHD_CLAIMS, encoding="utf-8")
     base = ["settle", str(QHD), str(tmp_path / "c.csv"), "--out", str(tmp_path / "r.csv"), "--no-progress"]
-    r = runner.invoke(app, base + ["--scheduler", "tcp://127.0.0.1:1"])
-    assert r.exit_code == 1 and "not settled on '--scheduler' workers" in r.output and "hint" in r.output
-    r = runner.invoke(app, base + ["--ledger", str(tmp_path / "ledger.db")])
-    assert r.exit_code == 1 and "'--ledger'" in r.output and "Traceback" not in r.output
+    # (--scheduler and --ledger settle membership rulebooks: tests/test_batch_dask_routed.py, test_ledger_batch_routed.py)
     r = runner.invoke(app, base + ["--history", "period=x.csv"])
     assert r.exit_code == 1 and "not a history of" in r.output
 

@@ -52,23 +52,13 @@ def settle_command(rulebook: Path, claims: list[Path], out: Path, members: Path 
     from medrules.batch.vhistory import declared, history_options
     history_files = history_options(list(histories), next((v.program.checked for v in rb.versions
                                                            if declared(v.program.checked)), rb.top.checked))
-    if scheduler is not None and (history_files or any(declared(v.program.checked) for v in rb.versions)):
-        raise MedrulesError(error("history", "histories are not sent to the workers of '--scheduler'", None,
-                                  "settle a rulebook with histories on this machine (without --scheduler)"))
-    routed = any(getattr(v, "membership", False) for v in rb.versions)
-    if scheduler is not None and routed:
-        raise MedrulesError(error("membership", "a membership rulebook is not settled on '--scheduler' workers", None,
-                                  "settle it on this machine (without --scheduler)"))
-    if ledger is not None and (routed or any(declared(v.program.checked) for v in rb.versions)):
-        raise MedrulesError(error("ledger", "'--ledger' records members of a rulebook without histories or membership "
-                                  "routing", None, "settle without --ledger; explain a claim of the results with "
-                                  "'medrules explain RULEBOOK --results OUT --claims … --claim ID'"))
     if explain_plan:  # how the vector backend settles each fund: running sums or waves, and why
         for vp in rb.versions:
             console.print(vp.describe(), markup=False, highlight=False)
     if scheduler is not None:
         from medrules.batch.distributed import settle_on_dask
-        summary = settle_on_dask(rb, claims, out, scheduler=scheduler, members=members, columns=columns)
+        summary = settle_on_dask(rb, claims, out, scheduler=scheduler, members=members, columns=columns,
+                                 histories=history_files)
     else:
         bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                        TimeElapsedColumn(), console=Console(stderr=True), transient=True,

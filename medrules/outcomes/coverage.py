@@ -14,6 +14,7 @@ case           this case of a choice was the one chosen (``{… when …, otherw
 band           a part of a claim fell in this band segment
 flat           the flat amount was paid
 adjust         the adjustment's condition held and it changed the rate
+insured        a membership rulebook's statement routed a claim to its scheme (the first that held)
 =============  ===============================================================
 
 Only the rulebook's own provisions are counted (not those of a scheme it layers on).
@@ -82,6 +83,8 @@ def items_of(rulebook: n.Rulebook) -> dict[int, Item]:
     def add(key, kind, fund, label, span):
         items[key] = Item(kind, fund, label, span)
 
+    for m in rulebook.memberships:
+        add(id(m), "insured", None, f"insured {m.name} under {', '.join(m.paths)}", m.span)
     for t in rulebook.treatments:
         add(id(t), "treat", None, f"treat {t.target.text} as {_text(t.value)}", t.span)
     for x in rulebook.exclusions:
@@ -139,7 +142,7 @@ def _fires(step) -> bool:
         return v["above"] > 0 or bool(v.get("limited"))
     if step.kind == "adjust":
         return bool(v["applied"])
-    return step.kind in ("exclude", "treat", "rate", "band", "flat")
+    return step.kind in ("exclude", "treat", "rate", "band", "flat", "insured")
 
 
 def coverage(rulebook: n.Rulebook, settlements) -> Coverage:

@@ -87,12 +87,18 @@ def junit_xml(files: list[FileResult]) -> str:
 
 def coverages(files: list[FileResult]) -> list[Coverage]:
     """Coverage of every rulebook the tests ran, by the tests that settled under it."""
+    from medrules.evaluate import Settlement
     by_rulebook: dict[int, tuple] = {}
     for f in files:
         for c in f.cases:
             if c.settlement is not None:
                 entry = by_rulebook.setdefault(id(c.program), (c.program, []))
                 entry[1].append(c.settlement)
+            if c.settlement is not None and c.used:  # a membership rulebook: each scheme's claims count for it
+                for claim in c.settlement.claims:
+                    program = c.used[claim.id]
+                    entry = by_rulebook.setdefault(id(program), (program, []))
+                    entry[1].append(Settlement(c.settlement.rulebook, c.settlement.member_id, (claim,)))
     return [coverage(program.checked.rulebook, settlements) for program, settlements in by_rulebook.values()]
 
 

@@ -34,6 +34,7 @@ class CaseResult:
     errors: tuple[Diagnostic, ...] = ()  # the test could not run (bad facts, rulebook errors)
     program: object = None
     settlement: Settlement | None = None
+    used: dict | None = None  # under a membership rulebook: claim id -> the scheme's rulebook that settled it
 
     @property
     def passed(self) -> bool:
@@ -72,15 +73,36 @@ class Runner:
             program = self.program(case.rulebook, case.readings)
         except MedrulesError as exc:
             return CaseResult(case, errors=tuple(exc.diagnostics))
+        used = None
         try:
-            facts = validate(case.facts, program.checked, case.file)
-            settlement = settle(program, facts, trace=True)
+            if program.plan.top.memberships:  # each claim under the scheme of its date (medrules.membership)
+                settlement, used = self.settle_routed(program, case)
+            else:
+                facts = validate(case.facts, program.checked, case.file)
+                settlement = settle(program, facts, trace=True)
         except MedrulesError as exc:
             return CaseResult(case, errors=tuple(exc.diagnostics), program=program)
-        return CaseResult(case, tuple(compare(case, program, settlement, self.lang)), (), program, settlement)
+        return CaseResult(case, tuple(compare(case, program, settlement, self.lang, used)), (), program, settlement,
+                          used)
+
+    def settle_routed(self, program, case: OutcomeCase):
+        """A membership rulebook's test: the facts (of the router and every scheme, histories nested) settled as
+        ``medrules run`` settles them; returns (settlement, claim id → the rulebook that settled it)."""
+        from medrules.membership import load_membership, settle_membership_doc
+        key = ("membership", id(program))
+        if key not in self.programs:
+            self.programs[key] = (program, load_membership(program, read=self.read))
+        return settle_membership_doc(self.programs[key][1], case.facts, case.file, trace=True)
 
 
-def compare(case: OutcomeCase, program, settlement: Settlement, lang: str) -> list[Mismatch]:
+def compare(case: OutcomeCase, program, settlement: Settlement, lang: str, used: dict | None = None) -> list[Mismatch]:
+    """``used``: under a membership rulebook, claim id → the scheme's rulebook that settled it (explained by it)."""
+    if used is not None:
+        def _steps(_program, s, claim, fund, lang):
+            c = next(x for x in s.claims if x.id == claim)
+            return _steps_of(used[claim], Settlement(s.rulebook, s.member_id, (c,)), claim, fund, lang)
+    else:
+        _steps = _steps_of
     out = []
     claims = {c.id: c for c in settlement.claims}
     for e in case.expected:
@@ -131,7 +153,7 @@ def _reason(node) -> tuple[str, ...] | None:
     return tuple(x for x in (node.reason.zh, node.reason.en) if x)
 
 
-def _steps(program, settlement: Settlement, claim: str, fund: str | None, lang: str) -> tuple[str, ...]:
+def _steps_of(program, settlement: Settlement, claim: str, fund: str | None, lang: str) -> tuple[str, ...]:
     """The explanation's lines for one fund on one claim (every money-moving line when fund is None)."""
     from medrules.explain import explain
     e = explain(program, settlement, lang, [claim])
