@@ -67,13 +67,9 @@ def parser_cache_file(lang: str = "en") -> str | None:
 
     import lark
 
-    root = os.environ.get("MEDRULES_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "medrules")
-    try:
-        os.makedirs(root, exist_ok=True)
-        if not os.access(root, os.W_OK | os.X_OK):
-            return None
-    except (OSError, ValueError):
+    from medrules.startup import cache_dir
+    root = cache_dir()
+    if root is None:
         return None
     name = "parser" if lang == "en" else f"parser-{lang}"  # one file per keyword language
     return os.path.join(root, f"{name}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
