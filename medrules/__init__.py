@@ -19,6 +19,10 @@ __all__ = ["CheckedRulebook", "Diagnostic", "Facts", "MedrulesError", "Program",
            "check", "compile_rulebook", "load", "load_facts", "parse", "parse_file", "resolve_rulebook_path", "settle"]
 __version__ = "0.1.0"
 
+from medrules import startup as _startup  # noqa: E402
+
+_startup.install()  # the methods attrs writes for medrules' classes, compiled once, not in every process
+
 # The public names are imported on first use (``medrules --help`` must not build the pipeline).
 _LAZY = {"CheckedRulebook": "medrules.check", "Diagnostic": "medrules.diagnostics",
          "MedrulesError": "medrules.diagnostics", "Program": "medrules.evaluate", "Settlement": "medrules.evaluate",

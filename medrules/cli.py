@@ -222,12 +222,13 @@ def check(rulebooks: Annotated[list[Path], typer.Argument(
             summary = f.summary()
             if summary is None:
                 continue
-            from rich.markup import escape
-            out.print(f"[green]✓[/green] {escape(f.file)}: rulebook '{escape(summary['rulebook'])}' is consistent — "
-                      f"{_count(summary['funds'], 'fund')}, {_count(summary['clauses'], 'clause')}, "
-                      f"{_count(summary['parameters'], 'parameter')}, "
-                      f"{_count(summary['accumulators'], 'accumulator')}, {_count(summary['sources'], 'source')} cited"
-                      + (f", {_count(len(f.diagnostics), 'warning')}" if f.diagnostics else ""))
+            from medrules.plainout import print_consistent  # without rich when rich would print it as is
+            print_consistent(out, f.file, summary['rulebook'],
+                             f"{_count(summary['funds'], 'fund')}, {_count(summary['clauses'], 'clause')}, "
+                             f"{_count(summary['parameters'], 'parameter')}, "
+                             f"{_count(summary['accumulators'], 'accumulator')}, "
+                             f"{_count(summary['sources'], 'source')} cited"
+                             + (f", {_count(len(f.diagnostics), 'warning')}" if f.diagnostics else ""))
         if not report.ok:
             err.print(error_count(len(report.errors), said), style="bold red")
             raise typer.Exit(1)

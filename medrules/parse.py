@@ -43,14 +43,21 @@ def parser(lang: str = "en") -> Lark:
 
 @functools.lru_cache(maxsize=None)
 def _parser(lang: str) -> Lark:
+    return build_parser(lang)
+
+
+def build_parser(lang: str, ordered_lexer: bool = True) -> Lark:
+    """A new parser (read from the cache file when there is one). ``ordered_lexer``: lark's lexer with
+    :mod:`medrules.lexing`'s scanners (the same tokens, fewer regular expressions compiled per process)."""
+    from medrules.lexing import plugins
+    options = dict(parser="lalr", propagate_positions=True, maybe_placeholders=False,
+                   cache=parser_cache_file(lang) or False, _plugins=plugins() if ordered_lexer else {})
     if lang == "zh":
-        return Lark(zh.grammar(grammar_text()), parser="lalr", propagate_positions=True,
-                    maybe_placeholders=False, postlex=zh.PostLex())
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False,
-                cache=parser_cache_file() or False)
+        return Lark(zh.grammar(grammar_text()), postlex=zh.PostLex(), **options)
+    return Lark(grammar_text(), **options)
 
 
-def parser_cache_file() -> str | None:
+def parser_cache_file(lang: str = "en") -> str | None:
     """Where the built parser is cached between runs (building it takes ~0.4 s): a file in the user's
     cache directory (``$MEDRULES_CACHE_DIR``, else ``$XDG_CACHE_HOME/medrules`` or ``~/.cache/medrules``),
     or None when that directory cannot be written (then the parser is built each run). lark checks the
@@ -60,15 +67,12 @@ def parser_cache_file() -> str | None:
 
     import lark
 
-    root = os.environ.get("MEDRULES_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "medrules")
-    try:
-        os.makedirs(root, exist_ok=True)
-        if not os.access(root, os.W_OK | os.X_OK):
-            return None
-    except (OSError, ValueError):
+    from medrules.startup import cache_dir
+    root = cache_dir()
+    if root is None:
         return None
-    return os.path.join(root, f"parser-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
+    name = "parser" if lang == "en" else f"parser-{lang}"  # one file per keyword language
+    return os.path.join(root, f"{name}-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.cache")
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,10 +1,13 @@
 """Source excerpts with a caret, shared by diagnostics and explanations."""
 from __future__ import annotations
 
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from medrules.diagnostics import Diagnostic
 from medrules.source import SourceFile, Span
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 WINDOW = 100  # characters of a long line shown around the place a diagnostic points at
@@ -73,6 +76,7 @@ def error_count(n: int, lang: str = "en") -> str:
 def diagnostic_text(d: Diagnostic, sources: dict[str, SourceFile], lang: str = "en") -> Text:
     """A diagnostic the way a compiler shows it: place, message, excerpt, hint, related places
     (``lang``: the language of its labels; the code in brackets stays as it is, for searching)."""
+    from rich.text import Text  # here: 'medrules check' of a consistent rulebook does without rich
     out = Text()
     where = printable(f"{d.span}: ") if d.span else ""
     out.append(where, style="bold")

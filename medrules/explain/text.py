@@ -7,6 +7,8 @@ import attrs
 
 from rich.cells import cell_len
 from rich.console import Console, Group
+from rich.segment import Segment
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
@@ -99,12 +101,49 @@ class Hanging:
 
     def __rich_console__(self, console, options):
         indent = self.head.cell_len
+        # One-line pieces are rendered straight to segments: what rich makes of ``Text.assemble(lead, piece)`` when
+        # that fits the width (a copy, neither cut, padded nor justified), without its wrapping and copying; the
+        # same bytes (tests/test_explain_rendering.py). Otherwise (or when the console justifies) as rich does.
+        direct = options.justify in (None, "default")
         for number, (extra, text) in enumerate(self.paragraphs):
             width = max(options.max_width - indent - extra - self.hang, 12)
-            for i, piece in enumerate(text.wrap(console, width, overflow="fold")):
+            for i, piece in enumerate(_wrapped(text, console, width)):
                 piece.rstrip()
-                lead = self.head if number == 0 and i == 0 else " " * (indent + extra + (self.hang if i else 0))
-                yield Text.assemble(lead, piece, no_wrap=True, end="\n")
+                first = number == 0 and i == 0
+                lead = self.head if first else " " * (indent + extra + (self.hang if i else 0))
+                if direct and _one_line(piece, options.max_width - (indent if first else len(lead))) and (
+                        not first or _one_line(self.head, indent)):
+                    if first:
+                        yield from _segments(self.head, console)
+                    else:
+                        yield Segment(lead)
+                    yield from _segments(piece, console)
+                    yield Segment("\n")
+                else:
+                    yield Text.assemble(lead, piece, no_wrap=True, end="\n")
+
+
+def _segments(text: Text, console):
+    """The segments of ``text`` as part of a line rich renders: ``Text.render``, but a text with a style and no spans
+    keeps its style (inside a joined line its style is a span; ``render`` alone drops it)."""
+    if text.style and not text.spans:
+        return (Segment(text.plain, console.get_style(text.style, default=Style.null())),)
+    return text.render(console)
+
+
+def _one_line(text: Text, width: int) -> bool:
+    """Is ``text`` one line (no line end, no tab) that fits in ``width`` cells, so that rich's wrapping gives it back
+    unchanged?"""
+    plain = text.plain
+    return "\n" not in plain and "\t" not in plain and cell_len(plain) <= width
+
+
+def _wrapped(text: Text, console, width: int):
+    """``text.wrap(console, width, overflow="fold")``; a text that fits on one line is its own copy (rich finds no
+    place to break it, and neither cuts, pads nor justifies it), without rich's measuring word by word."""
+    if not text.justify and not text.no_wrap and _one_line(text, width):
+        return (text.copy(),)
+    return text.wrap(console, width, overflow="fold")
 
 
 def render_settlement(program: Program, s: Settlement, lang: str = "zh", programs=None) -> "SettlementTable":
