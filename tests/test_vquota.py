@@ -135,3 +135,25 @@ def test_the_vector_backend_settles_households_as_the_scalar_one_to_the_fen(cq, 
         assert D(str(r["member_pays"])) == c.member_pays, r["claim_id"]
         for f in funds:
             assert D(str(r[f"paid.{f}"])) == c.fund(f).paid, (r["claim_id"], f)
+
+
+def test_a_spilled_run_keeps_each_household_in_one_partition(cq, tmp_path):
+    # the same household H-1 as above, the input spilled to partitions of ≤ 2 rows (by household, not by member):
+    # C1 150 (80 own + 70 from I-2), C2 10 (I-2's last 10), C3 30 (own), C5 0 (I-2 spent), C9 80 (J-1's own)
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from medrules.batch.run import settle_files
+    rows = [row("J-1", "H-2", "C9", "2017-03-01", "100.00"),
+            row("I-3", "H-1", "C2", "2017-04-01", "50.00", "I-2"), row("I-3", "H-1", "C3", "2017-05-01", "30.00"),
+            row("I-2", "H-1", "C5", "2017-06-01", "20.00"),
+            row("I-1", "H-1", "C1", "2017-03-01", "150.00", "I-1", "I-2")]
+    pacsv.write_csv(table(rows), tmp_path / "claims.csv")
+    summary = settle_files(RULEBOOK, [tmp_path / "claims.csv"], tmp_path / "out.parquet", partition_rows=2)
+    assert summary.partitions > 1
+    got = {r["claim_id"]: str(r["paid.outpatient_quota"]) for r in pq.read_table(tmp_path / "out.parquet").to_pylist()}
+    assert got == {"C1": "150.00", "C2": "10.00", "C3": "30.00", "C5": "0.00", "C9": "80.00"}
+    rows[1]["household_id"] = "H-9"  # I-3's rows now name two households: refused, not split
+    pacsv.write_csv(table(rows), tmp_path / "claims.csv")
+    with pytest.raises(medrules.MedrulesError) as e:
+        settle_files(RULEBOOK, [tmp_path / "claims.csv"], tmp_path / "out2.parquet", partition_rows=2)
+    assert "'I-3'" in e.value.diagnostics[0].message

@@ -515,6 +515,7 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
     """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
     of a member's claims in one file); every column as text, each row with its file and row number."""
     writers: dict[int, pq.ParquetWriter] = {}
+    homes: dict = {}  # member id -> household id (quotas shared in a household: medrules.batch.vquota)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
@@ -541,6 +542,9 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
                                           "name it member_id or member.id, or map it: --column member.id=COLUMN"))
             ids = np.asarray(pc.fill_null(table.column(names[("member", "id")]), "").to_numpy(
                 zero_copy_only=False), object)
+            if any(_shares_quotas(vp) for vp in rb.versions):  # a household's claims in one partition
+                from medrules.batch.vquota import household_keys
+                ids = household_keys(table, ids, homes, p)
             keys = io.member_keys(ids, n_parts)
             for k in np.unique(keys):
                 if k not in writers:

@@ -221,3 +221,25 @@ def settle_shared(vp: VectorProgram, house_rows: np.ndarray, member_of: np.ndarr
     index = {str(name): i for i, name in enumerate(unique)}
     holders = holder_rows(vp, claim_table, member_of, member_house, index, problems, names)
     return settle_households(vp, house_rows, member_of, holders, claim_table, member_table)
+
+
+def household_keys(table, ids: np.ndarray, homes: dict, path) -> np.ndarray:
+    """The key a spilled row is partitioned by when households share quotas: its household id (its member id
+    when it names none), so that a household's claims are settled together; a member whose rows name different
+    households across the input is an error (the member's claims would be split)."""
+    import pyarrow.compute as pc
+
+    from medrules.diagnostics import MedrulesError, error
+    column = next((c for c in ("household_id", "household.id", "household") if c in table.column_names), None)
+    if column is None:
+        return ids
+    house = np.asarray(pc.fill_null(pc.cast(table.column(column), "string"), "").to_numpy(zero_copy_only=False),
+                       object)
+    keys = np.array([f"household\x00{h}" if h else f"member\x00{m}" for m, h in zip(ids.tolist(), house.tolist())],
+                    object)
+    for member, key in set(zip(ids.tolist(), keys.tolist())):
+        if homes.setdefault(member, key) != key:
+            raise MedrulesError(error("columns", f"'{path}': the rows of member '{member}' name different households "
+                                      f"in {column}", None, "a member belongs to one household: give each of its rows "
+                                      "the same household id"))
+    return keys
