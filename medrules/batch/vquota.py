@@ -27,13 +27,13 @@ def plan_note(vp: VectorProgram) -> list[str]:
     facts = holder_facts(vp)
     if not facts:
         return []
-    return [f"quotas kept per holder (per holder of {', '.join('claim.' + f for f in facts)}): with a household_id "
-            f"column, {PLAN_NOTE}; a row naming a holder outside its household is rejected",
+    return [f"quotas kept per holder of {', '.join('claim.' + f for f in facts)}: with a household_id column, "
+            f"{PLAN_NOTE}; a row naming a holder outside its household is rejected",
             "  without a household_id column each claim draws on the patient's own quota (a row naming another "
             "person's is rejected)"]
 
 
-PLAN_NOTE = ("quotas kept per holder, shared in a household: claims ordered by (household, date, input order), "
+PLAN_NOTE = ("shared in a household: claims ordered by (household, date, input order), "
              "every layer in waves over the k-th claim of each household; each person's accumulators per person")
 
 
