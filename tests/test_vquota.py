@@ -72,7 +72,7 @@ def test_a_row_naming_a_person_of_another_household_holds_its_household_back(cq)
     assert {r["claim_id"]: str(r["paid.outpatient_quota"]) for r in results.to_pylist()} == {"C1": "80.00"}
     reasons = {r["claim"]: (r["column"], r["reason"]) for r in rejects.to_pylist()}
     assert reasons["K1"][0] == "quota_from" and "another household" in reasons["K1"][1]
-    assert "held back" in reasons["K2"][1]
+    assert reasons["K2"][1] == "held back: a row of this household was rejected (its claims share quotas)"
 
 
 def test_without_a_household_column_a_row_naming_another_is_still_rejected(cq):

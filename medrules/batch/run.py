@@ -212,9 +212,10 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
 
     # a member with a rejected row: all its claims are held back
     held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
-    if households is not None and any(_shares_quotas(vp) for vp, _, _ in results):
-        held |= np.isin(households, households[problems.bad]) & ~problems.bad  # its household shares its quotas
     problems.add(held, "", "held back: another row of this member was rejected")
+    if households is not None and any(_shares_quotas(vp) for vp, _, _ in results):  # they share quotas
+        held = np.isin(households, households[problems.bad]) & ~problems.bad
+        problems.add(held, "", "held back: a row of this household was rejected (its claims share quotas)")
     keep = ~problems.bad
     tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep, rb.versions)
               for vp, rows, r in results]
