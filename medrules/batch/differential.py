@@ -12,7 +12,7 @@ import numpy as np
 
 import medrules
 from medrules.batch.columns import encode_records
-from medrules.batch.vector import compile_vector, settle_columns, with_paths
+from medrules.batch.vector import CHUNK, compile_vector, settle_columns, with_paths
 from medrules.diagnostics import MedrulesError
 from medrules.evaluate import Program
 from medrules.facts import Claim, Facts
@@ -27,9 +27,10 @@ def as_facts(member: dict, claims: list[dict]) -> Facts:
                  tuple(Claim(str(c["id"]), i, c, _GENERATED, {}) for i, c in enumerate(claims)), {}, {})
 
 
-def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None):
+def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None,
+                  chunk: int | None = CHUNK):
     """``path``: force the fallback (``"waves"``: every fund; ``"layer waves"``: every layer), else the paths
-    chosen at load."""
+    chosen at load; ``chunk``: claims settled together (``settle_columns``)."""
     vp = compile_vector(program)
     if path is not None:
         vp = with_paths(vp, path)
@@ -37,12 +38,12 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path
     who = np.array([i for i, (_, cs) in enumerate(members) for _ in cs], np.int64)
     ck = program.checked
     member_table = encode_records(ck, "member", [m for m, _ in members])
-    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table)
+    return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table, chunk=chunk)
 
 
 def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20,
-                path: str | None = None) -> list[str]:
-    _, result = settle_vector(program, members, path)
+                path: str | None = None, chunk: int | None = CHUNK) -> list[str]:
+    _, result = settle_vector(program, members, path, chunk)
 
     def yuan(x) -> Decimal:
         return Decimal(int(x)).scaleb(-result.scale)

@@ -50,8 +50,9 @@ def _refuse(node, what: str, hint: str | None = None) -> MedrulesError:
 
 # ---------------------------------------------------------------- a wave
 class Gathered(dict):
-    """Columns in another row order, gathered when first read (``index`` None: the same rows): a rulebook
-    reads few of the facts a wave holds, and most claims never reach the expressions that read the rest."""
+    """Columns in another row order, gathered when first read (``index`` None: the same rows; a slice: those
+    rows, as views): a rulebook reads few of the facts a wave holds, and most claims never reach the
+    expressions that read the rest."""
 
     __slots__ = ("source", "index", "own")
 
@@ -80,7 +81,8 @@ class Gathered(dict):
         return Gathered(self.source, self.index, {k: self[k] for k in self.own} | dict(other))
 
     def take(self, rows: np.ndarray) -> Gathered:
-        index = rows if self.index is None else self.index[rows]
+        index = rows if self.index is None else rows + self.index.start if isinstance(self.index, slice) \
+            else self.index[rows]
         return Gathered(self.source, index, {k: self[k][rows] if np.ndim(self[k]) else self[k] for k in self.own})
 
 
@@ -1241,15 +1243,23 @@ def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
     return np.where(d < this, prev, this).astype(np.int64)[inverse.reshape(-1)]
 
 
+CHUNK = 1 << 14  # claims settled together: whole members, ~16k claims (each column 128 KB: the work stays in cache)
+
+
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
-                   opening: dict[str, np.ndarray] | None = None) -> Result:
+                   opening: dict[str, np.ndarray] | None = None, chunk: int | None = CHUNK) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
     accumulators, per member, for the year of the member's first claim.
 
     The claims are sorted by (member, date) once and every column is in that order. A fund on the
     running-sums path (:func:`choose_paths`) is settled on all claims at once; a fund (or a layer) on the
-    waves path is settled wave by wave: wave k is the k-th claim of every member that has one."""
+    waves path is settled wave by wave: wave k is the k-th claim of every member that has one.
+
+    A member's claims depend on no other member's, so the sorted claims are settled in chunks of about
+    ``chunk`` claims cut between members (None: all at once): each column of a chunk is small enough to
+    stay in the processor's cache from one array operation to the next, where a column of 10^6 claims goes
+    to memory and back on every operation (docs/performance.md). The results are the same."""
     n_claims = len(member_of)
     member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
@@ -1263,18 +1273,29 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
         order = np.lexsort((np.arange(n_claims), dates, member_of))
     year = benefit_year_start(dates, vp.year_starts)
     who = member_of if order is None else member_of[order]
-    rows = Rows(who, year if order is None else year[order], len(members))
+    year_sorted = year if order is None else year[order]
     claim_cols = _only(claims, "claim", vp.reads)
-    claim_cols = Table(Gathered(claim_cols.values, order), Gathered(claim_cols.given, order))
     member_cols = _only(members, "member", vp.reads)
-    member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
-    starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
-    for key, values in (opening or {}).items():
-        values = np.asarray(values, np.int64)[who]
-        starts[key] = np.where(rows.first_year(), values, 0)
     messages: list[str] = []
-    funds, total, member_pays, accs, error, recoverable = settle_rows(vp, rows, claim_cols, member_cols, starts,
-                                                                      messages)
+    cuts = _cuts(who, chunk)
+    if len(cuts) == 2:  # one chunk
+        funds, total, member_pays, accs, error, recoverable = _settle_chunk(
+            vp, slice(0, n_claims), order, who, year_sorted, len(members), claim_cols, member_cols, opening, messages)
+    else:
+        joined: dict = {}  # (what, name) -> the whole column, written chunk by chunk (or the value of all)
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            got = _settle_chunk(vp, slice(a, b), order, who, year_sorted, len(members), claim_cols, member_cols,
+                                opening, messages)
+            for what, columns in (("funds", got[0]), ("accs", got[3]),
+                                  ("", {"total": got[1], "member_pays": got[2], "error": got[4], "rec": got[5]})):
+                for name, column in columns.items():
+                    if column is not None:
+                        _put(joined, (what, name), column, a, b, n_claims)
+        whole = {k: v if isinstance(v, np.ndarray) else np.broadcast_to(np.array(v[0], v[1]), (n_claims,)) for k, v in joined.items()}
+        funds = {name: v for (what, name), v in whole.items() if what == "funds"}
+        accs = {name: v for (what, name), v in whole.items() if what == "accs"}
+        total, member_pays, error = whole["", "total"], whole["", "member_pays"], whole["", "error"]
+        recoverable = whole.get(("", "rec"))
     if order is None:
         order = np.arange(n_claims)
         back = slice(None)
@@ -1292,6 +1313,47 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     return Result(order, year, {k: v[back] for k, v in funds.items()}, total[back], member_pays[back],
                   {k: v[back] for k, v in accs.items()}, errors, vp.money_scale,
                   None if recoverable is None else recoverable[back])
+
+
+def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
+    """Where the chunks of about ``chunk`` claims start (and the end): at a member's first claim."""
+    n = len(who)
+    if chunk is None or n <= chunk:
+        return np.array([0, n])
+    wanted = np.arange(chunk, n, chunk)
+    # the first claim of the member of each wanted row's successor: the row where that member starts
+    firsts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
+    at = np.searchsorted(firsts, wanted)
+    return np.unique(np.r_[0, firsts[at[at < len(firsts)]], n])
+
+
+def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
+    """A chunk's column into the whole (rows a:b). A column the same value on every row so far is kept as that
+    value (most rulebooks leave some accumulators and the error codes untouched): no column is written."""
+    have = joined.get(key)
+    if not isinstance(have, np.ndarray):
+        value = column[0] if column.strides == (0,) else 0 if not column.any() else None
+        if value is not None and (have is None or have[0] == value):
+            joined[key] = (value, column.dtype)
+            return
+        whole = np.zeros(n, column.dtype) if have is None or have[0] == 0 else np.full(n, have[0], column.dtype)
+        joined[key] = have = whole
+    have[a:b] = column
+
+
+def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: int, claim_cols: Table,
+                  member_cols: Table, opening, messages: list):
+    """The claims ``part`` of the sorted claims (whole members): :func:`settle_rows` on them."""
+    index = part if order is None else order[part]
+    who = who[part]
+    rows = Rows(who, year[part], n_members)
+    claim_cols = Table(Gathered(claim_cols.values, index), Gathered(claim_cols.given, index))
+    member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
+    starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
+    for key, values in (opening or {}).items():
+        values = np.asarray(values, np.int64)[who]
+        starts[key] = np.where(rows.first_year(), values, 0)
+    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages)
 
 
 class Rows:
