@@ -24,12 +24,15 @@ def _name(p: Path) -> str:
 
 def test_chunks_are_cut_between_members():
     # members 0 0 0 | 1 1 | 2 | 3 3 3 3 (rows 0–9), chunks of about 3 claims: the rows wanted are 3, 6 and 9;
-    # each cut moves to the first claim of the member holding the row, or the next member's: rows 3 and 6;
-    # row 9 is inside member 3, which started at row 6 and runs to the end, so no cut there
+    # each cut moves back to the first claim of the member holding the row: row 3 (member 1 starts there),
+    # row 6 (member 3 starts there) and row 6 again for row 9 (inside member 3): cuts at 3 and 6
     who = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
     assert _cuts(who, 3).tolist() == [0, 3, 6, 10]
-    # a member with more claims than a chunk is not split: rows 2 and 4 are inside member 0 (rows 0–4)
-    assert _cuts(np.array([0, 0, 0, 0, 0, 1]), 2).tolist() == [0, 5, 6]
+    # a member with more claims than a chunk is not split: rows 2 and 4 are inside member 0 (rows 0–4), which
+    # starts at row 0: no cut, one chunk of all six claims
+    assert _cuts(np.array([0, 0, 0, 0, 0, 1]), 2).tolist() == [0, 6]
+    # rows 2 and 4 of 0 0 1 1 1 2: member 1 starts at 2, row 4 is inside member 1: one cut, at row 2
+    assert _cuts(np.array([0, 0, 1, 1, 1, 2]), 2).tolist() == [0, 2, 6]
     # no chunking, or fewer claims than a chunk: one chunk
     assert _cuts(who, None).tolist() == [0, 10]
     assert _cuts(who, 10).tolist() == [0, 10]

@@ -116,7 +116,7 @@ class Wave:
             self.grp = self.grp()
         return self.grp
 
-    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None) -> np.ndarray:
+    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
         the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
         group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
@@ -139,7 +139,8 @@ class Wave:
             out -= np.take(offset, gid)
         if not inclusive:
             out -= x
-        if _largest(x) * len(x) > LIMIT:  # rarely: a group's sum could leave the exact range
+        if (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a group's sum
+            # could leave the exact range (``nonneg``: x ≥ 0 on every row not refused)
             f = x.astype(np.float64)
             if len(starts) > 1:
                 f[starts[1:]] -= np.add.reduceat(x.astype(np.float64), starts)[:-1]
@@ -191,6 +192,7 @@ def _above(a, bound) -> bool:
 
 
 NONE = np.int64(0)  # an accumulator's opening value when none is given (0 for every member)
+NOWHERE = np.bool_(False)  # a condition that holds on no row (it broadcasts; testing it reads no column)
 
 
 def _plus(opening, running: np.ndarray) -> np.ndarray:
@@ -224,9 +226,10 @@ def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
     return a * b
 
 
-def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
-    """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    if _below(num, 0):
+def round_div(num: np.ndarray, den, mode: str, nonneg: bool = False) -> np.ndarray:
+    """num / den rounded to an integer the way Decimal's quantize rounds (den > 0); ``nonneg``: num ≥ 0 is
+    known (no test)."""
+    if not nonneg and _below(num, 0):
         negative = num < 0
         mag = np.abs(num)
     else:
@@ -340,18 +343,18 @@ class Compiler:
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
         if isinstance(e, c.And):
-            fs = [self.expr(x) for x in e.operands]
+            fs = [self.expr(x) for x in _operands(e, c.And)]  # (a and b) and c: one closure over a, b, c
 
             def and_fn(w, m):  # true only inside the mask
                 result = m
                 for f in fs:  # each operand is evaluated only where the ones before it held
                     if not result.any():  # false wherever it matters: the rest is not evaluated
-                        return result
+                        return NOWHERE
                     result = result & f(w, result)
                 return result
             return V(and_fn, None, e.node)
         if isinstance(e, c.Or):
-            fs = [self.expr(x) for x in e.operands]
+            fs = [self.expr(x) for x in _operands(e, c.Or)]
 
             def or_fn(w, m):  # true only inside the mask
                 result = np.zeros(w.n, bool)
@@ -546,6 +549,15 @@ class Compiler:
         return V(highest_fn, scale, e.node)
 
 
+def _operands(e, kind) -> list:
+    """The operands of nested ``and`` (or ``or``), in order: lowering writes ``a and b and c`` as
+    ``(a and b) and c``; evaluated as one, each operand's mask test is made once."""
+    out = []
+    for x in e.operands:
+        out.extend(_operands(x, kind) if isinstance(x, kind) else [x])
+    return out
+
+
 def month_start(days: np.ndarray) -> np.ndarray:
     d = days.astype("datetime64[D]")
     return d.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
@@ -648,7 +660,9 @@ def settle_applies(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
 
 def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     for exclusion in f.exclusions:  # the first that holds stops the fund
-        active = active & ~(exclusion(w, active) & active)
+        hit = exclusion(w, active)
+        if hit.any():
+            active = active & ~hit
     return active
 
 
@@ -683,18 +697,27 @@ def settle_cost_cap(f: VFund, w: Wave, active, a0, start, end) -> tuple[np.ndarr
         value = amount(w, active)
         point = a0 + value if cap.per == "claim" else value
         end = np.maximum(start, np.minimum(end, point))
-    return end, (full_end - end) if f.cost_caps else np.zeros(w.n, np.int64)
+    return end, (full_end - end) if f.cost_caps else NONE
 
 
-def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.ndarray, int, tuple | None]]:
+    """(kind, where it holds, amount, its scale, the range of the amount where it holds or None)."""
     out = []
     for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
-        out.append((kind, on, amount(w, active), amount.scale))
+        out.append((kind, on, amount(w, active), amount.scale, None))
     if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
         scale = max(a[3] for a in out)
-        bonus = sum(rescale(amount, scale - ascale) * on for _, on, amount, ascale in out)
-        out = [("points", True, bonus, scale)]
+        bonus, low, high = None, 0, 0
+        for _, on, amount, ascale, _r in out:
+            term = rescale(amount, scale - ascale) * on
+            bonus = term if bonus is None else bonus + term
+            if low is not None and not np.ndim(amount):  # a constant amount: the bonus is within [0, it] (or
+                a = int(amount) * 10 ** (scale - ascale)  # [it, 0]) on every row, known without a reduction
+                low, high = low + min(0, a), high + max(0, a)
+            else:
+                low = high = None
+        out = [("points", True, bonus, scale, None if low is None else (low, high))]
     return out
 
 
@@ -703,16 +726,25 @@ def adjusted(f: VFund, w: Wave, active, rate: np.ndarray, scale: int, adjust, no
     ``active`` may be a function giving the rows (made only when they are needed)."""
     def rows():
         return active() if callable(active) else active
-    for kind, on, amount, ascale in adjust:
+    known = None if np.ndim(rate) else (int(rate), int(rate))  # the rate's range when known without a reduction
+    for kind, on, amount, ascale, bounds in adjust:
         if kind == "points":
             target = max(scale, ascale)
             rate = rescale(rate, target - scale) + (rescale(amount, target - ascale) if on is True else
                                                     rescale(amount, target - ascale) * on)
+            if known is not None and bounds is not None and on is True:
+                up, by = 10 ** (target - scale), 10 ** (target - ascale)
+                known = (known[0] * up + bounds[0] * by, known[1] * up + bounds[1] * by)
+            else:
+                known = None
             scale = target
         else:  # relative: rate × (1 + amount), on the rows where it holds
             one = 10 ** ascale
             rate = multiply(w, rows(), rate, np.where(on, one + amount, one), node)
             scale += ascale
+            known = None
+    if known is not None and 0 <= known[0] and known[1] <= 10 ** scale:  # a constant rate ± constant points
+        return rate, scale
     if _below(rate, 0) or _above(rate, 10 ** scale):  # two reductions; the rows only when some is outside
         outside = rows() & ((rate < 0) | (rate > 10 ** scale))
         w.fail(outside, f"fund '{f.name}' would pay at a rate outside 0%–100% ({_where(node)})")
@@ -730,9 +762,14 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
     shift = 0 if f.plan.pay.on else a0  # bands without 'on' start at the claim's own zero
     pieces = []
     for lower, upper, rate_expr, band in f.bands:
+        # the part of [start, end] inside [lo, hi]: both ends clipped to the band, one pass each (equal to
+        # max(0, min(end, hi) − max(start, lo)) as start ≤ end; rows where it is not are refused or inactive)
         lo = lower + shift
-        top = end if upper is None else np.minimum(end, upper + shift)
-        part = np.maximum(0, top - np.maximum(start, lo))
+        if upper is None:
+            part = np.maximum(end, lo) - np.maximum(start, lo)
+        else:
+            hi = upper + shift
+            part = np.clip(end, lo, hi) - np.clip(start, lo, hi)
         # the rate is asked for where the band holds part of the claim (a part outside it is 0: its rate there
         # is never used); a constant rate needs no mask
         if rate_expr.const:
@@ -755,7 +792,7 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     above_cap at scale M). ``years=False``: as if the fund had no yearly cap (what it would pay)."""
     caps = f.payment_caps if years else tuple(c for c in f.payment_caps if c[0].per != "year")
     if not caps:
-        return raw, None, np.zeros(w.n, np.int64)
+        return raw, None, NONE
     room = None
     for cap, amount in caps:
         value = amount(w, active)
@@ -767,7 +804,7 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     room_r = rescale(room, R, w, active, f.plan.node)
     limited = active & (raw > room_r)
     paid = np.where(limited, room_r, raw)
-    above = above_cap(f, w, limited, room_r, pieces, rounding) if years else np.zeros(w.n, np.int64)
+    above = above_cap(f, w, limited, room_r, pieces, rounding) if years else NONE
     return paid, room, above
 
 
@@ -792,19 +829,21 @@ def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarra
             den = np.where(splits, np.maximum(rate, 1), den)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
         total = multiply(w, some, beyond, den, f.plan.node) + num
-        above[rows] = rounding(total, den, 0)  # total / den is already in units of the money scale
+        above[rows] = rounding(total, den, 0, True)  # total / den is already in units of the money scale (≥ 0)
     return above
 
 
-def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding) -> np.ndarray:
+def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding,
+                    nonneg: bool = False) -> np.ndarray:
     """The declared rounding; where it would carry the payment above a payment cap's room or the base,
-    the largest amount on the grid within that limit (docs/arithmetic.md)."""
-    rounded = rounding(paid_raw, 1, R)
+    the largest amount on the grid within that limit (docs/arithmetic.md). ``nonneg``: the raw payment is
+    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%)."""
+    rounded = rounding(paid_raw, 1, R, nonneg)
     limit = base if room is None else np.minimum(room, base)
     over = rounded > limit
     if over.any():
         rounded = np.where(over, rounding.within(limit), rounded)
-    if _below(rounded, 0):  # (the clamp above keeps it within the room and the base)
+    if not nonneg and _below(rounded, 0):  # (the clamp above keeps it within the room and the base)
         bad = active & (rounded < 0)
         w.fail(bad, f"fund '{f.name}' would pay outside 0 to what it may pay ({_where(f.plan.node)})")
     return rounded
@@ -825,8 +864,8 @@ class Rounding:
     quantum: int  # in units of the money scale
     node: object
 
-    def __call__(self, num: np.ndarray, den, R: int) -> np.ndarray:
-        q = round_div(num, den * (10 ** R) * self.quantum, self.mode)
+    def __call__(self, num: np.ndarray, den, R: int, nonneg: bool = False) -> np.ndarray:
+        q = round_div(num, den * (10 ** R) * self.quantum, self.mode, nonneg)
         return q * self.quantum if self.quantum != 1 else q
 
     def within(self, limit: np.ndarray) -> np.ndarray:
@@ -850,7 +889,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         return out
     opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
     if count * 2 >= w.n:
-        got, done = settle_payment(f, w, active, rounding, running)
+        got, done = settle_payment(f, w, active, rounding, running, everyone=count == w.n)
         out.update(got)
         if running:
             for acc in f.plan.accumulates:
@@ -860,7 +899,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     else:
         rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
         part = w.subset(rows)
-        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running)
+        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running, everyone=True)
         for k, v in paid.items():
             column = np.zeros(w.n, v.dtype)
             column[rows] = v
@@ -873,11 +912,13 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
-            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator],
+                                           w.running(out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost"))
     return out
 
 
-def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False):
+def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False,
+                   everyone: bool | None = None):
     """From the base to the accumulators, on the rows where the fund applies: the fund's outputs (those
     read: ``f.outputs``), and (``running``) the accumulators it has brought to their values after each claim.
 
@@ -885,13 +926,18 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     before each claim: the cost axis a0 as the running sum of bases; the deductible used and the payments
     under a yearly cap as clipped running sums (``min(opening + Σ before, max(opening, cap))``: exact
     because what the fund would take or pay without the cap does not depend on the running total, and
-    the room is on the rounding grid)."""
+    the room is on the rounding grid).
+
+    Amounts known to be ≥ 0 on every row not refused (a base, once the negative ones are refused; a band's
+    part; a rate checked to be within 0–100%) are not tested again: the range checks that refuse int64
+    overflow read one bound (``part.max()``, not ``max`` and ``min`` of both factors)."""
     base = settle_base(f, w, active)
-    everyone = bool(active.all())
+    if everyone is None:
+        everyone = bool(active.all())
     counted = base if everyone else base * active  # what the cost accumulator adds
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
-        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node))
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True))
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
     taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
@@ -907,33 +953,42 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     R = max(p[2] for p in pieces)
     raw = None
     aligned = []
+    flat = isinstance(pay, ops.Flat)  # (a flat amount may be negative: it is refused after rounding)
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
-        product = multiply(w, active, part, rate, f.plan.node)
+        if flat or not np.ndim(part):
+            product = multiply(w, active, part, rate, f.plan.node)
+        else:  # the rate is within 0–10^R (checked by adjusted) and the part ≥ 0: one bound of one factor
+            peak = int(part.max()) if len(part) else 0
+            product = multiply(w, active, part, rate, f.plan.node) if peak * 10 ** R > LIMIT else part * rate
         raw = product if raw is None else raw + product
     if running and f.year_cap is not None:
         # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
         # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
         would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
-        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding) * active
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat)
+        if not everyone:
+            would = would * active
         acc = f.plan.payments_acc
         opening = w.acc[acc]
-        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node)),
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat)),
                             np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
         paid = np.minimum(would, room)
         if would_room is not None:
             room = np.minimum(room, would_room)
-        room_r = rescale(room, R, w, active, f.plan.node)
-        above = above_cap(f, w, active & (raw > room_r), room_r, aligned, rounding) if "above_cap" in f.outputs \
+        # 0 ≤ room ≤ the yearly cap: × 10^R cannot leave the exact range when the cap × 10^R does not
+        room_r = room * 10 ** R if f.year_cap * 10 ** R <= LIMIT else rescale(room, R, w, active, f.plan.node)
+        above = above_cap(f, w, (raw > room_r) if everyone else active & (raw > room_r), room_r, aligned,
+                          rounding) if "above_cap" in f.outputs \
             else None
         w.acc[acc] = before + paid
         accumulated = {acc}
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
-        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding)
+        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat)
         accumulated = set()
     if not running:
         settle_accumulate(f, w, active, base, taken, paid)
@@ -1321,10 +1376,8 @@ def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
     if chunk is None or n <= chunk:
         return np.array([0, n])
     wanted = np.arange(chunk, n, chunk)
-    # the first claim of the member of each wanted row's successor: the row where that member starts
-    firsts = np.flatnonzero(np.r_[True, who[1:] != who[:-1]])
-    at = np.searchsorted(firsts, wanted)
-    return np.unique(np.r_[0, firsts[at[at < len(firsts)]], n])
+    # members are in order (``who`` does not decrease): the first claim of the member holding each wanted row
+    return np.unique(np.r_[0, np.searchsorted(who, who[wanted]), n])
 
 
 def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
@@ -1477,7 +1530,9 @@ def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
                 w.member = w.member | {field: replaced}
     active = everyone
     for exclusion in layer.exclusions:
-        active = active & ~(exclusion(w, active) & active)
+        hit = exclusion(w, active)
+        if hit.any():  # (most claims meet no exclusion: one reduction, no new mask)
+            active = active & ~hit
     return active
 
 
