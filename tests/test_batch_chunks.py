@@ -13,7 +13,9 @@ from conftest import ROOT, VECTOR_RULEBOOKS
 from medrules.batch.columns import encode_records
 from medrules.batch.differential import differences
 from medrules.batch.generate import random_members
-from medrules.batch.vector import _cuts, compile_vector, settle_columns
+from medrules.batch.columns import Table
+from medrules.batch.vector import (CHUNK, Wave, _cuts, _in_order, _multiply_rows, chunk_for, compile_vector,
+                                     settle_columns, with_paths)
 
 QUZHOU = ROOT / "rulebooks" / "quzhou" / "employee-2012.mr"
 
@@ -99,3 +101,31 @@ def test_a_refused_member_in_one_chunk_holds_back_only_its_own_claims():
         ok = who != bad_member
         for k in whole.funds:
             assert np.array_equal(whole.funds[k][ok], part.funds[k][ok])
+
+
+def test_chunks_by_default_only_when_every_fund_takes_running_sums():
+    # waves repeat a Python loop over each member's k-th claim in every chunk: all claims at once there
+    quzhou = compile_vector(medrules.load(QUZHOU, readings={"cap_axis": "payments"}))
+    assert chunk_for(quzhou) == CHUNK == 32_768
+    assert chunk_for(with_paths(quzhou, "waves")) is None
+    assert chunk_for(with_paths(quzhou, "layer waves")) is None
+    pingyang = compile_vector(medrules.load(ROOT / "rulebooks" / "pingyang" / "residents-2019.mr"))
+    assert chunk_for(pingyang) is None  # its inpatient fund waves
+
+
+def test_claims_in_order_are_told_from_claims_out_of_order_a_slice_at_a_time():
+    # (member, day) pairs; slices of 2 rows overlapping by one, so a decrease across a slice's edge is seen
+    member = np.array([0, 0, 1, 1, 1, 2])
+    day = np.array([5, 7, 1, 1, 9, 3])
+    assert _in_order(member, day, 0, step=2)
+    assert not _in_order(member, np.array([5, 7, 1, 9, 2, 3]), 0, step=2)  # day 9 then 2 within member 1 (rows 3, 4)
+    assert not _in_order(np.array([0, 1, 0]), np.array([1, 1, 1]), 0, step=2)  # member 1 before member 0
+
+
+def test_a_product_too_large_on_a_subset_refuses_that_row_of_the_wave():
+    # rows 1 and 3 of a wave of 5: 2^40 × 2^30 = 2^70 is beyond 2^62 (row 1); 3 × 1 is not (row 3)
+    w = Wave(5, Table({}, {}), Table({}, {}), {}, [])
+    got = _multiply_rows(w, np.array([1, 3]), np.array([2 ** 40, 3], np.int64), np.array([2 ** 30, 1], np.int64), None)
+    assert got[1] == 3
+    assert w.error.tolist() == [0, 1, 0, 0, 0]
+    assert w.messages == ["an amount is too large for exact arithmetic at the rulebook"]

@@ -12,7 +12,7 @@ import numpy as np
 
 import medrules
 from medrules.batch.columns import encode_records
-from medrules.batch.vector import CHUNK, compile_vector, settle_columns, with_paths
+from medrules.batch.vector import AUTO, compile_vector, settle_columns, with_paths
 from medrules.diagnostics import MedrulesError
 from medrules.evaluate import Program
 from medrules.facts import Claim, Facts
@@ -28,7 +28,7 @@ def as_facts(member: dict, claims: list[dict]) -> Facts:
 
 
 def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None,
-                  chunk: int | None = CHUNK):
+                  chunk: int | None | str = AUTO):
     """``path``: force the fallback (``"waves"``: every fund; ``"layer waves"``: every layer), else the paths
     chosen at load; ``chunk``: claims settled together (``settle_columns``)."""
     vp = compile_vector(program)
@@ -42,7 +42,7 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path
 
 
 def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20,
-                path: str | None = None, chunk: int | None = CHUNK) -> list[str]:
+                path: str | None = None, chunk: int | None | str = AUTO) -> list[str]:
     _, result = settle_vector(program, members, path, chunk)
 
     def yuan(x) -> Decimal:

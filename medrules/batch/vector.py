@@ -128,14 +128,14 @@ class Wave:
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp) - 1)
-        starts, gid = self._starts  # where each group starts; each row's group (0, 1, …)
+            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp))
+        starts, gid = self._starts  # where each group starts; each row's group (1, 2, …)
         x = np.broadcast_to(x, (self.n,))
         out = np.cumsum(x, dtype=np.int64)
         if len(starts):
-            offset = np.empty(len(starts), np.int64)
-            offset[0] = 0
-            offset[1:] = out[starts[1:] - 1]
+            offset = np.empty(len(starts) + 1, np.int64)  # the sum before each group's first row, by group number
+            offset[:2] = 0
+            offset[2:] = out[starts[1:] - 1]
             out -= np.take(offset, gid)
         if not inclusive:
             out -= x
@@ -818,19 +818,30 @@ def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarra
         beyond = np.zeros(len(rows), np.int64)  # whole pieces above the cap (scale M)
         num = np.zeros(len(rows), np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
         den = np.ones(len(rows), np.int64)
-        some = limited[rows]
         for part, rate, _scale in pieces:
             part, rate = part[rows], (rate[rows] if np.ndim(rate) else rate)
             exhausted = left <= 0
             beyond += np.where(exhausted, part, 0)
-            amount = multiply(w, some, part, rate, f.plan.node)
+            amount = _multiply_rows(w, rows, part, rate, f.plan.node)
             splits = ~exhausted & (amount > left)
             num = np.where(splits, amount - left, num)
             den = np.where(splits, np.maximum(rate, 1), den)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-        total = multiply(w, some, beyond, den, f.plan.node) + num
+        total = _multiply_rows(w, rows, beyond, den, f.plan.node) + num
         above[rows] = rounding(total, den, 0, True)  # total / den is already in units of the money scale (≥ 0)
     return above
+
+
+def _multiply_rows(w: Wave, rows: np.ndarray, a: np.ndarray, b, node) -> np.ndarray:
+    """a × b for the wave's rows ``rows`` (a and b: those rows' values), refusing those rows' products beyond
+    int64's safe range."""
+    if _largest(a) * _largest(b) > LIMIT:  # rarely: check row by row
+        bad = np.abs(np.asarray(a, np.float64) * np.asarray(b, np.float64)) > LIMIT
+        if bad.any():
+            mask = np.zeros(w.n, bool)
+            mask[rows[bad]] = True
+            w.fail(mask, f"an amount is too large for exact arithmetic at {_where(node)}")
+    return a * b
 
 
 def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding,
@@ -1285,24 +1296,33 @@ def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
         return days.copy()
     lo, hi = int(days.min()), int(days.max())
     if hi - lo < 100_000:  # a table over the days in range: no sort
-        unique, inverse = np.arange(lo, hi + 1), days - lo
-    else:
-        unique, inverse = np.unique(days, return_inverse=True)
+        table = _year_table(np.arange(lo, hi + 1), starts)
+        if table[0] == table[-1]:  # every claim in one benefit year: one value (a view), no column to compare
+            return np.broadcast_to(np.int64(table[0]), days.shape)
+        return table[days - lo]
+    unique, inverse = np.unique(days, return_inverse=True)
+    return _year_table(unique, starts)[inverse.reshape(-1)]
+
+
+def _year_table(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
+    """The first day of the benefit year of each of these (few, distinct, increasing) days."""
     month, dom = starts
-    d = unique.astype("datetime64[D]")
+    d = days.astype("datetime64[D]")
     years = d.astype("datetime64[Y]").astype(np.int64) + 1970
 
     def start_in(y):
         return ((y - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]") + (dom - 1)
     this, prev = start_in(years), start_in(years - 1)
-    return np.where(d < this, prev, this).astype(np.int64)[inverse.reshape(-1)]
+    return np.where(d < this, prev, this).astype(np.int64)
 
 
-CHUNK = 1 << 14  # claims settled together: whole members, ~16k claims (each column 128 KB: the work stays in cache)
+CHUNK = 1 << 15  # claims settled together: whole members, ~32k claims (a column 256 KB: the work stays in cache)
+AUTO = "auto"  # chunks of CHUNK claims when every fund takes running sums; else all at once (waves: a Python
+# loop over each member's k-th claim, repeated in every chunk, costs more than the cache saves)
 
 
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
-                   opening: dict[str, np.ndarray] | None = None, chunk: int | None = CHUNK) -> Result:
+                   opening: dict[str, np.ndarray] | None = None, chunk: int | None | str = AUTO) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
     accumulators, per member, for the year of the member's first claim.
@@ -1312,23 +1332,26 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     waves path is settled wave by wave: wave k is the k-th claim of every member that has one.
 
     A member's claims depend on no other member's, so the sorted claims are settled in chunks of about
-    ``chunk`` claims cut between members (None: all at once): each column of a chunk is small enough to
-    stay in the processor's cache from one array operation to the next, where a column of 10^6 claims goes
-    to memory and back on every operation (docs/performance.md). The results are the same."""
+    ``chunk`` claims cut between members (None: all at once; ``"auto"``: :data:`CHUNK` when no fund or layer
+    of the program takes waves, else all at once): each column of a chunk is small enough to stay in the
+    processor's cache from one array operation to the next, where a column of 10^6 claims goes to memory and
+    back on every operation (docs/performance.md). The results are the same."""
+    if chunk == AUTO:
+        chunk = chunk_for(vp)
     n_claims = len(member_of)
     member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
     order = None  # None: the claims come in (member, date) order already (checked: no sort, no gathers)
-    if n_claims and dates.max() - dates.min() < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
-        key = member_of << 32 | (dates - dates.min())
-        if not (key[1:] >= key[:-1]).all():
-            order = np.argsort(key, kind="stable")
+    first_day = dates.min() if n_claims else 0
+    if n_claims and dates.max() - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
+        if not _in_order(member_of, dates, first_day):
+            order = np.argsort(member_of << 32 | (dates - first_day), kind="stable")
     elif n_claims > 1 and not ((member_of[1:] > member_of[:-1]) |
                                ((member_of[1:] == member_of[:-1]) & (dates[1:] >= dates[:-1]))).all():
         order = np.lexsort((np.arange(n_claims), dates, member_of))
     year = benefit_year_start(dates, vp.year_starts)
     who = member_of if order is None else member_of[order]
-    year_sorted = year if order is None else year[order]
+    year_sorted = year if order is None or year.strides == (0,) else year[order]
     claim_cols = _only(claims, "claim", vp.reads)
     member_cols = _only(members, "member", vp.reads)
     messages: list[str] = []
@@ -1370,6 +1393,24 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
                   None if recoverable is None else recoverable[back])
 
 
+def chunk_for(vp: VectorProgram) -> int | None:
+    """The chunk size ``settle_columns`` takes by default: :data:`CHUNK` claims when every fund of every layer
+    settles by running sums, else None (all claims at once)."""
+    return CHUNK if all(not y.waves and all(f.running for f in y.funds) for y in vp.layers) else None
+
+
+def _in_order(member_of: np.ndarray, dates: np.ndarray, first_day, step: int = 1 << 16) -> bool:
+    """The claims come sorted by (member, date) (members and days below 2^31): the key member·2^32 + day does
+    not decrease; tested a slice at a time (overlapping by one row), so that no key column is written."""
+    for i in range(0, len(member_of), step):
+        j = min(i + step + 1, len(member_of))
+        key = member_of[i:j] << 32
+        key |= dates[i:j] - first_day
+        if not (key[1:] >= key[:-1]).all():
+            return False
+    return True
+
+
 def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
     """Where the chunks of about ``chunk`` claims start (and the end): at a member's first claim."""
     n = len(who)
@@ -1389,7 +1430,8 @@ def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
         if value is not None and (have is None or have[0] == value):
             joined[key] = (value, column.dtype)
             return
-        whole = np.zeros(n, column.dtype) if have is None or have[0] == 0 else np.full(n, have[0], column.dtype)
+        whole = np.empty(n, column.dtype)  # (every later chunk writes its rows: only the rows before are filled)
+        whole[:a] = 0 if have is None else have[0]
         joined[key] = have = whole
     have[a:b] = column
 
@@ -1419,15 +1461,17 @@ class Rows:
         self.new_member = np.empty(n, bool)
         self.new_member[:1] = True
         np.not_equal(who[1:], who[:-1], out=self.new_member[1:])
-        self.new_group = self.new_member.copy()  # a new member or a new benefit year: accumulators restart
-        self.new_group[1:] |= year[1:] != year[:-1]
+        self.new_group = self.new_member  # a new member or a new benefit year: accumulators restart
+        if year.strides != (0,):  # (one benefit year for all claims: a new member only)
+            self.new_group = self.new_member.copy()
+            self.new_group[1:] |= year[1:] != year[:-1]
         self.starts = np.flatnonzero(self.new_group)  # where each (member, benefit year) group starts
         self._waves = self._gid = None
 
     def group_ids(self) -> np.ndarray:
-        """Each claim's (member, benefit year) group, numbered in order from 0."""
+        """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = np.cumsum(self.new_group, dtype=np.intp) - 1
+            self._gid = np.cumsum(self.new_group, dtype=np.intp)
         return self._gid
 
     def index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1540,14 +1584,17 @@ def settle_layer(layer: VLayer, w: Wave, rows: Rows):
     """One layer on all claims: each fund on its path. Returns (paid per fund, the layer's paid, total)."""
     active = _treat_and_exclude(layer, w)
     paid = {}
-    layer_paid = np.zeros(w.n, np.int64)
+    layer_paid = None
     for f in layer.funds:
         if f.running:
             out = settle_fund(f, w, active, layer.rounding, running=True)
         else:
             out = _fund_in_waves(f, w, active, layer.rounding, rows)
         paid[f.name] = out["paid"]
-        layer_paid += out["paid"]
+        if out["paid"] is not out["base"]:  # (zero_outputs: a fund that applied to none of these claims)
+            layer_paid = out["paid"] if layer_paid is None else layer_paid + out["paid"]
+    if layer_paid is None:
+        layer_paid = np.zeros(w.n, np.int64)
     return paid, layer_paid, layer.total(w, np.ones(w.n, bool))
 
 
