@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import medrules
 from conftest import ROOT, VECTOR_RULEBOOKS
@@ -54,6 +56,20 @@ def _columns(program, members):
     who = np.array([i for i, (_, cs) in enumerate(members) for _ in cs], np.int64)
     return who, encode_records(program.checked, "claim", claims), encode_records(program.checked, "member",
                                                                                   [m for m, _ in members])
+
+
+_PAYMENTS: list = []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2 ** 32 - 1), size=st.integers(1, 15), claims=st.integers(1, 30),
+       chunk=st.integers(1, 60))
+def test_any_chunk_size_equals_the_scalar_backend_under_quzhous_payments_reading(seed, size, claims, chunk):
+    # yearly payment caps of 160,000 and 250,000 reached often (clipped running sums), any cut between members
+    if not _PAYMENTS:
+        _PAYMENTS.append(medrules.load(QUZHOU, readings={"cap_axis": "payments"}))
+    members = random_members(_PAYMENTS[0].checked, size, seed=seed, max_claims=claims)
+    assert differences(_PAYMENTS[0], members, chunk=chunk) == []
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 64])
