@@ -104,10 +104,15 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
         try:
             return _settle(program, facts, trace, in_force_only)
         except (ArithmeticError, ValueError, RecursionError) as exc:  # the boundary (trust): never a traceback
-            raise MedrulesError(error(
-                "arithmetic", f"these facts take the arithmetic or the calendar out of range "
-                f"({type(exc).__name__}: {str(exc)[:80]})", Span(facts.file, 1, 1),
-                "check the amounts and dates in the facts file against the rulebook's parameters")) from None
+            raise out_of_range(exc, facts.file) from None
+
+
+def out_of_range(exc: Exception, file: str) -> MedrulesError:
+    """An arithmetic or calendar failure while settling, as the error a user reads (at the facts file)."""
+    return MedrulesError(error(
+        "arithmetic", f"these facts take the arithmetic or the calendar out of range "
+        f"({type(exc).__name__}: {str(exc)[:80]})", Span(file, 1, 1),
+        "check the amounts and dates in the facts file against the rulebook's parameters"))
 
 
 def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = True) -> Settlement:
@@ -126,10 +131,17 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
     claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
         check_effective(program, claims)
+    return Settlement(program.checked.id, facts.member_id, tuple(settled_claims(program, facts, claims, trace)))
+
+
+def settled_claims(program: Program, facts: Facts, claims, trace: bool = False):
+    """Each claim's result, in turn, as it is settled (``claims``: an iterable in date order; ``facts``: the
+    member, its opening values and histories). Under :data:`CONTEXT`, as :func:`settle` runs it."""
+    top = program.plan.top
+    dated_by = top.dated_by
     layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
     envs = [Env(facts.member, {}, trace, facts.histories) for _ in layers]
     opening = split_opening(program, facts.opening)
-    results = []
     year = label = None
     for number, claim in enumerate(claims):
         day = claim.values[dated_by]
@@ -185,10 +197,9 @@ def _settle(program: Program, facts: Facts, trace: bool, in_force_only: bool = T
             for layer, env in zip(layers, envs):
                 prefix = layer.plan.prefix
                 accumulators |= {f"{prefix}.{k}": v for k, v in env.acc.items()} if prefix else env.acc
-        results.append(ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
-                                   tuple(steps) if steps is not None else None,
-                                   paid if recovered_by is not None else ZERO, recovered_by))
-    return Settlement(program.checked.id, facts.member_id, tuple(results))
+        yield ClaimResult(claim, day, label, tuple(funds), total, member, accumulators,
+                          tuple(steps) if steps is not None else None,
+                          paid if recovered_by is not None else ZERO, recovered_by)
 
 
 def settle_recover(layer: CompiledLayer, env: Env, paid: Decimal, steps: list | None):
