@@ -43,7 +43,7 @@ def streamed(facts: Path) -> bool:
 
 def run_streamed(s, program, path: Path, as_json: bool, lang: str, out) -> None:
     from medrules.cmdline import FACTS_SUFFIX
-    from medrules.evaluate import Settlement, settle
+    from medrules.evaluate import settle
     from medrules.factstream import open_facts, scan
     name = str(path)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -102,8 +101,8 @@ def test_every_rulebook_generated_claims_the_same_streamed(rulebook, tmp_path, m
 
 
 def test_recoverable_column_from_the_claim_that_has_one(tmp_path, monkeypatch):
-    """Quzhou residents 2020 (衢医保联发〔2020〕13号 三): the fund pays first what a third party refuses to pay, and
-    the table has a 'recoverable' column only when some claim is; streamed, the same table either way."""
+    """Quzhou residents 2020 (衢医保联发〔2020〕13号 三): the fund pays first what a third party refuses to pay,
+    and the table has a 'recoverable' column only when some claim is; streamed, the same table either way."""
     program = medrules.load(QZ_RESIDENTS)
     doc = generated(program, 40, seed=2)
     for c in doc["claims"]:

@@ -213,7 +213,8 @@ def _fund(draw, index: int) -> str:
         clauses.append(f"cap payments at f{index - 1}.paid + 1 yuan per claim")
     if draw(st.integers(0, 3)) == 0:  # a declared cliff (round 2), with its own quote or, hostile, without
         quote = pick(draw, (' cites S at "一" "超过限额的不予支付"',), ("",))
-        clauses.append(f'cliff when {draw(st.sampled_from(_CONDS + _HISTORY_CONDS))} because "断崖" | "a cliff"{quote}')
+        cond = draw(st.sampled_from(_CONDS + _HISTORY_CONDS))
+        clauses.append(f'cliff when {cond} because "断崖" | "a cliff"{quote}')
     body = "\n".join("  " + c for c in accs + clauses)
     return f'fund {name} cites S "第{index + 1}条" {{\n{body}\n}}', [a.split()[-1] for a in accs]
 
