@@ -3,8 +3,9 @@
 * A facts file (one member, docs/facts.md) is read without a parse tree (:mod:`medrules.jsonfile`),
   settled untraced, and printed in pieces: the table is laid out once for all its rows (the same widths
   as one rich table) and rendered ``CHUNK`` rows at a time; ``--json`` writes the same document as
-  ``json.dumps(settlement_json(…), indent=2)``, one claim at a time. At most
-  :data:`medrules.facts.MAX_CLAIMS` claims: a larger file is refused, located, pointing to ``medrules settle``.
+  ``json.dumps(settlement_json(…), indent=2)``, one claim at a time. A file larger than
+  :data:`medrules.runstream.STREAM_BYTES` is read a claim at a time instead (:mod:`medrules.runstream`: the same
+  output, in memory flat in the number of claims).
 * A JSON Lines file (``.jsonl``): one facts document (one member) per line, read, settled and printed
   member by member, so memory is that of the largest member whatever the number of members. Text: one
   table per member; ``--json``: one compact settlement document per line (JSON Lines).
@@ -47,6 +48,10 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out, v
                                   "rulebook that keeps quotas per holder", None,
                                   "for a member's claims in plain sentences: medrules explain RULEBOOK FACTS "
                                   "--view citizen"))
+    from medrules.runstream import run_streamed, streamed
+    if streamed(facts):  # larger than a few thousand claims: read a claim at a time (medrules/runstream.py)
+        run_streamed(s, program, facts, as_json, lang, out)
+        return
     from medrules.evaluate import settle
     result = settle(program, s.facts(facts, program))
     if as_json:
