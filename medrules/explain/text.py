@@ -277,7 +277,11 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
             delta = after - before
             out.append(Text(f"  {title}{'' if citizen else f' ({fund})'}: {f.number(before)} → {f.number(after)} "
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
-        if not d.funds and (citizen or not d.steps):
+        # the scheme a claim is settled under (a membership rulebook) is the citizen's business too
+        moved = [c.after for c in d.steps if c.after is not None and c.after.kind == "insured"] if citizen else []
+        for line in moved:
+            out.append(Hanging(Text("  → "), ((0, Text(line.text)),)))
+        if not d.funds and not moved and (citizen or not d.steps):
             out.append(Text("  " + _("Nothing changes."), style="dim"))
         for sentence in reading_sentences(w, d.claim_id):
             out.append(Hanging(Text("  ≠ ", style="yellow"), ((0, Text(sentence, style="yellow")),)))
