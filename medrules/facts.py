@@ -151,6 +151,27 @@ def facts_for_both(source: SourceFile, old: CheckedRulebook, new: CheckedRuleboo
 
 def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
     problems: list[Diagnostic] = []
+    member, member_id, histories = head_of(doc, checked, problems)
+    top = doc.value
+    claims: list[Claim] = []
+    items = claims_of(doc, checked, problems)
+    if items is not None:
+        seen: dict[str, Span] = {}
+        for i, item in enumerate(items):
+            claim = claim_of(item, i, checked, problems)
+            if claim.id in seen:
+                problems.append(error("facts", f"claim id '{claim.id}' is used twice", item.span,
+                                      related=(("first used here", seen[claim.id]),)))
+            seen[claim.id] = item.span
+            claims.append(claim)
+    opening, opening_spans = opening_of(top, checked, problems)
+    if problems:
+        raise MedrulesError(problems)
+    return Facts(file, member, member_id, tuple(claims), opening, opening_spans, histories)
+
+
+def head_of(doc: Located, checked: CheckedRulebook, problems: list[Diagnostic]) -> tuple[dict, str, dict]:
+    """The member (and its id) and the histories of a facts document, checked, and its top-level keys."""
     if not isinstance(doc.value, dict):
         raise MedrulesError(error("facts", "a facts file is a JSON object with 'member' and 'claims'", doc.span))
     top = doc.value
@@ -166,24 +187,34 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
     else:
         member = _record(top["member"], checked, "member", "member", problems)
         member_id = str(member.get("id", ""))
-    claims: list[Claim] = []
+    return member, member_id, histories
+
+
+def claims_of(doc: Located, checked: CheckedRulebook, problems: list[Diagnostic]) -> list[Located] | None:
+    """The items of the document's 'claims', or None when it has none (said, unless the rulebook states
+    contributions only) or it is not a list (said)."""
+    top = doc.value
     if "claims" not in top:
         if not checked.rulebook.contributions or checked.rulebook.funds:  # contributions only: no claims
             problems.append(error("facts", "the facts file has no 'claims'", doc.span,
                                   "add \"claims\": [ {…}, … ]"))
-    elif not isinstance(top["claims"].value, list):
+        return None
+    if not isinstance(top["claims"].value, list):
         problems.append(error("facts", "'claims' must be a list", top["claims"].span))
-    else:
-        seen: dict[str, Span] = {}
-        for i, item in enumerate(top["claims"].value):
-            values = _record(item, checked, "claim", f"claims[{i}]", problems)
-            cid = str(values.get("id", i + 1))
-            if cid in seen:
-                problems.append(error("facts", f"claim id '{cid}' is used twice", item.span,
-                                      related=(("first used here", seen[cid]),)))
-            seen[cid] = item.span
-            spans = {k: v.span for k, v in item.value.items()} if isinstance(item.value, dict) else {}
-            claims.append(Claim(cid, i, values, item.span, spans))
+        return None
+    return top["claims"].value
+
+
+def claim_of(item: Located, i: int, checked: CheckedRulebook, problems: list[Diagnostic]) -> Claim:
+    """The ``i``-th item of 'claims', checked (its problems added to ``problems``)."""
+    values = _record(item, checked, "claim", f"claims[{i}]", problems)
+    spans = {k: v.span for k, v in item.value.items()} if isinstance(item.value, dict) else {}
+    return Claim(str(values.get("id", i + 1)), i, values, item.span, spans)
+
+
+def opening_of(top: dict[str, Located], checked: CheckedRulebook,
+               problems: list[Diagnostic]) -> tuple[dict[str, Decimal], dict[str, Span]]:
+    """The 'opening' block's accumulator values and their spans (empty when there is none)."""
     opening, opening_spans = {}, {}
     if "opening" in top:
         block = top["opening"]
@@ -201,9 +232,7 @@ def validate(doc: Located, checked: CheckedRulebook, file: str) -> Facts:
                 amount = _convert(v, Type("money"), checked, f"opening.{name}", problems)
                 if amount is not None:
                     opening[name], opening_spans[name] = amount, v.span
-    if problems:
-        raise MedrulesError(problems)
-    return Facts(file, member, member_id, tuple(claims), opening, opening_spans, histories)
+    return opening, opening_spans
 
 
 def _history(block: Located | None, checked: CheckedRulebook, kind: str, key: str,

@@ -45,8 +45,9 @@ _WORDS = {"true": True, "false": False, "null": None}
 
 
 class _Syntax(Exception):
-    def __init__(self, offset: int):
+    def __init__(self, offset: int, at_end: bool = False):
         self.offset = offset
+        self.at_end = at_end  # the text ended in the middle of a value: it may go on (one_value)
 
 
 def read_located(source: SourceFile, max_depth: int = MAX_DEPTH, max_items: int | None = None,
@@ -101,23 +102,29 @@ def _string(raw: str, at: Span, file: str, problems: list[Diagnostic]) -> str:
     return text
 
 
-def _read(text: str, span, problems, max_depth: int, file: str, place, max_items, too_many) -> Located:
-    """The iterative reader. The stack holds open containers: [start, '{' or '[', items, keys, key, key span]."""
+def _read(text: str, span, problems, max_depth: int, file: str, place, max_items, too_many,
+          pos: int = 0, one_value: bool = False, outer: int = 0):
+    """The iterative reader. The stack holds open containers: [start, '{' or '[', items, keys, key, key span].
+
+    ``one_value``: read one value from ``pos`` and return it with the offset after it (the rest of the text is
+    not read; :mod:`medrules.factstream` reads a file a value at a time), ``outer`` containers already open."""
     match = _TOKEN.match
-    pos, last = 0, -1  # last: where the last token started (an early end is reported there)
+    last = -1  # where the last token started (an early end is reported there)
     result: Located | None = None
     stack: list[list] = []
     expect = "value"  # value | value_or_close | key | key_or_close | colon | comma_or_close | end
     while True:
         m = match(text, pos)
         if m is None:  # no token starts here: the first character that is not whitespace
-            raise _Syntax(len(text) - len(text[pos:].lstrip(" \t\f\r\n")))
+            at = len(text) - len(text[pos:].lstrip(" \t\f\r\n"))
+            rest = text[at:at + 64] if one_value else ""  # a string, number or word the text cuts short?
+            raise _Syntax(at, rest.startswith('"') and "\n" not in text[at:] or len(rest) < 16 and "\n" not in rest)
         kind = m.lastgroup
         start, pos = m.start(kind), m.end()
         if kind == "end":
             if expect == "end":
                 return result
-            raise _Syntax(last)
+            raise _Syntax(last, True)
         tok = m.group(kind)
         if expect == "end":
             raise _Syntax(start)
@@ -156,7 +163,7 @@ def _read(text: str, span, problems, max_depth: int, file: str, place, max_items
             elif kind == "word":
                 done = Located(_WORDS[tok], span(start, pos))
             elif tok in "{[":
-                if len(stack) >= max_depth:
+                if len(stack) + outer >= max_depth:
                     line, col = place(start)
                     raise MedrulesError(error(
                         "facts-depth", f"arrays and objects are nested more than {max_depth} deep",
@@ -170,6 +177,8 @@ def _read(text: str, span, problems, max_depth: int, file: str, place, max_items
                 raise _Syntax(start)
         # a whole value: into its container, or the result
         if not stack:
+            if one_value:
+                return done, pos
             result, expect = done, "end"
             continue
         top = stack[-1]

@@ -3,8 +3,9 @@
 * A facts file (one member, docs/facts.md) is read without a parse tree (:mod:`medrules.jsonfile`),
   settled untraced, and printed in pieces: the table is laid out once for all its rows (the same widths
   as one rich table) and rendered ``CHUNK`` rows at a time; ``--json`` writes the same document as
-  ``json.dumps(settlement_json(…), indent=2)``, one claim at a time. At most
-  :data:`medrules.facts.MAX_CLAIMS` claims: a larger file is refused, located, pointing to ``medrules settle``.
+  ``json.dumps(settlement_json(…), indent=2)``, one claim at a time. A file larger than
+  :data:`medrules.runstream.STREAM_BYTES` is read a claim at a time instead (:mod:`medrules.runstream`: the same
+  output, in memory flat in the number of claims).
 * A JSON Lines file (``.jsonl``): one facts document (one member) per line, read, settled and printed
   member by member, so memory is that of the largest member whatever the number of members. Text: one
   table per member; ``--json``: one compact settlement document per line (JSON Lines).
@@ -29,30 +30,42 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out, v
     """The body of ``medrules run`` (``s``: the CLI's session, which reads and remembers files)."""
     from medrules.explain.text import render_settlement
     if rulebook.is_dir():
+        _no_view(view, "a folder of policy years")
         _run_folder(s, rulebook, facts, as_json, lang, out)
         return
     program = s.program(rulebook)
     if program.plan.top.memberships:  # a membership rulebook: each claim under the scheme of its date
+        _no_view(view, "a membership rulebook")
         from medrules import membership_cli
         doc = membership_cli.run(s, program, facts, as_json, lang)
         return sys.stdout.write(doc + "\n") if isinstance(doc, str) else out.print(doc)
     if str(facts).endswith(LINES_SUFFIX):
+        _no_view(view, "a JSON Lines file")
         run_lines(s, program, facts, as_json, lang, out)
         return
     if _household_path(s, program, facts):  # a household file: its persons' claims together (medrules.household)
         from medrules.household import run_household
         return run_household(s, program, s.read(facts, "facts"), as_json, lang, view, out)
-    if view != "auditor":  # said, never silently ignored
-        raise MedrulesError(error("view", "--view is the household's view: it needs a household file and a "
-                                  "rulebook that keeps quotas per holder", None,
-                                  "for a member's claims in plain sentences: medrules explain RULEBOOK FACTS "
-                                  "--view citizen"))
+    _no_view(view, "a member's facts file")
+    from medrules.runstream import run_streamed, streamed
+    if streamed(facts):  # larger than a few thousand claims: read a claim at a time (medrules/runstream.py)
+        run_streamed(s, program, facts, as_json, lang, out)
+        return
     from medrules.evaluate import settle
     result = settle(program, s.facts(facts, program))
     if as_json:
         write_settlement_json(program, result, sys.stdout.write)
     else:
         print_table(out, render_settlement(program, result, lang))
+
+
+def _no_view(view: str, what: str) -> None:
+    """``--view`` is the household's view only: refused (never silently ignored) for anything else."""
+    if view != "auditor":
+        raise MedrulesError(error("view", f"--view is the household's view: it needs a household file and a "
+                                  f"rulebook that keeps quotas per holder, not {what}", None,
+                                  "for a member's claims in plain sentences: medrules explain RULEBOOK FACTS "
+                                  "--view citizen"))
 
 
 def _household_path(s, program, facts: Path) -> bool:

@@ -107,8 +107,13 @@ def test_what_if_a_membership_parameter_changes_the_deciding_statement(run):
     assert c["funds"] == [] and c["member_pays"] == {"before": "2000.00", "after": "2000.00"}
     # only the membership step changed (the scheme's own steps are the same provisions, unchanged)
     assert [s["before"]["kind"] for s in c["steps"]] == ["insured"]
+    # the citizen's view says the scheme moved, not "Nothing changes." (the money is the same)
+    text = flat(run(QUZHOU, ARREARS, "--what-if", "arrears_months=3 months", "--view", "citizen", "--lang", "en"))
+    assert "Nothing changes." not in text and "→ " in text and "six months of arrears ended" in text, text
     # 2020-03-31 stays within three months: nothing changes
     early = {**ARREARS, "claims": [inpatient("C1", "2020-03-31", "5000.00")]}
+    assert "Nothing changes." in flat(run(QUZHOU, early, "--what-if", "arrears_months=3 months", "--view", "citizen",
+                                          "--lang", "en"))
     c = json.loads(run(QUZHOU, early, "--what-if", "arrears_months=3 months", "--json"))["claims"][0]
     assert c["scheme"]["before"] == c["scheme"]["after"] and c["steps"] == []
 

@@ -309,3 +309,22 @@ def test_run_refuses_the_household_view_on_a_members_facts_file():
     r = CliRunner().invoke(app, ["run", "rulebooks/quzhou/employee-2012",
                                  "examples/quzhou-employee-2012-inpatient-year.json", "--view", "citizen"])
     assert r.exit_code != 0 and "household" in r.output and "explain" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("args, what", [
+    (["rulebooks/pingyang", "examples/pingyang-2019-cataract.json"], "a folder of policy years"),
+    (["rulebooks/quzhou/membership-2020.mr", "examples/membership/quzhou-employee-stopped-in-april.json"],
+     "a membership rulebook"),
+])
+def test_run_refuses_the_household_view_everywhere_else(args, what):
+    """--view was silently ignored for a folder of years and a membership rulebook (and JSON Lines)."""
+    r = CliRunner().invoke(app, ["run", *args, "--view", "citizen"])
+    assert r.exit_code == 1 and f"not {what}" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_run_refuses_the_household_view_for_json_lines(tmp_path):
+    lines = tmp_path / "m.jsonl"
+    lines.write_text((ROOT / "examples" / "quzhou-employee-2012-inpatient-year.json").read_text(encoding="utf-8")
+                     .replace("\n", " ") + "\n", encoding="utf-8")
+    r = CliRunner().invoke(app, ["run", "rulebooks/quzhou/employee-2012.mr", str(lines), "--view", "citizen"])
+    assert r.exit_code == 1 and "not a JSON Lines file" in r.output, r.output

@@ -13,7 +13,7 @@ import numpy as np
 
 import medrules
 from medrules.batch.columns import encode_records
-from medrules.batch.vector import compile_vector, settle_columns, with_paths
+from medrules.batch.vector import AUTO, compile_vector, settle_columns, with_paths
 from medrules.diagnostics import MedrulesError
 from medrules.evaluate import Program
 from medrules.facts import Claim, Facts
@@ -36,9 +36,10 @@ def histories(members: list[tuple]) -> list[dict]:
     return [m[2] if len(m) > 2 else {} for m in members]
 
 
-def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None):
+def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path: str | None = None,
+                  chunk: int | None | str = AUTO):
     """``path``: force the fallback (``"waves"``: every fund; ``"layer waves"``: every layer), else the paths
-    chosen at load."""
+    chosen at load; ``chunk``: claims settled together (``settle_columns``)."""
     vp = compile_vector(program)
     if path is not None:
         vp = with_paths(vp, path)
@@ -48,11 +49,11 @@ def settle_vector(program: Program, members: list[tuple[dict, list[dict]]], path
     member_table = encode_records(ck, "member", [m[0] for m in members])
     from medrules.batch.vhistory import histories_of
     return vp, settle_columns(vp, who, encode_records(ck, "claim", rows), member_table,
-                              histories=histories_of(ck, members, histories(members)))
+                              histories=histories_of(ck, members, histories(members)), chunk=chunk)
 
 
 def differences(program: Program, members: list[tuple[dict, list[dict]]], limit: int = 20,
-                path: str | None = None) -> list[str]:
+                path: str | None = None, chunk: int | None | str = AUTO) -> list[str]:
     if program.plan.top.memberships:  # each claim under its scheme: the facts of every scheme filled in
         from medrules.batch.generate import fill_targets
         from medrules.batch.vmember import compile_membership
@@ -62,7 +63,7 @@ def differences(program: Program, members: list[tuple[dict, list[dict]]], limit:
                                                for r in vm.routes))
         members = fill_targets(program.checked, [t.program.checked for t in vm.targets], members)
         return routed_differences(program, members, limit, vm)
-    _, result = settle_vector(program, members, path)
+    _, result = settle_vector(program, members, path, chunk)
 
     def yuan(x) -> Decimal:
         return Decimal(int(x)).scaleb(-result.scale)

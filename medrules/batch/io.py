@@ -6,6 +6,8 @@ Every column is read as text; :mod:`medrules.batch.validate` gives it its type.
 """
 from __future__ import annotations
 
+import csv
+
 import json
 import zlib
 from collections.abc import Iterator
@@ -70,8 +72,9 @@ def read_batches(path: Path, batch_rows: int = 500_000) -> Iterator[pa.Table]:
         if kind == "csv":
             with open(path, "rb") as f:
                 head = f.readline().decode("utf-8-sig")
-            names = next(iter(pacsv.read_csv(pa.py_buffer(head.encode()), read_options=pacsv.ReadOptions(
-                autogenerate_column_names=True)).to_pylist()), {}).values()
+            # the header's names as text (read by pyarrow, a name such as "NaN" or "2012-01-01" was a number
+            # or a date, and an empty one None: an internal error, issue 13)
+            names = next(csv.reader([head.rstrip("\r\n")]), [])
             reader = pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 24),
                                     convert_options=pacsv.ConvertOptions(
                                         column_types={c: pa.string() for c in names}, strings_can_be_null=True))
@@ -89,7 +92,33 @@ def read_batches(path: Path, batch_rows: int = 500_000) -> Iterator[pa.Table]:
         else:
             yield labelled(facts_file_table(path), name, 1)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
-        raise MedrulesError(error("io", f"cannot read '{path}': {exc}")) from None
+        raise MedrulesError(error("io", f"cannot read '{path}': {exc}",
+                                  csv_problem_at(path) if kind == "csv" else None)) from None
+
+
+def csv_problem_at(path: Path):
+    """Where a CSV file stops being read (pyarrow's message names no line): the first byte that is not UTF-8,
+    or the first row whose number of fields is not the header's. None if neither is found."""
+    from medrules.source import Span, position_of
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Span(str(path), *position_of(data, exc.start))
+    rows = csv.reader(text.splitlines(keepends=True))
+    width = None
+    try:
+        for row in rows:
+            if width is None:
+                width = len(row)
+            elif row and len(row) != width:
+                return Span(str(path), rows.line_num, 1)
+    except csv.Error:
+        return Span(str(path), rows.line_num, 1)
+    return None
 
 
 def facts_file_table(path: Path) -> pa.Table:

@@ -20,8 +20,10 @@ from medrules.check import CheckedRulebook
 from medrules.diagnostics import MedrulesError, error
 from medrules.facts import _default
 
-_NUMBER = {"money": r"^-?\d+(\.\d{1,2})?$", "count": r"^-?\d+(\.\d{1,4})?$", "days": r"^-?\d+$",
-           "months": r"^-?\d+$"}
+# at most 15 digits before the point: the value, scaled, fits the decimal and int64 it is cast to (a 40-digit
+# age is a rejected row, not an internal error: issue 13)
+_NUMBER = {"money": r"^-?\d{1,15}(\.\d{1,2})?$", "count": r"^-?\d{1,15}(\.\d{1,4})?$", "days": r"^-?\d{1,15}$",
+           "months": r"^-?\d{1,15}$"}
 _RATE_UNIT = {"rate": "%", "relpct": "%", "points": "points"}
 
 

@@ -52,8 +52,9 @@ def _refuse(node, what: str, hint: str | None = None) -> MedrulesError:
 
 # ---------------------------------------------------------------- a wave
 class Gathered(dict):
-    """Columns in another row order, gathered when first read (``index`` None: the same rows): a rulebook
-    reads few of the facts a wave holds, and most claims never reach the expressions that read the rest."""
+    """Columns in another row order, gathered when first read (``index`` None: the same rows; a slice: those
+    rows, as views): a rulebook reads few of the facts a wave holds, and most claims never reach the
+    expressions that read the rest."""
 
     __slots__ = ("source", "index", "own")
 
@@ -82,7 +83,8 @@ class Gathered(dict):
         return Gathered(self.source, self.index, {k: self[k] for k in self.own} | dict(other))
 
     def take(self, rows: np.ndarray) -> Gathered:
-        index = rows if self.index is None else self.index[rows]
+        index = rows if self.index is None else rows + self.index.start if isinstance(self.index, slice) \
+            else self.index[rows]
         return Gathered(self.source, index, {k: self[k][rows] if np.ndim(self[k]) else self[k] for k in self.own})
 
 
@@ -119,7 +121,7 @@ class Wave:
             self.grp = self.grp()
         return self.grp
 
-    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None) -> np.ndarray:
+    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
         the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
         group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
@@ -131,18 +133,19 @@ class Wave:
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp) - 1)
-        starts, gid = self._starts  # where each group starts; each row's group (0, 1, …)
+            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp))
+        starts, gid = self._starts  # where each group starts; each row's group (1, 2, …)
         x = np.broadcast_to(x, (self.n,))
         out = np.cumsum(x, dtype=np.int64)
         if len(starts):
-            offset = np.empty(len(starts), np.int64)
-            offset[0] = 0
-            offset[1:] = out[starts[1:] - 1]
+            offset = np.empty(len(starts) + 1, np.int64)  # the sum before each group's first row, by group number
+            offset[:2] = 0
+            offset[2:] = out[starts[1:] - 1]
             out -= np.take(offset, gid)
         if not inclusive:
             out -= x
-        if _largest(x) * len(x) > LIMIT:  # rarely: a group's sum could leave the exact range
+        if (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a group's sum
+            # could leave the exact range (``nonneg``: x ≥ 0 on every row not refused)
             f = x.astype(np.float64)
             if len(starts) > 1:
                 f[starts[1:]] -= np.add.reduceat(x.astype(np.float64), starts)[:-1]
@@ -196,6 +199,7 @@ def _above(a, bound) -> bool:
 
 
 NONE = np.int64(0)  # an accumulator's opening value when none is given (0 for every member)
+NOWHERE = np.bool_(False)  # a condition that holds on no row (it broadcasts; testing it reads no column)
 
 
 def _plus(opening, running: np.ndarray) -> np.ndarray:
@@ -229,9 +233,10 @@ def multiply(w: Wave, mask, a: np.ndarray, b: np.ndarray, node) -> np.ndarray:
     return a * b
 
 
-def round_div(num: np.ndarray, den, mode: str) -> np.ndarray:
-    """num / den rounded to an integer the way Decimal's quantize rounds (den > 0)."""
-    if _below(num, 0):
+def round_div(num: np.ndarray, den, mode: str, nonneg: bool = False) -> np.ndarray:
+    """num / den rounded to an integer the way Decimal's quantize rounds (den > 0); ``nonneg``: num ≥ 0 is
+    known (no test)."""
+    if not nonneg and _below(num, 0):
         negative = num < 0
         mag = np.abs(num)
     else:
@@ -345,18 +350,18 @@ class Compiler:
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
         if isinstance(e, c.And):
-            fs = [self.expr(x) for x in e.operands]
+            fs = [self.expr(x) for x in _operands(e, c.And)]  # (a and b) and c: one closure over a, b, c
 
             def and_fn(w, m):  # true only inside the mask
                 result = m
                 for f in fs:  # each operand is evaluated only where the ones before it held
                     if not result.any():  # false wherever it matters: the rest is not evaluated
-                        return result
+                        return NOWHERE
                     result = result & f(w, result)
                 return result
             return V(and_fn, None, e.node)
         if isinstance(e, c.Or):
-            fs = [self.expr(x) for x in e.operands]
+            fs = [self.expr(x) for x in _operands(e, c.Or)]
 
             def or_fn(w, m):  # true only inside the mask
                 result = np.zeros(w.n, bool)
@@ -554,6 +559,15 @@ class Compiler:
         return V(highest_fn, scale, e.node)
 
 
+def _operands(e, kind) -> list:
+    """The operands of nested ``and`` (or ``or``), in order: lowering writes ``a and b and c`` as
+    ``(a and b) and c``; evaluated as one, each operand's mask test is made once."""
+    out = []
+    for x in e.operands:
+        out.extend(_operands(x, kind) if isinstance(x, kind) else [x])
+    return out
+
+
 def month_start(days: np.ndarray) -> np.ndarray:
     d = days.astype("datetime64[D]")
     return d.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
@@ -656,7 +670,9 @@ def settle_applies(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
 
 def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     for exclusion in f.exclusions:  # the first that holds stops the fund
-        active = active & ~(exclusion(w, active) & active)
+        hit = exclusion(w, active)
+        if hit.any():
+            active = active & ~hit
     return active
 
 
@@ -691,18 +707,27 @@ def settle_cost_cap(f: VFund, w: Wave, active, a0, start, end) -> tuple[np.ndarr
         value = amount(w, active)
         point = a0 + value if cap.per == "claim" else value
         end = np.maximum(start, np.minimum(end, point))
-    return end, (full_end - end) if f.cost_caps else np.zeros(w.n, np.int64)
+    return end, (full_end - end) if f.cost_caps else NONE
 
 
-def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.ndarray, int]]:
+def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.ndarray, int, tuple | None]]:
+    """(kind, where it holds, amount, its scale, the range of the amount where it holds or None)."""
     out = []
     for kind, amount, when, _op in f.adjusts:
         on = when(w, active) & active
-        out.append((kind, on, amount(w, active), amount.scale))
+        out.append((kind, on, amount(w, active), amount.scale, None))
     if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
         scale = max(a[3] for a in out)
-        bonus = sum(rescale(amount, scale - ascale) * on for _, on, amount, ascale in out)
-        out = [("points", True, bonus, scale)]
+        bonus, low, high = None, 0, 0
+        for _, on, amount, ascale, _r in out:
+            term = rescale(amount, scale - ascale) * on
+            bonus = term if bonus is None else bonus + term
+            if low is not None and not np.ndim(amount):  # a constant amount: the bonus is within [0, it] (or
+                a = int(amount) * 10 ** (scale - ascale)  # [it, 0]) on every row, known without a reduction
+                low, high = low + min(0, a), high + max(0, a)
+            else:
+                low = high = None
+        out = [("points", True, bonus, scale, None if low is None else (low, high))]
     return out
 
 
@@ -711,16 +736,25 @@ def adjusted(f: VFund, w: Wave, active, rate: np.ndarray, scale: int, adjust, no
     ``active`` may be a function giving the rows (made only when they are needed)."""
     def rows():
         return active() if callable(active) else active
-    for kind, on, amount, ascale in adjust:
+    known = None if np.ndim(rate) else (int(rate), int(rate))  # the rate's range when known without a reduction
+    for kind, on, amount, ascale, bounds in adjust:
         if kind == "points":
             target = max(scale, ascale)
             rate = rescale(rate, target - scale) + (rescale(amount, target - ascale) if on is True else
                                                     rescale(amount, target - ascale) * on)
+            if known is not None and bounds is not None and on is True:
+                up, by = 10 ** (target - scale), 10 ** (target - ascale)
+                known = (known[0] * up + bounds[0] * by, known[1] * up + bounds[1] * by)
+            else:
+                known = None
             scale = target
         else:  # relative: rate × (1 + amount), on the rows where it holds
             one = 10 ** ascale
             rate = multiply(w, rows(), rate, np.where(on, one + amount, one), node)
             scale += ascale
+            known = None
+    if known is not None and 0 <= known[0] and known[1] <= 10 ** scale:  # a constant rate ± constant points
+        return rate, scale
     if _below(rate, 0) or _above(rate, 10 ** scale):  # two reductions; the rows only when some is outside
         outside = rows() & ((rate < 0) | (rate > 10 ** scale))
         w.fail(outside, f"fund '{f.name}' would pay at a rate outside 0%–100% ({_where(node)})")
@@ -738,9 +772,14 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
     shift = 0 if f.plan.pay.on else a0  # bands without 'on' start at the claim's own zero
     pieces = []
     for lower, upper, rate_expr, band in f.bands:
+        # the part of [start, end] inside [lo, hi]: both ends clipped to the band, one pass each (equal to
+        # max(0, min(end, hi) − max(start, lo)) as start ≤ end; rows where it is not are refused or inactive)
         lo = lower + shift
-        top = end if upper is None else np.minimum(end, upper + shift)
-        part = np.maximum(0, top - np.maximum(start, lo))
+        if upper is None:
+            part = np.maximum(end, lo) - np.maximum(start, lo)
+        else:
+            hi = upper + shift
+            part = np.clip(end, lo, hi) - np.clip(start, lo, hi)
         # the rate is asked for where the band holds part of the claim (a part outside it is 0: its rate there
         # is never used); a constant rate needs no mask
         if rate_expr.const:
@@ -763,7 +802,7 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     above_cap at scale M). ``years=False``: as if the fund had no yearly cap (what it would pay)."""
     caps = f.payment_caps if years else tuple(c for c in f.payment_caps if c[0].per not in ("year", "holder"))
     if not caps:
-        return raw, None, np.zeros(w.n, np.int64)
+        return raw, None, NONE
     room = None
     for cap, amount in caps:
         if cap.per == "holder" and w.quota is not None:  # the named holders' balances (medrules.batch.vquota)
@@ -779,7 +818,7 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     room_r = rescale(room, R, w, active, f.plan.node)
     limited = active & (raw > room_r)
     paid = np.where(limited, room_r, raw)
-    above = above_cap(f, w, limited, room_r, pieces, rounding) if years else np.zeros(w.n, np.int64)
+    above = above_cap(f, w, limited, room_r, pieces, rounding) if years else NONE
     return paid, room, above
 
 
@@ -793,30 +832,43 @@ def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarra
         beyond = np.zeros(len(rows), np.int64)  # whole pieces above the cap (scale M)
         num = np.zeros(len(rows), np.int64)  # the split piece: (part × rate − room) / rate, at scale M+R over R
         den = np.ones(len(rows), np.int64)
-        some = limited[rows]
         for part, rate, _scale in pieces:
             part, rate = part[rows], (rate[rows] if np.ndim(rate) else rate)
             exhausted = left <= 0
             beyond += np.where(exhausted, part, 0)
-            amount = multiply(w, some, part, rate, f.plan.node)
+            amount = _multiply_rows(w, rows, part, rate, f.plan.node)
             splits = ~exhausted & (amount > left)
             num = np.where(splits, amount - left, num)
             den = np.where(splits, np.maximum(rate, 1), den)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-        total = multiply(w, some, beyond, den, f.plan.node) + num
-        above[rows] = rounding(total, den, 0)  # total / den is already in units of the money scale
+        total = _multiply_rows(w, rows, beyond, den, f.plan.node) + num
+        above[rows] = rounding(total, den, 0, True)  # total / den is already in units of the money scale (≥ 0)
     return above
 
 
-def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding) -> np.ndarray:
+def _multiply_rows(w: Wave, rows: np.ndarray, a: np.ndarray, b, node) -> np.ndarray:
+    """a × b for the wave's rows ``rows`` (a and b: those rows' values), refusing those rows' products beyond
+    int64's safe range."""
+    if _largest(a) * _largest(b) > LIMIT:  # rarely: check row by row
+        bad = np.abs(np.asarray(a, np.float64) * np.asarray(b, np.float64)) > LIMIT
+        if bad.any():
+            mask = np.zeros(w.n, bool)
+            mask[rows[bad]] = True
+            w.fail(mask, f"an amount is too large for exact arithmetic at {_where(node)}")
+    return a * b
+
+
+def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding,
+                    nonneg: bool = False) -> np.ndarray:
     """The declared rounding; where it would carry the payment above a payment cap's room or the base,
-    the largest amount on the grid within that limit (docs/arithmetic.md)."""
-    rounded = rounding(paid_raw, 1, R)
+    the largest amount on the grid within that limit (docs/arithmetic.md). ``nonneg``: the raw payment is
+    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%)."""
+    rounded = rounding(paid_raw, 1, R, nonneg)
     limit = base if room is None else np.minimum(room, base)
     over = rounded > limit
     if over.any():
         rounded = np.where(over, rounding.within(limit), rounded)
-    if _below(rounded, 0):  # (the clamp above keeps it within the room and the base)
+    if not nonneg and _below(rounded, 0):  # (the clamp above keeps it within the room and the base)
         bad = active & (rounded < 0)
         w.fail(bad, f"fund '{f.name}' would pay outside 0 to what it may pay ({_where(f.plan.node)})")
     return rounded
@@ -837,8 +889,8 @@ class Rounding:
     quantum: int  # in units of the money scale
     node: object
 
-    def __call__(self, num: np.ndarray, den, R: int) -> np.ndarray:
-        q = round_div(num, den * (10 ** R) * self.quantum, self.mode)
+    def __call__(self, num: np.ndarray, den, R: int, nonneg: bool = False) -> np.ndarray:
+        q = round_div(num, den * (10 ** R) * self.quantum, self.mode, nonneg)
         return q * self.quantum if self.quantum != 1 else q
 
     def within(self, limit: np.ndarray) -> np.ndarray:
@@ -862,7 +914,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         return out
     opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
     if count * 2 >= w.n:
-        got, done = settle_payment(f, w, active, rounding, running)
+        got, done = settle_payment(f, w, active, rounding, running, everyone=count == w.n)
         out.update(got)
         if running:
             for acc in f.plan.accumulates:
@@ -872,7 +924,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     else:
         rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
         part = w.subset(rows)
-        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running)
+        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running, everyone=True)
         for k, v in paid.items():
             column = np.zeros(w.n, v.dtype)
             column[rows] = v
@@ -885,11 +937,13 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
-            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(out[ROLE_OUTPUT[acc.role]], True))
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator],
+                                           w.running(out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost"))
     return out
 
 
-def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False):
+def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, running: bool = False,
+                   everyone: bool | None = None):
     """From the base to the accumulators, on the rows where the fund applies: the fund's outputs (those
     read: ``f.outputs``), and (``running``) the accumulators it has brought to their values after each claim.
 
@@ -897,13 +951,18 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     before each claim: the cost axis a0 as the running sum of bases; the deductible used and the payments
     under a yearly cap as clipped running sums (``min(opening + Σ before, max(opening, cap))``: exact
     because what the fund would take or pay without the cap does not depend on the running total, and
-    the room is on the rounding grid)."""
+    the room is on the rounding grid).
+
+    Amounts known to be ≥ 0 on every row not refused (a base, once the negative ones are refused; a band's
+    part; a rate checked to be within 0–100%) are not tested again: the range checks that refuse int64
+    overflow read one bound (``part.max()``, not ``max`` and ``min`` of both factors)."""
     base = settle_base(f, w, active)
-    everyone = bool(active.all())
+    if everyone is None:
+        everyone = bool(active.all())
     counted = base if everyone else base * active  # what the cost accumulator adds
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
-        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node))
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True))
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
     taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
@@ -919,33 +978,42 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     R = max(p[2] for p in pieces)
     raw = None
     aligned = []
+    flat = isinstance(pay, ops.Flat)  # (a flat amount may be negative: it is refused after rounding)
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
-        product = multiply(w, active, part, rate, f.plan.node)
+        if flat or not np.ndim(part):
+            product = multiply(w, active, part, rate, f.plan.node)
+        else:  # the rate is within 0–10^R (checked by adjusted) and the part ≥ 0: one bound of one factor
+            peak = int(part.max()) if len(part) else 0
+            product = multiply(w, active, part, rate, f.plan.node) if peak * 10 ** R > LIMIT else part * rate
         raw = product if raw is None else raw + product
     if running and f.year_cap is not None:
         # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
         # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
         would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
-        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding) * active
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat)
+        if not everyone:
+            would = would * active
         acc = f.plan.payments_acc
         opening = w.acc[acc]
-        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node)),
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat)),
                             np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
         paid = np.minimum(would, room)
         if would_room is not None:
             room = np.minimum(room, would_room)
-        room_r = rescale(room, R, w, active, f.plan.node)
-        above = above_cap(f, w, active & (raw > room_r), room_r, aligned, rounding) if "above_cap" in f.outputs \
+        # 0 ≤ room ≤ the yearly cap: × 10^R cannot leave the exact range when the cap × 10^R does not
+        room_r = room * 10 ** R if f.year_cap * 10 ** R <= LIMIT else rescale(room, R, w, active, f.plan.node)
+        above = above_cap(f, w, (raw > room_r) if everyone else active & (raw > room_r), room_r, aligned,
+                          rounding) if "above_cap" in f.outputs \
             else None
         w.acc[acc] = before + paid
         accumulated = {acc}
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
-        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding)
+        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat)
         if w.quota is not None:
             w.quota.draw(paid * active)
         accumulated = set()
@@ -1257,56 +1325,90 @@ def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
         return days.copy()
     lo, hi = int(days.min()), int(days.max())
     if hi - lo < 100_000:  # a table over the days in range: no sort
-        unique, inverse = np.arange(lo, hi + 1), days - lo
-    else:
-        unique, inverse = np.unique(days, return_inverse=True)
+        table = _year_table(np.arange(lo, hi + 1), starts)
+        if table[0] == table[-1]:  # every claim in one benefit year: one value (a view), no column to compare
+            return np.broadcast_to(np.int64(table[0]), days.shape)
+        return table[days - lo]
+    unique, inverse = np.unique(days, return_inverse=True)
+    return _year_table(unique, starts)[inverse.reshape(-1)]
+
+
+def _year_table(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
+    """The first day of the benefit year of each of these (few, distinct, increasing) days."""
     month, dom = starts
-    d = unique.astype("datetime64[D]")
+    d = days.astype("datetime64[D]")
     years = d.astype("datetime64[Y]").astype(np.int64) + 1970
 
     def start_in(y):
         return ((y - 1970) * 12 + month - 1).astype("datetime64[M]").astype("datetime64[D]") + (dom - 1)
     this, prev = start_in(years), start_in(years - 1)
-    return np.where(d < this, prev, this).astype(np.int64)[inverse.reshape(-1)]
+    return np.where(d < this, prev, this).astype(np.int64)
+
+
+CHUNK = 1 << 15  # claims settled together: whole members, ~32k claims (a column 256 KB: the work stays in cache)
+AUTO = "auto"  # chunks of CHUNK claims when every fund takes running sums; else all at once (waves: a Python
+# loop over each member's k-th claim, repeated in every chunk, costs more than the cache saves)
 
 
 def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, members: Table,
-                   opening: dict[str, np.ndarray] | None = None, histories: dict | None = None) -> Result:
+                   opening: dict[str, np.ndarray] | None = None, histories: dict | None = None,
+                   chunk: int | None | str = AUTO) -> Result:
     """Settle every claim. ``member_of[i]`` is claim i's member (a row of ``members``); claims of a member
     are settled in date order, ties in input order. ``opening`` gives year-to-date values (money scale) of
     accumulators, per member, for the year of the member's first claim.
 
     The claims are sorted by (member, date) once and every column is in that order. A fund on the
     running-sums path (:func:`choose_paths`) is settled on all claims at once; a fund (or a layer) on the
-    waves path is settled wave by wave: wave k is the k-th claim of every member that has one."""
+    waves path is settled wave by wave: wave k is the k-th claim of every member that has one.
+
+    A member's claims depend on no other member's, so the sorted claims are settled in chunks of about
+    ``chunk`` claims cut between members (None: all at once; ``"auto"``: :data:`CHUNK` when no fund or layer
+    of the program takes waves, else all at once): each column of a chunk is small enough to stay in the
+    processor's cache from one array operation to the next, where a column of 10^6 claims goes to memory and
+    back on every operation (docs/performance.md). The results are the same."""
+    if chunk == AUTO:
+        chunk = chunk_for(vp)
     n_claims = len(member_of)
     member_of = np.asarray(member_of, np.int64)
     dates = claims.values[vp.dated_by]
     order = None  # None: the claims come in (member, date) order already (checked: no sort, no gathers)
-    if n_claims and dates.max() - dates.min() < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
-        key = member_of << 32 | (dates - dates.min())
-        if not (key[1:] >= key[:-1]).all():
-            order = np.argsort(key, kind="stable")
+    first_day = dates.min() if n_claims else 0
+    if n_claims and dates.max() - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
+        if not _in_order(member_of, dates, first_day):
+            order = np.argsort(member_of << 32 | (dates - first_day), kind="stable")
     elif n_claims > 1 and not ((member_of[1:] > member_of[:-1]) |
                                ((member_of[1:] == member_of[:-1]) & (dates[1:] >= dates[:-1]))).all():
         order = np.lexsort((np.arange(n_claims), dates, member_of))
     year = benefit_year_start(dates, vp.year_starts)
     who = member_of if order is None else member_of[order]
-    rows = Rows(who, year if order is None else year[order], len(members))
+    year_sorted = year if order is None or year.strides == (0,) else year[order]
     claim_cols = _only(claims, "claim", vp.reads)
-    claim_cols = Table(Gathered(claim_cols.values, order), Gathered(claim_cols.given, order))
     member_cols = _only(members, "member", vp.reads)
-    if histories:  # each row's member, to find its records (medrules.batch.vhistory)
-        from medrules.batch.vhistory import MEMBER
+    if histories:  # each row's member, to find its records (medrules.batch.vhistory); one chunk: the records
+        from medrules.batch.vhistory import MEMBER  # are read by member row, not cut with the claims
         member_cols.values[MEMBER] = np.arange(len(members), dtype=np.int64)
-    member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
-    starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
-    for key, values in (opening or {}).items():
-        values = np.asarray(values, np.int64)[who]
-        starts[key] = np.where(rows.first_year(), values, 0)
+        chunk = None
     messages: list[str] = []
-    funds, total, member_pays, accs, error, recoverable = settle_rows(vp, rows, claim_cols, member_cols, starts,
-                                                                      messages, histories or {})
+    cuts = _cuts(who, chunk)
+    if len(cuts) == 2:  # one chunk
+        funds, total, member_pays, accs, error, recoverable = _settle_chunk(
+            vp, slice(0, n_claims), order, who, year_sorted, len(members), claim_cols, member_cols, opening, messages,
+            histories)
+    else:
+        joined: dict = {}  # (what, name) -> the whole column, written chunk by chunk (or the value of all)
+        for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            got = _settle_chunk(vp, slice(a, b), order, who, year_sorted, len(members), claim_cols, member_cols,
+                                opening, messages, histories)
+            for what, columns in (("funds", got[0]), ("accs", got[3]),
+                                  ("", {"total": got[1], "member_pays": got[2], "error": got[4], "rec": got[5]})):
+                for name, column in columns.items():
+                    if column is not None:
+                        _put(joined, (what, name), column, a, b, n_claims)
+        whole = {k: v if isinstance(v, np.ndarray) else np.broadcast_to(np.array(v[0], v[1]), (n_claims,)) for k, v in joined.items()}
+        funds = {name: v for (what, name), v in whole.items() if what == "funds"}
+        accs = {name: v for (what, name), v in whole.items() if what == "accs"}
+        total, member_pays, error = whole["", "total"], whole["", "member_pays"], whole["", "error"]
+        recoverable = whole.get(("", "rec"))
     if order is None:
         order = np.arange(n_claims)
         back = slice(None)
@@ -1326,6 +1428,64 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
                   None if recoverable is None else recoverable[back])
 
 
+def chunk_for(vp: VectorProgram) -> int | None:
+    """The chunk size ``settle_columns`` takes by default: :data:`CHUNK` claims when every fund of every layer
+    settles by running sums, else None (all claims at once)."""
+    return CHUNK if all(not y.waves and all(f.running for f in y.funds) for y in vp.layers) else None
+
+
+def _in_order(member_of: np.ndarray, dates: np.ndarray, first_day, step: int = 1 << 16) -> bool:
+    """The claims come sorted by (member, date) (members and days below 2^31): the key member·2^32 + day does
+    not decrease; tested a slice at a time (overlapping by one row), so that no key column is written."""
+    for i in range(0, len(member_of), step):
+        j = min(i + step + 1, len(member_of))
+        key = member_of[i:j] << 32
+        key |= dates[i:j] - first_day
+        if not (key[1:] >= key[:-1]).all():
+            return False
+    return True
+
+
+def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
+    """Where the chunks of about ``chunk`` claims start (and the end): at a member's first claim."""
+    n = len(who)
+    if chunk is None or n <= chunk:
+        return np.array([0, n])
+    wanted = np.arange(chunk, n, chunk)
+    # members are in order (``who`` does not decrease): the first claim of the member holding each wanted row
+    return np.unique(np.r_[0, np.searchsorted(who, who[wanted]), n])
+
+
+def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
+    """A chunk's column into the whole (rows a:b). A column the same value on every row so far is kept as that
+    value (most rulebooks leave some accumulators and the error codes untouched): no column is written."""
+    have = joined.get(key)
+    if not isinstance(have, np.ndarray):
+        value = column[0] if column.strides == (0,) else 0 if not column.any() else None
+        if value is not None and (have is None or have[0] == value):
+            joined[key] = (value, column.dtype)
+            return
+        whole = np.empty(n, column.dtype)  # (every later chunk writes its rows: only the rows before are filled)
+        whole[:a] = 0 if have is None else have[0]
+        joined[key] = have = whole
+    have[a:b] = column
+
+
+def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: int, claim_cols: Table,
+                  member_cols: Table, opening, messages: list, histories: dict | None = None):
+    """The claims ``part`` of the sorted claims (whole members): :func:`settle_rows` on them."""
+    index = part if order is None else order[part]
+    who = who[part]
+    rows = Rows(who, year[part], n_members)
+    claim_cols = Table(Gathered(claim_cols.values, index), Gathered(claim_cols.given, index))
+    member_cols = Table(Gathered(member_cols.values, who), Gathered(member_cols.given, who))
+    starts = {}  # accumulator -> its value before the member's first claim (0 outside the first year)
+    for key, values in (opening or {}).items():
+        values = np.asarray(values, np.int64)[who]
+        starts[key] = np.where(rows.first_year(), values, 0)
+    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages, histories or {})
+
+
 class Rows:
     """All claims in (member, date) order: where each member's claims and benefit years start, and the
     waves (the k-th claim of every member that has one), made when a fund needs them."""
@@ -1336,15 +1496,17 @@ class Rows:
         self.new_member = np.empty(n, bool)
         self.new_member[:1] = True
         np.not_equal(who[1:], who[:-1], out=self.new_member[1:])
-        self.new_group = self.new_member.copy()  # a new member or a new benefit year: accumulators restart
-        self.new_group[1:] |= year[1:] != year[:-1]
+        self.new_group = self.new_member  # a new member or a new benefit year: accumulators restart
+        if year.strides != (0,):  # (one benefit year for all claims: a new member only)
+            self.new_group = self.new_member.copy()
+            self.new_group[1:] |= year[1:] != year[:-1]
         self.starts = np.flatnonzero(self.new_group)  # where each (member, benefit year) group starts
         self._waves = self._gid = None
 
     def group_ids(self) -> np.ndarray:
-        """Each claim's (member, benefit year) group, numbered in order from 0."""
+        """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = np.cumsum(self.new_group, dtype=np.intp) - 1
+            self._gid = np.cumsum(self.new_group, dtype=np.intp)
         return self._gid
 
     def index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1450,7 +1612,9 @@ def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
                 w.member = w.member | {field: replaced}
     active = everyone
     for exclusion in layer.exclusions:
-        active = active & ~(exclusion(w, active) & active)
+        hit = exclusion(w, active)
+        if hit.any():  # (most claims meet no exclusion: one reduction, no new mask)
+            active = active & ~hit
     return active
 
 
@@ -1458,14 +1622,17 @@ def settle_layer(layer: VLayer, w: Wave, rows: Rows):
     """One layer on all claims: each fund on its path. Returns (paid per fund, the layer's paid, total)."""
     active = _treat_and_exclude(layer, w)
     paid = {}
-    layer_paid = np.zeros(w.n, np.int64)
+    layer_paid = None
     for f in layer.funds:
         if f.running:
             out = settle_fund(f, w, active, layer.rounding, running=True)
         else:
             out = _fund_in_waves(f, w, active, layer.rounding, rows)
         paid[f.name] = out["paid"]
-        layer_paid += out["paid"]
+        if out["paid"] is not out["base"]:  # (zero_outputs: a fund that applied to none of these claims)
+            layer_paid = out["paid"] if layer_paid is None else layer_paid + out["paid"]
+    if layer_paid is None:
+        layer_paid = np.zeros(w.n, np.int64)
     return paid, layer_paid, layer.total(w, np.ones(w.n, bool))
 
 

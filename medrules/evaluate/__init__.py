@@ -110,10 +110,13 @@ def settle(program: Program, facts: Facts, trace: bool = False, in_force_only: b
             raise out_of_range(exc, facts) from None
 
 
-def out_of_range(exc: Exception, facts: Facts) -> MedrulesError:
+def out_of_range(exc: Exception, facts: Facts | str) -> MedrulesError:
+    """An arithmetic or calendar failure while settling, as the error a user reads (at the facts file, given
+    as its Facts or its name)."""
+    file = facts if isinstance(facts, str) else facts.file
     return MedrulesError(error(
         "arithmetic", f"these facts take the arithmetic or the calendar out of range "
-        f"({type(exc).__name__}: {str(exc)[:80]})", Span(facts.file, 1, 1),
+        f"({type(exc).__name__}: {str(exc)[:80]})", Span(file, 1, 1),
         "check the amounts and dates in the facts file against the rulebook's parameters"))
 
 
@@ -140,6 +143,15 @@ def settle_claims(program: Program, facts: Facts, trace: bool, in_force_only: bo
     claims = sorted(facts.claims, key=lambda c: (c.values[dated_by], c.index))
     if in_force_only:
         check_effective(program, claims)
+    yield from settled_claims(program, facts, claims, trace, quotas)
+
+
+def settled_claims(program: Program, facts: Facts, claims, trace: bool = False, quotas=None):
+    """Each claim's result, in turn, as it is settled (``claims``: an iterable in date order; ``facts``: the
+    member, its opening values and histories; ``quotas``: as :func:`settle`). Under :data:`CONTEXT`, as
+    :func:`settle` runs it (``medrules run`` streams a large file through it, :mod:`medrules.runstream`)."""
+    top = program.plan.top
+    dated_by = top.dated_by
     layers = program.layers if trace else program.untraced  # the base scheme first, then each supplement
     envs = [Env(facts.member, {}, trace, facts.histories) for _ in layers]
     if quotas is None and keeps_quotas(program.plan):  # 'cap … per holder': by default the member's own quota

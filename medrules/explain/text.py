@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 
 import attrs
 
@@ -160,14 +161,11 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
     headers = [words["claim"], words["date"], words["total"], *(fund.title(lang) for _, fund in funds),
                words["member"]]
 
-    def paid(claim, name):
-        return next((x.paid for x in claim.funds if x.fund == name), ZERO)
-    rows = [(c.id, str(c.date), f.number(c.total_cost), *(f.number(paid(c, name)) for name, _ in funds),
-             f.number(c.member_pays)) for c in s.claims]
+    rows = [settlement_row(c, funds, f) for c in s.claims]
     total = None
     if s.claims:
         total = ("Σ", "", f.number(sum((c.total_cost for c in s.claims), ZERO)),
-                 *(f.number(sum((paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
+                 *(f.number(sum((_paid(c, name) for c in s.claims), ZERO)) for name, _ in funds),
                  f.number(sum((c.member_pays for c in s.claims), ZERO)))
     if any(c.recovered_by is not None for c in s.claims):  # paid first, recoverable from a third party
         _ = gettext_for(lang)
@@ -175,6 +173,16 @@ def render_settlement(program: Program, s: Settlement, lang: str = "zh", program
         rows = [row + (f.number(c.recoverable),) for row, c in zip(rows, s.claims)]
         total += (f.number(sum((c.recoverable for c in s.claims), ZERO)),)
     return SettlementTable(f"{title} · {s.member_id}", tuple(headers), tuple(rows), total)
+
+
+def settlement_row(c, funds, f: Formatter) -> tuple[str, ...]:
+    """A claim's row of the settlement table: id, date, total, what each of ``funds`` paid, the member's share."""
+    return (c.id, str(c.date), f.number(c.total_cost), *(f.number(_paid(c, name)) for name, _ in funds),
+            f.number(c.member_pays))
+
+
+def _paid(claim, name: str):
+    return next((x.paid for x in claim.funds if x.fund == name), ZERO)
 
 
 @attrs.frozen
@@ -188,7 +196,11 @@ class SettlementTable:
     def widths(self, max_width: int) -> list[int] | None:
         """Column widths that keep every cell whole (headers may wrap), or None when no table fits."""
         cells = [r for r in (*self.rows, self.total) if r is not None]
-        widths = [max([cell_len(r[i]) for r in cells] + [1]) for i in range(len(self.headers))]
+        return self.laid_out([max([cell_len(r[i]) for r in cells] + [1]) for i in range(len(self.headers))],
+                             max_width)
+
+    def laid_out(self, widths: list[int], max_width: int) -> list[int] | None:
+        """The columns' widths from the widest cell of each (at least 1): see :meth:`widths`."""
         # a header wraps (CJK by character, English by word), but no narrower than its longest word
         widths = [max(w, max(cell_len(word) for word in h.split()) if " " in h else min(cell_len(h), 4))
                   for w, h in zip(widths, self.headers)]
@@ -226,7 +238,7 @@ class SettlementTable:
         """One block per claim: its id and date, then each column as 'label  amount', the amount right-aligned
         (on a line of its own, indented, when label and amount do not fit on one)."""
         yield Text(self.title, style="bold")
-        for r in (*self.rows, self.total):
+        for r in itertools.chain(self.rows, (self.total,)):  # rows may be read as they come (medrules run)
             if r is None:
                 continue
             yield Text("")
@@ -265,7 +277,11 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
             delta = after - before
             out.append(Text(f"  {title}{'' if citizen else f' ({fund})'}: {f.number(before)} → {f.number(after)} "
                             f"({'+' if delta >= 0 else '−'}{f.number(abs(delta))})"))
-        if not d.funds and (citizen or not d.steps):
+        # the scheme a claim is settled under (a membership rulebook) is the citizen's business too
+        moved = [c.after for c in d.steps if c.after is not None and c.after.kind == "insured"] if citizen else []
+        for line in moved:
+            out.append(Hanging(Text("  → "), ((0, Text(line.text)),)))
+        if not d.funds and not moved and (citizen or not d.steps):
             out.append(Text("  " + _("Nothing changes."), style="dim"))
         for sentence in reading_sentences(w, d.claim_id):
             out.append(Hanging(Text("  ≠ ", style="yellow"), ((0, Text(sentence, style="yellow")),)))

@@ -25,7 +25,9 @@ from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 RULEBOOKS = sorted((ROOT / "rulebooks").rglob("*.mr"))
-EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.json")) + sorted((ROOT / "examples" / "membership").glob("*.json"))
+MEMBERSHIP_EXAMPLES = {"qinhuangdao-integration-2017": "rulebooks/qinhuangdao-integration/integration-2017.mr",
+                       "quzhou-employee-stopped-in-april": "rulebooks/quzhou/membership-2020.mr"}
 KEYWORDS = ("rulebook", "fund", "base", "rate", "cap", "payments", "cost", "deductible", "per", "year", "claim",
             "bands", "up", "to", "above", "flat", "applies", "when", "otherwise", "and", "or", "not", "in",
             "accumulate", "cites", "note", "exclude", "because", "treat", "as", "highest", "amends", "layers",
@@ -88,7 +90,7 @@ def _mutation(draw, text: str) -> str:
     lines = text.split("\n")
     i = draw(st.integers(0, len(lines) - 1))
     kind = draw(st.sampled_from(("token", "literal", "delete", "duplicate", "swap", "char", "deep", "amends",
-                                 "number")))
+                                 "number", "under")))
     line = lines[i]
     if kind == "token" and line:
         j = draw(st.integers(0, len(line)))
@@ -120,6 +122,11 @@ def _mutation(draw, text: str) -> str:
                                      " or ".join(["true"] * n))))
         j = draw(st.integers(0, len(line)))
         lines[i] = line[:j] + what + line[j:]
+    elif kind == "under" and re.search(r'under (highest of )?"', text):  # round 2: a membership's rulebooks
+        target = draw(st.sampled_from(("/etc/passwd", "/proc/self/environ", "/dev/zero", "../../../etc/hostname",
+                                       "", "missing.mr", "a" * 300 + ".mr", ".", "[/bold].mr", "\x1b[2J.mr")))
+        return re.sub(r'(under (?:highest of )?)"[^"]*"', lambda m: m.group(1) + json.dumps(target, ensure_ascii=False),
+                      text, count=1)
     elif kind == "amends":
         target = draw(st.sampled_from(("/etc/passwd", "/proc/self/environ", "/dev/zero", "../../../etc/hostname",
                                        "", "missing.mr", "a" * 300 + ".mr")))
@@ -142,6 +149,8 @@ def pick(draw, valid: tuple, bad: tuple):
 
 _ENUMS = {"kind": ("outpatient", "inpatient"), "category": ("working", "retired")}
 _MONEY_REFS = ("claim.cost", "claim.extra", "member.pension", "p_money")
+_HISTORY_CONDS = ("any(period, period.paid and claim.date >= period.start)", "count(period, period.paid) >= 2",
+                  "not any(period, period.start > claim.date)")
 _CONDS = ("claim.kind == inpatient", "claim.kind == outpatient", "member.category == retired", "claim.urgent",
           "not claim.urgent", "claim.cost > p_money", "claim.date >= 2012-06-01", "member.age >= 60",
           "claim.days > 3 days")
@@ -202,6 +211,10 @@ def _fund(draw, index: int) -> str:
     if index and draw(st.booleans()):
         clauses[-1 if how == "flat" else 0] = clauses[-1 if how == "flat" else 0]
         clauses.append(f"cap payments at f{index - 1}.paid + 1 yuan per claim")
+    if draw(st.integers(0, 3)) == 0:  # a declared cliff (round 2), with its own quote or, hostile, without
+        quote = pick(draw, (' cites S at "一" "超过限额的不予支付"',), ("",))
+        cond = draw(st.sampled_from(_CONDS + _HISTORY_CONDS))
+        clauses.append(f'cliff when {cond} because "断崖" | "a cliff"{quote}')
     body = "\n".join("  " + c for c in accs + clauses)
     return f'fund {name} cites S "第{index + 1}条" {{\n{body}\n}}', [a.split()[-1] for a in accs]
 
@@ -231,7 +244,14 @@ def generated_rulebooks(draw) -> str:
         accs += names
     acc_decl = "".join(f"accumulator {a}: money per year\n" for a in accs)
     total = draw(st.sampled_from(("claim.cost", "claim.cost + claim.extra", "claim.cost - claim.extra")))
-    return head + params + acc_decl + "\n".join(funds) + f"\ntotal cost is {total}\n"
+    # round 2's constructs: a history of records (facts period), 'recover when' (the fund pays first)
+    history = 'facts period {\n  start: date\n  paid: bool = false\n  months: months = 0 months\n}\n'
+    tail = ""
+    if draw(st.booleans()):
+        cond = draw(st.sampled_from(("claim.urgent", "claim.kind == inpatient") + _HISTORY_CONDS))
+        quote = pick(draw, (' cites S at "三" "基金先行支付"',), ("", ' cites T at "三" "x"'))
+        tail = f'\nrecover when {cond}\n  because "第三人不支付" | "the third party does not pay"{quote}\n'
+    return head + history + params + acc_decl + "\n".join(funds) + f"\ntotal cost is {total}\n" + tail
 
 
 # ---------------------------------------------------------------- facts
@@ -291,6 +311,10 @@ def facts_for(draw, checked, hostile: bool = True) -> str:
         return out
 
     doc = {"member": record("member"), "claims": [record("claim", i + 1) for i in range(draw(st.integers(1, 5)))]}
+    from medrules.check.declarations import history_key
+    for kind in checked.records:
+        if kind not in ("member", "claim", "household"):  # a history: a list of records (round 2)
+            doc[history_key(kind)] = [record(kind) for _ in range(draw(st.integers(0, 3)))]
     return json.dumps(doc, ensure_ascii=draw(st.booleans()))
 
 
