@@ -126,6 +126,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
                                                 pc.cast(claims.column(io.ROW).combine_chunks(), pa.string()), ":")
     claim_code, _ = _codes(claim_ids, values=False)
     _duplicates(member_code << 32 | claim_code, problems, names.get(("claim", "id"), "claim.id"))
+    households = _household_codes(claims, member_code)
     date_column = names.get(("claim", rb.dated_by))
     if date_column is None:
         raise MedrulesError(error("columns", f"no column gives claim.{rb.dated_by}, the date that places a claim "
@@ -152,7 +153,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         sub = Problems(len(rows))
         vnames = io.column_names(part.column_names, ck, columns, members_elsewhere=members is not None)
         claim_table = validate_record(part, ck, "claim", {f: c for (k, f), c in vnames.items() if k == "claim"}, sub)
-        _own_quota_only(vp, claim_table, member_ids.take(pa.array(rows)), vnames, sub)
+        shared = households is not None and _shares_quotas(vp)  # quotas shared in a household: medrules.batch.vquota
+        if not shared:
+            _own_quota_only(vp, claim_table, member_ids.take(pa.array(rows)), vnames, sub)
         unique_codes, first, member_of = np.unique(member_code[rows], return_index=True, return_inverse=True)
         unique = member_names[unique_codes]
         if members is None:  # one table: each member's facts from its first row
@@ -188,7 +191,16 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             reason = np.full(n_rows, None, object)
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
-        result = routed or settle_columns(vp, member_of, claim_table, member_table, opening, hist)
+        if shared and not routed:
+            from medrules.batch.vquota import settle_shared
+            result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub)
+            mask = np.zeros(n_rows, bool)
+            mask[rows] = sub.bad
+            col, reason = np.full(n_rows, None, object), np.full(n_rows, None, object)
+            col[rows], reason[rows] = sub.column, sub.reason
+            _add_many(problems, mask, col, reason)
+        else:
+            result = routed or settle_columns(vp, member_of, claim_table, member_table, opening, hist)
         settled_bad = result.error != ""
         if settled_bad.any():
             mask = np.zeros(n_rows, bool)
@@ -201,6 +213,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     # a member with a rejected row: all its claims are held back
     held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
     problems.add(held, "", "held back: another row of this member was rejected")
+    if households is not None and any(_shares_quotas(vp) for vp, _, _ in results):  # they share quotas
+        held = np.isin(households, households[problems.bad]) & ~problems.bad
+        problems.add(held, "", "held back: a row of this household was rejected (its claims share quotas)")
     keep = ~problems.bad
     tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep, rb.versions)
               for vp, rows, r in results]
@@ -219,6 +234,22 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         rejects = pa.concat_tables([rejects, pa.table({"file": f, "row": r, "member": m, "claim": [""] * len(f),
                                                        "column": col, "reason": why}, schema=REJECT_SCHEMA)])
     return out, rejects
+
+
+def _shares_quotas(vp) -> bool:
+    from medrules.batch.vquota import holder_facts
+    return isinstance(vp, VectorProgram) and bool(holder_facts(vp))
+
+
+def _household_codes(claims: pa.Table, member_code: np.ndarray) -> np.ndarray | None:
+    """Each row's household (a ``household_id`` or ``household`` column; an empty id: a household of one)."""
+    column = next((c for c in ("household_id", "household.id", "household") if c in claims.column_names), None)
+    if column is None:
+        return None
+    ids = pc.fill_null(as_text(claims.column(column), column, "text"), "")
+    codes = _codes(ids)[0]
+    alone = _np(pc.equal(ids, "")).astype(bool)
+    return np.where(alone, -1 - member_code, codes)
 
 
 def _own_quota_only(vp: VectorProgram, claim_table, ids: pa.Array, names, problems: Problems) -> None:
@@ -485,6 +516,7 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
     """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
     of a member's claims in one file); every column as text, each row with its file and row number."""
     writers: dict[int, pq.ParquetWriter] = {}
+    homes: dict = {}  # member id -> household id (quotas shared in a household: medrules.batch.vquota)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
@@ -511,6 +543,9 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
                                           "name it member_id or member.id, or map it: --column member.id=COLUMN"))
             ids = np.asarray(pc.fill_null(table.column(names[("member", "id")]), "").to_numpy(
                 zero_copy_only=False), object)
+            if any(_shares_quotas(vp) for vp in rb.versions):  # a household's claims in one partition
+                from medrules.batch.vquota import household_keys
+                ids = household_keys(table, ids, homes, p)
             keys = io.member_keys(ids, n_parts)
             for k in np.unique(keys):
                 if k not in writers:

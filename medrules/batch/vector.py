@@ -96,7 +96,7 @@ class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
     __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
-                 "memo", "hist", "item")
+                 "memo", "hist", "item", "quota")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -114,6 +114,7 @@ class Wave:
         # function giving them (made when first needed)
         self.hist = {}  # history name -> its records (medrules.batch.vhistory.History), the members' lists
         self.item = {}  # history name -> the fields of the record in hand (inside any(NAME, …) and kin)
+        self.quota = None  # quotas shared in a household (medrules.batch.vquota.QuotaWave), or None: the own
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
@@ -178,6 +179,7 @@ class Wave:
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
         w._starts = None
         w.hist, w.item = self.hist, {k: v.take(rows) for k, v in self.item.items()}
+        w.quota = self.quota and self.quota.take(rows)
         return w
 
 
@@ -803,6 +805,10 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
         return raw, None, NONE
     room = None
     for cap, amount in caps:
+        if cap.per == "holder" and w.quota is not None:  # the named holders' balances (medrules.batch.vquota)
+            own = w.quota.room(cap, amount, w, active)
+            room = own if room is None else np.minimum(room, own)
+            continue
         value = amount(w, active)
         before = w.acc[f.plan.payments_acc] if cap.per in ("year", "holder") else 0  # holder: the patient's own
         own = np.maximum(0, value - before)
@@ -1008,6 +1014,8 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
         paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat)
+        if w.quota is not None:
+            w.quota.draw(paid * active)
         accumulated = set()
     if not running:
         settle_accumulate(f, w, active, base, taken, paid)
@@ -1083,6 +1091,8 @@ class VectorProgram:
                        (f": waves for every fund, because {y.waves}" if y.waves else ""))
             for f in y.funds:
                 out.append(f"  fund {f.name}: " + ("waves" if y.waves else f"{f.path}: {f.why}"))
+        from medrules.batch.vquota import plan_note
+        out += plan_note(self)
         return "\n".join(out)
 
 
@@ -1525,7 +1535,7 @@ class Rows:
 
 
 def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages,
-                histories: dict | None = None):
+                histories: dict | None = None, quota=None):
     """Every layer on all claims (in (member, date) order): (paid per fund, total, member pays, accumulators
     after each claim, error codes)."""
     n = rows.n
@@ -1542,6 +1552,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
         w.grp, w._starts = rows.group_ids, rows.index
         w.hist = histories or {}
+        w.quota = quota
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)

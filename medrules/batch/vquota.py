@@ -1,0 +1,245 @@
+"""Quotas shared in a household, on the vector backend (docs/language.md §22.2; issues 8 and 11).
+
+A cap ``per holder of claim.quota_from, …`` draws what a fund pays on the quotas of the holders a claim
+names, in order. When the claims of a household name each other's quotas, their balances are shared, and the
+claims of the household are settled in one date order (ties: input order), as :mod:`medrules.household`
+settles a household file on the scalar backend.
+
+Here the claims are ordered by (household, date, input order) and every layer is settled in waves: wave k is
+the k-th claim of every household, vectorised across households (a household's claims are in successive
+waves, so each wave touches each household's balances once). Each person's own accumulators stay per person:
+a row's value before a claim is the value after the same person's previous claim in that benefit year.
+
+The quota room of a row is Σ over the named holders of (the quota amount evaluated on the holder's member facts
+− what was drawn on the holder's quota this benefit year); the fund pays min(its rounded payment, room) (the
+kernel's own cap logic) and the payment is drawn on the holders in order, each up to its balance.
+"""
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from medrules.batch.columns import Table
+from medrules.batch.vector import Gathered, Result, VectorProgram, benefit_year_start, settle_rows
+
+def plan_note(vp: VectorProgram) -> list[str]:
+    """What ``settle --explain-plan`` says of quotas kept per holder (nothing when the rulebook keeps none)."""
+    facts = holder_facts(vp)
+    if not facts:
+        return []
+    return [f"quotas kept per holder of {', '.join('claim.' + f for f in facts)}: with a household_id column, "
+            f"{PLAN_NOTE}; a row naming a holder outside its household is rejected",
+            "  without a household_id column each claim draws on the patient's own quota (a row naming another "
+            "person's is rejected)"]
+
+
+PLAN_NOTE = ("shared in a household: claims ordered by (household, date, input order), "
+             "every layer in waves over the k-th claim of each household; each person's accumulators per person")
+
+
+class HouseholdRows:
+    """The claims in (household, date) order: the waves (the k-th claim of every household) and, for each
+    row, the previous row of the same person in the same benefit year (or −1)."""
+
+    def __init__(self, household: np.ndarray, who: np.ndarray, year: np.ndarray, n_members: int):
+        n = len(who)
+        self.n, self.who, self.n_members = n, who, n_members
+        new_house = np.empty(n, bool)
+        new_house[:1] = True
+        np.not_equal(household[1:], household[:-1], out=new_house[1:])
+        starts = np.flatnonzero(new_house)
+        pos = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))  # k: the claim's place in its household
+        by_pos = np.argsort(pos, kind="stable")
+        counts = np.bincount(pos) if n else np.zeros(0, np.int64)
+        self._waves = np.split(by_pos, np.cumsum(counts)[:-1]) if n else []
+        # the previous row of the same (person, year): rows in (person, year, household order)
+        group = np.lexsort((np.arange(n), year, who))
+        same = np.zeros(n, bool)
+        same[1:] = (who[group][1:] == who[group][:-1]) & (year[group][1:] == year[group][:-1])
+        self.prev = np.full(n, -1, np.int64)
+        self.prev[group[1:][same[1:]]] = group[:-1][same[1:]]
+        self.new_group = self.prev < 0
+        gid = np.cumsum(~same) - 1
+        self._gid = np.empty(n, np.intp)
+        self._gid[group] = gid
+
+    def group_ids(self) -> np.ndarray:
+        return self._gid
+
+    def index(self):  # (the running-sums path is never taken here: every layer is in waves)
+        return None
+
+    def waves(self) -> list[np.ndarray]:
+        return self._waves
+
+    def before(self, rows: np.ndarray, opening, after: np.ndarray) -> np.ndarray:
+        prev = self.prev[rows]
+        return np.where(prev < 0, opening[rows] if np.ndim(opening) else opening, after[np.maximum(prev, 0)])
+
+
+@attrs.define
+class QuotaBook:
+    """What was drawn on each holder's quota in each benefit year, per cap, and the holders of each row."""
+
+    holders: np.ndarray  # (rows, K): the member index of each named holder, in order; −1: none
+    year: np.ndarray  # per row: its benefit year, numbered 0, 1, …
+    n_years: int
+    members: Table  # every person's member facts (the holders')
+    members_n: int
+    drawn: dict = attrs.Factory(dict)  # id(cap node) -> drawn per (member × n_years + year)
+
+
+class QuotaWave:
+    """The quota book seen from a wave (``at``: the rows of the wave, in household order)."""
+
+    def __init__(self, book: QuotaBook, at: np.ndarray):
+        self.book, self.at, self.pending = book, at, None
+
+    def take(self, rows: np.ndarray) -> QuotaWave:
+        return QuotaWave(self.book, self.at[rows])
+
+    def room(self, cap, amount, w, active) -> np.ndarray:
+        """Σ over the named holders of max(0, quota − drawn this year); the quota is the cap's amount on the
+        holder's member facts. Kept for :meth:`draw`."""
+        book = self.book
+        drawn = book.drawn.setdefault(id(cap.node), np.zeros(book.members_n * book.n_years, np.int64))
+        total = np.zeros(w.n, np.int64)
+        parts = []
+        for k in range(book.holders.shape[1]):
+            h = book.holders[self.at, k]
+            has = active & (h >= 0)
+            if not has.any():
+                continue
+            hw = w.subset(np.arange(w.n))  # the same rows, reading the holder's member facts ('holder.FIELD')
+            hw.member = Gathered(book.members.values, np.maximum(h, 0))
+            hw.given = dict(hw.given, member=Gathered(book.members.given, np.maximum(h, 0)))
+            hw.quota = None
+            value = np.broadcast_to(amount(hw, has), (w.n,))
+            key = np.maximum(h, 0) * book.n_years + book.year[self.at]
+            room = np.where(has, np.maximum(0, value - drawn[key]), 0)
+            if hw.error.any():
+                w.error[:] = np.where(w.error == 0, hw.error, w.error)
+            parts.append((has, key, room))
+            total += room
+        self.pending = (drawn, parts)
+        return total
+
+    def draw(self, paid: np.ndarray) -> None:
+        """The rounded payment drawn on the named holders in order, each up to its balance."""
+        if self.pending is None:
+            return
+        (drawn, parts), self.pending = self.pending, None
+        left = paid.copy()
+        for has, key, room in parts:
+            take = np.minimum(room, left)
+            np.add.at(drawn, key[has], take[has])
+            left -= take
+
+
+def settle_households(vp: VectorProgram, household_of: np.ndarray, member_of: np.ndarray, holders: np.ndarray,
+                      claims: Table, members: Table) -> Result:
+    """Every claim, the claims of a household in one date order (ties: input order). ``household_of[i]``,
+    ``member_of[i]``: claim i's household and person (a row of ``members``); ``holders[i]``: the member rows of
+    the holders claim i names, in order (−1: none; a row naming none draws on its patient's own quota). The
+    holders of a claim must be people of its household (the caller checks)."""
+    n = len(member_of)
+    member_of = np.asarray(member_of, np.int64)
+    household_of = np.asarray(household_of, np.int64)
+    dates = claims.values[vp.dated_by]
+    order = np.lexsort((np.arange(n), dates, household_of))
+    year = benefit_year_start(dates, vp.year_starts)
+    who = member_of[order]
+    rows = HouseholdRows(household_of[order], who, year[order], len(members))
+    years, year_no = np.unique(year[order], return_inverse=True)
+    held = np.asarray(holders, np.int64)[order]
+    held = np.where((held < 0).all(axis=1, keepdims=True) & (np.arange(held.shape[1]) == 0), who[:, None], held)
+    book = QuotaBook(held, year_no.astype(np.int64), max(1, len(years)), members, max(1, len(members)))
+    claim_cols = Table(Gathered(claims.values, order), Gathered(claims.given, order))
+    member_cols = Table(Gathered(members.values, who), Gathered(members.given, who))
+    layers = tuple(attrs.evolve(y, waves=y.waves or PLAN_NOTE) for y in vp.layers)
+    wavy = attrs.evolve(vp, layers=layers)
+    messages: list[str] = []
+    funds, total, member_pays, accs, error, recoverable = settle_rows(
+        wavy, rows, claim_cols, member_cols, {}, messages, None, QuotaWave(book, np.arange(n)))
+    back = np.empty(n, np.int64)
+    back[order] = np.arange(n)
+    codes = error[back]
+    errors = np.zeros(n, "U1")
+    if messages:
+        errors = np.full(n, "", object)
+        failed = codes > 0
+        errors[failed] = np.array(messages, dtype=object)[codes[failed] - 1]
+        held_back = np.isin(household_of, np.unique(household_of[failed])) & ~failed
+        errors[held_back] = "held back: another claim of this household could not be settled"
+    return Result(order, year, {k: v[back] for k, v in funds.items()}, total[back], member_pays[back],
+                  {k: v[back] for k, v in accs.items()}, errors, vp.money_scale,
+                  None if recoverable is None else recoverable[back])
+
+
+def holder_facts(vp: VectorProgram) -> list[str]:
+    """The claim facts that name holders of a quota kept per holder, in the order the caps name them."""
+    from medrules.evaluate.quota import holder_caps
+    out: list[str] = []
+    for _, cap in holder_caps(vp.program.plan):
+        out += [h.field for h in cap.holders if h.record == "claim" and h.field not in out]
+    return out
+
+
+def holder_rows(vp: VectorProgram, claim_table: Table, member_of: np.ndarray, member_house: np.ndarray,
+                index: dict[str, int], problems, names: dict) -> np.ndarray:
+    """(rows, K) member rows of the holders each claim names, in order, duplicates dropped (−1: none); a holder
+    who is not a person of the table, or not of the claim's household, is a problem of that row."""
+    facts = holder_facts(vp)
+    n = len(member_of)
+    out = np.full((n, max(1, len(facts))), -1, np.int64)
+    for k, name in enumerate(facts):
+        values = claim_table.values[name]
+        given = claim_table.given.get(name)
+        found = np.array([index.get(v, -2) if isinstance(v, str) and v else -1 for v in values], np.int64)
+        if given is not None:
+            found = np.where(given, found, -1)
+        column = names.get(("claim", name), f"claim.{name}")
+        problems.add(found == -2, column, "names a holder who is not a person of this table: a quota is drawn on "
+                     "by the claims of its holder's household")
+        other = (found >= 0) & (member_house[np.maximum(found, 0)] != member_house[member_of])
+        problems.add(other, column, "names the quota of a person of another household: the claims that share "
+                     "quotas must be in one household (same household_id)")
+        found = np.where(found < 0, -1, found)
+        dup = (out[:, :k] == found[:, None]).any(axis=1) if k else np.zeros(n, bool)
+        out[:, k] = np.where(dup, -1, found)
+    return out
+
+
+def settle_shared(vp: VectorProgram, house_rows: np.ndarray, member_of: np.ndarray, unique, claim_table: Table,
+                  member_table: Table, names: dict, problems) -> Result:
+    """A partition's claims under one rulebook version, households sharing quotas (called by
+    :func:`medrules.batch.run.settle_partition`); a row naming a holder outside its household is a problem."""
+    member_house = np.zeros(len(unique), np.int64)
+    member_house[member_of] = house_rows
+    problems.add(member_house[member_of] != house_rows, "household_id",
+                 "the rows of one member name different households")
+    index = {str(name): i for i, name in enumerate(unique)}
+    holders = holder_rows(vp, claim_table, member_of, member_house, index, problems, names)
+    return settle_households(vp, house_rows, member_of, holders, claim_table, member_table)
+
+
+def household_keys(table, ids: np.ndarray, homes: dict, path) -> np.ndarray:
+    """The key a spilled row is partitioned by when households share quotas: its household id (its member id
+    when it names none), so that a household's claims are settled together; a member whose rows name different
+    households across the input is an error (the member's claims would be split)."""
+    import pyarrow.compute as pc
+
+    from medrules.diagnostics import MedrulesError, error
+    column = next((c for c in ("household_id", "household.id", "household") if c in table.column_names), None)
+    if column is None:
+        return ids
+    house = np.asarray(pc.fill_null(pc.cast(table.column(column), "string"), "").to_numpy(zero_copy_only=False),
+                       object)
+    keys = np.array([f"household\x00{h}" if h else f"member\x00{m}" for m, h in zip(ids.tolist(), house.tolist())],
+                    object)
+    for member, key in set(zip(ids.tolist(), keys.tolist())):
+        if homes.setdefault(member, key) != key:
+            raise MedrulesError(error("columns", f"'{path}': the rows of member '{member}' name different households "
+                                      f"in {column}", None, "a member belongs to one household: give each of its rows "
+                                      "the same household id"))
+    return keys
