@@ -82,6 +82,17 @@ def test_without_a_household_column_a_row_naming_another_is_still_rejected(cq):
     assert [r["claim"] for r in rejects.to_pylist()] == ["C1"]
 
 
+def test_opening_values_with_shared_quotas_are_refused_not_dropped(cq):
+    """The household path carries no opening year-to-date values: a table that gives them is refused."""
+    rows = [row("I-1", "H-1", "C1", "2017-03-01", "150.00", "I-1", "I-2"), row("I-2", "H-1", "C2", "2017-03-02", "1.00")]
+    t = table(rows)
+    t = t.append_column("opening.quota_used", pa.array(["10.00", "0.00"]))
+    with pytest.raises(medrules.MedrulesError) as e:
+        settle_table(cq, t)
+    [d] = e.value.diagnostics
+    assert "opening values" in d.message and "medrules run" in d.hint
+
+
 def test_settle_explain_plan_declares_the_household_waves(cq):
     from medrules.batch.vector import compile_vector
     plan = compile_vector(cq).describe()

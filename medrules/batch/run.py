@@ -192,6 +192,12 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
         if shared and not routed:
+            if opening or hist:  # not carried on the household path: refused, never silently dropped
+                raise MedrulesError(error(
+                    "batch", "opening values and histories are not settled when a household shares quotas kept "
+                    "per holder (the household_id column)", None,
+                    "settle such a household with 'medrules run RULEBOOK HOUSEHOLD.json' (docs/language.md §22.2), "
+                    "or leave out the household_id column to settle each person on their own quota"))
             from medrules.batch.vquota import settle_shared
             result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub)
             mask = np.zeros(n_rows, bool)
