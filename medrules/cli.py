@@ -417,9 +417,11 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
             d = membership_cli.diff(s, before, after, facts, lang.value)
         else:
             from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
-            from medrules.household import refuse_household
-            for p in facts or []:
-                refuse_household(s.read(p, "facts"), "medrules diff")
+            from medrules.evaluate.quota import keeps_quotas
+            if keeps_quotas(before.plan) or keeps_quotas(after.plan):  # quotas shared by a household's persons
+                from medrules.household import refuse_household
+                for p in facts or []:
+                    refuse_household(s.read(p, "facts"), "medrules diff")
             d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []],
                         lang.value)
         if format_ is Format.json:
