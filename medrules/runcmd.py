@@ -47,8 +47,11 @@ def run_command(s, rulebook: Path, facts: Path, as_json: bool, lang: str, out, v
         from medrules.household import run_household
         return run_household(s, program, s.read(facts, "facts"), as_json, lang, view, out)
     _no_view(view, "a member's facts file")
+    from medrules.evaluate.quota import keeps_quotas
     from medrules.runstream import run_streamed, streamed
-    if streamed(facts):  # larger than a few thousand claims: read a claim at a time (medrules/runstream.py)
+    # larger than a few thousand claims: read a claim at a time (medrules/runstream.py); a rulebook that keeps
+    # quotas per holder checks every claim's holders before settling, so its file is read whole (capped)
+    if streamed(facts) and not keeps_quotas(program.plan):
         run_streamed(s, program, facts, as_json, lang, out)
         return
     from medrules.evaluate import settle

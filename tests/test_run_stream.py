@@ -50,7 +50,7 @@ def generated(program, count: int, seed: int, shuffle: bool = True) -> dict:
     """One member's facts with ``count`` generated claims (the project's generator), in shuffled order."""
     claims = []
     member = None
-    for m, its in random_members(program.checked, count, seed=seed):
+    for m, its, *_ in random_members(program.checked, count, seed=seed):  # (a third element: histories)
         member = member or m
         claims += [{k: text_of(v) if not isinstance(v, (bool, frozenset, list)) else
                     (sorted(v) if isinstance(v, frozenset) else v) for k, v in c.items() if v is not None}
