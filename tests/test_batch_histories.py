@@ -138,20 +138,7 @@ def test_vector_equals_scalar_with_long_histories():
 
 
 # ---------------------------------------------------------------- every function over a history, generated
-HEAD = '''rulebook "t/histories" {
-  effective from 2020-01-01
-  year starts 01-01 by claim.date
-  rounding half_up to 0.01 yuan per payment
-}
-facts member { id: text }
-facts payment "缴费记录" | "payment" {
-  month: date
-  amount: money
-  paid_on: date = none
-}
-facts claim { id: text  date: date  cost: money }
-total cost is claim.cost
-'''
+from test_histories import HEAD  # noqa: E402 - the same rulebook header as the scalar history tests
 BASES = [
     "count(payment, given(payment.paid_on)) * 100 yuan",
     "sum(payment, payment.amount, true)",

@@ -4,18 +4,15 @@ test_browser.py does without chromium or Playwright (fails under CI)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from medrules.cli import app
+from browser.test_browser import ARGS, CHROMIUM, playwright  # noqa: F401 - the Debian chromium fixture
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 HOSTILE = "<script>alert(1)</script>"
 FACTS = {"member": {"id": "M-" + HOSTILE, "category": "working"},
          "periods": [{"scheme": "employee", "first_month": "2015-03-01", "last_month": "2020-04-01"}],
@@ -23,24 +20,11 @@ FACTS = {"member": {"id": "M-" + HOSTILE, "category": "working"},
                     {"id": "C2" + HOSTILE, "date": "2020-05-10", "kind": "inpatient", "compliant_cost": "10000.00"}]}
 
 
-def _missing(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}: .ci/run installs chromium (apt-get install -y chromium)")
-    pytest.skip(f"browser tests: {reason} (apt-get install -y chromium; pip install playwright)")
-
-
 @pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright for Python is not installed")
-    if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} is missing")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
+def browser(playwright):
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    yield b
+    b.close()
 
 
 @pytest.mark.parametrize("extra, shown", [
