@@ -338,7 +338,7 @@ def explain(rulebook: RulebookArg,
         if not found and _household_path(s, program, facts):  # a household file: quotas shared (§22.2)
             from medrules.household import explain_household
             doc = explain_household(program, s.read(facts, "facts"), claim, what_if, view.value, format_.value,
-                                    lang.value)
+                                    lang.value, template_dir)
             return print(doc) if isinstance(doc, str) else out.print(doc)
         the_facts = found.facts if found else s.facts(facts, program)
         known = {c.id for c in the_facts.claims}

@@ -140,8 +140,10 @@ class HouseholdSettlement:
         return sum((c.member_pays for s in self.settlements for c in s.claims), ZERO)
 
 
-def settle_household(program, hc: HouseholdClaims, trace: bool = False) -> HouseholdSettlement:
-    """Every person's claims, settled in one date order (ties: the file's order), the quotas shared."""
+def settle_household(program, hc: HouseholdClaims, trace: bool = False,
+                     in_force_only: bool = True) -> HouseholdSettlement:
+    """Every person's claims, settled in one date order (ties: the file's order), the quotas shared
+    (``in_force_only=False``: also claims dated outside the rulebook's years, as ``medrules diff`` settles them)."""
     from medrules.evaluate import Settlement, out_of_range, settle_claims
     from medrules.evaluate.quota import QuotaBook
     from medrules.evaluate.runtime import CONTEXT
@@ -153,7 +155,7 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False) -> House
             queues = []
             for person in people:
                 order = sorted(person.claims, key=lambda c: (c.values[dated_by], c.index))
-                queues.append([iter(settle_claims(program, person, trace, True, book)), order, []])
+                queues.append([iter(settle_claims(program, person, trace, in_force_only, book)), order, []])
             while True:  # the person whose next claim is earliest settles it (its draws come first)
                 ready = [(q[1][len(q[2])].values[dated_by], i) for i, q in enumerate(queues) if len(q[2]) < len(q[1])]
                 if not ready:
@@ -267,9 +269,11 @@ def run_household(s, program, source: SourceFile, as_json: bool, lang: str, view
         out.print(line, highlight=False, markup=False)
 
 
-def explain_household(program, source: SourceFile, claim_ids, what_if, view: str, format_: str, lang: str):
+def explain_household(program, source: SourceFile, claim_ids, what_if, view: str, format_: str, lang: str,
+                      template_dir=None):
     """``medrules explain RULEBOOK HOUSEHOLD.json``: each person's claims explained (the quota steps say whose
-    quota paid), then the household's view. Text (citizen or auditor) or JSON."""
+    quota paid), then the household's view. Text (citizen or auditor) or JSON; ``--what-if`` and Markdown/HTML
+    documents are :mod:`medrules.household_analyses`'."""
     import json
 
     from rich.console import Group
@@ -278,12 +282,9 @@ def explain_household(program, source: SourceFile, claim_ids, what_if, view: str
     from medrules.explain import explain as explain_settlement
     from medrules.explain.json import EXPLANATION_SCHEMA, explanation_json
     from medrules.explain.text import render_citizen, render_explanation
-    if what_if:
-        raise MedrulesError(error("what-if", "--what-if is not available on a household file: the persons' claims "
-                                  "share their quotas", None, "ask it of one person's facts file"))
-    if format_ in ("markdown", "html"):
-        raise MedrulesError(error("format", f"--format {format_} is not available on a household file", None,
-                                  "use --format text or json"))
+    if what_if or format_ in ("markdown", "html"):
+        from medrules import household_analyses
+        return household_analyses.explain(program, source, claim_ids, what_if, view, format_, lang, template_dir)
     hs = settle_household(program, load_household_claims(source, program.checked), trace=True)
     known = {c.id for s in hs.settlements for c in s.claims}
     for cid in claim_ids or []:

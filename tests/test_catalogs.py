@@ -14,7 +14,7 @@ CALLERS = [ROOT / "medrules" / "explain" / name for name in ("citizen.py", "docu
                                                              "steps.py", "contribution.py")] \
     + [ROOT / "medrules" / "analyses" / name for name in ("diff.py", "diff_contrib.py", "whatif.py", "readings.py")] \
     + [ROOT / "medrules" / "cli.py", ROOT / "medrules" / "contributions" / "command.py"] \
-    + [ROOT / "medrules" / "household.py"]
+    + [ROOT / "medrules" / "household.py", ROOT / "medrules" / "household_analyses.py"]
 TABLES = {"WORDS", "WHAT_IF_WORDS", "HEADINGS", "_OUTPUT_WORDS", "_COMPARISONS",  # module tables of English msgids
           "DEDUCTIBLE_PER", "COST_CAP", "PAYMENT_CAP", "ROUNDING_MODES", "DAY_COUNT", "PROVISION_COLUMNS", "CLAIM_COLUMNS",
           "SCENARIOS", "MODES", "MEMBER_COLUMNS", "QUOTA_CAP", "QUOTA_RELATION"}

@@ -19,7 +19,7 @@ from medrules.facts import Change, Facts, with_changes
 
 # Step kinds a reader needs to see change; accumulators and rounding follow from these.
 SHOWN = {"treat", "exclude", "applies", "base", "deductible", "cap", "band", "rate", "flat", "adjust", "paid",
-         "total", "member_pays", "handoff"}
+         "total", "member_pays", "handoff", "quota"}
 
 
 @attrs.frozen
@@ -53,6 +53,7 @@ class WhatIf:
     readings_before: tuple = ()
     readings_after: tuple = ()
     titles: dict = attrs.field(factory=dict)  # fund -> title, for the sentences of the readings
+    persons: tuple = ()  # a household's what-if: whose claim each of ``claims`` is (medrules.household_analyses)
 
     @property
     def funds_before(self) -> Decimal:
@@ -73,14 +74,8 @@ def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "
     changed = with_changes(facts, changes, claim_ids)
     before = settle(program, facts, trace=True)
     after = settle(program, changed, trace=True)
-    e_before = explain(program, before, lang, claim_ids)
-    e_after = explain(program, after, lang, claim_ids)
-    diffs = []
-    for cb, ca in zip(e_before.claims, e_after.claims):
-        funds = tuple((f.fund, fund_title(program, f.fund, lang), f.paid, ca.result.fund(f.fund).paid)
-                      for f in cb.result.funds if f.paid != ca.result.fund(f.fund).paid)
-        diffs.append(ClaimDifference(cb.result.id, funds, cb.result.member_pays, ca.result.member_pays,
-                                     align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)))
+    diffs = differences(program, explain(program, before, lang, claim_ids), explain(program, after, lang, claim_ids),
+                        lang)
     notes_before = notes_after = ()
     if load is not None:
         from medrules.analyses.readings import other_readings
@@ -89,6 +84,22 @@ def what_if(program: Program, facts: Facts, changes: list[Change], lang: str = "
         notes_after = tuple(r for r in other_readings(load, program, changed) if r.claim_id in selected)
     return WhatIf(tuple(changes), lang, before, after, tuple(diffs), notes_before, notes_after,
                   {name: fund.title(lang) for name, fund in program.all_funds()})
+
+
+def differences(program: Program, e_before, e_after, lang: str) -> list[ClaimDifference]:
+    """Each claim of two explanations of the same claims (matched by id): the funds whose payment changed and
+    the steps that changed (a household's what-if compares each person's, :mod:`medrules.household_analyses`)."""
+    after = {c.result.id: c for c in e_after.claims}
+    diffs = []
+    for cb in e_before.claims:
+        ca = after.get(cb.result.id)
+        if ca is None:
+            continue
+        funds = tuple((f.fund, fund_title(program, f.fund, lang), f.paid, ca.result.fund(f.fund).paid)
+                      for f in cb.result.funds if f.paid != ca.result.fund(f.fund).paid)
+        diffs.append(ClaimDifference(cb.result.id, funds, cb.result.member_pays, ca.result.member_pays,
+                                     align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)))
+    return diffs
 
 
 def fund_title(program: Program, name: str, lang: str) -> str:
@@ -132,27 +143,13 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
     facts = upto(program, facts, claim_ids)
     base = _paid(settle(program, facts), claim_ids)
     found = []
-    for record in ("member", "claim"):
-        for name, field in ck.records.get(record, {}).items():
-            if record == "claim" and name == program.dated_by:
-                continue
-            t = ck.field_types.get(field)
-            if t is None or t.unit not in ("bool", "enum"):
-                continue
-            values = [True, False] if t.unit == "bool" else [m.name for m in ck.enums[t.enum].members]
-            current = {facts.member.get(name)} if record == "member" else {
-                c.values.get(name) for c in facts.claims if not claim_ids or c.id in claim_ids}
-            for value in values:
-                if {value} == current:
-                    continue
-                shown = str(value).lower() if isinstance(value, bool) else value
-                change = Change(record, name, value, f"{record}.{name}={shown}")
-                try:
-                    delta = _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids) - base
-                except MedrulesError:  # a value this rulebook cannot settle (e.g. a fact it then needs)
-                    continue
-                if delta:
-                    found.append(Sensitivity(change, delta))
+    for change in candidates(program, facts, claim_ids):
+        try:
+            delta = _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids) - base
+        except MedrulesError:  # a value this rulebook cannot settle (e.g. a fact it then needs)
+            continue
+        if delta:
+            found.append(Sensitivity(change, delta))
     found.sort(key=lambda s: (-abs(s.delta), s.change.text))
     best: dict = {}  # one entry per fact: its most consequential other value
     for s in found:
@@ -163,6 +160,29 @@ def sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = No
     if allowed:  # the rulebook says which facts a member can change: suggest only those
         ranked = [s for s in ranked if f"{s.change.record}.{s.change.field}" in allowed]
     return tuple(ranked[:most])
+
+
+def candidates(program: Program, facts: Facts, claim_ids: list[str] | None = None, prefix: str = ""):
+    """Each enumeration and yes/no fact of the member and of the selected claims, at each of its other values
+    (a Change; its text starts with ``prefix``, e.g. a household's person 'I-2.')."""
+    ck = program.checked
+    for record in ("member", "claim"):
+        selected = [c for c in facts.claims if not claim_ids or c.id in claim_ids]
+        if record == "claim" and not selected:
+            continue
+        for name, field in ck.records.get(record, {}).items():
+            if record == "claim" and name == program.dated_by:
+                continue
+            t = ck.field_types.get(field)
+            if t is None or t.unit not in ("bool", "enum"):
+                continue
+            values = [True, False] if t.unit == "bool" else [m.name for m in ck.enums[t.enum].members]
+            current = {facts.member.get(name)} if record == "member" else {c.values.get(name) for c in selected}
+            for value in values:
+                if {value} == current:
+                    continue
+                shown = str(value).lower() if isinstance(value, bool) else value
+                yield Change(record, name, value, f"{prefix}{record}.{name}={shown}")
 
 
 _OFFSETS = (0, 1, -1, 89, 90, 91, -89, -90, -91)

@@ -196,9 +196,9 @@ def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
     def signed(d):
         return ("+" if d >= 0 else "−") + f.number(abs(d))
     claims = []
-    for d in w.claims:
+    for i, d in enumerate(w.claims):
         claims.append({
-            "id": d.claim_id, "more": d.delta >= 0, "delta": f.money(abs(d.delta)),
+            "id": f"{d.claim_id} ({w.persons[i]})" if w.persons else d.claim_id, "more": d.delta >= 0, "delta": f.money(abs(d.delta)),
             "member_before": f.number(d.member_before), "member_after": f.number(d.member_after),
             "funds": [{"fund": title, "name": fund, "before": f.number(before), "after": f.number(after),
                        "delta": signed(after - before)} for fund, title, before, after in d.funds],

@@ -267,10 +267,11 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     _ = gettext_for(w.lang)
     changes = ", ".join(c.text for c in w.changes)
     out = [Text(_("What if {changes}?").format(changes=changes), style="bold underline")]
-    for d in w.claims:
+    for i, d in enumerate(w.claims):
         out.append(Text(""))
+        cid = f"{d.claim_id} ({w.persons[i]})" if w.persons else d.claim_id  # a household's: whose claim
         head = (_("Claim {id}: the funds pay more by {amount}") if d.delta >= 0
-                else _("Claim {id}: the funds pay less by {amount}")).format(id=d.claim_id, amount=f.money(abs(d.delta)))
+                else _("Claim {id}: the funds pay less by {amount}")).format(id=cid, amount=f.money(abs(d.delta)))
         out.append(Text(head + _("; the member pays {before} → {after}").format(
             before=f.number(d.member_before), after=f.number(d.member_after)), style="bold"))
         for fund, title, before, after in d.funds:
