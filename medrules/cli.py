@@ -418,12 +418,12 @@ def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
         else:
             from medrules.analyses.diff_contrib import diff_facts  # FACTS are checked against both rulebooks
             from medrules.evaluate.quota import keeps_quotas
-            if keeps_quotas(before.plan) or keeps_quotas(after.plan):  # quotas shared by a household's persons
-                from medrules.household import refuse_household
-                for p in facts or []:
-                    refuse_household(s.read(p, "facts"), "medrules diff")
-            d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []],
-                        lang.value)
+            if keeps_quotas(before.plan) or keeps_quotas(after.plan):  # a household file's persons settle together
+                from medrules import household_analyses
+                d = household_analyses.diff(lambda p: s.read(p, "facts"), before, after, facts or [], lang.value)
+            else:
+                d = compare(before, after, [diff_facts(s.read(p, "facts"), before, after) for p in facts or []],
+                            lang.value)
         if format_ is Format.json:
             print(json.dumps(diff_json(d, lang.value), ensure_ascii=False, indent=2))
         else:

@@ -47,18 +47,6 @@ def is_household_file(source: SourceFile) -> bool:
     return isinstance(top, dict) and "members" in top
 
 
-def refuse_household(source: SourceFile, command: str) -> None:
-    """A command that settles one member's facts file, given a household file: said plainly, at 'members'."""
-    doc = read_json(source)
-    top = doc.value
-    if isinstance(top, dict) and "members" in top:
-        span = doc.keys.get("members", doc.span) if isinstance(getattr(doc, "keys", None), dict) else doc.span
-        raise MedrulesError(error("facts", f"{command} compares one member's facts file; this is a household file "
-                                  "(its persons' claims share quotas kept per holder)", span,
-                                  "compare each person's own facts file, or settle the household with "
-                                  "'medrules run RULEBOOK HOUSEHOLD.json' under each rulebook"))
-
-
 def load_household_claims(source: SourceFile, checked) -> HouseholdClaims:
     """A household facts file, each person checked as a facts file of their own (located errors)."""
     doc = read_json(source)

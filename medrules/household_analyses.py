@@ -113,14 +113,18 @@ class HouseholdWhatIf:
     after: HouseholdSettlement
 
     def quotas(self) -> list[dict]:
-        """Every quota of the household (holder, year), before and after: quota, drawn, left."""
-        def by(hs):
-            return {(q["holder"], q["year"]): q for q in household_summary(hs)["quotas"]}
-        b, a = by(self.before), by(self.after)
-        empty = {"quota": ZERO, "drawn": ZERO, "left": ZERO}
-        return [{"holder": key[0], "year": key[1],
-                 "before": {k: b.get(key, empty)[k] for k in empty}, "after": {k: a.get(key, empty)[k] for k in empty}}
-                for key in list(b) + [k for k in a if k not in b]]
+        return quotas(self.before, self.after)
+
+
+def quotas(before: HouseholdSettlement, after: HouseholdSettlement) -> list[dict]:
+    """Every quota of the household (holder, year), before and after: quota, drawn, left."""
+    def by(hs):
+        return {(q["holder"], q["year"]): q for q in household_summary(hs)["quotas"]}
+    b, a = by(before), by(after)
+    empty = {"quota": ZERO, "drawn": ZERO, "left": ZERO}
+    return [{"holder": key[0], "year": key[1],
+             "before": {k: b.get(key, empty)[k] for k in empty}, "after": {k: a.get(key, empty)[k] for k in empty}}
+            for key in list(b) + [k for k in a if k not in b]]
 
 
 def _combined(program, hs: HouseholdSettlement):
@@ -335,3 +339,92 @@ def explain(program, source, claim_ids, what_if_texts, view: str, format_: str, 
         raise MedrulesError(error("facts", f"no person of {source.name} has a claim to explain", None,
                                   "settle the household with 'medrules run RULEBOOK HOUSEHOLD.json'"))
     return explanation_document(program, hs, docs, view, lang, format_ == "html", template_dir)
+
+
+# ---------------------------------------------------------------- medrules diff OLD NEW HOUSEHOLD.json
+@attrs.frozen
+class Flat:
+    """A household's settlement as one list of claims (person by person), for the diff's stages."""
+
+    member_id: str
+    claims: tuple
+    persons: tuple  # whose each claim is
+
+
+def settle_any(program, facts) -> object:
+    """One stage of the diff: a household's persons together (every claim, in force or not), else one member."""
+    from medrules.evaluate import settle
+    if not isinstance(facts, HouseholdClaims):
+        return settle(program, facts, in_force_only=False)
+    hs = settle_household(program, facts, in_force_only=False)
+    return Flat(facts.household_id, tuple(c for s in hs.settlements for c in s.claims),
+                tuple(s.member_id for s in hs.settlements for _ in s.claims))
+
+
+def household_for_both(source, old, new) -> HouseholdClaims:
+    """A household file checked against both rulebooks: each person's facts as :func:`medrules.facts.facts_for_both`
+    reads one member's (a fact only one rulebook declares is read, or defaulted, too)."""
+    a, b = load_household_claims(source, old.checked), load_household_claims(source, new.checked)
+
+    def both(x, y):
+        claims = tuple(attrs.evolve(cy, values=cx.values | cy.values, spans=cx.spans | cy.spans)
+                       for cx, cy in zip(x.claims, y.claims))
+        return attrs.evolve(x, member=y.member | x.member, claims=claims)
+    return attrs.evolve(a, values=b.values | a.values, members=tuple(map(both, a.members, b.members)),
+                        designated=tuple(map(both, a.designated, b.designated)))
+
+
+@attrs.frozen
+class HouseholdDiff:
+    household: str
+    before: HouseholdSettlement  # under the old rulebook
+    after: HouseholdSettlement  # under the new one
+
+
+def diff(read, old, new, paths, lang: str):
+    """``medrules diff OLD NEW FACTS…`` for rulebooks that keep quotas per holder: a household file's persons
+    settled together under each stage (their claims each with its person in the table), and each household's
+    quotas and totals under both rulebooks; a member's facts file as for any rulebook."""
+    from medrules.analyses.diff import diff as compare
+    from medrules.analyses.diff_contrib import diff_facts
+    from medrules.household import is_household_file
+    facts_list = []
+    for path in paths:
+        source = read(path)
+        facts_list.append(household_for_both(source, old, new) if is_household_file(source)
+                          else diff_facts(source, old, new))
+    d = compare(old, new, facts_list, lang, settle_with=settle_any)
+    households = tuple(HouseholdDiff(hc.household_id, settle_household(old, hc, in_force_only=False),
+                                     settle_household(new, hc, in_force_only=False))
+                       for hc in facts_list if isinstance(hc, HouseholdClaims))
+    return attrs.evolve(d, households=households)
+
+
+def households_json(d, lang: str) -> list[dict]:
+    from medrules.explain.json import plain
+    return [{"id": h.household, "quotas": plain(quotas(h.before, h.after)),
+             "totals": {side: {"funds_paid": plain(hs.funds_paid), "member_pays": plain(hs.member_pays)}
+                        for side, hs in (("before", h.before), ("after", h.after))}} for h in d.households]
+
+
+def households_markdown(d, lang: str) -> list[str]:
+    """Per household file: its quotas under both rulebooks (quota, drawn, left: before → after) and its totals."""
+    from medrules.explain.format import Formatter
+    from medrules.explain.i18n import gettext_for
+    _, f = gettext_for(lang), Formatter(lang)
+    out = []
+    for h in d.households:
+        out += ["", "## " + _("The household") + f" {h.household or '-'}", "",
+                "| " + " | ".join((_("holder"), _("year"), _("quota"), _("drawn"), _("left"))) + " |",
+                "|---|---|---:|---:|---:|"]
+        for q in quotas(h.before, h.after):
+            qb, qa = q["before"], q["after"]
+            out.append(f"| {q['holder']} | {q['year']} | " + " | ".join(
+                f"{f.number(qb[k])} → {f.number(qa[k])}" if qb[k] != qa[k] else f.number(qb[k])
+                for k in ("quota", "drawn", "left")) + " |")
+        out += ["", _("Household {household}: the funds pay {before} → {after}; the persons pay {member_before} → "
+                      "{member_after}.").format(household=h.household or "-", before=f.money(h.before.funds_paid),
+                                                after=f.money(h.after.funds_paid),
+                                                member_before=f.money(h.before.member_pays),
+                                                member_after=f.money(h.after.member_pays))]
+    return out

@@ -327,11 +327,3 @@ def test_run_refuses_the_household_view_for_json_lines(tmp_path):
                      .replace("\n", " ") + "\n", encoding="utf-8")
     r = CliRunner().invoke(app, ["run", "rulebooks/quzhou/employee-2012.mr", str(lines), "--view", "citizen"])
     assert r.exit_code == 1 and "not a JSON Lines file" in r.output, r.output
-
-
-def test_diff_of_a_household_file_is_refused_at_members():
-    """medrules diff settles one member's facts: a household file is said to be one, at its 'members' key
-    (it was 'household' is not part of a facts file)."""
-    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(RULEBOOK), str(EXAMPLE)])
-    assert r.exit_code == 1 and "this is a household file" in r.output and "Traceback" not in r.output, r.output
-    assert ":3:3: error[facts]" in r.output  # "members" on line 3 of the example

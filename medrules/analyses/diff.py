@@ -44,6 +44,7 @@ class ClaimDiff:
     member_before: Decimal
     member_after: Decimal
     attributions: tuple[Attribution, ...]
+    person: str | None = None  # whose claim, on a household file (medrules.household_analyses)
 
 
 @attrs.frozen
@@ -53,6 +54,7 @@ class Diff:
     changes: tuple[ProvisionChange, ...]
     claims: tuple[ClaimDiff, ...]
     members: tuple = ()  # MemberDiff per facts file, when both rulebooks state contributions (diff_contrib)
+    households: tuple = ()  # per household file: its quotas and totals under both (medrules.household_analyses)
 
     @property
     def affected(self) -> int:
@@ -131,7 +133,11 @@ def _top_text(x) -> str:
     return f"treat {x.target.text} as {source_text(x.value)} when {source_text(x.when)}"
 
 
-def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") -> Diff:
+def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh", settle_with=None) -> Diff:
+    """``settle_with(program, facts)``: how each stage settles a facts item (default: one member's claims; a
+    household file's persons together, :mod:`medrules.household_analyses`; its result's ``persons``, when it has
+    them, say whose each claim is)."""
+    run = settle_with or (lambda program, facts: settle(program, facts, in_force_only=False))
     changes = provision_changes(old, new, lang)
     steps: list[tuple[ProvisionChange | None, Program]] = []
     applied: dict[str, object] = {}
@@ -159,8 +165,9 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
     steps.append((None, new))  # what the other changes do
     claims = []
     for facts in facts_list if old.plan.top.total is not None and new.plan.top.total is not None else ():  # claims
-        before = settle(old, facts, in_force_only=False)
-        stages = [before] + [settle(p, facts, in_force_only=False) for _, p in steps]
+        before = run(old, facts)
+        stages = [before] + [run(p, facts) for _, p in steps]
+        persons = getattr(before, "persons", ())
         for i, claim in enumerate(before.claims):
             paid = [_paid(s, i) for s in stages]
             attributions = []
@@ -169,7 +176,7 @@ def diff(old: Program, new: Program, facts_list: list[Facts], lang: str = "zh") 
                 if delta:
                     attributions.append(Attribution(change, delta))
             claims.append(ClaimDiff(claim.id, paid[0], paid[-1], claim.member_pays, stages[-1].claims[i].member_pays,
-                                    tuple(attributions)))
+                                    tuple(attributions), persons[i] if persons else None))
     from medrules.analyses.diff_contrib import member_diffs
     return Diff(old, new, changes, tuple(claims), member_diffs(old, new, steps, facts_list, Attribution))
 
@@ -252,13 +259,19 @@ def diff_json(d: Diff, lang: str) -> dict:
         "old": d.old.checked.id, "new": d.new.checked.id,
         "changes": [{"kind": c.kind, "name": c.name, "label": c.label, "before": c.before, "after": c.after}
                     for c in d.changes],
-        "claims": [{"id": c.claim_id, "before": plain(c.before), "after": plain(c.after),
+        "claims": [{"id": c.claim_id, **({"person": c.person} if c.person is not None else {}),
+                    "before": plain(c.before), "after": plain(c.after),
                     "member_before": plain(c.member_before), "member_after": plain(c.member_after),
                     "attributions": [{"change": a.change.name if a.change else None,
                                       "words": change_words(a.change, lang), "funds": plain(a.funds)}
                                      for a in c.attributions]} for c in d.claims],
         "totals": {"claims": len(d.claims), "claims_affected": d.affected, **plain(d.totals())},
-    } | (_members_json(d, lang) if d.members else {})
+    } | (_members_json(d, lang) if d.members else {}) | (_households_json(d, lang) if d.households else {})
+
+
+def _households_json(d: Diff, lang: str) -> dict:
+    from medrules.household_analyses import households_json
+    return {"households": households_json(d, lang)}
 
 
 def _members_json(d: Diff, lang: str) -> dict:
@@ -281,16 +294,21 @@ def diff_markdown(d: Diff, lang: str) -> str:
     out += [f"| {c.label} | {c.before or '—'} | {c.after or '—'} |" for c in d.changes]
     if d.claims:
         t = d.totals()
+        whose = any(c.person is not None for c in d.claims)  # a household file's claims: a person column
+        heads = [_(c) for c in CLAIM_COLUMNS]
+        if whose:
+            heads.insert(1, _("person"))
         out += ["", "## " + _("Effect on the claims"), "",
-                "| " + " | ".join(_(c) for c in CLAIM_COLUMNS) + " |",
-                "|---|---|---:|---:|---:|---|"]
+                "| " + " | ".join(heads) + " |",
+                "|---|" + "---|" * whose + "---|---:|---:|---:|---|"]
         for c in d.claims:
             for fund in c.after:
                 if c.before.get(fund, ZERO) == c.after[fund]:
                     continue
                 why = "; ".join(f"{change_words(a.change, lang)}: {_signed(f, a.funds[fund])}"
                                 for a in c.attributions if fund in a.funds)
-                out.append(f"| {c.claim_id} | {fund} | {f.number(c.before.get(fund, ZERO))} | "
+                out.append(f"| {c.claim_id} | " + (f"{c.person or ''} | " if whose else "") + f"{fund} | "
+                           f"{f.number(c.before.get(fund, ZERO))} | "
                            f"{f.number(c.after[fund])} | {_signed(f, c.after[fund] - c.before.get(fund, ZERO))} | {why} |")
         out += ["", _("Claims affected: {affected} of {claims}; the funds pay {funds_before} → {funds_after}; "
                       "members pay {member_before} → {member_after}.").format(
@@ -299,6 +317,9 @@ def diff_markdown(d: Diff, lang: str) -> str:
             member_after=f.money(t["member_after"]))]
     from medrules.analyses.diff_contrib import members_markdown
     out += members_markdown(d, lang, change_words, _signed)
+    if d.households:
+        from medrules.household_analyses import households_markdown
+        out += households_markdown(d, lang)
     return "\n".join(out) + "\n"
 
 

@@ -1,0 +1,301 @@
+"""What-if, diff and Markdown/HTML documents on a household file (Chongqing 2017's outpatient quota kept per
+holder, seed 003, 区社保局2017年度参保缴费问答 普通门诊1; docs/language.md §22.2):
+
+"2017年城乡居民的普通门诊定额包干标准为80元/人,定额包干资金可以用于参保人员本人、亲属或指定人门诊就医购药或住院自付
+费用,在定额包干额度内可全部使用并且报销比例100%,当年未使用的余额可跨年度结转使用(须在次年连续参保缴费后)。对没有
+连续参保缴费的居民,未使用完的定额包干资金不再结转和使用。"
+
+Every amount below is worked by hand from that text: 80 a holder a year, 100% within the quotas the claim
+names (in order; none named: the patient's own), last year's balance added only for a holder who paid again
+(member.continuous). All claims are outpatient at an 'other' institution: the grassroots pooling pays nothing
+on them, so the quota is the only fund that pays.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+import medrules
+from conftest import ROOT
+from medrules.cli import app
+from medrules.explain.text import to_text
+from medrules.household import load_household_claims
+from medrules.household_analyses import (parse_changes, render_what_if, sensitivity, what_if, what_if_json)
+from medrules.source import SourceFile
+
+RULEBOOK = ROOT / "rulebooks" / "chongqing" / "residents-2017.mr"
+EXAMPLE = ROOT / "examples" / "households" / "chongqing-quota-2017.json"
+D = Decimal
+
+
+@pytest.fixture(scope="module")
+def cq():
+    return medrules.load(RULEBOOK)
+
+
+def person(pid, claims=(), **member):
+    return {"member": {"id": pid, "tier": "tier1", "paid_on": "2016-10-15", **member}, "claims": list(claims)}
+
+
+def outpatient(cid, date, cost, **more):
+    return {"id": cid, "date": date, "kind": "outpatient", "compliant_cost": cost, **more}
+
+
+def household(program, doc, tmp_path):
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return load_household_claims(SourceFile.read(path), program.checked)
+
+
+def example(program):
+    return load_household_claims(SourceFile.read(EXAMPLE), program.checked)
+
+
+def paid(w):
+    """claim -> (funds before, funds after) of a what-if."""
+    return {c.id: (c.funds_paid, w.after.claim(c.id).funds_paid) for c in w.before.claims}
+
+
+# a household where I-2 carried 20 over from 2016 and paid again (continuous): I-2's quota is 80 + 20 = 100.
+#   C2 (I-2, 2017-02-01, 40, own): 40 from I-2 (left 100 − 40 = 60); I-2 pays 0.
+#   C1 (I-1, 2017-03-01, 150, names I-1 then I-2): 80 from I-1 (left 0) + 60 from I-2 (left 0) = 140;
+#      I-1 pays 150 − 140 = 10.
+CARRIED = {"household": {"id": "H-9"}, "members": [
+    person("I-1", [outpatient("C1", "2017-03-01", "150.00", quota_from="I-1", quota_then="I-2")]),
+    person("I-2", [outpatient("C2", "2017-02-01", "40.00")], continuous=True, quota_balance="20.00")]}
+
+
+def test_a_change_to_one_person_changes_anothers_payout(cq, tmp_path):
+    # What if I-2 had not paid again? "对没有连续参保缴费的居民,未使用完的定额包干资金不再结转和使用": I-2's quota is
+    # 80 without the carry-over.
+    #   C2: 40 from I-2 (left 80 − 40 = 40): unchanged.
+    #   C1: 80 from I-1 + 40 from I-2 = 120 (was 140): I-1 — not the person changed — pays 30 (was 10).
+    hc = household(cq, CARRIED, tmp_path)
+    hw = what_if(cq, hc, parse_changes(["I-2.member.continuous=false"], hc, cq.checked), "en")
+    w = hw.what_if
+    assert paid(w) == {"C1": (D("140.00"), D("120.00")), "C2": (D("40.00"), D("40.00"))}
+    assert w.persons == ("I-1", "I-2")  # members in the file's order, each person's claims
+    [c1, c2] = w.claims
+    assert (c1.claim_id, c1.member_before, c1.member_after) == ("C1", D("10.00"), D("30.00"))
+    assert c1.funds == (("outpatient_quota", "outpatient quota", D("140.00"), D("120.00")),)
+    assert not c2.funds
+    steps = [s.after.text for s in c1.steps if s.after is not None]
+    # the cap step: quotas of I-1 and I-2, 80 + 80 = 160 in all, 40 drawn before (C2), 120 left
+    assert any("160.00 yuan in all, 40.00 yuan drawn before, 120.00 yuan left" in t for t in steps), steps
+    assert any("40.00 yuan from the quota of I-2, a relative (same household) (0.00 yuan left)" in t for t in steps)
+    # the household's view: I-2's quota 100 → 80, all of it drawn either way
+    [i1, i2] = hw.quotas()
+    assert i2 == {"holder": "I-2", "year": "2017", "before": {"quota": D("100.00"), "drawn": D("100.00"), "left": 0},
+                  "after": {"quota": D("80.00"), "drawn": D("80.00"), "left": 0}}
+    assert (hw.before.funds_paid, hw.after.funds_paid) == (D("180.00"), D("160.00"))  # 140 + 40; 120 + 40
+
+
+def test_a_claim_change_moves_the_draws_of_the_whole_household(cq):
+    # The example (tests/test_quota.py): C1 (I-1, 150) drew 80 on I-1 and 70 on I-2. What if C1 named I-3 next
+    # instead of I-2?
+    #   C1: 80 from I-1 (left 0) + 70 from I-3 (left 10).
+    #   C2 (I-3, 50, names I-2): I-2 has all its 80 → 50 (left 30); I-3 pays 0 (was 40: +40 from the funds).
+    #   C3 (I-3, 30, own): I-3 has 10 left → 10 (left 0); I-3 pays 20 (was 0: −20).
+    #   C4 (D-1, 60, names I-3 then D-1): I-3 has 0 → 60 from D-1 (left 20): paid 60 as before, from D-1 now.
+    #   Funds 150 + 50 + 10 + 60 = 270 (were 250); own share 0 + 0 + 20 + 0 = 20 (was 40).
+    hc = example(cq)
+    hw = what_if(cq, hc, parse_changes(["I-1.claim.quota_then=I-3"], hc, cq.checked), "en")
+    assert paid(hw.what_if) == {"C1": (D("150.00"), D("150.00")), "C2": (D("10.00"), D("50.00")),
+                                "C3": (D("30.00"), D("10.00")), "C4": (D("60.00"), D("60.00"))}
+    left = {q["holder"]: (q["before"]["left"], q["after"]["left"]) for q in hw.quotas()}
+    assert left == {"I-1": (0, 0), "I-2": (0, D("30.00")), "I-3": (0, 0), "D-1": (D("70.00"), D("20.00"))}
+    c4 = next(d for d in hw.what_if.claims if d.claim_id == "C4")
+    assert not c4.funds and any(s.kind == "quota" for c in c4.steps for s in (c.before, c.after) if s)  # whose paid
+    assert (hw.after.funds_paid, hw.after.member_pays) == (D("270.00"), D("20.00"))
+    text = to_text(render_what_if(hw, ()), width=200)
+    assert "Claim C3 (I-3): the funds pay less by 20.00 yuan; the member pays 0.00 → 20.00" in text
+    assert "Quota of I-2 (2017): 80.00 yuan − drawn 80.00 yuan = 0.00 yuan left → 80.00 yuan − drawn 50.00 yuan = " \
+           "30.00 yuan left." in text
+    assert "Household H-1: the funds pay 250.00 yuan → 270.00 yuan; the persons pay 40.00 yuan → 20.00 yuan." in text
+
+
+def test_a_change_without_a_person_applies_to_every_person(cq, tmp_path):
+    # both carried 20 over from 2016 but did not pay again: 80 each. What if everyone had (member.continuous=true)?
+    # 80 + 20 = 100 each. C1 (A, 250, names A then B): 80 + 80 = 160 → 100 + 100 = 200; A pays 90 → 50.
+    doc = {"members": [person("A", [outpatient("C1", "2017-03-01", "250.00", quota_from="A", quota_then="B")],
+                              quota_balance="20.00"), person("B", quota_balance="20.00")]}
+    hc = household(cq, doc, tmp_path)
+    hw = what_if(cq, hc, parse_changes(["member.continuous=true"], hc, cq.checked), "en")
+    assert paid(hw.what_if) == {"C1": (D("160.00"), D("200.00"))}
+    assert [q["after"]["quota"] for q in hw.quotas()] == [D("100.00"), D("100.00")]
+    # only B's: 80 + 100 = 180
+    hw = what_if(cq, hc, parse_changes(["B.member.continuous=true"], hc, cq.checked), "en")
+    assert paid(hw.what_if) == {"C1": (D("160.00"), D("180.00"))}
+
+
+def test_the_facts_that_matter_most_range_over_every_person(cq, tmp_path):
+    # In CARRIED, I-2 not paying again costs I-1's claim 20 (above): −20 on the household's claims, a fact of I-2.
+    hc = household(cq, CARRIED, tmp_path)
+    ranked = sensitivity(cq, hc, most=100)
+    found = {s.change.text: s.delta for s in ranked}
+    assert found["I-2.member.continuous=false"] == D("-20.00")
+    assert {s.change.person for s in ranked} == {"I-1", "I-2"}
+    assert [abs(s.delta) for s in ranked] == sorted((abs(s.delta) for s in ranked), reverse=True)
+
+
+@pytest.mark.parametrize("change, message, hint", [
+    ("X-9.member.continuous=true", "'X-9' is not a person of this household file", "persons: I-1, I-2, I-3, D-1"),
+    ("I-2.member.id=Z", "'member.id' names the member", "PERSON.member.FIELD"),
+    ("I-2.continuous=true", "is not FACT=VALUE", "PERSON.member.FIELD"),
+    ("I-2.member.nonsense=1", "'member.nonsense' is not a declared member fact", "facts:"),
+])
+def test_a_bad_change_is_refused_where_it_is_written(change, message, hint):
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--what-if", change, "--lang", "en"])
+    assert r.exit_code == 1 and message in r.output and hint in r.output, r.output
+    assert "--what-if:1:1" in r.output and "Traceback" not in r.output
+
+
+def test_a_holder_named_by_a_change_who_is_not_in_the_file_is_refused():
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--what-if", "I-1.claim.quota_from=X-9"])
+    assert r.exit_code == 1 and "'X-9'" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_what_if_json_validates_against_its_schema():
+    import jsonschema
+    from importlib import resources
+    schema = json.loads((resources.files("medrules") / "schema" / "household-what-if-1.schema.json")
+                        .read_text("utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--json", "--lang", "en",
+                                 "--what-if", "I-1.claim.quota_then=I-3"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    jsonschema.validate(doc, schema)
+    assert doc["changes"] == [{"person": "I-1", "fact": "claim.quota_then", "value": "I-3"}]
+    assert [(c["id"], c["person"]) for c in doc["claims"]] == [("C1", "I-1"), ("C2", "I-3"), ("C3", "I-3"),
+                                                                ("C4", "D-1")]
+    assert doc["totals"] == {"before": {"funds_paid": "250.00", "member_pays": "40.00"},  # worked above
+                             "after": {"funds_paid": "270.00", "member_pays": "20.00"}}
+    assert {q["holder"]: q["after"]["left"] for q in doc["quotas"]} == {"I-1": "0.00", "I-2": "30.00",
+                                                                         "I-3": "0.00", "D-1": "20.00"}
+    assert all(s["person"] in {"I-1", "I-2", "I-3", "D-1"} for s in doc["most_sensitive"])
+
+
+def test_what_if_json_schema_catches_a_broken_document(cq):
+    import jsonschema
+    from importlib import resources
+    schema = json.loads((resources.files("medrules") / "schema" / "household-what-if-1.schema.json")
+                        .read_text("utf-8"))
+    hc = example(cq)
+    doc = what_if_json(what_if(cq, hc, parse_changes(["I-1.claim.quota_then=I-3"], hc, cq.checked), "en"))
+    doc["quotas"][0]["after"]["left"] = 12.5
+    del doc["claims"][0]["person"]
+    assert len(list(jsonschema.Draft202012Validator(schema).iter_errors(doc))) >= 2
+
+
+# ---------------------------------------------------------------- diff
+@pytest.fixture()
+def quota_100(tmp_path):
+    """The same rulebook with a quota of 100 a person (a year that raised it)."""
+    path = tmp_path / "residents-quota-100.mr"
+    text = RULEBOOK.read_text(encoding="utf-8")
+    assert 'parameter quota: money = 80 yuan' in text
+    path.write_text(text.replace('parameter quota: money = 80 yuan', 'parameter quota: money = 100 yuan'),
+                    encoding="utf-8")
+    return path
+
+
+def test_diff_settles_the_household_under_both_rulebooks(quota_100):
+    # The example under a quota of 100 a person:
+    #   C1 (I-1, 150, I-1 then I-2): 100 from I-1 (left 0) + 50 from I-2 (left 50) = 150, as before.
+    #   C2 (I-3, 50, names I-2): I-2 has 50 → 50 (left 0): was 10, +40; I-3 pays 0 (was 40).
+    #   C3 (I-3, 30, own): 30 from I-3 (left 70), as before.
+    #   C4 (D-1, 60, I-3 then D-1): 60 from I-3 (left 10); D-1 draws 0 (left 100); paid 60 as before.
+    #   Funds 150 + 50 + 30 + 60 = 290 (were 250); own share 0 (was 40).
+    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(quota_100), str(EXAMPLE), "--format", "markdown",
+                                 "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "| claim | person | fund | before | after | change | attributed to |" in r.output
+    assert "| C2 | I-3 | outpatient_quota | 10.00 | 50.00 | +40.00 | outpatient quota 80 yuan → 100 yuan: " \
+           "+40.00 |" in r.output
+    assert "Claims affected: 1 of 4" in r.output
+    for row in ("| D-1 | 2017 | 80.00 → 100.00 | 10.00 → 0.00 | 70.00 → 100.00 |",
+                "| I-2 | 2017 | 80.00 → 100.00 | 80.00 → 100.00 | 0.00 |",
+                "| I-3 | 2017 | 80.00 → 100.00 | 80.00 → 90.00 | 0.00 → 10.00 |"):
+        assert row in r.output
+    assert "Household H-1: the funds pay 250.00 yuan → 290.00 yuan; the persons pay 40.00 yuan → 0.00 yuan." \
+        in r.output
+    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(quota_100), str(EXAMPLE), "--json"])
+    doc = json.loads(r.output)
+    assert [(c["id"], c["person"], c["after"]["outpatient_quota"]) for c in doc["claims"]] == [
+        ("C1", "I-1", "150.00"), ("C2", "I-3", "50.00"), ("C3", "I-3", "30.00"), ("C4", "D-1", "60.00")]
+    [h] = doc["households"]
+    assert h["totals"]["after"] == {"funds_paid": "290.00", "member_pays": "0.00"}
+
+
+def test_diff_of_a_household_under_the_same_rulebook_changes_nothing():
+    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(RULEBOOK), str(EXAMPLE), "--format", "markdown",
+                                 "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    assert "Claims affected: 0 of 4" in r.output
+    assert "| I-2 | 2017 | 80.00 | 80.00 | 0.00 |" in r.output  # quota 80, all drawn (70 by I-1 + 10 by I-3)
+
+
+def test_diff_refuses_a_bad_household_file_where_it_is_wrong(tmp_path):
+    bad = tmp_path / "h.json"
+    bad.write_text('{"members": [{"member": {"id": "A", "tier": "tier9"}}]}', encoding="utf-8")
+    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(RULEBOOK), str(bad)])
+    assert r.exit_code == 1 and "h.json:1:" in r.output and "tier9" in r.output and "Traceback" not in r.output
+
+
+# ---------------------------------------------------------------- documents
+def test_the_household_document_in_markdown_and_html():
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--format", "markdown", "--lang", "en"])
+    assert r.exit_code == 0, r.output
+    md = r.output
+    # every person's claims, in the order settled, each with its person; the household's view at the end
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads == ["## Claim C1 (I-1) · 2017-03-01 · 2017", "## Claim C2 (I-3) · 2017-04-01 · 2017",
+                     "## Claim C3 (I-3) · 2017-05-01 · 2017", "## Claim C4 (D-1) · 2017-06-01 · 2017",
+                     "## The household"]
+    assert "- Quota of I-2 (2017): 80.00 yuan − drawn 80.00 yuan (by: I-1 70.00; I-3 10.00) = 0.00 yuan left." in md
+    assert "- Household totals: total cost 290.00 yuan, funds 250.00 yuan, own share 40.00 yuan" in md
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--format", "html", "--view", "citizen"])
+    assert r.exit_code == 0, r.output
+    assert "<section class=household><h2>家庭</h2>" in r.output
+    assert "<li>您的家庭(H-1)共 4 人:总费用 290.00 元,基金支付 250.00 元,个人共负担 40.00 元。</li>" in r.output
+    assert "<h2>I-3 · " in r.output  # the citizen's headings say whose claim
+
+
+def test_a_household_document_escapes_what_the_file_says(tmp_path):
+    doc = {"household": {"id": "<b>H</b>"}, "members": [person("*A*", [outpatient("C|1", "2017-03-01", "10.00")])]}
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(path), "--format", "html", "--lang", "en"])
+    assert r.exit_code == 0 and "<b>H</b>" not in r.output and "&lt;b&gt;H&lt;/b&gt;" in r.output, r.output
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(path), "--format", "markdown", "--lang", "en"])
+    assert "\\*A\\*" in r.output and "C\\|1" in r.output
+
+
+# ---------------------------------------------------------------- snapshots (read before committing)
+@pytest.mark.parametrize("lang, citizen", [("en", False), ("zh", True)], ids=["auditor-en", "citizen-zh"])
+def test_household_what_if_text(cq, lang, citizen, snapshot):
+    hc = example(cq)
+    hw = what_if(cq, hc, parse_changes(["I-1.claim.quota_then=I-3"], hc, cq.checked), lang)
+    assert to_text(render_what_if(hw, sensitivity(cq, hc), citizen=citizen), width=120) == snapshot
+
+
+@pytest.mark.parametrize("args", [
+    ["--lang", "en", "--what-if", "I-1.claim.quota_then=I-3", "--format", "markdown"],
+    ["--lang", "en", "--format", "markdown", "--claim", "C2"],
+], ids=["what-if-markdown", "document-markdown"])
+def test_household_documents(args, snapshot):
+    # relative paths: the auditor's steps say where in the rulebook, as the user named it
+    r = CliRunner().invoke(app, ["explain", "rulebooks/chongqing/residents-2017.mr",
+                                 "examples/households/chongqing-quota-2017.json", *args])
+    assert r.exit_code == 0, r.output
+    assert r.output == snapshot
+
+
+def test_household_diff_memo(quota_100, snapshot):
+    r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(quota_100), str(EXAMPLE), "--format", "markdown"])
+    assert r.exit_code == 0, r.output
+    assert r.output == snapshot
