@@ -259,7 +259,9 @@ def explain(rulebook: RulebookArg,
             claim: Annotated[Optional[list[str]], typer.Option("--claim", help="only this claim (repeatable)")] = None,
             what_if: Annotated[Optional[list[str]], typer.Option(
                 "--what-if", help="FACT=VALUE: explain what would change (repeatable), "
-                                  "e.g. claim.institution=grassroots_zero_markup")] = None,
+                                  "e.g. claim.institution=grassroots_zero_markup; on a household file "
+                                  "PERSON.member.FIELD=VALUE or PERSON.claim.FIELD=VALUE (no person: "
+                                  "everyone)")] = None,
             view: Annotated[View, typer.Option("--view", help="citizen: a few plain sentences; auditor: every "
                                                "step, its arithmetic and citation")] = View.auditor,
             format_: Annotated[Format, typer.Option("--format", help="text, json, markdown, or a standalone "
@@ -399,7 +401,8 @@ def catalog(rulebooks: Annotated[list[Path], typer.Argument(help="rulebook files
 @app.command()
 def diff(old: Annotated[Path, typer.Argument(help="the earlier rulebook")],
          new: Annotated[Path, typer.Argument(help="the later rulebook")],
-         facts: Annotated[Optional[list[Path]], typer.Argument(help="facts files to settle under both")] = None,
+         facts: Annotated[Optional[list[Path]], typer.Argument(help="facts files to settle under both (a "
+                                                               "household file: its persons together)")] = None,
          format_: Annotated[Format, typer.Option("--format", help="text, json or markdown (a policy memo)")]
          = Format.text,
          json_: JsonOpt = False, lang: LangOpt = Lang.zh, debug: DebugOpt = False,

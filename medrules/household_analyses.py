@@ -70,11 +70,16 @@ _HINT = ("PERSON.member.FIELD=VALUE (one person's fact), PERSON.claim.FIELD=VALU
 def parse_changes(texts: list[str], hc: HouseholdClaims, checked) -> list[PersonChange]:
     """``--what-if`` on a household file: each change located (``--what-if``), a person who is not in the file
     refused with the persons it holds."""
+    from medrules.facts import MAX_TEXT, unsafe_text
     ids = [p.member_id for p in hc.people]
     out = []
     for text in texts:
         name = text.partition("=")[0].strip()
         span = Span("--what-if", 1, 1, 1, len(text) + 1)
+        why = unsafe_text(text)
+        if why is not None or len(text) > MAX_TEXT:
+            raise MedrulesError(error("what-if", f"the change is too long or contains {why or 'too much'}", span,
+                                      "write e.g. --what-if I-2.member.continuous=false"))
         person = None
         if not name.startswith(("member.", "claim.")):
             m = re.fullmatch(r"(.+)\.((?:member|claim)\..*)", name, re.S)
@@ -82,8 +87,8 @@ def parse_changes(texts: list[str], hc: HouseholdClaims, checked) -> list[Person
                 raise MedrulesError(error("what-if", f"'{text}' is not FACT=VALUE", span, _HINT))
             person = m.group(1)
             if person not in ids:
-                raise MedrulesError(error("what-if", f"'{person}' is not a person of this household file", span,
-                                          (did_you_mean(person, ids) or "") + " persons: " + ", ".join(ids)))
+                hint = " ".join(filter(None, (did_you_mean(person, ids), "persons: " + ", ".join(ids))))
+                raise MedrulesError(error("what-if", f"'{person}' is not a person of this household file", span, hint))
             text_rest = text.strip()[len(person) + 1:]
         else:
             text_rest = text
@@ -138,7 +143,10 @@ def what_if(program, hc: HouseholdClaims, changes: list[PersonChange], lang: str
     from medrules.analyses.whatif import WhatIf, differences
     from medrules.explain import explain
     before = settle_household(program, hc, trace=True)
-    after = settle_household(program, with_person_changes(hc, changes, claim_ids), trace=True)
+    try:
+        after = settle_household(program, with_person_changes(hc, changes, claim_ids), trace=True)
+    except MedrulesError as exc:  # the file settles as given: the change is what is wrong, said at --what-if
+        raise MedrulesError([_at_change(d, changes) for d in exc.diagnostics]) from None
     diffs, persons = [], []
     for sb, sa in zip(before.settlements, after.settlements):
         mine = [c.id for c in sb.claims if not claim_ids or c.id in claim_ids]
@@ -150,6 +158,15 @@ def what_if(program, hc: HouseholdClaims, changes: list[PersonChange], lang: str
     w = WhatIf(tuple(changes), lang, _combined(program, before), _combined(program, after), tuple(diffs), (), (),
                {name: fund.title(lang) for name, fund in program.all_funds()}, tuple(persons))
     return HouseholdWhatIf(w, before, after)
+
+
+def _at_change(d, changes):
+    """A problem the changes make (e.g. a holder who is not in the file), located at the change that names its
+    value (else the first), with where the file's own value was as related."""
+    text = next((c.text for c in changes if str(c.value) in d.message), changes[0].text)
+    related = d.related + (("the file's value is here", d.span),) if d.span is not None else d.related
+    return attrs.evolve(d, message=f"with --what-if {text}: {d.message}",
+                        span=Span("--what-if", 1, 1, 1, len(text) + 1), related=related)
 
 
 def sensitivity(program, hc: HouseholdClaims, claim_ids: list[str] | None = None, most: int = 5) -> tuple:

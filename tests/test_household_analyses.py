@@ -16,13 +16,14 @@ import json
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from typer.testing import CliRunner
 
 import medrules
 from conftest import ROOT
 from medrules.cli import app
 from medrules.explain.text import to_text
-from medrules.household import load_household_claims
+from medrules.household import load_household_claims, settle_household
 from medrules.household_analyses import (parse_changes, render_what_if, sensitivity, what_if, what_if_json)
 from medrules.source import SourceFile
 
@@ -146,6 +147,7 @@ def test_the_facts_that_matter_most_range_over_every_person(cq, tmp_path):
     ("I-2.member.id=Z", "'member.id' names the member", "PERSON.member.FIELD"),
     ("I-2.continuous=true", "is not FACT=VALUE", "PERSON.member.FIELD"),
     ("I-2.member.nonsense=1", "'member.nonsense' is not a declared member fact", "facts:"),
+    ("I-2.member.continuous=" + "x" * 2000, "too long", "I-2.member.continuous=false"),
 ])
 def test_a_bad_change_is_refused_where_it_is_written(change, message, hint):
     r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--what-if", change, "--lang", "en"])
@@ -153,9 +155,40 @@ def test_a_bad_change_is_refused_where_it_is_written(change, message, hint):
     assert "--what-if:1:1" in r.output and "Traceback" not in r.output
 
 
-def test_a_holder_named_by_a_change_who_is_not_in_the_file_is_refused():
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.integers(1, 200), st.integers(1, 28), st.integers(0, 2)),
+                min_size=1, max_size=6), st.integers(0, 2), st.integers(0, 2))
+def test_a_what_if_is_the_household_settled_with_the_change_written_in(cq, claims, who, holder):
+    # invariants: the what-if's 'after' is what settling the file with the change written into it pays; no quota
+    # is overdrawn (80 each, no carry-over); the quota fund pays on each claim exactly what was drawn for it
+    import tempfile
+    from pathlib import Path
+    ids = ["I-0", "I-1", "I-2"]
+    people = {i: [] for i in ids}
+    for n, (p, cost, day, named) in enumerate(claims):
+        people[ids[p]].append(outpatient(f"C{n}", f"2017-03-{day:02d}", f"{cost}.00", quota_from=ids[named]))
+    doc = {"members": [person(i, people[i]) for i in ids]}
+    changed = json.loads(json.dumps(doc))
+    for c in changed["members"][who]["claims"]:
+        c["quota_from"] = ids[holder]
+    with tempfile.TemporaryDirectory() as tmp:
+        hc = household(cq, doc, Path(tmp))
+        hw = what_if(cq, hc, parse_changes([f"{ids[who]}.claim.quota_from={ids[holder]}"], hc, cq.checked), "en")
+        direct = settle_household(cq, household(cq, changed, Path(tmp)))
+    assert {c.id: c.funds_paid for c in hw.what_if.after.claims} == \
+        {c.id: c.funds_paid for s in direct.settlements for c in s.claims}
+    assert all(q["after"]["drawn"] <= 80 and q["after"]["left"] >= 0 for q in hw.quotas())
+    drawn: dict = {}
+    for d in hw.after.book.draws:
+        drawn[d.claim] = drawn.get(d.claim, 0) + d.amount
+    assert all(c.fund("outpatient_quota").paid == drawn.get(c.id, 0) for c in hw.what_if.after.claims)
+
+
+def test_a_holder_named_by_a_change_who_is_not_in_the_file_is_refused_at_the_change():
     r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(EXAMPLE), "--what-if", "I-1.claim.quota_from=X-9"])
     assert r.exit_code == 1 and "'X-9'" in r.output and "Traceback" not in r.output, r.output
+    assert "--what-if:1:1: error[quota]: with --what-if I-1.claim.quota_from=X-9:" in r.output
+    assert "the file's value is here" in r.output  # C1's own quota_from, "I-1", on line 6 of the example
 
 
 def test_what_if_json_validates_against_its_schema():
