@@ -118,6 +118,22 @@ def test_a_claim_change_moves_the_draws_of_the_whole_household(cq):
     assert "Household H-1: the funds pay 250.00 yuan → 270.00 yuan; the persons pay 40.00 yuan → 20.00 yuan." in text
 
 
+def test_one_claim_is_changed_with_the_existing_claim_option(cq):
+    # --claim C3 --what-if claim.compliant_cost=60 (one member's syntax; claim ids are the household's):
+    #   C3 (I-3, own): I-3's quota is untouched before it (C2 drew on I-2) → 60 from I-3 (left 20; was 30, left 50).
+    #   C4 (D-1, 60, names I-3 then D-1): 20 from I-3 + 40 from D-1 (left 40) — was 50 + 10 (left 70): D-1's
+    #   quota moves though only I-3's claim changed; C4 is paid 60 either way.
+    #   Household: funds 250 − 30 + 60 = 280.
+    hc = example(cq)
+    hw = what_if(cq, hc, parse_changes(["claim.compliant_cost=60"], hc, cq.checked), "en", ["C3"])
+    assert [(d.claim_id, d.funds) for d in hw.what_if.claims] == [
+        ("C3", (("outpatient_quota", "outpatient quota", D("30.00"), D("60.00")),))]
+    assert hw.what_if.persons == ("I-3",)
+    left = {q["holder"]: (q["before"]["left"], q["after"]["left"]) for q in hw.quotas()}
+    assert left["D-1"] == (D("70.00"), D("40.00")) and left["I-3"] == (0, 0)
+    assert (hw.before.funds_paid, hw.after.funds_paid) == (D("250.00"), D("280.00"))
+
+
 def test_a_change_without_a_person_applies_to_every_person(cq, tmp_path):
     # both carried 20 over from 2016 but did not pay again: 80 each. What if everyone had (member.continuous=true)?
     # 80 + 20 = 100 each. C1 (A, 250, names A then B): 80 + 80 = 160 → 100 + 100 = 200; A pays 90 → 50.
