@@ -13,7 +13,8 @@ table, the explanation templates):
   :class:`medrules.analyses.whatif.WhatIf` over the household's claims (each with its person), so its text,
   JSON, Markdown and HTML renderers show it, followed by the household's changed quotas and totals;
 * **the facts that matter most**: every enumeration and yes/no fact of every person (member facts; claim facts
-  on that person's selected claims), each tried at its other values, the whole household settled each time;
+  on that person's selected claims), each tried at its other values, and each person's member dates (the
+  nearest that pays more), the whole household settled each time;
 * **diff** (``medrules diff OLD NEW HOUSEHOLD.json``): both rulebooks settle the household; the diff's claims
   table gains a person column, and each household file its quotas and totals before and after;
 * **documents** (``--format markdown|html``): each person's explanation in one document, the household's view
@@ -173,8 +174,9 @@ def sensitivity(program, hc: HouseholdClaims, claim_ids: list[str] | None = None
     """The enumeration and yes/no facts of every person that, set to another value, change what the funds pay on
     the household's (selected) claims most — each fact of each person once, at its most consequential value.
     Each candidate settles the whole household once (a household of n persons with m such facts each: about
-    n × m × values settlements). Date facts are not tried on a household (docs/language.md §22.2)."""
-    from medrules.analyses.whatif import Sensitivity, candidates
+    n × m × values settlements); so does each date tried for each member date fact of each person (the nearest
+    date that pays more, as :func:`medrules.analyses.whatif.date_sensitivity` finds it for one member)."""
+    from medrules.analyses.whatif import Sensitivity, candidates, date_sensitivity
 
     def paid(h):
         return sum((c.funds_paid for s in settle_household(program, h).settlements for c in s.claims
@@ -194,7 +196,14 @@ def sensitivity(program, hc: HouseholdClaims, claim_ids: list[str] | None = None
     best: dict = {}
     for s in found:
         best.setdefault((s.change.person, s.change.record, s.change.field), s)
-    ranked = sorted(best.values(), key=lambda s: (-abs(s.delta), s.change.text))
+    dated = []
+    for person in hc.people:  # each member date fact of each person: the nearest date that pays more
+        def with_change(change, pid=person.member_id):
+            return paid(with_person_changes(hc, [PersonChange(pid, change)], claim_ids))
+        for s in date_sensitivity(program, person, claim_ids, base, paid_with=with_change):
+            pc = PersonChange(person.member_id, attrs.evolve(s.change, text=f"{person.member_id}.{s.change.text}"))
+            dated.append(Sensitivity(pc, s.delta))
+    ranked = sorted(list(best.values()) + dated, key=lambda s: (-abs(s.delta), s.change.text))
     allowed = program.checked.rulebook.actionable_facts()
     if allowed:
         ranked = [s for s in ranked if f"{s.change.record}.{s.change.field}" in allowed]

@@ -158,6 +158,19 @@ def test_the_facts_that_matter_most_range_over_every_person(cq, tmp_path):
     assert [abs(s.delta) for s in ranked] == sorted((abs(s.delta) for s in ranked), reverse=True)
 
 
+def test_the_nearest_date_that_pays_more_is_found_for_every_person(cq, tmp_path):
+    # I-2 paid the 2017 contribution on 2017-03-15: "from March, benefits after a 90-day wait", so I-2's visit on
+    # 2017-04-01 (17 days later) pays 0. Paid on 2017-01-02 (January–February: benefits from the next month)
+    # it pays 50 from I-2's own quota. The dates tried are those the facts suggest (each date ±1, ±89..91 days,
+    # month starts); the nearest earlier one that pays is 2017-04-01 − 89 days = 2017-01-02 (72 days earlier;
+    # 2017-03-01 and 2017-03-14 still wait). I-1's facts are tried too (their kind moves their own 30).
+    doc = {"members": [person("I-1", [outpatient("C0", "2017-02-01", "30.00")]),
+                       person("I-2", [outpatient("C1", "2017-04-01", "50.00")], paid_on="2017-03-15")]}
+    ranked = sensitivity(cq, household(cq, doc, tmp_path), most=50)
+    assert [(s.change.text, s.delta) for s in ranked][:2] == [("I-2.member.paid_on=2017-01-02", D("50.00")),
+                                                               ("I-1.claim.kind=inpatient", D("-30.00"))]
+
+
 @pytest.mark.parametrize("change, message, hint", [
     ("X-9.member.continuous=true", "'X-9' is not a person of this household file", "persons: I-1, I-2, I-3, D-1"),
     ("I-2.member.id=Z", "'member.id' names the member", "PERSON.member.FIELD"),

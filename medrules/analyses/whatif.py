@@ -189,10 +189,12 @@ _OFFSETS = (0, 1, -1, 89, 90, 91, -89, -90, -91)
 
 
 def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None = None,
-                     base: Decimal | None = None) -> tuple[Sensitivity, ...]:
+                     base: Decimal | None = None, paid_with=None) -> tuple[Sensitivity, ...]:
     """For each member date fact (e.g. when the contribution was paid): the nearest other date, among
     those the facts themselves suggest (each date in the facts, ±1, ±89, ±90, ±91 days, month starts),
-    at which the funds would pay more. 'Registering two days earlier would have paid 500.00.'"""
+    at which the funds would pay more. 'Registering two days earlier would have paid 500.00.'
+    ``paid_with(change)``: what the funds pay with the change (default: these facts settled with it; a household
+    settles all its persons, :mod:`medrules.household_analyses`)."""
     import datetime as dt
 
     ck = program.checked
@@ -223,7 +225,8 @@ def date_sensitivity(program: Program, facts: Facts, claim_ids: list[str] | None
                 break
             change = Change("member", name, candidate, f"member.{name}={candidate.isoformat()}")
             try:
-                delta = _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids) - base
+                delta = (paid_with(change) if paid_with else
+                         _paid(settle(program, with_changes(facts, [change], claim_ids)), claim_ids)) - base
             except MedrulesError:
                 continue
             if delta > 0 and (best is None or delta > best.delta):
