@@ -293,6 +293,39 @@ def test_diff_settles_the_household_under_both_rulebooks(quota_100):
     assert h["totals"]["after"] == {"funds_paid": "290.00", "member_pays": "0.00"}
 
 
+def _diff_schema():
+    import jsonschema
+    from importlib import resources
+    schema = json.loads((resources.files("medrules") / "schema" / "diff-1.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_diff_json_validates_against_its_schema(quota_100, tmp_path, monkeypatch):
+    validator = _diff_schema()
+
+    def valid(args):
+        r = CliRunner().invoke(app, ["diff", *map(str, args), "--json", "--lang", "en"])
+        assert r.exit_code == 0, r.output
+        doc = json.loads(r.output)
+        errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(doc)]
+        assert not errors, errors[:5]
+        return doc
+    doc = valid([RULEBOOK, quota_100, EXAMPLE])  # a household file: persons and households
+    assert doc["households"] and all("person" in c for c in doc["claims"])
+    # the other kinds of diff keep validating: years of claims, years of contributions (members), membership
+    monkeypatch.chdir(ROOT)
+    assert "person" not in valid(["rulebooks/pingyang/residents-earlier.mr", "rulebooks/pingyang/residents-2019.mr",
+                                  "examples/pingyang-2019-inpatient-year.json", "--reading",
+                                  "deductible_above_limit=charged"])["claims"][0]
+    member = tmp_path / "m.json"
+    member.write_text(json.dumps({"member": {"id": "K", "tier": "tier2", "age": 17}}), encoding="utf-8")
+    assert valid(["rulebooks/jiang/contributions-2020.mr", "rulebooks/jiang/contributions-2021.mr", member])["members"]
+    doc["claims"][0]["person"] = 3
+    doc["households"][0]["quotas"][0]["before"]["left"] = "80"
+    assert len(list(validator.iter_errors(doc))) >= 2
+
+
 def test_diff_of_a_household_under_the_same_rulebook_changes_nothing():
     r = CliRunner().invoke(app, ["diff", str(RULEBOOK), str(RULEBOOK), str(EXAMPLE), "--format", "markdown",
                                  "--lang", "en"])
