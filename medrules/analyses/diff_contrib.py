@@ -156,9 +156,12 @@ def diff_facts(source, old, new):
 def _each_member(facts_list):
     """(member facts, household values or None) for each member of the facts files (households: each member)."""
     from medrules.contributions.household import HouseholdFacts
+    from medrules.household import HouseholdClaims
     for facts in facts_list:
         if isinstance(facts, HouseholdFacts):
             yield from ((m, facts.values) for m in facts.members)
+        elif isinstance(facts, HouseholdClaims):  # a household file of claims (quotas kept per holder): each person
+            yield from ((m, facts.values) for m in facts.people)
         else:
             yield facts, None
 
