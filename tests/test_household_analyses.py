@@ -415,6 +415,19 @@ def test_a_household_document_escapes_what_the_file_says(tmp_path):
     assert "\\*A\\*" in r.output and "C\\|1" in r.output
 
 
+def test_the_household_what_if_as_an_html_page_escapes_what_the_file_says(tmp_path):
+    # "<i>": a person's id, in the claims' headings and the household's lines; C1 (10 on <i>'s own 80) → 20
+    doc = {"household": {"id": "H&1"}, "members": [person("<i>", [outpatient("C1", "2017-03-01", "10.00")])]}
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    r = CliRunner().invoke(app, ["explain", str(RULEBOOK), str(path), "--format", "html", "--lang", "en",
+                                 "--what-if", "<i>.claim.compliant_cost=20"])
+    assert r.exit_code == 0, r.output
+    assert "<i>" not in r.output and "Claim C1 (&lt;i&gt;)" in r.output
+    assert "<section class=household><h2>The household</h2>" in r.output
+    assert "Household H&amp;1: the funds pay 10.00 yuan → 20.00 yuan" in r.output
+
+
 # ---------------------------------------------------------------- snapshots (read before committing)
 @pytest.mark.parametrize("lang, citizen", [("en", False), ("zh", True)], ids=["auditor-en", "citizen-zh"])
 def test_household_what_if_text(cq, lang, citizen, snapshot):
