@@ -118,12 +118,3 @@ def diff(s, before, after, facts, lang: str):
                                path=(after if new else before).checked.file)
     return membership_diff.diff(before, after, [s.read(p, "facts") for p in facts or []], lang, load)
 
-
-def refuse_readings(program) -> None:
-    """``medrules readings`` on a membership rulebook: refused, located at its first 'insured' statement."""
-    node = program.checked.rulebook.memberships[0]
-    paths = sorted({p for m in program.checked.rulebook.memberships for p in m.paths})
-    raise MedrulesError(error("membership", f"'{program.checked.id}' routes claims to the schemes' rulebooks and "
-                              "declares no readings of its own: the readings are the schemes'", node.span,
-                              "run medrules readings on a scheme's rulebook (" + ", ".join(paths)
-                              + ") with the claims it settles (medrules run shows which scheme settled each)"))

@@ -179,6 +179,8 @@ def stake_json(stake) -> dict:
             "funds": {k: money_text(v - stake.chosen.funds.get(k, 0)) for k, v in o.funds.items()}},
             "claims": [{"file": c.file, "claim": c.claim_id, "difference": money_text(c.delta),
                         "funds": {fund: {"chosen": money_text(a), "this": money_text(b)} for fund, a, b in c.funds}}
+                       # a membership rulebook: the scheme (file stem) that settles the claim each way
+                       | ({"scheme": {"chosen": c.schemes[0], "this": c.schemes[1]}} if hasattr(c, "schemes") else {})
                        for c in changes]} for o, changes in stake.others],
     }
 

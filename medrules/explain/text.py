@@ -335,6 +335,9 @@ def render_stake(stake, lang: str = "zh") -> Group:
             for c in changes:
                 moved = "; ".join(f"{stake.titles.get(fund, fund)} {f.number(a)} → {f.number(b)}"
                                   for fund, a, b in c.funds)
+                if getattr(c, "moved", False):  # a membership rulebook: another scheme settles it (highest of)
+                    moved += "; " + _("settled under {scheme}, not {was}").format(scheme=c.schemes[1],
+                                                                                  was=c.schemes[0])
                 out.append(Hanging(Text("    "), ((0, Text(f"{c.file} {c.claim_id}: {_signed(f, c.delta)} ({moved})")),)))
         else:
             out.append(Text("  " + _("No claim is affected.")))
