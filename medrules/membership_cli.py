@@ -96,14 +96,16 @@ def _what_if(s, program, facts, claim_ids, changes, view, format_, lang, templat
         from medrules.membership import settle_membership
         _known(settle_membership(ms, source)[0], claim_ids, facts)
     w = mw.what_if(ms, source, changes, lang, claim_ids, load=load)
+    from medrules.membership_sensitivity import sensitivity  # the facts that matter most, over every rulebook
+    most = sensitivity(ms, source, claim_ids)
     if format_ == "json":
-        return json.dumps(mw.what_if_json(w), ensure_ascii=False, indent=2)
+        return json.dumps(mw.what_if_json(w, most), ensure_ascii=False, indent=2)
     if format_ in ("markdown", "html"):
         from medrules.explain.document import what_if_html, what_if_markdown
         render = what_if_markdown if format_ == "markdown" else what_if_html
-        return render(w, (), view, template_dir)
+        return render(w, most, view, template_dir)
     from medrules.explain.text import render_what_if
-    return render_what_if(w, (), citizen=view == "citizen")
+    return render_what_if(w, most, citizen=view == "citizen")
 
 
 def diff(s, before, after, facts, lang: str):

@@ -210,3 +210,28 @@ def test_readings_of_a_membership_rulebook_whose_schemes_declare_none(cli):
     assert "error[reading]: no scheme that 'qinhuangdao-integration/integration-2017' routes claims to declares a " \
            "reading" in out
     assert out.startswith("rulebooks/qinhuangdao-integration/integration-2017.mr:")
+
+
+def test_a_membership_test_file_settles_by_a_schemes_reading(tmp_path, cli):
+    """``readings: {employee-2012.cap_axis: payments}`` in a test file of the membership rulebook: C1 is settled by
+    the payments reading (160,000.00 and 12,639.31, as above); without it, by the cost reading (136,896.00)."""
+    case = f"""rulebook: {ROOT / QUZHOU}
+title: "the employee scheme by the payments reading"
+readings: {{employee-2012.cap_axis: payments}}
+facts:
+  member: {{id: M1, category: working}}
+  periods:
+    - {{scheme: employee, first_month: 2015-03-01, last_month: 2020-04-01}}
+  claims:
+    - {{id: C1, date: 2020-03-12, kind: inpatient, compliant_cost: 200600.00}}
+expected:
+  - claim: C1
+    funds: {{inpatient_pool: 160000.00, critical_illness: 12639.31}}
+    member_pays: 27960.69
+"""
+    path = tmp_path / "case.yaml"
+    path.write_text(case, encoding="utf-8")
+    assert "1 passed, 0 failed, 0 errors" in cli("test", path, "--lang", "en")
+    path.write_text(case.replace("readings: {employee-2012.cap_axis: payments}\n", ""), encoding="utf-8")
+    out = cli("test", path, "--lang", "en", ok=False)
+    assert "inpatient_pool: expected 160,000.00, got 136,896.00" in out

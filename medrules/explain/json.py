@@ -159,7 +159,10 @@ def what_if_json(w, sensitivity=()) -> dict:
         "funds": {"before": plain(w.funds_before), "after": plain(w.funds_after),
                   "change": plain(w.funds_after - w.funds_before)},
         "most_sensitive": [{"fact": f"{s.change.record}.{s.change.field}", "value": plain(s.change.value),
-                            "change": plain(s.delta)} for s in sensitivity],
+                            "change": plain(s.delta)}
+                           # a membership rulebook: the claims another scheme would settle (file stems)
+                           | ({"moves": [{"claim": c, "before": b, "after": a} for c, b, a in s.moves]}
+                              if getattr(s, "moves", ()) else {}) for s in sensitivity],
     }
 
 

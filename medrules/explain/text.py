@@ -299,8 +299,17 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     if sensitivity:
         out += [Text(""), Text(_("The facts that would change the outcome most:"), style="bold")]
         for i, s in enumerate(sensitivity, 1):
-            out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
+            moved = "; ".join(moved_sentences(s, w.lang))  # a membership rulebook: claims settled elsewhere
+            out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"
+                            + (f" ({moved})" if moved else "")))
     return Group(*out)
+
+
+def moved_sentences(s, lang: str) -> list[str]:
+    """A ranked fact's claims that another scheme would settle (medrules.membership_sensitivity), as sentences."""
+    _ = gettext_for(lang)
+    return [_("{claim} would be settled under {scheme}, not {was}").format(claim=claim, scheme=after, was=before)
+            for claim, before, after in getattr(s, "moves", ())]
 
 
 def render_citizen(e: Explanation) -> Group:
