@@ -70,7 +70,10 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
         from medrules import membership_documents
         render = membership_documents.markdown if format_ == "markdown" else membership_documents.html_page
         return render(program, docs, [c.id for c in result.claims], view, template_dir=template_dir)
-    return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs))
+    from medrules.membership_sensitivity import why_nothing  # an unpaid claim: what would have made it pay
+    source = found.source if found else s.read(facts, "facts")
+    return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs),
+                 *why_nothing(ms, source, result, claim_ids, lang, citizen=view == "citizen"))
 
 
 def _known(result, claim_ids, facts) -> None:

@@ -227,3 +227,47 @@ def _upto(ms, source: SourceFile, doc: dict, claim_ids) -> SourceFile:
     last = max(chosen)
     doc = dict(doc, claims=[c for i, c in enumerate(claims) if key[i] <= last])
     return SourceFile(source.name, json.dumps(doc, ensure_ascii=False, default=str))
+
+
+WHY_NOTHING_BUDGET = 10  # unpaid claims analysed (as medrules.cli.why_nothing): each costs settlements
+
+
+def why_nothing(ms, source: SourceFile, result, claim_ids, lang: str, citizen: bool = False) -> list:
+    """``medrules explain MEMBERSHIP FACTS`` (text): for each claim that paid nothing, the facts that would have
+    made it pay, as :func:`medrules.cli.why_nothing` says them for one rulebook (the citizen's view names them
+    by their labels), with the scheme a claim would move to. Returns rich Text lines."""
+    from rich.text import Text
+
+    from medrules.explain.format import Formatter
+    from medrules.explain.i18n import gettext_for
+    from medrules.explain.text import moved_sentences
+    from medrules.explain.words import Vocabulary
+    f, _ = Formatter(lang), gettext_for(lang)
+    out = []
+    unpaid = [c for c in result.claims if not (claim_ids and c.id not in claim_ids) and not c.funds_paid]
+    if len(unpaid) > WHY_NOTHING_BUDGET:
+        rest = ", ".join(c.id for c in unpaid[WHY_NOTHING_BUDGET:][:20])
+        out.append(Text(f"({len(unpaid) - WHY_NOTHING_BUDGET} more unpaid claims not analysed: {rest}"
+                        f"{' …' if len(unpaid) > WHY_NOTHING_BUDGET + 20 else ''}; use --claim ID)"))
+    for c in unpaid[:WHY_NOTHING_BUDGET]:
+        found = [s for s in sensitivity(ms, source, [c.id], most=3) if s.delta > 0]
+        if not found:
+            continue
+        out.append(Text(_("Claim {id} paid nothing; it would have been paid if:").format(id=c.id), style="bold"))
+        for s in found:
+            said = s.change.text
+            if citizen:  # by the labels of the rulebook that declares the fact: '末月(…):2020-05-01'
+                kind = getattr(s.change, "kind", s.change.record)  # a history record: its history
+                program = next(p for p in (ms.router, *ms.programs)
+                               if s.change.field in p.checked.records.get(kind, {}))
+                said = Vocabulary(program.checked, lang).fact(f"{kind}.{s.change.field}", s.change.value)
+                if kind != s.change.record:  # which record: '参保期间 1 · 末月(…):2020-05-01'
+                    said = f"{_record_label(program, kind, lang)} {s.change.index} · {said}"
+            moved = "; ".join(moved_sentences(s, lang))
+            out.append(Text(f"  • {said}: +{f.money(s.delta)}" + (f" ({moved})" if moved else "")))
+    return out
+
+
+def _record_label(program, kind: str, lang: str) -> str:
+    record = next((r for r in program.checked.rulebook.records if r.kind == kind), None)
+    return record.label.best(lang) if record is not None and record.label else kind

@@ -250,3 +250,22 @@ def test_each_ranked_change_is_what_the_what_if_pays(last, days, costs, flexible
 def _scheme(settlement, claim_id: str) -> str:
     """The file stem of the rulebook that settled a claim ('quzhou/employee-2012' -> 'employee-2012')."""
     return next(x.rulebook for x in settlement.claim(claim_id).steps if x.kind == "insured").rsplit("/", 1)[-1]
+
+
+# ---------------------------------------------------------------- an unpaid claim: what would have made it pay
+def test_an_unpaid_claim_says_what_would_have_made_it_pay(run):
+    """C2 (2020-05-10, 10,000, resident scheme) was paid by a third party: excluded, the funds pay 0.00. It would
+    have been paid (a) had the employee period reached May: the employee scheme, which does not read the third
+    party, (10,000 − 600) × 84% = 7,896.00 (and C2 moves scheme); (b) with no third party liable: 10,000 × 60% =
+    6,000.00 (a third party that does not pay: the fund pays first, the same 6,000.00; ties by their text)."""
+    doc = json.loads((ROOT / STOPPED).read_text(encoding="utf-8"))
+    doc["claims"][1]["third_party"] = "third_party_paid"
+    auditor = " ".join(run(QUZHOU, doc, "--lang", "en").split())
+    assert auditor.endswith("Claim C2 paid nothing; it would have been paid if: • period[1].last_month=2020-05-01: "
+                            "+7,896.00 yuan (C2 would be settled under employee-2012, not residents-2020) "
+                            "• claim.third_party=no_third_party: +6,000.00 yuan")
+    citizen = " ".join(run(QUZHOU, doc, "--view", "citizen").split())
+    assert ("结算单 C2 未获支付;以下事实不同则会支付: • 参保期间 1 · 末月(该月任一日;未给出:至今):2020-05-01: +7,896.00 元 "
+            "(结算单 C2 将改按 employee-2012 结算(原为 residents-2020)) • 第三人负担情况:无应由第三人负担的费用: +6,000.00 元") \
+        in citizen
+    assert "Claim C1 paid nothing" not in auditor  # C1 was paid
