@@ -58,11 +58,17 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
         from medrules.batch.explain import check
         check(found, result, settled_by=used[found.claim].checked.id if found.claim in used else None)
     _known(result, claim_ids, facts)
+    from medrules.membership import load_membership
+    from medrules.membership_readings import reading_notes  # what the schemes' other readings would have paid
+    source = found.source if found else s.read(facts, "facts")
+    notes = reading_notes(lambda choice: load_membership(program, read=lambda path: s.read(path, "rulebook"),
+                                                         root=s.root, readings=choice), ms, source, result, used,
+                          s.readings)
     docs = []
     for p, ids in groups:
         mine = [i for i in ids if not claim_ids or i in claim_ids]
         if mine:
-            docs.append(explain_settlement(p, result, lang, mine))
+            docs.append(explain_settlement(p, result, lang, mine, readings=notes))
     if format_ == "json":
         return json.dumps({"schema": EXPLANATION_SCHEMA, "explanations": [explanation_json(e) for e in docs]},
                           ensure_ascii=False, indent=2)
@@ -71,7 +77,6 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
         render = membership_documents.markdown if format_ == "markdown" else membership_documents.html_page
         return render(program, docs, [c.id for c in result.claims], view, template_dir=template_dir)
     from medrules.membership_sensitivity import why_nothing  # an unpaid claim: what would have made it pay
-    source = found.source if found else s.read(facts, "facts")
     return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs),
                  *why_nothing(ms, source, result, claim_ids, lang, citizen=view == "citizen"))
 

@@ -135,3 +135,42 @@ def readings_command(session, rulebook: Path, program, facts: list[Path], pins: 
     if as_json:
         return json.dumps(stake_json(stake), ensure_ascii=False, indent=2)
     return render_stake(stake, lang)
+
+
+def reading_notes(load, ms, source, result, used, current: dict | None = None, qualified: bool = False) -> tuple:
+    """What each other reading of the schemes' texts would have paid, claim by claim
+    (:class:`medrules.analyses.readings.ReadingNote`, named ``STEM.NAME``), for ``medrules explain MEMBERSHIP``:
+    the claims settled again, each under the scheme its date routes it to, with one reading changed at a time.
+    ``load(readings)`` -> the membership set under those readings; ``current``: the readings chosen with
+    --reading; ``result``, ``used``: the settlement as explained. Funds are named as the scheme that settled
+    the claim names them, or ``STEM.FUND`` for another scheme (``qualified``: always ``STEM.FUND``, as the
+    membership what-if names them)."""
+    from medrules.analyses.readings import ReadingNote
+    from medrules.membership import settle_membership
+    readings = scheme_readings(ms)
+    if not readings:
+        return ()
+    current = dict(current or {})
+    settled = {c.id: c for c in result.claims}
+    notes = []
+    for name, r in readings.items():
+        for alternative in r.alternatives:
+            if alternative.name == r.chosen:  # (the loaded rulebook's choice: its own, or --reading's)
+                continue
+            other, other_used = settle_membership(load({**current, name: alternative.name}), source)
+            for c in other.claims:
+                mine = settled.get(c.id)
+                if mine is None or (mine.funds_paid == c.funds_paid and mine.member_pays == c.member_pays
+                                    and _stem(used[c.id]) == _stem(other_used[c.id])):
+                    continue
+
+                def key(fund, stem=_stem(used[c.id])):
+                    return f"{stem}.{fund}" if qualified else fund
+                there = {(f"{_stem(other_used[c.id])}.{x.fund}" if qualified or _stem(other_used[c.id]) !=
+                          _stem(used[c.id]) else x.fund): x.paid for x in c.funds}
+                here = {key(x.fund): x.paid for x in mine.funds}
+                moved = tuple((f, here.get(f, ZERO), there.get(f, ZERO)) for f in dict.fromkeys([*here, *there])
+                              if here.get(f, ZERO) != there.get(f, ZERO))
+                notes.append(ReadingNote(c.id, r, alternative, c.funds_paid, c.member_pays, moved, name,
+                                         tuple(there.items()), r.chosen))
+    return tuple(notes)

@@ -235,3 +235,39 @@ expected:
     path.write_text(case.replace("readings: {employee-2012.cap_axis: payments}\n", ""), encoding="utf-8")
     out = cli("test", path, "--lang", "en", ok=False)
     assert "inpatient_pool: expected 160,000.00, got 136,896.00" in out
+
+
+def test_explain_says_what_the_schemes_other_readings_would_have_paid(cli, big):
+    """C1 (employee-2012, cost reading chosen): read as 'payments', the funds would pay 160,000.00 + 12,639.31 =
+    172,639.31 (here 136,896.00 + 36,540.00 = 173,436.00), the member 27,960.69 (here 27,164.00). C2, settled under
+    residents-2020, which declares no reading: none differs ([], worked out)."""
+    doc = json.loads(cli("explain", QUZHOU, big, "--json", "--lang", "en"))
+    claims = {c["id"]: c for e in doc["explanations"] for c in e["claims"]}
+    [note] = claims["C1"]["readings"]
+    assert (note["reading"], note["chosen"], note["alternative"]) == ("employee-2012.cap_axis", "cost", "payments")
+    assert note["would_pay"]["funds_paid"] == "172639.31" and note["would_pay"]["member_pays"] == "27960.69"
+    assert note["difference"] == {"funds": {"inpatient_pool": "23104.00", "critical_illness": "-23900.69"},
+                                  "funds_paid": "-796.69", "member_pays": "796.69"}
+    assert claims["C2"]["readings"] == []
+    # chosen otherwise with --reading: the note is the cost reading's
+    doc = json.loads(cli("explain", QUZHOU, big, "--json", "--reading", "employee-2012.cap_axis=payments"))
+    [note] = [n for e in doc["explanations"] for c in e["claims"] if c["id"] == "C1" for n in c["readings"]]
+    assert (note["chosen"], note["alternative"], note["would_pay"]["funds_paid"]) == ("payments", "cost", "173436.00")
+    text = " ".join(cli("explain", QUZHOU, big, "--claim", "C1", "--lang", "en").split())
+    assert ("read as “the inpatient fund's payments in a year”, the funds would pay 172,639.31 yuan (here "
+            "173,436.00 yuan)") in text
+
+
+def test_explain_under_highest_of_a_reading_that_moves_the_claim(cli, tmp_path):
+    """Qinhuangdao with ncms-2016's rate_axis (as above): C1 is settled under urban-residents-2016 (5,700.00); read
+    'raised', NCMS would win with 6,305.00: the note names the other scheme's fund by its stem."""
+    router = _qinhuangdao_with_a_reading(tmp_path)
+    facts = ROOT / "examples" / "membership" / "qinhuangdao-integration-2017.json"
+    doc = json.loads(cli("explain", router, facts, "--json", "--root", tmp_path / "rulebooks"))
+    claims = {c["id"]: c for e in doc["explanations"] for c in e["claims"]}
+    [note] = claims["C1"]["readings"]
+    assert note["reading"] == "ncms-2016.rate_axis" and note["would_pay"]["funds"] == {"ncms-2016.ncms_pool": "6305.00"}
+    assert note["difference"]["funds"] == {"urban_pool": "-5700.00", "ncms-2016.ncms_pool": "6305.00"}
+    assert note["difference"]["funds_paid"] == "605.00"
+    [note] = claims["C2"]["readings"]  # C2 stays with NCMS: 700 × 65% = 455.00 (here 385.00)
+    assert note["would_pay"]["funds"] == {"ncms_pool": "455.00"} and note["difference"]["funds_paid"] == "70.00"
