@@ -95,15 +95,15 @@ def _what_if(s, program, facts, claim_ids, changes, view, format_, lang, templat
     from medrules import membership_whatif as mw
     from medrules.membership import load_membership
 
-    def load(router):
+    def load(router, readings=None):  # (readings: the schemes' other readings, for the notes)
         return load_membership(router, read=lambda path: s.read(path, "rulebook"), root=s.root,
-                               readings=s.readings, path=program.checked.file)
+                               readings=s.readings if readings is None else readings, path=program.checked.file)
     ms = load(program)
     source = s.read(facts, "facts")
     if claim_ids:
         from medrules.membership import settle_membership
         _known(settle_membership(ms, source)[0], claim_ids, facts)
-    w = mw.what_if(ms, source, changes, lang, claim_ids, load=load)
+    w = mw.what_if(ms, source, changes, lang, claim_ids, load=load, readings=s.readings)
     from medrules.membership_sensitivity import sensitivity  # the facts that matter most, over every rulebook
     most = sensitivity(ms, source, claim_ids)
     if format_ == "json":

@@ -290,9 +290,12 @@ def _insured(ce):
                 (None, None))
 
 
-def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None, load=None) -> WhatIf:
+def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None, load=None,
+            readings: dict | None = None) -> WhatIf:
     """Settle under the membership rulebook as given and with the changes; compare claim by claim.
-    ``load(router_program)`` -> the membership set of a membership rulebook with other parameters."""
+    ``load(router_program)`` -> the membership set of a membership rulebook with other parameters.
+    ``readings`` (the --reading choices, {} for none): each scenario also says what the schemes' other readings
+    would have paid (``load(router_program, readings)`` must then take the readings)."""
     from medrules.membership import settle_membership
     facts, params = parse_changes(texts, ms)
     after_ms = changed_membership(ms, params, load)
@@ -323,7 +326,20 @@ def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None,
             steps.append(StepChange(lb, la))
         steps += align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)
         diffs.append(ClaimDifference(c.id, funds, cb.result.member_pays, ca.result.member_pays, tuple(steps)))
-    return WhatIf(tuple([*facts, *params]), lang, before, after, tuple(diffs), (), (), titles)
+    notes_before = notes_after = ()
+    if readings is not None:  # the schemes' other readings, in both scenarios (medrules.membership_readings)
+        from medrules.membership_readings import reading_notes
+        selected = {d.claim_id for d in diffs}
+        notes_before = tuple(n for n in reading_notes(lambda choice: load(ms.router, choice), ms, source, before,
+                                                      used_b, readings, qualified=True) if n.claim_id in selected)
+        notes_after = tuple(n for n in reading_notes(
+            lambda choice: changed_membership(load(ms.router, choice), params, lambda r: load(r, choice)), after_ms,
+            changed_source(source, facts, claim_ids), after, used_a, readings, qualified=True)
+            if n.claim_id in selected)
+        for program in ms.programs:  # a fund only another reading pays is titled too
+            for name, fund in program.all_funds():
+                titles.setdefault(f"{_stem(program)}.{name}", f"{fund.title(lang)} ({_stem(program)})")
+    return WhatIf(tuple([*facts, *params]), lang, before, after, tuple(diffs), notes_before, notes_after, titles)
 
 
 def schemes(w: WhatIf) -> dict[str, dict]:

@@ -271,3 +271,25 @@ def test_explain_under_highest_of_a_reading_that_moves_the_claim(cli, tmp_path):
     assert note["difference"]["funds_paid"] == "605.00"
     [note] = claims["C2"]["readings"]  # C2 stays with NCMS: 700 × 65% = 455.00 (here 385.00)
     assert note["would_pay"]["funds"] == {"ncms_pool": "455.00"} and note["difference"]["funds_paid"] == "70.00"
+
+
+def test_what_if_says_what_the_other_reading_would_pay_in_each_scenario(cli, big):
+    """employee-2012.inpatient_deductible=1000 yuan on C1 (200,600.00):
+    as the facts are, read 'payments': 172,639.31 (as above);
+    with the change, cost reading (here): (60,000 − 1,000) × 84% + 100,000 × 87% = 49,560 + 87,000 = 136,560.00,
+    critical illness 36,540.00, 173,100.00 in all; read 'payments': the fund 160,000.00, reached at the cost
+    60,000 + 110,440 / 87% = 186,942.53…, so (200,600 − 186,942.53…) × 90% = 13,657.47… × 90% = 12,291.72:
+    172,291.72, the member 200,600 − 172,291.72 = 28,308.28."""
+    w = json.loads(cli("explain", QUZHOU, big, "--what-if", "employee-2012.inpatient_deductible=1000 yuan", "--json",
+                       "--lang", "en"))
+    c1 = next(c for c in w["claims"] if c["id"] == "C1")
+    [before], [after] = c1["readings"]["before"], c1["readings"]["after"]
+    assert before["reading"] == after["reading"] == "employee-2012.cap_axis"
+    assert before["would_pay"]["funds_paid"] == "172639.31"
+    assert (after["would_pay"]["funds_paid"], after["would_pay"]["member_pays"]) == ("172291.72", "28308.28")
+    assert after["would_pay"]["funds"]["employee-2012.critical_illness"] == "12291.72"
+    assert after["difference"]["funds_paid"] == "-808.28"  # 172,291.72 − 173,100.00
+    text = " ".join(cli("explain", QUZHOU, big, "--what-if", "employee-2012.inpatient_deductible=1000 yuan",
+                        "--lang", "en").split())
+    assert "≠ With the change: The text can be read two ways" in text and "the funds would pay 172,291.72 yuan (here " \
+           "173,100.00 yuan)" in text
