@@ -530,12 +530,13 @@ def readings(rulebook: Annotated[Path, typer.Argument(help="a rulebook file (.mr
         from medrules.analyses.readings import money_at_stake
         from medrules.explain.json import stake_json
         from medrules.explain.text import render_stake
+        if s.program(rulebook).plan.top.memberships:  # the schemes' readings, STEM.NAME (membership_readings)
+            from medrules.membership_readings import readings_command
+            report = readings_command(s, rulebook, s.program(rulebook), facts, reading, top, json_, lang.value)
+            return print(report) if json_ else out.print(report)
         if reading:
             raise MedrulesError(error("reading", "--reading pins a reading over a folder of policy years",
                                       hint=f"to settle {rulebook} by another reading, use 'medrules run … --reading'"))
-        if s.program(rulebook).plan.top.memberships:  # the readings are the schemes' (membership_cli)
-            from medrules import membership_cli
-            membership_cli.refuse_readings(s.program(rulebook))
         stake = money_at_stake(lambda choice: s.program(rulebook, choice), [s.read(p, "facts") for p in facts],
                                lang.value, top)
         if not stake.readings:

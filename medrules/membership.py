@@ -109,6 +109,7 @@ def load_membership(router: Program, read=SourceFile.read, root: str | Path | No
     for node in router.checked.rulebook.memberships:
         _ROUTER[node] = router.checked
     loaded: dict[Path, Program] = {}
+    readings = _scheme_readings(router, readings)
     routes = []
     for op in router.plan.top.memberships:
         programs = []
@@ -119,7 +120,7 @@ def load_membership(router: Program, read=SourceFile.read, root: str | Path | No
                 raise MedrulesError(error("membership", f"'{raw}' is this membership rulebook itself", span,
                                           "name the scheme's own rulebook"))
             if key not in loaded:
-                program = medrules.load(file, read=read, root=base, readings=readings)
+                program = medrules.load(file, read=read, root=base, readings=readings.get(Path(raw).stem, {}))
                 if program.plan.top.memberships:
                     raise MedrulesError(error("membership", f"'{raw}' routes claims itself: a membership names "
                                               "the rulebooks that settle them", span))
@@ -134,6 +135,28 @@ def load_membership(router: Program, read=SourceFile.read, root: str | Path | No
             programs.append(loaded[key])
         routes.append(Route(op, tuple(programs), compile_expr(op.when, traced=True)))
     return MembershipSet(router, tuple(routes))
+
+
+def _scheme_readings(router: Program, readings: dict | None) -> dict[str, dict]:
+    """``--reading STEM.NAME=ALT`` split by scheme: file stem -> {NAME: ALT} (a scheme's readings are named by the
+    file stem the membership rulebook writes, as its parameters are in --what-if). A name that is neither a
+    scheme's nor one the membership rulebook declares itself is refused, with the schemes' readings."""
+    from medrules.readings import scheme_stems
+    rulebook = router.checked.rulebook
+    stems = scheme_stems(rulebook)
+    own = {r.name for r in rulebook.readings}
+    out: dict[str, dict] = {}
+    for name, alternative in (readings or {}).items():
+        head, _, rest = name.partition(".")
+        if head in stems and rest:
+            out.setdefault(head, {})[rest] = alternative
+        elif name not in own:
+            raise MedrulesError(error("reading", f"there is no reading '{name}' in '{router.checked.id}': it routes "
+                                      "claims, and the readings are its schemes'", hint="name a scheme's reading by "
+                                      "the file stem the membership rulebook writes: "
+                                      + ", ".join(f"{stem}.NAME" for stem in sorted(stems))
+                                      + " (medrules readings lists them)"))
+    return out
 
 
 def settle_membership(ms: MembershipSet, source: SourceFile, trace: bool = False, in_force_only: bool = True

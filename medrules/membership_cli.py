@@ -58,11 +58,17 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
         from medrules.batch.explain import check
         check(found, result, settled_by=used[found.claim].checked.id if found.claim in used else None)
     _known(result, claim_ids, facts)
+    from medrules.membership import load_membership
+    from medrules.membership_readings import reading_notes  # what the schemes' other readings would have paid
+    source = found.source if found else s.read(facts, "facts")
+    notes = reading_notes(lambda choice: load_membership(program, read=lambda path: s.read(path, "rulebook"),
+                                                         root=s.root, readings=choice), ms, source, result, used,
+                          s.readings)
     docs = []
     for p, ids in groups:
         mine = [i for i in ids if not claim_ids or i in claim_ids]
         if mine:
-            docs.append(explain_settlement(p, result, lang, mine))
+            docs.append(explain_settlement(p, result, lang, mine, readings=notes))
     if format_ == "json":
         return json.dumps({"schema": EXPLANATION_SCHEMA, "explanations": [explanation_json(e) for e in docs]},
                           ensure_ascii=False, indent=2)
@@ -70,7 +76,9 @@ def explain(s, program, facts, claim_ids, what_if, view: str, format_: str, lang
         from medrules import membership_documents
         render = membership_documents.markdown if format_ == "markdown" else membership_documents.html_page
         return render(program, docs, [c.id for c in result.claims], view, template_dir=template_dir)
-    return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs))
+    from medrules.membership_sensitivity import why_nothing  # an unpaid claim: what would have made it pay
+    return Group(*(render_citizen(e) if view == "citizen" else render_explanation(e) for e in docs),
+                 *why_nothing(ms, source, result, claim_ids, lang, citizen=view == "citizen"))
 
 
 def _known(result, claim_ids, facts) -> None:
@@ -87,23 +95,25 @@ def _what_if(s, program, facts, claim_ids, changes, view, format_, lang, templat
     from medrules import membership_whatif as mw
     from medrules.membership import load_membership
 
-    def load(router):
+    def load(router, readings=None):  # (readings: the schemes' other readings, for the notes)
         return load_membership(router, read=lambda path: s.read(path, "rulebook"), root=s.root,
-                               readings=s.readings, path=program.checked.file)
+                               readings=s.readings if readings is None else readings, path=program.checked.file)
     ms = load(program)
     source = s.read(facts, "facts")
     if claim_ids:
         from medrules.membership import settle_membership
         _known(settle_membership(ms, source)[0], claim_ids, facts)
-    w = mw.what_if(ms, source, changes, lang, claim_ids, load=load)
+    w = mw.what_if(ms, source, changes, lang, claim_ids, load=load, readings=s.readings)
+    from medrules.membership_sensitivity import sensitivity  # the facts that matter most, over every rulebook
+    most = sensitivity(ms, source, claim_ids)
     if format_ == "json":
-        return json.dumps(mw.what_if_json(w), ensure_ascii=False, indent=2)
+        return json.dumps(mw.what_if_json(w, most), ensure_ascii=False, indent=2)
     if format_ in ("markdown", "html"):
         from medrules.explain.document import what_if_html, what_if_markdown
         render = what_if_markdown if format_ == "markdown" else what_if_html
-        return render(w, (), view, template_dir)
+        return render(w, most, view, template_dir)
     from medrules.explain.text import render_what_if
-    return render_what_if(w, (), citizen=view == "citizen")
+    return render_what_if(w, most, citizen=view == "citizen")
 
 
 def diff(s, before, after, facts, lang: str):
@@ -118,12 +128,3 @@ def diff(s, before, after, facts, lang: str):
                                path=(after if new else before).checked.file)
     return membership_diff.diff(before, after, [s.read(p, "facts") for p in facts or []], lang, load)
 
-
-def refuse_readings(program) -> None:
-    """``medrules readings`` on a membership rulebook: refused, located at its first 'insured' statement."""
-    node = program.checked.rulebook.memberships[0]
-    paths = sorted({p for m in program.checked.rulebook.memberships for p in m.paths})
-    raise MedrulesError(error("membership", f"'{program.checked.id}' routes claims to the schemes' rulebooks and "
-                              "declares no readings of its own: the readings are the schemes'", node.span,
-                              "run medrules readings on a scheme's rulebook (" + ", ".join(paths)
-                              + ") with the claims it settles (medrules run shows which scheme settled each)"))

@@ -5,6 +5,8 @@ What ``--what-if`` may change (docs/language.md §25):
 
 * ``member.FIELD=VALUE``, ``claim.FIELD=VALUE``: a fact, declared by any rulebook involved (the membership
   rulebook or a scheme's); claim changes apply to the claims named with ``--claim``, or to all;
+* ``HISTORY[N].FIELD=VALUE``: a field of the N-th record (from 1, in the facts file's order) of a member's
+  history (``period[1].last_month=2020-05-01``: the employee period reaches May);
 * ``NAME=VALUE``: a parameter of the membership rulebook itself (``arrears_months=3 months``): the routing
   changes, and a claim may be settled under another scheme;
 * ``STEM.NAME=VALUE``: a parameter of a scheme's rulebook, named by the file stem the membership rulebook
@@ -52,6 +54,23 @@ class ParameterChange:
     @property
     def field(self) -> str:
         return f"{self.scheme}.{self.name}" if self.scheme else self.name
+
+
+@attrs.frozen
+class HistoryChange:
+    """A field of one record of a member's history (``period[2].last_month=2020-06-01``: the second record of
+    'periods' in the facts file, counted from 1) set to another value."""
+
+    kind: str  # the history ('period')
+    index: int  # from 1, in the facts file's order
+    field: str
+    value: object  # converted by the rulebook that declares the history
+    raw: object  # the value as JSON
+    text: str
+
+    @property
+    def record(self) -> str:
+        return f"{self.kind}[{self.index}]"
 
 
 @attrs.frozen
@@ -117,6 +136,9 @@ def parse_changes(texts: list[str], ms) -> tuple[list[FactChange], list[Paramete
         if not sep or not name:
             raise MedrulesError(error("what-if", f"'{text}' is not NAME=VALUE", _span(text), _HINT))
         head, _, rest = name.partition(".")
+        if _RECORD.fullmatch(head):  # a field of one record of a history: period[1].last_month=…
+            facts.append(_history_change(text, head, rest, raw, programs))
+            continue
         if head in ("member", "claim"):
             declaring = [p for p in programs if rest in p.checked.records.get(head, {})]
             if not declaring:
@@ -138,8 +160,34 @@ def parse_changes(texts: list[str], ms) -> tuple[list[FactChange], list[Paramete
     return facts, params
 
 
-_HINT = ("member.FIELD=VALUE or claim.FIELD=VALUE (a fact), NAME=VALUE (a parameter of the membership rulebook), "
+_HINT = ("member.FIELD=VALUE or claim.FIELD=VALUE (a fact), HISTORY[N].FIELD=VALUE (a field of the N-th record "
+         "of a history, e.g. period[1].last_month=2020-05-01), NAME=VALUE (a parameter of the membership rulebook), "
          "STEM.NAME=VALUE (a parameter of the scheme rulebook STEM.mr)")
+_RECORD = re.compile(r"([a-z_][a-z0-9_]*)\[([0-9]{1,6})\]")
+
+
+def _history_change(text: str, head: str, field: str, raw: str, programs) -> HistoryChange:
+    from medrules.check.types import histories
+    from medrules.facts import Located, _convert
+    kind, index = _RECORD.fullmatch(head).groups()
+    declaring = [p for p in programs if kind in histories(p.checked.records)]
+    if not declaring:
+        known = sorted({k for p in programs for k in histories(p.checked.records)})
+        raise MedrulesError(error("what-if", f"'{kind}' is not a history of any rulebook involved", _span(text),
+                                  did_you_mean(kind, known) or ("histories: " + ", ".join(known) if known
+                                                                else "these rulebooks read no history")))
+    fields = declaring[0].checked.records[kind]
+    if field not in fields:
+        raise MedrulesError(error("what-if", f"'{head}.{field}' is not a field of {kind}", _span(text),
+                                  did_you_mean(field, fields) or "fields: " + ", ".join(fields)))
+    if int(index) < 1:
+        raise MedrulesError(error("what-if", f"'{head}': records are counted from 1", _span(text), _HINT))
+    ck = declaring[0].checked
+    problems: list = []
+    value = _convert(Located(_raw(raw), _span(text)), ck.field_types[fields[field]], ck, f"{head}.{field}", problems)
+    if problems:
+        raise MedrulesError(problems)
+    return HistoryChange(kind, int(index), field, value, _raw(raw), text)
 
 
 def _parameter_value(program, name: str, text: str, raw: str):
@@ -180,7 +228,17 @@ def changed_source(source: SourceFile, facts: list[FactChange], claim_ids) -> So
         return source
     doc = json.loads(source.text, parse_float=Decimal, parse_int=Decimal)
     for f in facts:
-        if f.record == "member":
+        if isinstance(f, HistoryChange):
+            from medrules.check.declarations import history_key
+            records = doc.get(history_key(f.kind))
+            if not isinstance(records, list) or f.index > len(records) or not isinstance(records[f.index - 1], dict):
+                given = len(records) if isinstance(records, list) else 0
+                raise MedrulesError(error("what-if", f"'{f.record}': {source.name} gives {given} record(s) of "
+                                          f"'{history_key(f.kind)}'", _span(f.text),
+                                          f"name one of {f.kind}[1] … {f.kind}[{given}]" if given
+                                          else f"give the member's {history_key(f.kind)} in the facts file"))
+            records[f.index - 1][f.field] = f.raw
+        elif f.record == "member":
             doc.setdefault("member", {})[f.field] = f.raw
         else:
             for claim in doc.get("claims", []):
@@ -232,9 +290,12 @@ def _insured(ce):
                 (None, None))
 
 
-def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None, load=None) -> WhatIf:
+def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None, load=None,
+            readings: dict | None = None) -> WhatIf:
     """Settle under the membership rulebook as given and with the changes; compare claim by claim.
-    ``load(router_program)`` -> the membership set of a membership rulebook with other parameters."""
+    ``load(router_program)`` -> the membership set of a membership rulebook with other parameters.
+    ``readings`` (the --reading choices, {} for none): each scenario also says what the schemes' other readings
+    would have paid (``load(router_program, readings)`` must then take the readings)."""
     from medrules.membership import settle_membership
     facts, params = parse_changes(texts, ms)
     after_ms = changed_membership(ms, params, load)
@@ -265,7 +326,20 @@ def what_if(ms, source: SourceFile, texts: list[str], lang: str, claim_ids=None,
             steps.append(StepChange(lb, la))
         steps += align(cb.lines, cb.result.steps, ca.lines, ca.result.steps)
         diffs.append(ClaimDifference(c.id, funds, cb.result.member_pays, ca.result.member_pays, tuple(steps)))
-    return WhatIf(tuple([*facts, *params]), lang, before, after, tuple(diffs), (), (), titles)
+    notes_before = notes_after = ()
+    if readings is not None:  # the schemes' other readings, in both scenarios (medrules.membership_readings)
+        from medrules.membership_readings import reading_notes
+        selected = {d.claim_id for d in diffs}
+        notes_before = tuple(n for n in reading_notes(lambda choice: load(ms.router, choice), ms, source, before,
+                                                      used_b, readings, qualified=True) if n.claim_id in selected)
+        notes_after = tuple(n for n in reading_notes(
+            lambda choice: changed_membership(load(ms.router, choice), params, lambda r: load(r, choice)), after_ms,
+            changed_source(source, facts, claim_ids), after, used_a, readings, qualified=True)
+            if n.claim_id in selected)
+        for program in ms.programs:  # a fund only another reading pays is titled too
+            for name, fund in program.all_funds():
+                titles.setdefault(f"{_stem(program)}.{name}", f"{fund.title(lang)} ({_stem(program)})")
+    return WhatIf(tuple([*facts, *params]), lang, before, after, tuple(diffs), notes_before, notes_after, titles)
 
 
 def schemes(w: WhatIf) -> dict[str, dict]:
@@ -278,11 +352,12 @@ def schemes(w: WhatIf) -> dict[str, dict]:
     return {d.claim_id: {"before": of(w.before, d.claim_id), "after": of(w.after, d.claim_id)} for d in w.claims}
 
 
-def what_if_json(w: WhatIf) -> dict:
+def what_if_json(w: WhatIf, sensitivity=()) -> dict:
+    """``sensitivity``: medrules.membership_sensitivity's ranking (each entry also says which claims move)."""
     from medrules.explain.json import plain, what_if_json as base
-    doc = base(w)
-    doc["changes"] = [{"fact": f"{c.record}.{c.field}", "value": plain(c.value)} if isinstance(c, FactChange)
-                      else {"parameter": c.field, "value": plain(c.value)} for c in w.changes]
+    doc = base(w, sensitivity)
+    doc["changes"] = [{"parameter": c.field, "value": plain(c.value)} if isinstance(c, ParameterChange)
+                      else {"fact": f"{c.record}.{c.field}", "value": plain(c.value)} for c in w.changes]
     moves = schemes(w)
     for claim in doc["claims"]:
         claim["scheme"] = moves[claim["id"]]

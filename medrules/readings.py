@@ -41,6 +41,9 @@ def select(rulebook: n.Rulebook, choices: dict[str, str] | None = None) -> n.Rul
     """The rulebook under its chosen readings (``choices`` override the rulebook's own); every 'under' checked
     against the declared readings, every choice against their alternatives."""
     choices = dict(choices or {})
+    if rulebook.memberships:  # 'STEM.NAME': a reading of the scheme rulebook STEM.mr (medrules.membership)
+        stems = scheme_stems(rulebook)
+        choices = {k: v for k, v in choices.items() if k.partition(".")[0] not in stems}
     problems = []
     declared: dict[str, n.Reading] = {}
     for r in rulebook.readings:
@@ -65,6 +68,9 @@ def select(rulebook: n.Rulebook, choices: dict[str, str] | None = None) -> n.Rul
         r = declared.get(name)
         if r is None:
             hint = ("its readings are: " + ", ".join(declared)) if declared else "this rulebook declares no readings"
+            if rulebook.memberships:  # a membership rulebook: the readings are its schemes'
+                hint += "; name a scheme's reading by its file stem: " + ", ".join(
+                    f"{stem}.NAME" for stem in sorted(scheme_stems(rulebook)))
             problems.append(error("reading", f"there is no reading '{name}' in {rulebook.file}", hint=hint))
         elif r.alternative(alternative) is None:
             problems.append(error("reading", f"'{alternative}' is not an alternative of reading '{name}'",
@@ -94,6 +100,13 @@ def select(rulebook: n.Rulebook, choices: dict[str, str] | None = None) -> n.Rul
         raise MedrulesError(problems)
     readings = tuple(attrs.evolve(r, chosen=chosen[r.name]) for r in declared.values())
     return attrs.evolve(rulebook, funds=funds, readings=readings)
+
+
+def scheme_stems(rulebook: n.Rulebook) -> set[str]:
+    """The file stems of the scheme rulebooks a membership rulebook routes claims to ('residents-2020'): the
+    names its schemes' readings and parameters go by (``--reading residents-2020.NAME=ALT``)."""
+    from pathlib import PurePosixPath
+    return {PurePosixPath(p).stem for m in rulebook.memberships for p in m.paths}
 
 
 def has_readings(rulebook: n.Rulebook) -> bool:

@@ -1,10 +1,9 @@
-"""`medrules diff` and `medrules readings` on membership rulebooks.
+"""`medrules diff` on membership rulebooks (`medrules readings`: tests/test_membership_readings.py).
 
 diff: two versions of the Quzhou membership rulebook (the 2021 one is made here from the shipped 2020 one:
 arrears_months 6 → 3 months, and an employer's arrears no longer keep the employee in the employee scheme),
 over the same schemes' rulebooks. Amounts worked by hand: employee scheme 600 deductible then 84% (working
 member); resident scheme (ILLUSTRATIVE, assumed) 60% inpatient.
-readings: refused, located at the membership rulebook's first 'insured' statement.
 """
 from __future__ import annotations
 
@@ -90,15 +89,3 @@ def test_diff_memo_and_refusals(versions):
     assert r.exit_code == 1 and "Traceback" not in r.output
     assert "membership-2021.mr:73:1: error[membership]" in r.output and "compares two rulebooks of the same kind" \
         in r.output
-
-
-def test_readings_on_a_membership_rulebook_is_refused_where_it_routes(monkeypatch, tmp_path):
-    monkeypatch.chdir(ROOT)
-    facts = tmp_path / "f.json"
-    facts.write_text(json.dumps(EMPLOYER_ARREARS), encoding="utf-8")
-    r = CliRunner().invoke(app, ["readings", "rulebooks/quzhou/membership-2020.mr", str(facts), "--lang", "en"])
-    assert r.exit_code == 1 and "Traceback" not in r.output
-    out = " ".join(r.output.split())
-    assert out.startswith("rulebooks/quzhou/membership-2020.mr:73:1: error[membership]: 'quzhou/membership-2020' "
-                          "routes claims to the schemes' rulebooks")
-    assert "run medrules readings on a scheme's rulebook (employee-2012.mr, residents-2020.mr)" in out

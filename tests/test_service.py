@@ -359,6 +359,13 @@ def test_settle_and_what_if_on_a_membership_rulebook(client, auth):
     claim = r.json()["claims"][0]
     assert claim["id"] == "C2" and claim["funds"] == [{"fund": "residents-2020.resident_pool", "before": "6000.00",
                                                        "after": "7000.00", "change": "1000.00"}]
+    # the facts that matter most for C2 (medrules.membership_sensitivity): a third party paid, −6,000.00; the
+    # employee period reaching May, (10,000 − 600) × 84% = 7,896.00, +1,896.00 (C2 moves scheme); as an
+    # outpatient claim, 10,000 × 50% = 5,000.00, −1,000.00
+    assert [(m["fact"], m["change"], m.get("moves")) for m in r.json()["most_sensitive"]] == [
+        ("claim.third_party", "-6000.00", None),
+        ("period[1].last_month", "1896.00", [{"claim": "C2", "before": "residents-2020", "after": "employee-2012"}]),
+        ("claim.kind", "-1000.00", None)]
     bad = client.post(f"/api/decisions/{c2['id']}/what-if", json={"changes": ["residents-2020.nope=1%"]},
                       headers=auth)
     assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "what-if"

@@ -190,6 +190,7 @@ WHAT_IF_WORDS = {
 
 def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
     """A what-if (medrules.analyses.whatif.WhatIf) for the templates; the citizen's view leaves out the steps."""
+    from medrules.explain.text import moved_sentences
     from medrules.explain.words import what_if_reading_sentences as reading_sentences
     f = Formatter(w.lang, grid=view == "citizen")
 
@@ -210,8 +211,8 @@ def what_if_context(w, sensitivity=(), view: str = "auditor") -> dict:
             "words": {key: gettext_for(w.lang)(text) for key, text in WHAT_IF_WORDS.items()}, "changes": ", ".join(c.text for c in w.changes), "claims": claims,
             "funds_before": f.number(w.funds_before), "funds_after": f.number(w.funds_after),
             "total": signed(w.funds_after - w.funds_before),
-            "most": [{"change": s.change.text, "delta": ("+" if s.delta >= 0 else "−") + f.money(abs(s.delta))}
-                     for s in sensitivity]}
+            "most": [{"change": s.change.text, "delta": ("+" if s.delta >= 0 else "−") + f.money(abs(s.delta)),
+                      "moves": moved_sentences(s, w.lang)} for s in sensitivity]}
 
 
 def what_if_markdown(w, sensitivity=(), view: str = "auditor", template_dir: str | Path | None = None) -> str:

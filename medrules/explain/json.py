@@ -159,7 +159,10 @@ def what_if_json(w, sensitivity=()) -> dict:
         "funds": {"before": plain(w.funds_before), "after": plain(w.funds_after),
                   "change": plain(w.funds_after - w.funds_before)},
         "most_sensitive": [{"fact": f"{s.change.record}.{s.change.field}", "value": plain(s.change.value),
-                            "change": plain(s.delta)} for s in sensitivity],
+                            "change": plain(s.delta)}
+                           # a membership rulebook: the claims another scheme would settle (file stems)
+                           | ({"moves": [{"claim": c, "before": b, "after": a} for c, b, a in s.moves]}
+                              if getattr(s, "moves", ()) else {}) for s in sensitivity],
     }
 
 
@@ -179,6 +182,8 @@ def stake_json(stake) -> dict:
             "funds": {k: money_text(v - stake.chosen.funds.get(k, 0)) for k, v in o.funds.items()}},
             "claims": [{"file": c.file, "claim": c.claim_id, "difference": money_text(c.delta),
                         "funds": {fund: {"chosen": money_text(a), "this": money_text(b)} for fund, a, b in c.funds}}
+                       # a membership rulebook: the scheme (file stem) that settles the claim each way
+                       | ({"scheme": {"chosen": c.schemes[0], "this": c.schemes[1]}} if hasattr(c, "schemes") else {})
                        for c in changes]} for o, changes in stake.others],
     }
 

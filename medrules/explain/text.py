@@ -300,8 +300,17 @@ def render_what_if(w, sensitivity=(), citizen: bool = False) -> Group:
     if sensitivity:
         out += [Text(""), Text(_("The facts that would change the outcome most:"), style="bold")]
         for i, s in enumerate(sensitivity, 1):
-            out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"))
+            moved = "; ".join(moved_sentences(s, w.lang))  # a membership rulebook: claims settled elsewhere
+            out.append(Text(f"  {i}. {s.change.text}: {'+' if s.delta >= 0 else '−'}{f.money(abs(s.delta))}"
+                            + (f" ({moved})" if moved else "")))
     return Group(*out)
+
+
+def moved_sentences(s, lang: str) -> list[str]:
+    """A ranked fact's claims that another scheme would settle (medrules.membership_sensitivity), as sentences."""
+    _ = gettext_for(lang)
+    return [_("{claim} would be settled under {scheme}, not {was}").format(claim=claim, scheme=after, was=before)
+            for claim, before, after in getattr(s, "moves", ())]
 
 
 def render_citizen(e: Explanation) -> Group:
@@ -336,6 +345,9 @@ def render_stake(stake, lang: str = "zh") -> Group:
             for c in changes:
                 moved = "; ".join(f"{stake.titles.get(fund, fund)} {f.number(a)} → {f.number(b)}"
                                   for fund, a, b in c.funds)
+                if getattr(c, "moved", False):  # a membership rulebook: another scheme settles it (highest of)
+                    moved += "; " + _("settled under {scheme}, not {was}").format(scheme=c.schemes[1],
+                                                                                  was=c.schemes[0])
                 out.append(Hanging(Text("    "), ((0, Text(f"{c.file} {c.claim_id}: {_signed(f, c.delta)} ({moved})")),)))
         else:
             out.append(Text("  " + _("No claim is affected.")))

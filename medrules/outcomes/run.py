@@ -91,7 +91,7 @@ class Runner:
         from medrules.membership import load_membership, settle_membership_doc
         key = ("membership", id(program))
         if key not in self.programs:
-            self.programs[key] = (program, load_membership(program, read=self.read))
+            self.programs[key] = (program, load_membership(program, read=self.read, readings=dict(case.readings)))
         return settle_membership_doc(self.programs[key][1], case.facts, case.file, trace=True)
 
 

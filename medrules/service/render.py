@@ -177,9 +177,11 @@ def _membership_what_if(service, d, changes: list[str], lang: str):
     try:
         w = membership_whatif.what_if(rb.loaded.membership, source, changes, lang, [d.claim],
                                       load=lambda router: load_membership(router, path=rb.loaded.name))
+        from medrules.membership_sensitivity import sensitivity  # the facts that matter most, as for one rulebook
+        most = sensitivity(rb.loaded.membership, source, [d.claim], most=3)
     except MedrulesError as exc:
         raise HTTPProblem(exc, {source.name: source} | rb.sources, status=422) from None
-    return membership_whatif.what_if_json(w), w
+    return membership_whatif.what_if_json(w, most), w
 
 
 __all__ = ["MedrulesError", "context", "error", "markdown", "rulebook_summary", "what_if"]
