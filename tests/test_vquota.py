@@ -82,15 +82,17 @@ def test_without_a_household_column_a_row_naming_another_is_still_rejected(cq):
     assert [r["claim"] for r in rejects.to_pylist()] == ["C1"]
 
 
-def test_opening_values_with_shared_quotas_are_refused_not_dropped(cq):
-    """The household path carries no opening year-to-date values: a table that gives them is refused."""
+def test_opening_values_with_shared_quotas_are_carried_not_refused(cq):
+    """Each person's opening values are their own (medrules.batch.vqhistory; tests/test_vqhistory.py): I-1 opened
+    the year with 10 of quota used, so C1 (150, names I-1 then I-2) has room (80 − 10) + 80 = 150 → pays 150,
+    70 from I-1 and 80 from I-2; C2 (I-2, 1.00, own) finds I-2's quota spent → 0, I-2 pays 1.00."""
     rows = [row("I-1", "H-1", "C1", "2017-03-01", "150.00", "I-1", "I-2"), row("I-2", "H-1", "C2", "2017-03-02", "1.00")]
     t = table(rows)
     t = t.append_column("opening.quota_used", pa.array(["10.00", "0.00"]))
-    with pytest.raises(medrules.MedrulesError) as e:
-        settle_table(cq, t)
-    [d] = e.value.diagnostics
-    assert "opening values" in d.message and "medrules run" in d.hint
+    results, rejects = settle_table(cq, t)
+    assert rejects.num_rows == 0, rejects.to_pylist()
+    got = {r["claim_id"]: (str(r["paid.outpatient_quota"]), str(r["member_pays"])) for r in results.to_pylist()}
+    assert got == {"C1": ("150.00", "0.00"), "C2": ("0.00", "1.00")}
 
 
 def test_settle_explain_plan_declares_the_household_waves(cq):
