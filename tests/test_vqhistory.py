@@ -323,6 +323,20 @@ def test_the_vector_backend_settles_households_with_opening_values_and_histories
             assert D(str(r[f"after.{a}"])) == c.accumulators[a], (cid, a)
 
 
+@settings(max_examples=20, deadline=None)
+@given(households_st)
+def test_claims_naming_no_one_settle_as_on_the_member_path(rb, households):
+    # the same people with no holder named: each claim draws on its patient's own quota, so the household path
+    # and the member path (no household_id column: settle_columns, the quota a yearly cap) agree row for row
+    _, rows, records = generated(households)
+    rows = [{k: v for k, v in r.items() if k not in ("quota_from", "quota_then")} for r in rows]
+    if not rows:
+        return
+    shared = vector(rb, rows, records)
+    alone = vector(rb, [{k: v for k, v in r.items() if k != "household_id"} for r in rows], records)
+    assert shared == alone
+
+
 # ---------------------------------------------------------------- a spilled run and Dask: the same results
 def _files(tmp_path, households):
     import pyarrow.csv as pacsv
@@ -376,3 +390,75 @@ def test_dask_gives_the_single_machine_results(tmp_path):
     assert spread.partitions == single.partitions > 1 and single.rejected == 0
     assert pq.read_table(tmp_path / "dask.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
     assert (tmp_path / "dask.parquet.rejects.csv").read_bytes() == (tmp_path / "one.parquet.rejects.csv").read_bytes()
+
+
+# ---------------------------------------------------------------- bad input: located, the household held back
+def test_a_bad_opening_value_rejects_its_person_and_holds_the_household_back(cq):
+    # (an opening value that is not an amount was dropped without a word, with or without households)
+    rows = [{"member_id": "A", "household_id": "H", "claim_id": "C1", "date": "2017-03-01", "kind": "outpatient",
+             "compliant_cost": "20.00", "tier": "tier1", "paid_on": "2016-10-15", "opening.quota_used": "abc"},
+            {"member_id": "B", "household_id": "H", "claim_id": "C2", "date": "2017-03-02", "kind": "outpatient",
+             "compliant_cost": "50.00", "tier": "tier1", "paid_on": "2016-10-15", "opening.quota_used": "5.00"}]
+    results, rejects = settle_table(cq, table(rows))
+    assert results.num_rows == 0
+    got = {r["claim"]: (r["column"], r["reason"]) for r in rejects.to_pylist()}
+    assert got["C1"][0] == "opening.quota_used" and "amount of yuan" in got["C1"][1]
+    assert got["C2"] == ("", "held back: a row of this household was rejected (its claims share quotas)")
+    # without the household column only A's row goes (B: own quota 80 − 5 = 75 ≥ 50 → 50)
+    results, rejects = settle_table(cq, table([{k: v for k, v in r.items() if k != "household_id"} for r in rows]))
+    assert [r["claim"] for r in rejects.to_pylist()] == ["C1"]
+    assert [(r["claim_id"], str(r["paid.outpatient_quota"])) for r in results.to_pylist()] == [("C2", "50.00")]
+
+
+def test_a_bad_history_record_holds_its_household_back(rb):
+    rows, records = as_tables(HAND)
+    records[0]["paid_on"] = "2019-13-45"  # A's first payment: not a date
+    results, rejects = settle_table(rb, table(rows), histories={"payment": history_table(records)})
+    assert results.num_rows == 0
+    reasons = [(r["claim"], r["column"], r["reason"]) for r in rejects.to_pylist()]
+    assert ("", "paid_on", reasons[-1][2]) == reasons[-1] and "date" in reasons[-1][2]  # the record itself
+    by_claim = {c: why for c, _, why in reasons if c}
+    assert by_claim["C2"] == "held back: a row of this household was rejected (its claims share quotas)"
+    assert {c for c, why in by_claim.items() if "payment" in why} == {"C1", "C3", "C4"}  # A's rows
+
+
+def test_settle_with_a_members_file_and_a_history_file(tmp_path):
+    # The hand household through the command line: the member facts and opening values in a members file, the
+    # payments in a history file; the same amounts as by hand above.
+    import csv
+
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    rows, records = as_tables(HAND, member_facts=())
+    claims = [{k: v for k, v in r.items() if not k.startswith("opening.")} for r in rows]
+    members = [{"id": p["member"]["id"], "extra": p["member"].get("extra", ""),
+                **{f"opening.{a}": p.get("opening", {}).get(a, "") for a in OPENING}} for p in HAND["members"]]
+    for name, data in (("claims.csv", claims), ("members.csv", members), ("payments.csv", records)):
+        with open(tmp_path / name, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, sorted({k for r in data for k in r}))
+            w.writeheader()
+            w.writerows(data)
+    (tmp_path / "r.mr").write_text(RULEBOOK.replace("QUOTA", HOLDERS_QUOTA), encoding="utf-8")
+    r = CliRunner().invoke(app, ["settle", str(tmp_path / "r.mr"), str(tmp_path / "claims.csv"), "--members",
+                                 str(tmp_path / "members.csv"), "--history", f"payment={tmp_path / 'payments.csv'}",
+                                 "--out", str(tmp_path / "results.csv"), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    with open(tmp_path / "results.csv", encoding="utf-8") as f:
+        got = {row["claim_id"]: (D(row["paid.quota"]), D(row["paid.pool"]), D(row["member_pays"]))
+               for row in csv.DictReader(f)}
+    assert got == HAND_EXPECTED
+
+
+def test_the_household_view_says_what_was_carried_in(rb, tmp_path):
+    # A's 2020 quota of 50: 30 used before the run (opening quota_used) and 20 drawn by C1 → 50 drawn, 0 left
+    from medrules.household import household_lines, household_summary
+    path = tmp_path / "household.json"
+    path.write_text(json.dumps(HAND), encoding="utf-8")
+    hs = settle_household(rb, load_household_claims(SourceFile.read(path), rb.checked))
+    a2020 = next(q for q in household_summary(hs)["quotas"] if (q["holder"], q["year"]) == ("A", "2020"))
+    assert (a2020["opening"], a2020["drawn"], a2020["by"], a2020["left"]) == (D("30.00"), D("50.00"),
+                                                                              {"A": D("20.00")}, D("0.00"))
+    assert "Quota of A (2020): 50.00 yuan − drawn 50.00 yuan (by: carried in 30.00; A 20.00) = 0.00 yuan left." \
+        in household_lines(hs, "en", "auditor")
+    assert "期初已使用 30.00 元;A 20.00 元" in "\n".join(household_lines(hs, "zh", "citizen"))

@@ -163,9 +163,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             mproblems = Problems(len(first))
             member_table = validate_record(mpart, ck, "member", {f: c for (k, f), c in vnames.items()
                                                                  if k == "member"}, mproblems)
+            opening = _opening(vp, mpart, vnames, columns, mproblems)  # (a bad opening value rejects the member)
             bad = mproblems.bad[member_of]
             sub.add(bad, mproblems.column[member_of], mproblems.reason[member_of])
-            opening = _opening(vp, mpart, vnames, columns, mproblems)
         else:
             member_table, opening, missing = _members_for(vp, members, unique, columns, problems_out := [])
             sub.add(missing[member_of], "member.id", "no such member in the members file")

@@ -68,6 +68,7 @@ class QuotaBook:
     used: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> drawn so far
     quotas: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> the quota (for the household view)
     draws: list = attrs.Factory(list)  # Draw, in the order drawn
+    opened: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> used before the run (an opening value)
     pending: tuple | None = None  # the cap being settled: (its node, rows of (holder, quota, used, room, key))
 
     @classmethod
@@ -100,7 +101,8 @@ class QuotaBook:
                     acc = f.payments_acc and (f"{layer.prefix}.{f.payments_acc}" if layer.prefix else f.payments_acc)
                     for cap in f.payment_caps:
                         if cap.per == "holder" and acc in facts.opening:
-                            self.used[(id(cap.node), facts.member_id, year)] = facts.opening[acc]
+                            key = (id(cap.node), facts.member_id, year)
+                            self.used[key] = self.opened[key] = facts.opening[acc]
 
     def year_of(self, claim: dict) -> str:
         return year_label(*benefit_year(claim[self.dated_by], self.year_starts))
