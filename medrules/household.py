@@ -171,12 +171,14 @@ def household_summary(hs: HouseholdSettlement) -> dict:
                        "quota_drawn": sum((d.amount for d in drawn_for), ZERO),
                        "from": _by_holder(drawn_for)})
     holders = []
-    for year, holder, _cap, quota, drawn, left in sorted(hs.book.balances(), key=lambda r: (r[0], r[1])):
+    for year, holder, cap, quota, drawn, left in sorted(hs.book.balances(), key=lambda r: (r[0], r[1])):
         by = {}
         for d in hs.book.draws:
             if d.holder == holder and d.year == year:
                 by[d.patient] = by.get(d.patient, ZERO) + d.amount
-        holders.append({"holder": holder, "year": year, "quota": quota, "drawn": drawn, "left": left, "by": by})
+        opening = hs.book.opened.get((cap, holder, year), ZERO)  # used before the run: the holder's opening value
+        holders.append({"holder": holder, "year": year, "quota": quota, "drawn": drawn, "left": left, "by": by}
+                       | ({"opening": opening} if opening else {}))
     return {"household": hs.household.household_id, "people": people, "quotas": holders,
             "totals": {"total_cost": hs.total_cost, "funds_paid": hs.funds_paid, "member_pays": hs.member_pays,
                        "quota_drawn": sum((d.amount for d in hs.book.draws), ZERO)}}
@@ -214,7 +216,8 @@ def household_lines(hs: HouseholdSettlement, lang: str, view: str) -> list[str]:
                                 pays=f.money(t["member_pays"]))]
         for q in s["quotas"]:
             if q["drawn"]:
-                users = _("; ").join(f"{who} {f.money(amount)}" for who, amount in q["by"].items())
+                users = _("; ").join(_carried(q, f.money, _) + [f"{who} {f.money(amount)}"
+                                                               for who, amount in q["by"].items()])
                 out.append(_("The outpatient quota of {holder} ({year}): {quota}, used {drawn} ({users}), "
                              "{left} left.").format(holder=q["holder"], year=q["year"], quota=f.money(q["quota"]),
                                                     drawn=f.money(q["drawn"]), users=users, left=f.money(q["left"])))
@@ -229,7 +232,8 @@ def household_lines(hs: HouseholdSettlement, lang: str, view: str) -> list[str]:
             who=who, claims=p["claims"], total=f.money(p["total_cost"]), funds=f.money(p["funds_paid"]),
             pays=f.money(p["member_pays"]), drawn=f.money(p["quota_drawn"]), frm=frm))
     for q in s["quotas"]:
-        users = _("; ").join(f"{who} {f.number(amount)}" for who, amount in q["by"].items()) or "—"
+        users = _("; ").join(_carried(q, f.number, _) + [f"{who} {f.number(amount)}"
+                                                        for who, amount in q["by"].items()]) or "—"
         out.append(_("Quota of {holder} ({year}): {quota} − drawn {drawn} (by: {users}) = {left} left.").format(
             holder=q["holder"], year=q["year"], quota=f.money(q["quota"]), drawn=f.money(q["drawn"]), users=users,
             left=f.money(q["left"])))
@@ -237,6 +241,11 @@ def household_lines(hs: HouseholdSettlement, lang: str, view: str) -> list[str]:
                  "{quota}.").format(total=f.money(t["total_cost"]), funds=f.money(t["funds_paid"]),
                                     pays=f.money(t["member_pays"]), quota=f.money(t["quota_drawn"])))
     return out
+
+
+def _carried(q: dict, amount, _) -> list[str]:
+    """What was used of a quota before the run (the holder's opening value), first among its users."""
+    return [_("carried in {amount}").format(amount=amount(q["opening"]))] if q.get("opening") else []
 
 
 def run_household(s, program, source: SourceFile, as_json: bool, lang: str, view: str, out) -> None:

@@ -82,15 +82,18 @@ def test_without_a_household_column_a_row_naming_another_is_still_rejected(cq):
     assert [r["claim"] for r in rejects.to_pylist()] == ["C1"]
 
 
-def test_opening_values_with_shared_quotas_are_refused_not_dropped(cq):
-    """The household path carries no opening year-to-date values: a table that gives them is refused."""
-    rows = [row("I-1", "H-1", "C1", "2017-03-01", "150.00", "I-1", "I-2"), row("I-2", "H-1", "C2", "2017-03-02", "1.00")]
+def test_opening_values_with_shared_quotas_are_carried_not_refused(cq):
+    """Each person's opening values are their own (medrules.batch.vqhistory; tests/test_vqhistory.py): I-1 opened
+    the year with 10 of quota used, so C1 (150, names I-1 then I-2) has room (80 − 10) + 80 = 150 → pays 150,
+    70 from I-1 and 80 from I-2; C2 (I-2, 1.00, own) finds I-2's quota spent → 0, I-2 pays 1.00."""
+    rows = [row("I-1", "H-1", "C1", "2017-03-01", "150.00", "I-1", "I-2"),
+            row("I-2", "H-1", "C2", "2017-03-02", "1.00")]
     t = table(rows)
     t = t.append_column("opening.quota_used", pa.array(["10.00", "0.00"]))
-    with pytest.raises(medrules.MedrulesError) as e:
-        settle_table(cq, t)
-    [d] = e.value.diagnostics
-    assert "opening values" in d.message and "medrules run" in d.hint
+    results, rejects = settle_table(cq, t)
+    assert rejects.num_rows == 0, rejects.to_pylist()
+    got = {r["claim_id"]: (str(r["paid.outpatient_quota"]), str(r["member_pays"])) for r in results.to_pylist()}
+    assert got == {"C1": ("150.00", "0.00"), "C2": ("0.00", "1.00")}
 
 
 def test_settle_explain_plan_declares_the_household_waves(cq):
@@ -100,9 +103,17 @@ def test_settle_explain_plan_declares_the_household_waves(cq):
 
 
 # ---------------------------------------------------------------- differential: the scalar household settlement
-people = st.lists(st.tuples(st.booleans(), st.sampled_from(["0.00", "15.50", "40.00"])), min_size=1, max_size=3)
+opening_st = st.sampled_from([None, "0.00", "30.00", "95.50"])  # opening quota_used / outpatient_pool_paid
+people = st.lists(st.tuples(st.booleans(), st.sampled_from(["0.00", "15.50", "40.00"]), opening_st, opening_st),
+                  min_size=1, max_size=3)
 claims_st = st.lists(st.tuples(st.integers(0, 2), st.integers(1, 30000), st.integers(1, 6), st.sampled_from(
     ["other", "grassroots_level1"]), st.lists(st.integers(0, 2), max_size=2)), max_size=7)
+
+
+def opening_of(used, pool) -> dict:
+    """A person's opening values (each person's own: medrules.batch.vqhistory), as a facts file gives them."""
+    opening = {k: v for k, v in (("quota_used", used), ("outpatient_pool_paid", pool)) if v is not None}
+    return {"opening": opening} if opening else {}
 
 
 @settings(max_examples=25, deadline=None)
@@ -123,21 +134,25 @@ def test_the_vector_backend_settles_households_as_the_scalar_one_to_the_fen(cq, 
             per[pid].append(claim)
         doc = {"household": {"id": f"H{h}"}, "members": [
             {"member": {"id": i, "tier": "tier1", "paid_on": "2016-10-15", "continuous": cont, "quota_balance": bal},
-             "claims": per[i]} for i, (cont, bal) in zip(ids, persons)]}
+             "claims": per[i]} | opening_of(used, pool) for i, (cont, bal, used, pool) in zip(ids, persons)]}
         path = tmp / f"h{h}.json"
         path.write_text(json.dumps(doc), encoding="utf-8")
         hs = settle_household(cq, load_household_claims(SourceFile.read(path), cq.checked))
         for s in hs.settlements:
             for c in s.claims:
                 expected[c.id] = c
-        for i, (cont, bal) in zip(ids, persons):  # the table in the household file's order (ties: input order)
+        for i, (cont, bal, used, pool) in zip(ids, persons):  # the table in the file's order (ties: input order)
             for c in per[i]:
                 rows.append(row(i, f"H{h}", c["id"], c["date"], c["compliant_cost"], c.get("quota_from"),
                                 c.get("quota_then"), institution=c["institution"], continuous=str(cont).lower(),
-                                quota_balance=bal))
+                                quota_balance=bal, **{f"opening.{k}": v for k, v in
+                                                      opening_of(used, pool).get("opening", {}).items()}))
     if not rows:
         return
-    results, rejects = settle_table(cq, table(rows))
+    t = table(rows)
+    for name in ("opening.quota_used", "opening.outpatient_pool_paid"):
+        t = t.append_column(name, pa.array([r.get(name) for r in rows], pa.string()))
+    results, rejects = settle_table(cq, t)
     assert rejects.num_rows == 0, rejects.to_pylist()
     funds = [c[len("paid."):] for c in results.column_names if c.startswith("paid.")]
     assert "outpatient_quota" in funds and "outpatient_pool" in funds

@@ -81,15 +81,16 @@ def settle_on_dask(rb: Rulebooks | str | Path, claim_paths: list, out: str | Pat
         with tempfile.TemporaryDirectory(prefix="medrules-dask-", dir=spill_dir) as tmp:
             paths = io.expand(claim_paths)
             history_tables = _histories(rb, histories or {}, paths)  # None: no version declares a history
+            homes: dict = {}  # member id -> its household's key, when the spill partitions by household
             if partitioned:
                 files = [str(p) for p in paths]
                 n_parts = None  # the user's partitions: each task reads every record, and keeps its members'
             else:
                 n_parts = max(1, math.ceil(io.estimate_rows(paths) / partition_rows))
-                files = [str(p) for p in spill(paths, rb, columns, n_parts, Path(tmp))]
+                files = [str(p) for p in spill(paths, rb, columns, n_parts, Path(tmp), homes)]
             records = [None] * len(files)
-            if history_tables is not None:
-                records = split_histories(history_tables, columns, files, n_parts, Path(tmp))
+            if history_tables is not None:  # (households sharing quotas: each person's records in their household's)
+                records = split_histories(history_tables, columns, files, n_parts, Path(tmp), homes)
             summary.partitions = len(files)
             futures = client.map(settle_partition_file, [str(rulebook_path)] * len(files), files,
                                  [str(members) if members else None] * len(files), [columns] * len(files),
@@ -110,12 +111,13 @@ def settle_on_dask(rb: Rulebooks | str | Path, claim_paths: list, out: str | Pat
 
 
 def split_histories(tables: dict, columns: dict[str, str], files: list[str], n_parts: int | None,
-                    folder: Path) -> list[dict[str, str]]:
+                    folder: Path, homes: dict | None = None) -> list[dict[str, str]]:
     """Each history's records written beside the claim partitions ``files`` (``part-KKKKK.parquet``, spilled
     by :func:`medrules.batch.run.spill` into ``n_parts``): per partition, history name → a Parquet file of
-    the records of its members (by the same hash of the member id). ``n_parts`` None (partitions the user
-    made), or records without a member id column (the worker then says so, as a single-machine run does):
-    every partition reads all the records."""
+    the records of its members (by the same hash of the member id, or of the key ``homes`` gives a member when
+    the spill partitioned by household). ``n_parts`` None (partitions the user made), or records without a
+    member id column (the worker then says so, as a single-machine run does): every partition reads all the
+    records."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -131,6 +133,9 @@ def split_histories(tables: dict, columns: dict[str, str], files: list[str], n_p
             continue
         ids = np.asarray(pc.fill_null(pc.cast(table.column(key), pa.string()), "").to_numpy(zero_copy_only=False),
                          object)
+        if homes:
+            from medrules.batch.vqhistory import partition_keys
+            ids = partition_keys(ids, homes)
         keys = io.member_keys(ids, n_parts)
         for o, f in zip(out, files):
             k = int(Path(f).stem.rsplit("-", 1)[1])

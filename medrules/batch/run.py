@@ -163,9 +163,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             mproblems = Problems(len(first))
             member_table = validate_record(mpart, ck, "member", {f: c for (k, f), c in vnames.items()
                                                                  if k == "member"}, mproblems)
+            opening = _opening(vp, mpart, vnames, columns, mproblems)  # (a bad opening value rejects the member)
             bad = mproblems.bad[member_of]
             sub.add(bad, mproblems.column[member_of], mproblems.reason[member_of])
-            opening = _opening(vp, mpart, vnames, columns, mproblems)
         else:
             member_table, opening, missing = _members_for(vp, members, unique, columns, problems_out := [])
             sub.add(missing[member_of], "member.id", "no such member in the members file")
@@ -191,15 +191,10 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
             reason = np.full(n_rows, None, object)
             col[rows], reason[rows] = sub.column, sub.reason
             _add_many(problems, mask, col, reason)
-        if shared and not routed:
-            if opening or hist:  # not carried on the household path: refused, never silently dropped
-                raise MedrulesError(error(
-                    "batch", "opening values and histories are not settled when a household shares quotas kept "
-                    "per holder (the household_id column)", None,
-                    "settle such a household with 'medrules run RULEBOOK HOUSEHOLD.json' (docs/language.md §22.2), "
-                    "or leave out the household_id column to settle each person on their own quota"))
+        if shared and not routed:  # each person's opening values and histories their own (batch.vqhistory)
             from medrules.batch.vquota import settle_shared
-            result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub)
+            result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub,
+                                   opening, hist)
             mask = np.zeros(n_rows, bool)
             mask[rows] = sub.bad
             col, reason = np.full(n_rows, None, object), np.full(n_rows, None, object)
@@ -518,11 +513,13 @@ def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
             yield pq.read_table(path)
 
 
-def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path) -> list[Path]:
+def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path,
+          homes: dict | None = None) -> list[Path]:
     """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
-    of a member's claims in one file); every column as text, each row with its file and row number."""
+    of a member's claims in one file); every column as text, each row with its file and row number.
+    ``homes`` (filled when households share quotas): member id -> the key its rows were partitioned by."""
     writers: dict[int, pq.ParquetWriter] = {}
-    homes: dict = {}  # member id -> household id (quotas shared in a household: medrules.batch.vquota)
+    homes = {} if homes is None else homes  # member id -> household key (medrules.batch.vquota.household_keys)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates

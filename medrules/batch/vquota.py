@@ -21,6 +21,7 @@ import numpy as np
 
 from medrules.batch.columns import Table
 from medrules.batch.vector import Gathered, Result, VectorProgram, benefit_year_start, settle_rows
+from medrules.batch.vqhistory import open_quotas, opening_starts, patients_records, with_people
 
 def plan_note(vp: VectorProgram) -> list[str]:
     """What ``settle --explain-plan`` says of quotas kept per holder (nothing when the rulebook keeps none)."""
@@ -111,7 +112,7 @@ class QuotaWave:
             if not has.any():
                 continue
             hw = w.subset(np.arange(w.n))  # the same rows, reading the holder's member facts ('holder.FIELD')
-            hw.member = Gathered(book.members.values, np.maximum(h, 0))
+            hw.member = Gathered(book.members.values, np.maximum(h, 0), patients_records(w))
             hw.given = dict(hw.given, member=Gathered(book.members.given, np.maximum(h, 0)))
             hw.quota = None
             value = np.broadcast_to(amount(hw, has), (w.n,))
@@ -137,11 +138,13 @@ class QuotaWave:
 
 
 def settle_households(vp: VectorProgram, household_of: np.ndarray, member_of: np.ndarray, holders: np.ndarray,
-                      claims: Table, members: Table) -> Result:
+                      claims: Table, members: Table, opening: dict | None = None, histories: dict | None = None
+                      ) -> Result:
     """Every claim, the claims of a household in one date order (ties: input order). ``household_of[i]``,
     ``member_of[i]``: claim i's household and person (a row of ``members``); ``holders[i]``: the member rows of
     the holders claim i names, in order (−1: none; a row naming none draws on its patient's own quota). The
-    holders of a claim must be people of its household (the caller checks)."""
+    holders of a claim must be people of its household (the caller checks). ``opening``, ``histories``: per
+    person, as for :func:`medrules.batch.vector.settle_columns` (:mod:`medrules.batch.vqhistory`)."""
     n = len(member_of)
     member_of = np.asarray(member_of, np.int64)
     household_of = np.asarray(household_of, np.int64)
@@ -154,13 +157,16 @@ def settle_households(vp: VectorProgram, household_of: np.ndarray, member_of: np
     held = np.asarray(holders, np.int64)[order]
     held = np.where((held < 0).all(axis=1, keepdims=True) & (np.arange(held.shape[1]) == 0), who[:, None], held)
     book = QuotaBook(held, year_no.astype(np.int64), max(1, len(years)), members, max(1, len(members)))
+    open_quotas(vp, book, opening, who)
     claim_cols = Table(Gathered(claims.values, order), Gathered(claims.given, order))
-    member_cols = Table(Gathered(members.values, who), Gathered(members.given, who))
+    people = with_people(members, len(members), histories)
+    member_cols = Table(Gathered(people.values, who), Gathered(people.given, who))
     layers = tuple(attrs.evolve(y, waves=y.waves or PLAN_NOTE) for y in vp.layers)
     wavy = attrs.evolve(vp, layers=layers)
     messages: list[str] = []
     funds, total, member_pays, accs, error, recoverable = settle_rows(
-        wavy, rows, claim_cols, member_cols, {}, messages, None, QuotaWave(book, np.arange(n)))
+        wavy, rows, claim_cols, member_cols, opening_starts(opening, who, year[order]), messages, histories or None,
+        QuotaWave(book, np.arange(n)))
     back = np.empty(n, np.int64)
     back[order] = np.arange(n)
     codes = error[back]
@@ -211,16 +217,18 @@ def holder_rows(vp: VectorProgram, claim_table: Table, member_of: np.ndarray, me
 
 
 def settle_shared(vp: VectorProgram, house_rows: np.ndarray, member_of: np.ndarray, unique, claim_table: Table,
-                  member_table: Table, names: dict, problems) -> Result:
+                  member_table: Table, names: dict, problems, opening: dict | None = None,
+                  histories: dict | None = None) -> Result:
     """A partition's claims under one rulebook version, households sharing quotas (called by
-    :func:`medrules.batch.run.settle_partition`); a row naming a holder outside its household is a problem."""
+    :func:`medrules.batch.run.settle_partition`); a row naming a holder outside its household is a problem.
+    ``opening``, ``histories``: each person's (per member row), as on the member path."""
     member_house = np.zeros(len(unique), np.int64)
     member_house[member_of] = house_rows
     problems.add(member_house[member_of] != house_rows, "household_id",
                  "the rows of one member name different households")
     index = {str(name): i for i, name in enumerate(unique)}
     holders = holder_rows(vp, claim_table, member_of, member_house, index, problems, names)
-    return settle_households(vp, house_rows, member_of, holders, claim_table, member_table)
+    return settle_households(vp, house_rows, member_of, holders, claim_table, member_table, opening, histories)
 
 
 def household_keys(table, ids: np.ndarray, homes: dict, path) -> np.ndarray:

@@ -68,6 +68,7 @@ class QuotaBook:
     used: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> drawn so far
     quotas: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> the quota (for the household view)
     draws: list = attrs.Factory(list)  # Draw, in the order drawn
+    opened: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> used before the run (an opening value)
     pending: tuple | None = None  # the cap being settled: (its node, rows of (holder, quota, used, room, key))
 
     @classmethod
@@ -76,22 +77,32 @@ class QuotaBook:
         check_holders(program, {facts.member_id: facts}, alone=True)
         book = cls({facts.member_id: facts.member}, frozenset((facts.member_id,)), program.plan.dated_by,
                    program.plan.top.year_starts)
-        if facts.opening and facts.claims:  # an opening value of the fund's payments: drawn on the own quota before
-            year = book.year_of(min(facts.claims, key=lambda c: c.values[book.dated_by]).values)
+        book.open(program, facts)
+        return book
+
+    @classmethod
+    def of(cls, program, members: dict, household: frozenset) -> "QuotaBook":
+        """Every person of a household file (id → Facts), ``household``: the ids of its members; each person's
+        opening value of the fund's payments is drawn on their own quota before, as for a member alone."""
+        check_holders(program, members)
+        book = cls({i: f.member for i, f in members.items()}, household, program.plan.dated_by,
+                   program.plan.top.year_starts)
+        for facts in members.values():
+            book.open(program, facts)
+        return book
+
+    def open(self, program, facts) -> None:
+        """An opening value of a quota fund's payments accumulator (what was paid for the person's care this
+        year before their first claim): drawn on their own quota, in the benefit year of their earliest claim."""
+        if facts.opening and facts.claims:
+            year = self.year_of(min(facts.claims, key=lambda c: c.values[self.dated_by]).values)
             for layer in program.plan.layers:
                 for f in layer.funds:
                     acc = f.payments_acc and (f"{layer.prefix}.{f.payments_acc}" if layer.prefix else f.payments_acc)
                     for cap in f.payment_caps:
                         if cap.per == "holder" and acc in facts.opening:
-                            book.used[(id(cap.node), facts.member_id, year)] = facts.opening[acc]
-        return book
-
-    @classmethod
-    def of(cls, program, members: dict, household: frozenset) -> "QuotaBook":
-        """Every person of a household file (id → Facts), ``household``: the ids of its members."""
-        check_holders(program, members)
-        return cls({i: f.member for i, f in members.items()}, household, program.plan.dated_by,
-                   program.plan.top.year_starts)
+                            key = (id(cap.node), facts.member_id, year)
+                            self.used[key] = self.opened[key] = facts.opening[acc]
 
     def year_of(self, claim: dict) -> str:
         return year_label(*benefit_year(claim[self.dated_by], self.year_starts))
