@@ -127,6 +127,10 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     claim_code, _ = _codes(claim_ids, values=False)
     _duplicates(member_code << 32 | claim_code, problems, names.get(("claim", "id"), "claim.id"))
     households = _household_codes(claims, member_code)
+    groups = households  # households linked by a named holder are settled as one (medrules.batch.vgroups)
+    if households is not None and any(_shares_quotas(vp) for vp in rb.versions):
+        from medrules.batch.vgroups import quota_groups
+        groups = quota_groups(rb, claims, names, member_ids, households, members, columns)
     date_column = names.get(("claim", rb.dated_by))
     if date_column is None:
         raise MedrulesError(error("columns", f"no column gives claim.{rb.dated_by}, the date that places a claim "
@@ -199,7 +203,8 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
                     "settle such a household with 'medrules run RULEBOOK HOUSEHOLD.json' (docs/language.md §22.2), "
                     "or leave out the household_id column to settle each person on their own quota"))
             from medrules.batch.vquota import settle_shared
-            result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub)
+            result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub,
+                                   groups[rows], members, columns)
             mask = np.zeros(n_rows, bool)
             mask[rows] = sub.bad
             col, reason = np.full(n_rows, None, object), np.full(n_rows, None, object)
@@ -220,8 +225,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
     problems.add(held, "", "held back: another row of this member was rejected")
     if households is not None and any(_shares_quotas(vp) for vp, _, _ in results):  # they share quotas
-        held = np.isin(households, households[problems.bad]) & ~problems.bad
-        problems.add(held, "", "held back: a row of this household was rejected (its claims share quotas)")
+        held = np.isin(groups, groups[problems.bad]) & ~problems.bad
+        problems.add(held, "", "held back: a row of this household, or of a household sharing its quotas, was "
+                     "rejected (their claims share quotas)")
     keep = ~problems.bad
     tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep, rb.versions)
               for vp, rows, r in results]
@@ -470,7 +476,7 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
     total_rows = io.estimate_rows(paths)
     task = progress.add_task("settling", total=total_rows) if progress is not None else None
     try:
-        for part in _partitions(paths, rb, columns, n_parts):
+        for part in _partitions(paths, rb, columns, n_parts, member_table):
             results, rejects = settle_partition(rb, part, member_table, columns, history_tables)
             writer.write(results)
             rejects_writer.write(rejects)
@@ -506,7 +512,7 @@ def _fund_order(rb: Rulebooks) -> list[str]:
     return funds
 
 
-def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
+def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, members: pa.Table | None = None):
     """The input as tables of whole members: all of it at once, or spilled to ``n_parts`` files by member."""
     if n_parts == 1:
         tables = [t for p in paths for t in io.read_batches(p)]
@@ -514,15 +520,21 @@ def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
             yield pa.concat_tables(tables, promote_options="permissive")
         return
     with tempfile.TemporaryDirectory(prefix="medrules-settle-") as tmp:
-        for path in spill(paths, rb, columns, n_parts, Path(tmp)):
+        for path in spill(paths, rb, columns, n_parts, Path(tmp), members):
             yield pq.read_table(path)
 
 
-def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path) -> list[Path]:
+def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path,
+          members=None) -> list[Path]:
     """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
-    of a member's claims in one file); every column as text, each row with its file and row number."""
+    of a member's claims in one file); every column as text, each row with its file and row number.
+    ``members``: the members table (or its path), read only when households share quotas."""
     writers: dict[int, pq.ParquetWriter] = {}
     homes: dict = {}  # member id -> household id (quotas shared in a household: medrules.batch.vquota)
+    groups = None  # households linked by a named holder: one partition (medrules.batch.vgroups, a first pass)
+    if any(_shares_quotas(vp) for vp in rb.versions):
+        from medrules.batch.vgroups import spill_groups
+        groups = spill_groups(paths, rb, columns, members)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
@@ -551,7 +563,7 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
                 zero_copy_only=False), object)
             if any(_shares_quotas(vp) for vp in rb.versions):  # a household's claims in one partition
                 from medrules.batch.vquota import household_keys
-                ids = household_keys(table, ids, homes, p)
+                ids = household_keys(table, ids, homes, p, groups)
             keys = io.member_keys(ids, n_parts)
             for k in np.unique(keys):
                 if k not in writers:
