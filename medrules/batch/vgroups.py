@@ -71,7 +71,10 @@ def _text(column, trim: bool = True) -> np.ndarray:
         column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    text = pc.cast(column, pa.string())
+    try:
+        text = pc.cast(column, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not text: validation rejects its rows, no link here
+        return np.full(len(column), "", object)
     text = pc.utf8_trim_whitespace(text) if trim else text
     return np.asarray(pc.fill_null(text, "").to_numpy(zero_copy_only=False), object)
 
