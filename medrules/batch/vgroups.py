@@ -93,14 +93,18 @@ def member_households(members: pa.Table | None, checked, columns: dict, wanted) 
     if column is None or key is None:
         return {}
     ids, house = _text(members.column(key)), _text(members.column(column))
+    asked = np.asarray(pc.is_in(pa.array(ids, pa.string()), value_set=pa.array(sorted(wanted), pa.string()))
+                       .to_numpy(zero_copy_only=False), bool)  # (hashed in Arrow: np.isin on text is quadratic)
     out: dict = {}
-    for i in np.flatnonzero(np.isin(ids, np.array(sorted(wanted), object)) & (house != "")):
+    for i in np.flatnonzero(asked & (house != "")):
         out.setdefault(ids[i], house[i])  # a member's first row, as the members table is read
     return out
 
 
-def named_pairs(table: pa.Table, names: dict, facts: list[str], ids: np.ndarray, homes: np.ndarray) -> set:
-    """(the row's household node, the holder id) for every row that names a holder other than its patient."""
+def named_pairs(table: pa.Table, names: dict, facts: list[str], ids: np.ndarray, homes: np.ndarray,
+                known: dict | None = None) -> set:
+    """(the row's household node, the holder id) for every row that names a holder other than its patient
+    (``known``: holder id → household node; a holder known to be of the row's household links nothing)."""
     pairs: set = set()
     for fact in facts:
         column = names.get(("claim", fact))
@@ -108,20 +112,17 @@ def named_pairs(table: pa.Table, names: dict, facts: list[str], ids: np.ndarray,
             continue
         named = _text(table.column(column))
         rows = np.flatnonzero((named != "") & (named != ids))
-        pairs |= set(zip(homes[rows].tolist(), named[rows].tolist()))
+        found = zip(homes[rows].tolist(), named[rows].tolist())
+        pairs |= {(h, p) for h, p in found if known is None or known.get(p) != h}
     return pairs
 
 
-def link(pairs: set, home_of: dict, house_node: dict) -> Links:
-    """The households linked by the holders the rows name: ``pairs`` (household node, holder id); ``home_of``
-    holder id → the household node of their claim rows; ``house_node`` holder id → the node of their household
-    in the members table (for holders with no claim rows)."""
+def link(pairs: set, resolve) -> Links:
+    """The households linked by the holders the rows name: ``pairs`` (household node, holder); ``resolve``:
+    holder → the node of their household."""
     links = Links()
     for node, holder in pairs:
-        other = home_of.get(holder)
-        if other is None:
-            other = house_node.get(holder, ("person", holder))
-        links.union(node, other)
+        links.union(node, resolve(holder))
     return links
 
 
@@ -130,15 +131,26 @@ def quota_groups(rb, claims: pa.Table, names: dict, member_ids: pa.Array, househ
     """Per row of a partition: its group (an int64 code; rows of one group share it). ``households``: each
     row's household code (:func:`medrules.batch.run._household_codes`); with no cross-household link, the
     groups are the households."""
-    facts = holder_fact_names(rb)
     ids = np.asarray(pc.fill_null(member_ids, "").to_numpy(zero_copy_only=False), object)
-    pairs = {(h, p) for h, p in named_pairs(claims, names, facts, ids, households)}
+    pairs: set = set()  # (household code, household code) for a holder with claim rows; (code, holder id) else
+    for fact in holder_fact_names(rb):
+        column = names.get(("claim", fact))
+        if column is None:
+            continue
+        named = _text(claims.column(column))
+        rows = np.flatnonzero((named != "") & (named != ids))
+        if not len(rows):
+            continue
+        at = pc.index_in(pa.array(named[rows], pa.string()), value_set=member_ids)  # the holder's first row
+        at = np.asarray(pc.fill_null(at, -1).to_numpy(zero_copy_only=False), np.int64)
+        home = households[np.maximum(at, 0)]
+        other = (at >= 0) & (home != households[rows])
+        pairs |= set(zip(households[rows[other]].tolist(), home[other].tolist()))
+        claimless = at < 0
+        pairs |= set(zip(households[rows[claimless]].tolist(), named[rows[claimless]].tolist()))
     if not pairs:
         return households
-    holders = sorted({p for _, p in pairs})
-    first = pc.index_in(pa.array(holders, pa.string()), value_set=member_ids).to_pylist()
-    home_of = {p: int(households[i]) for p, i in zip(holders, first) if i is not None}
-    wanted = {p for p in holders if p not in home_of}
+    wanted = {p for _, p in pairs if isinstance(p, str)}
     in_members = member_households(members, rb.top.checked, columns, wanted)
     house_node: dict = {}
     column = house_column(claims.column_names)
@@ -146,11 +158,11 @@ def quota_groups(rb, claims: pa.Table, names: dict, member_ids: pa.Array, househ
         house_text = _text(claims.column(column))
         codes = dict(zip(house_text.tolist(), households.tolist()))
         house_node = {p: codes.get(h, ("household", h)) for p, h in in_members.items()}
-    links = link(pairs, home_of, house_node)
+    links = link(pairs, lambda p: p if isinstance(p, int) else house_node.get(p, ("person", p)))
     unique, inverse = np.unique(households, return_inverse=True)
     rep = unique.copy()
-    for node in links.parent:
-        if isinstance(node, (int, np.integer)):
+    for node in list(links.parent):
+        if isinstance(node, int):
             at = np.searchsorted(unique, node)
             if at < len(unique) and unique[at] == node:
                 rep[at] = links.find(node)
@@ -181,11 +193,11 @@ def spill_groups(paths, rb, columns: dict, members: pa.Table | None) -> dict:
                              house.tolist())], object)
             for member, key in zip(ids.tolist(), keys.tolist()):
                 homes.setdefault(member, key)
-            pairs |= named_pairs(table, names, facts, ids, keys)
+            pairs |= named_pairs(table, names, facts, ids, keys, homes)
     if not pairs:
         return {}
     wanted = {h for _, h in pairs if h not in homes}
     house_node = {p: f"household\x00{h}" for p, h in
                   member_households(members, rb.top.checked, columns, wanted).items()}
-    links = link(pairs, homes, house_node)
+    links = link(pairs, lambda p: homes.get(p) or house_node.get(p, ("person", p)))
     return {node: links.find(node) for node in list(links.parent) if isinstance(node, str)}

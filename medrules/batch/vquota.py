@@ -247,12 +247,13 @@ def _claimless_holders(vp: VectorProgram, claim_table: Table, index: dict, membe
         return member_table, (" (the holder's member facts come from their claim rows here: give them in a "
                               "members table, --members, for a holder with no claims)")
     unknown = " nor of the members table"
-    wanted: list[str] = []
+    seen: dict[str, None] = {}  # (ordered, hashed)
     for name in holder_facts(vp):
         values, given = claim_table.values[name], claim_table.given.get(name)
         for v, g in zip(values.tolist(), given.tolist() if given is not None else [True] * len(values)):
-            if g and isinstance(v, str) and v and v not in index and v not in wanted:
-                wanted.append(v)
+            if g and isinstance(v, str) and v and v not in index:
+                seen[v] = None
+    wanted = list(seen)
     if not wanted:
         return member_table, unknown
     from medrules.batch.run import _members_for
