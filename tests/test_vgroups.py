@@ -358,3 +358,28 @@ def test_a_seeded_population_of_linked_households_in_memory_and_spilled_to_the_f
                            members=tmp_path / "members.csv", partition_rows=40)
     assert summary.partitions > 10 and summary.rejected == 0
     assert got(pq.read_table(tmp_path / "out.parquet")) == expected
+
+
+def test_the_first_pass_finds_a_link_in_a_later_file(cq, tmp_path):
+    # two claim files, spilled one row a partition: H-1's and H-2's own rows in the first, the row that links them
+    # (C4: D-1 of H-2 naming I-2 of H-1) only in the second; the group is still one partition: DESIGNATED_PAID.
+    first = [r for r in DESIGNATED if r["claim_id"] != "C4"]
+    pacsv.write_csv(one_table(first), tmp_path / "a.csv")
+    pacsv.write_csv(one_table([r for r in DESIGNATED if r["claim_id"] == "C4"]), tmp_path / "b.csv")
+    summary = settle_files(RULEBOOK, [tmp_path / "a.csv", tmp_path / "b.csv"], tmp_path / "out.parquet",
+                           partition_rows=1)
+    assert summary.partitions > 1 and summary.rejected == 0
+    assert paid(pq.read_table(tmp_path / "out.parquet")) == DESIGNATED_PAID
+
+
+def test_medrules_settle_with_a_members_file_draws_on_a_claimless_holder(tmp_path):
+    # the command: CLAIMLESS with its members file, as worked by hand above (C1 150, C4 10, C9 80)
+    from typer.testing import CliRunner
+
+    from medrules.cli import app
+    claims, members = _files(tmp_path, CLAIMLESS, PEOPLE)
+    r = CliRunner().invoke(app, ["settle", str(RULEBOOK), str(claims), "--members", str(members), "--out",
+                                 str(tmp_path / "out.parquet"), "--no-progress", "--explain-plan"])
+    assert r.exit_code == 0, r.output
+    assert "households linked by a named holder" in r.output and "settled 3 claims" in r.output
+    assert paid(pq.read_table(tmp_path / "out.parquet")) == CLAIMLESS_PAID
