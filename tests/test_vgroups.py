@@ -331,9 +331,14 @@ def seeded(seed: int):
     return generated(houses, claims, f"S{seed}-")
 
 
-def test_a_seeded_population_of_linked_households_in_memory_and_spilled_to_the_fen(cq, tmp_path):
+@pytest.mark.parametrize("levels_from", [64, 0])
+def test_a_seeded_population_of_linked_households_in_memory_and_spilled_to_the_fen(cq, tmp_path, monkeypatch,
+                                                                                   levels_from):
     # 80 seeded examples in one input (~40 of them with households linked by a designated person): the scalar
-    # household files are the reference; the same table settled at once and spilled to partitions of ≤ 40 rows
+    # household files are the reference; the same table settled at once and spilled to partitions of ≤ 40 rows.
+    # levels_from 0: every group in waves by what its claims touch (vgroups.wave_levels), not by its k-th claim
+    import medrules.batch.vgroups as vgroups
+    monkeypatch.setattr(vgroups, "LEVELS_FROM", levels_from)
     docs, rows, people = [], [], []
     for seed in range(80):
         d, r, p = seeded(seed)
@@ -383,3 +388,28 @@ def test_medrules_settle_with_a_members_file_draws_on_a_claimless_holder(tmp_pat
     assert r.exit_code == 0, r.output
     assert "households linked by a named holder" in r.output and "settled 3 claims" in r.output
     assert paid(pq.read_table(tmp_path / "out.parquet")) == CLAIMLESS_PAID
+
+
+def test_a_large_group_settles_in_waves_by_what_its_claims_touch(cq, monkeypatch):
+    # A chain of 81 one-person households P0 … P80: one group of 161 claims (> LEVELS_FROM = 64).
+    #   D_j (P_j, 03-01, 50, own) for every j; C_k (P_k, 50, names P_{k+1}, a designated person) for k < 80, on
+    #   02-01 when k is even (before D_{k+1}), on 04-01 when k is odd (after it).
+    # P_{k+1}'s 80 is drawn on by C_k and D_{k+1} only, in date order: the first pays 50 (30 left), the second 30
+    # and its patient 50 − 30 = 20. So C_k pays 50 (k even) or 30 (k odd); D_0 50 (P0's quota is only D_0's);
+    # D_j (j ≥ 1) 30 when j − 1 is even (C_{j−1} came first), else 50.
+    # The waves: the C_even touch disjoint persons (wave 0), every D_j one person touched in wave 0 (wave 1), the
+    # C_odd persons touched in wave 1 (wave 2): 3 waves, not 161.
+    import medrules.batch.vgroups as vgroups
+    seen = []
+    levels = vgroups.wave_levels
+    monkeypatch.setattr(vgroups, "wave_levels", lambda *a: seen.append(levels(*a)) or seen[-1])
+    rows = [row(f"P{j}", f"H{j}", f"D{j}", "2017-03-01", "50.00") for j in range(81)]
+    rows += [row(f"P{k}", f"H{k}", f"C{k}", "2017-02-01" if k % 2 == 0 else "2017-04-01", "50.00", f"P{k + 1}")
+             for k in range(80)]
+    results, rejects = settle_table(cq, one_table(rows))
+    assert rejects.num_rows == 0, rejects.to_pylist()[:2]
+    expected = {f"C{k}": ("50.00", "0.00") if k % 2 == 0 else ("30.00", "20.00") for k in range(80)}
+    expected |= {f"D{j}": ("50.00", "0.00") if j == 0 or (j - 1) % 2 == 1 else ("30.00", "20.00")
+                 for j in range(81)}
+    assert {k: v[:2] for k, v in paid(results).items()} == expected
+    assert max(seen[-1]) + 1 == 3

@@ -14,7 +14,9 @@ household H naming holder P links H to P's household, which is
   balance is shared by them) — with one such household, P is of the household of the claims that name them.
 
 The group, not the household, is the unit of the waves (:mod:`medrules.batch.vquota`), of "held back", of the
-spilled partitions and of Dask's (:func:`spill_groups`, :func:`medrules.batch.vquota.household_keys`).
+spilled partitions and of Dask's (:func:`spill_groups`, :func:`medrules.batch.vquota.household_keys`). A group
+that designations chain across many households is not settled claim by claim: :func:`wave_levels` puts each
+claim in the wave after the last earlier claim that touches the same person or quota.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 HOUSE_COLUMNS = ("household_id", "household.id", "household")
+LEVELS_FROM = 64  # a group of more claims than this is settled in waves by what its claims touch (wave_levels)
 
 
 class Links:
@@ -201,3 +204,27 @@ def spill_groups(paths, rb, columns: dict, members: pa.Table | None) -> dict:
                   member_households(members, rb.top.checked, columns, wanted).items()}
     links = link(pairs, lambda p: homes.get(p) or house_node.get(p, ("person", p)))
     return {node: links.find(node) for node in list(links.parent) if isinstance(node, str)}
+
+
+def wave_levels(pos: np.ndarray, starts: np.ndarray, who: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """The wave of each claim (rows in (group, date, input) order; ``starts``: where each group starts; ``pos``:
+    the claim's place in its group, the default wave). A claim touches its patient's accumulators and the
+    quotas it draws on (``held``: the holders' member rows, −1: none); two claims that touch nothing in common
+    do not depend on each other, so in a group of more than :data:`LEVELS_FROM` claims each claim is put in the
+    wave after the last earlier claim of its group that touches the same person or quota. The date order of
+    every person's claims and of every quota's draws is kept; the waves are as many as the longest such chain,
+    not as the claims of the largest group (a group that designations chain across many households)."""
+    sizes = np.diff(np.r_[starts, len(pos)])
+    big = np.flatnonzero(sizes > LEVELS_FROM)
+    if not len(big):
+        return pos
+    pos = pos.copy()
+    last: dict = {}  # person or holder (a member row) -> the wave of the last claim that touched it
+    for g in big.tolist():
+        for i in range(int(starts[g]), int(starts[g] + sizes[g])):
+            touched = {int(who[i])} | {int(h) for h in held[i] if h >= 0}
+            level = max(last.get(r, -1) for r in touched) + 1
+            for r in touched:
+                last[r] = level
+            pos[i] = level
+    return pos

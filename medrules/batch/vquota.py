@@ -9,8 +9,10 @@ holder with no claim rows draws on their member facts from the members table. Be
 
 Here the claims are ordered by (household, date, input order) and every layer is settled in waves: wave k is
 the k-th claim of every household, vectorised across households (a household's claims are in successive
-waves, so each wave touches each household's balances once). Each person's own accumulators stay per person:
-a row's value before a claim is the value after the same person's previous claim in that benefit year.
+waves, so each wave touches each household's balances once; a group of more than 64 claims is put in waves by
+the persons and quotas its claims touch instead, :func:`medrules.batch.vgroups.wave_levels`). Each person's own
+accumulators stay per person: a row's value before a claim is the value after the same person's previous claim
+in that benefit year.
 
 The quota room of a row is Σ over the named holders of (the quota amount evaluated on the holder's member facts
 − what was drawn on the holder's quota this benefit year); the fund pays min(its rounded payment, room) (the
@@ -41,14 +43,16 @@ def plan_note(vp: VectorProgram) -> list[str]:
 
 
 PLAN_NOTE = ("shared in a group of households: claims ordered by (group, date, input order), "
-             "every layer in waves over the k-th claim of each group; each person's accumulators per person")
+             "every layer in waves over the k-th claim of each group (a group of more than 64 claims: by the "
+             "persons and quotas its claims touch); each person's accumulators per person")
 
 
 class HouseholdRows:
     """The claims in (household, date) order: the waves (the k-th claim of every household) and, for each
     row, the previous row of the same person in the same benefit year (or −1)."""
 
-    def __init__(self, household: np.ndarray, who: np.ndarray, year: np.ndarray, n_members: int):
+    def __init__(self, household: np.ndarray, who: np.ndarray, year: np.ndarray, n_members: int,
+                 held: np.ndarray | None = None):
         n = len(who)
         self.n, self.who, self.n_members = n, who, n_members
         new_house = np.empty(n, bool)
@@ -56,6 +60,9 @@ class HouseholdRows:
         np.not_equal(household[1:], household[:-1], out=new_house[1:])
         starts = np.flatnonzero(new_house)
         pos = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n]))  # k: the claim's place in its household
+        if held is not None:  # a large group: in fewer waves, by the persons and quotas its claims touch
+            from medrules.batch.vgroups import wave_levels
+            pos = wave_levels(pos, starts, who, held)
         by_pos = np.argsort(pos, kind="stable")
         counts = np.bincount(pos) if n else np.zeros(0, np.int64)
         self._waves = np.split(by_pos, np.cumsum(counts)[:-1]) if n else []
@@ -158,10 +165,10 @@ def settle_households(vp: VectorProgram, household_of: np.ndarray, member_of: np
     order = np.lexsort((np.arange(n), dates, household_of))
     year = benefit_year_start(dates, vp.year_starts)
     who = member_of[order]
-    rows = HouseholdRows(household_of[order], who, year[order], len(members))
-    years, year_no = np.unique(year[order], return_inverse=True)
     held = np.asarray(holders, np.int64)[order]
     held = np.where((held < 0).all(axis=1, keepdims=True) & (np.arange(held.shape[1]) == 0), who[:, None], held)
+    rows = HouseholdRows(household_of[order], who, year[order], len(members), held)
+    years, year_no = np.unique(year[order], return_inverse=True)
     book = QuotaBook(held, year_no.astype(np.int64), max(1, len(years)), members, max(1, len(members)))
     claim_cols = Table(Gathered(claims.values, order), Gathered(claims.given, order))
     member_cols = Table(Gathered(members.values, who), Gathered(members.given, who))
