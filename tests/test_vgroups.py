@@ -413,3 +413,22 @@ def test_a_large_group_settles_in_waves_by_what_its_claims_touch(cq, monkeypatch
                  for j in range(81)}
     assert {k: v[:2] for k, v in paid(results).items()} == expected
     assert max(seen[-1]) + 1 == 3
+
+
+@pytest.mark.parametrize("spilled", [False, True])
+def test_the_households_may_be_given_by_the_members_table_alone(cq, tmp_path, spilled):
+    # two tables, the claims without a household_id column: each claim's household is its member's in the members
+    # table; the same persons and claims as CLAIMLESS, so the same amounts (C1 150, C4 10, C9 80, by hand above)
+    claims = claims_table(CLAIMLESS).drop_columns(["household_id"])
+    if not spilled:
+        results, rejects = settle_table(cq, claims, members_table(PEOPLE))
+    else:
+        pacsv.write_csv(claims, tmp_path / "claims.csv")
+        pacsv.write_csv(members_table(PEOPLE), tmp_path / "members.csv")
+        summary = settle_files(RULEBOOK, [tmp_path / "claims.csv"], tmp_path / "out.parquet",
+                               members=tmp_path / "members.csv", partition_rows=1)
+        assert summary.partitions > 1
+        results = pq.read_table(tmp_path / "out.parquet")
+        rejects = pacsv.read_csv(tmp_path / "out.parquet.rejects.csv")
+    assert rejects.num_rows == 0, rejects.to_pylist()
+    assert paid(results) == CLAIMLESS_PAID

@@ -126,6 +126,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
                                                 pc.cast(claims.column(io.ROW).combine_chunks(), pa.string()), ":")
     claim_code, _ = _codes(claim_ids, values=False)
     _duplicates(member_code << 32 | claim_code, problems, names.get(("claim", "id"), "claim.id"))
+    if members is not None:  # two tables: the claims' households may be the members table's (medrules.batch.vgroups)
+        from medrules.batch.vgroups import house_lookup, with_households
+        claims = with_households(claims, rb, columns, house_lookup(rb, columns, members))
     households = _household_codes(claims, member_code)
     groups = households  # households linked by a named holder are settled as one (medrules.batch.vgroups)
     if households is not None and any(_shares_quotas(vp) for vp in rb.versions):
@@ -531,10 +534,12 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
     ``members``: the members table (or its path), read only when households share quotas."""
     writers: dict[int, pq.ParquetWriter] = {}
     homes: dict = {}  # member id -> household id (quotas shared in a household: medrules.batch.vquota)
-    groups = None  # households linked by a named holder: one partition (medrules.batch.vgroups, a first pass)
+    groups = lookup = None  # households linked by a named holder: one partition (medrules.batch.vgroups)
     if any(_shares_quotas(vp) for vp in rb.versions):
-        from medrules.batch.vgroups import spill_groups
-        groups = spill_groups(paths, rb, columns, members)
+        from medrules.batch.vgroups import house_lookup, spill_groups, with_households
+        members = read_members(members) if isinstance(members, (str, Path)) else members
+        lookup = house_lookup(rb, columns, members)
+        groups = spill_groups(paths, rb, columns, members, lookup)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
@@ -543,6 +548,8 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
             if not typed:
                 table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
                                               for f in table.schema]))
+            if lookup is not None:  # the members table's households, written with the claims
+                table = with_households(table, rb, columns, lookup)
             if schema is None:
                 schema = table.schema
             elif table.schema != schema:

@@ -104,6 +104,37 @@ def member_households(members: pa.Table | None, checked, columns: dict, wanted) 
     return out
 
 
+def house_lookup(rb, columns: dict, members) -> tuple[pa.Array, pa.Array] | None:
+    """Two tables, the claims giving no household: (member ids, their household ids) from the members table, when
+    it has a household column and the rulebook keeps quotas per holder; else None. ``members``: a table or path."""
+    from medrules.batch import io
+    if members is None or not holder_fact_names(rb):
+        return None
+    if not isinstance(members, pa.Table):
+        from medrules.batch.run import read_members
+        members = read_members(members)
+    column = house_column(members.column_names)
+    key = io.column_names(members.column_names, rb.top.checked, columns, kinds=("member",)).get(("member", "id"))
+    if column is None or key is None:
+        return None
+    return pa.array(_text(members.column(key)), pa.string()), pa.array(_text(members.column(column)), pa.string())
+
+
+def with_households(table: pa.Table, rb, columns: dict, lookup) -> pa.Table:
+    """The claims with a ``household_id`` column from the members table (``lookup``: :func:`house_lookup`), each
+    row its member's household (its first row there; none: a household of one) — when the claims give none."""
+    from medrules.batch import io
+    if lookup is None or house_column(table.column_names) is not None:
+        return table
+    id_column = io.column_names(table.column_names, rb.top.checked, columns, members_elsewhere=True).get(
+        ("member", "id"))
+    if id_column is None:
+        return table
+    ids, house = lookup
+    at = pc.index_in(pa.array(_text(table.column(id_column)), pa.string()), value_set=ids)
+    return table.append_column("household_id", pc.fill_null(pc.take(house, at), ""))
+
+
 def named_pairs(table: pa.Table, names: dict, facts: list[str], ids: np.ndarray, homes: np.ndarray,
                 known: dict | None = None) -> set:
     """(the row's household node, the holder id) for every row that names a holder other than its patient
@@ -172,7 +203,7 @@ def quota_groups(rb, claims: pa.Table, names: dict, member_ids: pa.Array, househ
     return rep[inverse]
 
 
-def spill_groups(paths, rb, columns: dict, members: pa.Table | None) -> dict:
+def spill_groups(paths, rb, columns: dict, members: pa.Table | None, lookup=None) -> dict:
     """For a spilled run (and Dask's): a household key (``household\\0ID``, or ``member\\0ID`` for a person of no
     household, as :func:`medrules.batch.vquota.household_keys` makes them) → the key of its group, for the
     households linked to another; read in a first pass over the input (the links may be anywhere in it)."""
@@ -185,6 +216,7 @@ def spill_groups(paths, rb, columns: dict, members: pa.Table | None) -> dict:
     pairs: set = set()
     for p in paths:
         for table in io.read_batches(p):
+            table = with_households(table, rb, columns, lookup)  # (lookup: the members table's households)
             names = io.column_names(table.column_names, rb.top.checked, columns, members_elsewhere=True)
             id_column = names.get(("member", "id"))
             column = house_column(table.column_names)

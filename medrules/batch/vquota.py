@@ -31,7 +31,8 @@ def plan_note(vp: VectorProgram) -> list[str]:
     facts = holder_facts(vp)
     if not facts:
         return []
-    return [f"quotas kept per holder of {', '.join('claim.' + f for f in facts)}: with a household_id column, "
+    return [f"quotas kept per holder of {', '.join('claim.' + f for f in facts)}: with a household_id column "
+            "(of the claims, or else of the members table), "
             f"{PLAN_NOTE}",
             "  a group: the households linked by a named holder (a designated person of another household draws "
             "on the same balances; medrules.batch.vgroups), the unit of waves, of held-back rows and of spilled "
