@@ -218,10 +218,19 @@ def test_dask_settles_a_cross_household_group_as_the_single_machine_run(cq, tmp_
     people.append(("M-1", "H-6", False, "0"))
     claims, members = _files(tmp_path, rows, people)
     single = settle_files(RULEBOOK, [claims], tmp_path / "one.parquet", members=members, partition_rows=2)
+    # the same claims without their household_id column: the households are the members table's
+    pacsv.write_csv(claims_table(rows).drop_columns(["household_id"]), tmp_path / "bare.csv")
+    bare = settle_files(RULEBOOK, [tmp_path / "bare.csv"], tmp_path / "bare.parquet", members=members,
+                        partition_rows=2)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
         spread = settle_on_dask(str(RULEBOOK), [claims], tmp_path / "dask.parquet", client=client,
                                 members=members, partition_rows=2)
+        settle_on_dask(str(RULEBOOK), [tmp_path / "bare.csv"], tmp_path / "bare-dask.parquet", client=client,
+                       members=members, partition_rows=2)
+    assert bare.rejected == 0
+    assert pq.read_table(tmp_path / "bare-dask.parquet").equals(pq.read_table(tmp_path / "bare.parquet"))
+    assert paid(pq.read_table(tmp_path / "bare.parquet")) == paid(pq.read_table(tmp_path / "one.parquet"))
     assert spread.partitions == 2 and single.rejected == 0  # two groups: {H-1, H-2, H-4, H-5, H-6} and {H-3}
     assert pq.read_table(tmp_path / "dask.parquet").equals(pq.read_table(tmp_path / "one.parquet"))
     # by hand: as DESIGNATED_PAID (C7 is E-1's, its 50 per person), then
