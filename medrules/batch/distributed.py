@@ -87,7 +87,7 @@ def settle_on_dask(rb: Rulebooks | str | Path, claim_paths: list, out: str | Pat
                 n_parts = None  # the user's partitions: each task reads every record, and keeps its members'
             else:
                 n_parts = max(1, math.ceil(io.estimate_rows(paths) / partition_rows))
-                files = [str(p) for p in spill(paths, rb, columns, n_parts, Path(tmp), homes)]
+                files = [str(p) for p in spill(paths, rb, columns, n_parts, Path(tmp), members, homes)]
             records = [None] * len(files)
             if history_tables is not None:  # (households sharing quotas: each person's records in their household's)
                 records = split_histories(history_tables, columns, files, n_parts, Path(tmp), homes)

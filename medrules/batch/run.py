@@ -126,7 +126,14 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
                                                 pc.cast(claims.column(io.ROW).combine_chunks(), pa.string()), ":")
     claim_code, _ = _codes(claim_ids, values=False)
     _duplicates(member_code << 32 | claim_code, problems, names.get(("claim", "id"), "claim.id"))
+    if members is not None:  # two tables: the claims' households may be the members table's (medrules.batch.vgroups)
+        from medrules.batch.vgroups import house_lookup, with_households
+        claims = with_households(claims, rb, columns, house_lookup(rb, columns, members))
     households = _household_codes(claims, member_code)
+    groups = households  # households linked by a named holder are settled as one (medrules.batch.vgroups)
+    if households is not None and any(_shares_quotas(vp) for vp in rb.versions):
+        from medrules.batch.vgroups import quota_groups
+        groups = quota_groups(rb, claims, names, member_ids, households, members, columns)
     date_column = names.get(("claim", rb.dated_by))
     if date_column is None:
         raise MedrulesError(error("columns", f"no column gives claim.{rb.dated_by}, the date that places a claim "
@@ -194,7 +201,7 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
         if shared and not routed:  # each person's opening values and histories their own (batch.vqhistory)
             from medrules.batch.vquota import settle_shared
             result = settle_shared(vp, households[rows], member_of, unique, claim_table, member_table, vnames, sub,
-                                   opening, hist)
+                                   opening, hist, groups[rows], members, columns)
             mask = np.zeros(n_rows, bool)
             mask[rows] = sub.bad
             col, reason = np.full(n_rows, None, object), np.full(n_rows, None, object)
@@ -215,8 +222,9 @@ def settle_partition(rb: Rulebooks, claims: pa.Table, members: pa.Table | None,
     held = np.isin(member_code, member_code[problems.bad]) & ~problems.bad
     problems.add(held, "", "held back: another row of this member was rejected")
     if households is not None and any(_shares_quotas(vp) for vp, _, _ in results):  # they share quotas
-        held = np.isin(households, households[problems.bad]) & ~problems.bad
-        problems.add(held, "", "held back: a row of this household was rejected (its claims share quotas)")
+        held = np.isin(groups, groups[problems.bad]) & ~problems.bad
+        problems.add(held, "", "held back: a row of this household, or of a household sharing its quotas, was "
+                     "rejected (their claims share quotas)")
     keep = ~problems.bad
     tables = [_results_table(vp, rows, r, claims, member_ids, claim_ids, days, keep, rb.versions)
               for vp, rows, r in results]
@@ -465,7 +473,7 @@ def settle_files(rulebook: str | Path | Rulebooks, claim_paths: list[str | Path]
     total_rows = io.estimate_rows(paths)
     task = progress.add_task("settling", total=total_rows) if progress is not None else None
     try:
-        for part in _partitions(paths, rb, columns, n_parts):
+        for part in _partitions(paths, rb, columns, n_parts, member_table):
             results, rejects = settle_partition(rb, part, member_table, columns, history_tables)
             writer.write(results)
             rejects_writer.write(rejects)
@@ -501,7 +509,7 @@ def _fund_order(rb: Rulebooks) -> list[str]:
     return funds
 
 
-def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
+def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, members: pa.Table | None = None):
     """The input as tables of whole members: all of it at once, or spilled to ``n_parts`` files by member."""
     if n_parts == 1:
         tables = [t for p in paths for t in io.read_batches(p)]
@@ -509,17 +517,24 @@ def _partitions(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int):
             yield pa.concat_tables(tables, promote_options="permissive")
         return
     with tempfile.TemporaryDirectory(prefix="medrules-settle-") as tmp:
-        for path in spill(paths, rb, columns, n_parts, Path(tmp)):
+        for path in spill(paths, rb, columns, n_parts, Path(tmp), members):
             yield pq.read_table(path)
 
 
 def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: Path,
-          homes: dict | None = None) -> list[Path]:
+          members=None, homes: dict | None = None) -> list[Path]:
     """Read the input in batches and write it to ``n_parts`` Parquet files by a hash of the member id (all
     of a member's claims in one file); every column as text, each row with its file and row number.
-    ``homes`` (filled when households share quotas): member id -> the key its rows were partitioned by."""
+    ``members``: the members table (or its path), read only when households share quotas. ``homes`` (filled
+    when households share quotas): member id -> the key its rows were partitioned by."""
     writers: dict[int, pq.ParquetWriter] = {}
     homes = {} if homes is None else homes  # member id -> household key (medrules.batch.vquota.household_keys)
+    groups = lookup = None  # households linked by a named holder: one partition (medrules.batch.vgroups)
+    if any(_shares_quotas(vp) for vp in rb.versions):
+        from medrules.batch.vgroups import house_lookup, spill_groups, with_households
+        members = read_members(members) if isinstance(members, (str, Path)) else members
+        lookup = house_lookup(rb, columns, members)
+        groups = spill_groups(paths, rb, columns, members, lookup)
     schema = None
     kinds = {io.SUFFIXES[p.suffix.lower()] for p in paths}
     typed = kinds == {"parquet"} and len({pq.read_schema(p) for p in paths}) == 1  # keep decimals and dates
@@ -528,6 +543,8 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
             if not typed:
                 table = table.cast(pa.schema([(f.name, pa.int64() if f.name == io.ROW else pa.string())
                                               for f in table.schema]))
+            if lookup is not None:  # the members table's households, written with the claims
+                table = with_households(table, rb, columns, lookup)
             if schema is None:
                 schema = table.schema
             elif table.schema != schema:
@@ -548,7 +565,7 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
                 zero_copy_only=False), object)
             if any(_shares_quotas(vp) for vp in rb.versions):  # a household's claims in one partition
                 from medrules.batch.vquota import household_keys
-                ids = household_keys(table, ids, homes, p)
+                ids = household_keys(table, ids, homes, p, groups)
             keys = io.member_keys(ids, n_parts)
             for k in np.unique(keys):
                 if k not in writers:
@@ -556,6 +573,8 @@ def spill(paths, rb: Rulebooks, columns: dict[str, str], n_parts: int, folder: P
                 writers[k].write_table(table.take(pa.array(np.flatnonzero(keys == k))))
     for w in writers.values():
         w.close()
+    if groups:  # a member's records (histories) go where its group's claims went
+        homes.update({m: groups.get(k, k) for m, k in homes.items()})
     return [folder / f"part-{k:05d}.parquet" for k in sorted(writers)]
 
 
