@@ -403,7 +403,7 @@ def test_a_bad_opening_value_rejects_its_person_and_holds_the_household_back(cq)
     assert results.num_rows == 0
     got = {r["claim"]: (r["column"], r["reason"]) for r in rejects.to_pylist()}
     assert got["C1"][0] == "opening.quota_used" and "amount of yuan" in got["C1"][1]
-    assert got["C2"] == ("", "held back: a row of this household was rejected (its claims share quotas)")
+    assert got["C2"] == ("", "held back: a row of this household, or of a household sharing its quotas, was rejected (their claims share quotas)")
     # without the household column only A's row goes (B: own quota 80 − 5 = 75 ≥ 50 → 50)
     results, rejects = settle_table(cq, table([{k: v for k, v in r.items() if k != "household_id"} for r in rows]))
     assert [r["claim"] for r in rejects.to_pylist()] == ["C1"]
@@ -418,7 +418,7 @@ def test_a_bad_history_record_holds_its_household_back(rb):
     reasons = [(r["claim"], r["column"], r["reason"]) for r in rejects.to_pylist()]
     assert ("", "paid_on", reasons[-1][2]) == reasons[-1] and "date" in reasons[-1][2]  # the record itself
     by_claim = {c: why for c, _, why in reasons if c}
-    assert by_claim["C2"] == "held back: a row of this household was rejected (its claims share quotas)"
+    assert by_claim["C2"] == "held back: a row of this household, or of a household sharing its quotas, was rejected (their claims share quotas)"
     assert {c for c, why in by_claim.items() if "payment" in why} == {"C1", "C3", "C4"}  # A's rows
 
 
