@@ -462,3 +462,42 @@ def test_the_household_view_says_what_was_carried_in(rb, tmp_path):
     assert "Quota of A (2020): 50.00 yuan − drawn 50.00 yuan (by: carried in 30.00; A 20.00) = 0.00 yuan left." \
         in household_lines(hs, "en", "auditor")
     assert "期初已使用 30.00 元;A 20.00 元" in "\n".join(household_lines(hs, "zh", "citizen"))
+
+
+# ---------------------------------------------------------------- histories in groups of linked households
+def test_a_group_of_linked_households_with_histories_settles_alike_in_one_partition_spilled_and_on_dask(tmp_path):
+    # r4-vhold links households by a designated person into one group (one partition); r4-vhopen sends each
+    # person's history records to their partition. Merged, a person's records must follow their GROUP: here every
+    # fourth household's claims name the first person of the next household after their own (a designated person),
+    # so those two households are one group, and each row's history is read by its patient's claims wherever the
+    # group lands. One partition, spilled in partitions of 15 rows, and Dask must give the same table.
+    distributed = pytest.importorskip("dask.distributed")
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from medrules.batch.distributed import settle_on_dask
+    from medrules.batch.run import settle_files
+    _, rows, records = generated(_households(40))
+    linked = 0
+    for r in rows:
+        h = int(r["household_id"][1:])
+        if h % 4 == 0 and h + 1 < 40 and "quota_then" not in r:
+            r["quota_from"], r["quota_then"] = r["member_id"], f"P{h + 1}-0"
+            linked += 1
+    assert linked >= 5
+    pacsv.write_csv(table(rows), tmp_path / "claims.csv")
+    pacsv.write_csv(history_table(records), tmp_path / "payments.csv")
+    (tmp_path / "r.mr").write_text(RULEBOOK.replace("QUOTA", HOLDERS_QUOTA), encoding="utf-8")
+    kw = {"histories": {"payment": str(tmp_path / "payments.csv")}}
+    one = settle_files(tmp_path / "r.mr", [tmp_path / "claims.csv"], tmp_path / "one.parquet", **kw)
+    spilled = settle_files(tmp_path / "r.mr", [tmp_path / "claims.csv"], tmp_path / "spilled.parquet",
+                           partition_rows=15, **kw)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        spread = settle_on_dask(str(tmp_path / "r.mr"), [tmp_path / "claims.csv"], tmp_path / "dask.parquet",
+                                client=client, partition_rows=15, **kw)
+    assert one.partitions == 1 and spilled.partitions > 1 and spread.partitions > 1
+    assert one.rejected == spilled.rejected == spread.rejected == 0 and one.claims == len(rows)
+    key = [("claim_id", "ascending")]
+    expected = pq.read_table(tmp_path / "one.parquet").sort_by(key)
+    assert pq.read_table(tmp_path / "spilled.parquet").sort_by(key).equals(expected)
+    assert pq.read_table(tmp_path / "dask.parquet").sort_by(key).equals(expected)
