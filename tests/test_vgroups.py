@@ -441,3 +441,48 @@ def test_the_households_may_be_given_by_the_members_table_alone(cq, tmp_path, sp
         rejects = pacsv.read_csv(tmp_path / "out.parquet.rejects.csv")
     assert rejects.num_rows == 0, rejects.to_pylist()
     assert paid(results) == CLAIMLESS_PAID
+
+
+# ---------------------------------------------------------------- groups with opening values (r4-vhold + r4-vhopen)
+@settings(max_examples=20, deadline=None)
+@given(st.lists(persons_st, min_size=1, max_size=3), claims_st,
+       st.lists(st.tuples(st.sampled_from([None, "0.00", "30.00", "80.00", "95.00"]),
+                          st.sampled_from([None, "0.00", "12.50", "300.00"])), min_size=1, max_size=4))
+def test_linked_households_with_opening_values_settle_as_the_scalar_household_file_to_the_fen(
+        cq, tmp_path_factory, houses, claims, openings):
+    # The generated groups above, each person with opening values (what was drawn on their own quota, and what
+    # the grassroots pool paid, before the run; given in the members table, and in their entry of the household
+    # file): each person's opening values are their own and the quota's is drawn on their own quota first
+    # (docs/language.md §22.2), on both backends, in groups linked by designated persons.
+    docs, rows, people = generated(houses, claims)
+    if not rows:
+        return
+    opening = {}
+    for k, p in enumerate(people):
+        quota_used, pool_paid = openings[k % len(openings)]
+        opening[p["member_id"]] = {a: v for a, v in (("quota_used", quota_used), ("outpatient_pool_paid", pool_paid))
+                                   if v is not None}
+        for a, v in opening[p["member_id"]].items():
+            p[f"opening.{a}"] = v
+    for doc in docs:
+        for entry in doc["members"] + doc["designated"]:
+            if opening[entry["member"]["id"]]:
+                entry["opening"] = opening[entry["member"]["id"]]
+    tmp = tmp_path_factory.mktemp("groups-opening")
+    expected = {}
+    for n, doc in enumerate(docs):
+        (tmp / f"g{n}.json").write_text(json.dumps(doc), encoding="utf-8")
+        hs = settle_household(cq, load_household_claims(SourceFile.read(tmp / f"g{n}.json"), cq.checked))
+        expected |= {c.id: c for s in hs.settlements for c in s.claims}
+    names = sorted({k for p in people for k in p})
+    members = pa.table({k: pa.array([p.get(k) for p in people], pa.string()) for k in names})
+    results, rejects = settle_table(cq, claims_table(rows), members)
+    assert rejects.num_rows == 0, rejects.to_pylist()
+    assert results.num_rows == len(expected)
+    for r in results.to_pylist():
+        c = expected[r["claim_id"]]
+        assert D(str(r["member_pays"])) == c.member_pays, r["claim_id"]
+        for f in ("outpatient_quota", "outpatient_pool"):
+            assert D(str(r[f"paid.{f}"])) == c.fund(f).paid, (r["claim_id"], f)
+        for a in ("quota_used", "outpatient_pool_paid"):
+            assert D(str(r[f"after.{a}"])) == c.accumulators[a], (r["claim_id"], a)
