@@ -106,6 +106,16 @@ def load_household_claims(source: SourceFile, checked) -> HouseholdClaims:
                                       spans[i], "list each person once, in 'members' or in 'designated'",
                                       related=(("first listed here", spans[seen[person.member_id]]),)))
         seen[person.member_id] = i
+    first: dict[str, tuple[str, object]] = {}  # claim id -> (its person, its claim): one id per claim in a household
+    for person in groups["members"] + groups["designated"]:
+        for c in person.claims:
+            if c.id in first and first[c.id][0] != person.member_id:
+                raise MedrulesError(error("facts", f"claim '{c.id}' of person '{person.member_id}' has the id of a "
+                                          f"claim of person '{first[c.id][0]}'", c.span,
+                                          "give every claim of a household its own id (the household's claims are "
+                                          "settled, explained and compared by their ids)",
+                                          related=(("the other claim", first[c.id][1].span),)))
+            first.setdefault(c.id, (person.member_id, c))
     return HouseholdClaims(str(values.get("id", "") or ""), values, groups["members"], groups["designated"])
 
 

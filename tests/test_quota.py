@@ -276,6 +276,11 @@ def test_explain_on_a_household_file_validates_against_the_published_schema():
     ({"household": 5, "members": [{"id": "A", "tier": "tier1"}]}, "this rulebook declares no household facts"),
     ({"members": [{"id": "A", "tier": "tier1"}, {"id": "A", "tier": "tier2"}]}, "person 'A' is listed twice"),
     ({"members": [{"id": "A", "tier": "tier1"}], "extra": 1}, "'extra' is not part of a household's facts file"),
+    ({"members": [{"member": {"id": "A", "tier": "tier1"}, "claims": [
+        {"id": "C1", "date": "2017-03-01", "kind": "outpatient", "compliant_cost": "10.00"}]},
+                  {"member": {"id": "B", "tier": "tier1"}, "claims": [
+        {"id": "C1", "date": "2017-03-02", "kind": "outpatient", "compliant_cost": "20.00"}]}]},
+     "claim 'C1' of person 'B' has the id of a claim of person 'A'"),
 ])
 def test_a_bad_household_file_is_refused_where_it_is_wrong(cq, tmp_path, doc, message):
     with pytest.raises(medrules.MedrulesError) as e:
