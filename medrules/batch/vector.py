@@ -96,7 +96,7 @@ class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
     __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
-                 "memo", "hist", "item", "quota")
+                 "memo", "hist", "item", "quota", "all", "failed", "anys")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -115,6 +115,9 @@ class Wave:
         self.hist = {}  # history name -> its records (medrules.batch.vhistory.History), the members' lists
         self.item = {}  # history name -> the fields of the record in hand (inside any(NAME, …) and kin)
         self.quota = None  # quotas shared in a household (medrules.batch.vquota.QuotaWave), or None: the own
+        self.all = np.ones(n_rows, bool)  # the mask of every row (``m is w.all``: no row to leave out, no ``&``)
+        self.failed = False  # some row was refused (``error`` is not all 0)
+        self.anys = {}  # id(a memoised mask) -> [the mask, whether it holds anywhere] (see any_of)
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
@@ -159,6 +162,23 @@ class Wave:
             if message not in self.messages:
                 self.messages.append(message)
             self.error[rows] = self.messages.index(message) + 1
+            self.failed = True
+
+    def merge(self, rows, part: Wave) -> None:
+        """The refusals of a wave on the rows ``rows`` of this one (the first refusal of a row stays)."""
+        if part.failed:
+            self.error[rows] = np.where(self.error[rows] == 0, part.error, self.error[rows])
+            self.failed = True
+
+    def any_of(self, mask) -> bool:
+        """Some row of ``mask`` holds: asked once per wave for a memoised comparison (``claim.kind ==
+        outpatient`` opens three exclusions and a fund's ``applies``)."""
+        seen = self.anys.get(id(mask))
+        if seen is None or seen[0] is not mask:
+            return bool(mask.any())
+        if seen[1] is None:
+            seen[1] = bool(mask.any())
+        return seen[1]
 
     def record(self, name: str) -> dict:
         return self.claim if name == "claim" else self.member if name == "member" else self.item[name]
@@ -174,6 +194,7 @@ class Wave:
         w.out = {f: _lazy(o).take(rows) for f, o in self.out.items()}
         w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
+        w.all, w.failed, w.anys = np.ones(len(rows), bool), False, {}
         w.messages = self.messages
         w.memo = {}
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
@@ -355,9 +376,13 @@ class Compiler:
             def and_fn(w, m):  # true only inside the mask
                 result = m
                 for f in fs:  # each operand is evaluated only where the ones before it held
-                    if not result.any():  # false wherever it matters: the rest is not evaluated
-                        return NOWHERE
-                    result = result & f(w, result)
+                    if result is not w.all and not w.any_of(result):  # false wherever it matters: the rest is
+                        return NOWHERE  # not evaluated
+                    got = f(w, result)
+                    if result is w.all and np.ndim(got):  # (every row: the operand is the conjunction so far)
+                        result = got
+                    else:
+                        result = result & got
                 return result
             return V(and_fn, None, e.node)
         if isinstance(e, c.Or):
@@ -468,6 +493,8 @@ class Compiler:
             found = w.memo.get(key)
             if found is None:
                 found = w.memo[key] = fn(w, m)
+                if np.ndim(found):
+                    w.anys[id(found)] = [found, None]  # (kept alive by the memo: its id is not reused)
             return found
         return once
 
@@ -665,13 +692,16 @@ def zero_outputs(n_rows: int) -> dict[str, np.ndarray]:
 
 
 def settle_applies(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
-    return active & f.applies(w, active) if f.applies is not None else active
+    if f.applies is None:
+        return active
+    holds = f.applies(w, active)
+    return holds if active is w.all and np.ndim(holds) else active & holds
 
 
 def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     for exclusion in f.exclusions:  # the first that holds stops the fund
         hit = exclusion(w, active)
-        if hit.any():
+        if w.any_of(hit):
             active = active & ~hit
     return active
 
@@ -714,7 +744,8 @@ def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.n
     """(kind, where it holds, amount, its scale, the range of the amount where it holds or None)."""
     out = []
     for kind, amount, when, _op in f.adjusts:
-        on = when(w, active) & active
+        on = when(w, active)
+        on = on if active is w.all and np.ndim(on) else on & active
         out.append((kind, on, amount(w, active), amount.scale, None))
     if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
         scale = max(a[3] for a in out)
@@ -909,7 +940,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     w.out[f.name] = out
     active = settle_applies(f, w, active)
     active = settle_exclude(f, w, active)
-    count = int(active.sum())
+    count = int(active.sum()) if w.any_of(active) else 0
     if not count:
         return out
     opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
@@ -924,7 +955,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     else:
         rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
         part = w.subset(rows)
-        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running, everyone=True)
+        paid, _ = settle_payment(f, part, part.all, rounding, running, everyone=True)
         for k, v in paid.items():
             column = np.zeros(w.n, v.dtype)
             column[rows] = v
@@ -934,7 +965,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
                 after = w.acc[acc.accumulator].copy()
                 after[rows] = part.acc[acc.accumulator]
                 w.acc[acc.accumulator] = after
-        w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
+        w.merge(rows, part)
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
             w.acc[acc.accumulator] = _plus(opening[acc.accumulator],
@@ -1217,6 +1248,7 @@ def _constant(v: V) -> int | None:
     w = Wave.__new__(Wave)
     w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
     w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
+    w.all, w.failed, w.anys = np.ones(1, bool), False, {}
     w.hist, w.item = {}, {}
     try:
         return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
@@ -1570,7 +1602,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
             below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
             for fname, o in w.out.items():
                 below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
-        if w.error.any():
+        if w.failed:
             error = np.where(error == 0, w.error, error)
     member_pays = total - paid_sum
     recoverable = None
@@ -1600,7 +1632,7 @@ def _off_grid(layer: VLayer, opening: dict) -> str | None:
 
 
 def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
-    everyone = np.ones(w.n, bool)
+    everyone = w.all
     for record, field, value, when in layer.treatments:
         holds = when(w, everyone)
         if holds.any():
@@ -1613,7 +1645,7 @@ def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
     active = everyone
     for exclusion in layer.exclusions:
         hit = exclusion(w, active)
-        if hit.any():  # (most claims meet no exclusion: one reduction, no new mask)
+        if w.any_of(hit):  # (most claims meet no exclusion: one reduction, no new mask)
             active = active & ~hit
     return active
 
@@ -1633,7 +1665,7 @@ def settle_layer(layer: VLayer, w: Wave, rows: Rows):
             layer_paid = out["paid"] if layer_paid is None else layer_paid + out["paid"]
     if layer_paid is None:
         layer_paid = np.zeros(w.n, np.int64)
-    return paid, layer_paid, layer.total(w, np.ones(w.n, bool))
+    return paid, layer_paid, layer.total(w, w.all)
 
 
 def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, rows: Rows) -> dict:
@@ -1651,7 +1683,7 @@ def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ro
             out[k][at] = v
         for a in names:
             after[a][at] = part.acc[a]
-        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+        w.merge(at, part)
     w.out[f.name] = out
     w.acc.update(after)
     return out
@@ -1674,14 +1706,14 @@ def settle_layer_in_waves(layer: VLayer, w: Wave, rows: Rows):
             got = settle_fund(f, part, active, layer.rounding)
             paid[f.name][at] = got["paid"]
             layer_paid[at] += got["paid"]
-        total[at] = layer.total(part, np.ones(part.n, bool))
+        total[at] = layer.total(part, part.all)
         for fname, o in part.out.items():
             target = outs.setdefault(fname, {k: np.zeros(w.n, v.dtype) for k, v in o.items()})
             for k, v in o.items():
                 target[k][at] = v
         for a in after:
             after[a][at] = part.acc[a]
-        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+        w.merge(at, part)
     w.out.update(outs)
     w.acc.update(after)
     return paid, layer_paid, total
