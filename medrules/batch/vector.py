@@ -124,11 +124,13 @@ class Wave:
             self.grp = self.grp()
         return self.grp
 
-    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False) -> np.ndarray:
+    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False,
+                bound: int | None = None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
         the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
         group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
-        beyond the exact range is refused row by row."""
+        beyond the exact range is refused row by row. ``bound``: |x| ≤ bound on every row not refused, known
+        (no reduction)."""
         if callable(self._starts):
             self._starts = self._starts()
         if self._starts is None:
@@ -136,18 +138,20 @@ class Wave:
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp))
-        starts, gid = self._starts  # where each group starts; each row's group (1, 2, …)
+            self._starts = group_index(np.flatnonzero(first), len(g))
+        # where each group starts; each row's slot in a table of the groups; each group's slot; the table's size
+        starts, slot, group_slot, size = self._starts
         x = np.broadcast_to(x, (self.n,))
         out = np.cumsum(x, dtype=np.int64)
-        if len(starts):
-            offset = np.empty(len(starts) + 1, np.int64)  # the sum before each group's first row, by group number
-            offset[:2] = 0
-            offset[2:] = out[starts[1:] - 1]
-            out -= np.take(offset, gid)
+        if len(starts) > 1:
+            offset = np.zeros(size, np.int64)  # the sum before each group's first row, by slot
+            offset[group_slot[1:]] = out[starts[1:] - 1]
+            out -= np.take(offset, slot)
         if not inclusive:
             out -= x
-        if (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a group's sum
+        if bound is not None and bound * len(x) <= LIMIT:
+            pass  # no group's sum can leave the exact range
+        elif (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a sum
             # could leave the exact range (``nonneg``: x ≥ 0 on every row not refused)
             f = x.astype(np.float64)
             if len(starts) > 1:
@@ -202,6 +206,13 @@ class Wave:
         w.hist, w.item = self.hist, {k: v.take(rows) for k, v in self.item.items()}
         w.quota = self.quota and self.quota.take(rows)
         return w
+
+
+def group_index(starts: np.ndarray, n: int) -> tuple:
+    """(starts, each row's group 0, 1, …, each group's number, the number of groups) of ``n`` rows whose groups
+    start at ``starts`` (a repeat: a cumulative sum of a mask is several times slower)."""
+    groups = np.arange(len(starts), dtype=np.intp)
+    return starts, np.repeat(groups, np.diff(np.r_[starts, n])), groups, len(starts)
 
 
 def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
@@ -366,7 +377,7 @@ class Compiler:
             if table.sum() == 1:  # one member: a comparison is cheaper than a lookup
                 code = np.int64(np.flatnonzero(table)[0])
                 return V(self.memo(key, lambda w, m: f(w, m) == code), None, e.node)
-            return V(self.memo(key, lambda w, m: table[f(w, m)]), None, e.node)
+            return V(self.memo(key, lambda w, m: np.take(table, f(w, m))), None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
@@ -706,12 +717,21 @@ def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     return active
 
 
-def settle_base(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
+def settle_base(f: VFund, w: Wave, active: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """The base, refused where it is negative; and a bound: 0 ≤ base ≤ bound on every row (None: not known).
+    One reduction: the largest base read as unsigned (a negative one reads as beyond 2^63) gives both."""
     base = f.base(w, active)
+    if not np.ndim(base):
+        if base >= 0:
+            return base, int(base)
+    elif base.dtype == np.int64 and len(base):
+        top = int(base.view(np.uint64).max())
+        if top <= LIMIT:
+            return base, top
     if _below(base, 0):
         negative = active & (base < 0)
         w.fail(negative, f"fund '{f.name}' would apply to a negative amount ({_where(f.base.node)})")
-    return base
+    return base, None
 
 
 def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray, running: bool = False) -> np.ndarray:
@@ -890,11 +910,16 @@ def _multiply_rows(w: Wave, rows: np.ndarray, a: np.ndarray, b, node) -> np.ndar
 
 
 def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding,
-                    nonneg: bool = False) -> np.ndarray:
+                    nonneg: bool = False, within_base: bool = False) -> np.ndarray:
     """The declared rounding; where it would carry the payment above a payment cap's room or the base,
     the largest amount on the grid within that limit (docs/arithmetic.md). ``nonneg``: the raw payment is
-    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%)."""
+    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%).
+    ``within_base``: the raw payment is known to be at most the base × 10^R and the grid is the money scale's
+    unit, so the rounded payment is within the base, and within the room where the room limited it: no test
+    (on a row outside ``active`` it is not clamped to the room; such rows are not read)."""
     rounded = rounding(paid_raw, 1, R, nonneg)
+    if within_base:
+        return rounded
     limit = base if room is None else np.minimum(room, base)
     over = rounded > limit
     if over.any():
@@ -987,13 +1012,14 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     Amounts known to be ≥ 0 on every row not refused (a base, once the negative ones are refused; a band's
     part; a rate checked to be within 0–100%) are not tested again: the range checks that refuse int64
     overflow read one bound (``part.max()``, not ``max`` and ``min`` of both factors)."""
-    base = settle_base(f, w, active)
+    base, top = settle_base(f, w, active)  # top: 0 ≤ base ≤ top on every row (None: not known)
     if everyone is None:
         everyone = bool(active.all())
     counted = base if everyone else base * active  # what the cost accumulator adds
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
-        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True))
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True,
+                                                   bound=top))
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
     taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
@@ -1010,25 +1036,31 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     raw = None
     aligned = []
     flat = isinstance(pay, ops.Flat)  # (a flat amount may be negative: it is refused after rounding)
+    # 0 ≤ taken ≤ base, so each part is within 0 and base − taken ≤ base; bands one after the other share it
+    # out (their parts add up to at most base − taken): with rates within 0–100%, the payment before rounding
+    # is at most base × 10^R, and rounded to the fen it stays within the base (no test of it)
+    within_base = not flat and rounding.quantum == 1 and all(
+        a[1] is not None and a[1] <= b[0] for a, b in zip(f.bands, f.bands[1:]))
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
         if flat or not np.ndim(part):
             product = multiply(w, active, part, rate, f.plan.node)
         else:  # the rate is within 0–10^R (checked by adjusted) and the part ≥ 0: one bound of one factor
-            peak = int(part.max()) if len(part) else 0
+            peak = top if top is not None else int(part.max()) if len(part) else 0
             product = multiply(w, active, part, rate, f.plan.node) if peak * 10 ** R > LIMIT else part * rate
         raw = product if raw is None else raw + product
     if running and f.year_cap is not None:
         # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
         # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
         would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
-        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat)
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat, within_base)
         if not everyone:
             would = would * active
         acc = f.plan.payments_acc
         opening = w.acc[acc]
-        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat)),
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat,
+                                                     bound=None if flat else top)),  # (0 ≤ would ≤ base)
                             np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
@@ -1044,7 +1076,7 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
         accumulated = {acc}
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
-        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat)
+        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat, within_base)
         if w.quota is not None:
             w.quota.draw(paid * active)
         accumulated = set()
@@ -1538,11 +1570,23 @@ class Rows:
     def group_ids(self) -> np.ndarray:
         """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = np.cumsum(self.new_group, dtype=np.intp)
+            self._gid = group_index(self.starts, self.n)[1] + 1
         return self._gid
 
-    def index(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.starts, self.group_ids()
+    def group_key(self) -> np.ndarray:
+        """A number for each claim's (member, benefit year) group, the same on a group's claims and different on
+        the next group's: the members' numbers with one benefit year for all claims (no column to compute)."""
+        return self.who if self.new_group is self.new_member else self.group_ids()
+
+    def index(self) -> tuple:
+        """For :meth:`Wave.running`: (where each group starts, each row's slot in a table of the groups, each
+        group's slot, the table's size). With one benefit year for all claims a group is a member: the slots are
+        the members' numbers less the first's (no column to compute but a subtraction)."""
+        who = self.who
+        if self.new_group is self.new_member and self.n and int(who[-1]) - int(who[0]) < 2 * self.n + 64:
+            first = who[0]
+            return self.starts, who - first, who[self.starts] - first, int(who[-1] - first) + 1
+        return group_index(self.starts, self.n)
 
     def first_year(self) -> np.ndarray:
         """The claims in their member's first benefit year (where opening values count)."""
@@ -1582,7 +1626,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         def key(a, layer=layer):
             return f"{layer.prefix}.{a}" if layer.prefix else a
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
-        w.grp, w._starts = rows.group_ids, rows.index
+        w.grp, w._starts = getattr(rows, "group_key", rows.group_ids), rows.index  # (households: their own rows)
         w.hist = histories or {}
         w.quota = quota
         if below is not None:
