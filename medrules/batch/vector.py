@@ -96,7 +96,7 @@ class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
     __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
-                 "memo", "hist", "item", "quota", "all", "failed", "anys")
+                 "memo", "hist", "item", "quota", "all", "failed", "anys", "sink")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -118,6 +118,7 @@ class Wave:
         self.all = np.ones(n_rows, bool)  # the mask of every row (``m is w.all``: no row to leave out, no ``&``)
         self.failed = False  # some row was refused (``error`` is not all 0)
         self.anys = {}  # id(a memoised mask) -> [the mask, whether it holds anywhere] (see any_of)
+        self.sink = None  # (what, name) -> where a result column of this chunk goes in the whole, or None
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
@@ -125,7 +126,7 @@ class Wave:
         return self.grp
 
     def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False,
-                bound: int | None = None) -> np.ndarray:
+                bound: int | None = None, into=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
         the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
         group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
@@ -141,8 +142,9 @@ class Wave:
             self._starts = group_index(np.flatnonzero(first), len(g))
         # where each group starts; each row's slot in a table of the groups; each group's slot; the table's size
         starts, slot, group_slot, size = self._starts
-        x = np.broadcast_to(x, (self.n,))
-        out = np.cumsum(x, dtype=np.int64)
+        if not (np.ndim(x) and len(x) == self.n):
+            x = np.broadcast_to(x, (self.n,))
+        out = np.cumsum(x, dtype=np.int64, out=into)
         if len(starts) > 1:
             offset = np.zeros(size, np.int64)  # the sum before each group's first row, by slot
             offset[group_slot[1:]] = out[starts[1:] - 1]
@@ -184,6 +186,11 @@ class Wave:
             seen[1] = bool(mask.any())
         return seen[1]
 
+    def into(self, what: str, name: str):
+        """Where the result column (``what``: "funds" or "accs") ``name`` of these rows is to be written (a slice
+        of the whole result column: the chunk's result is computed there, not copied), or None (a new array)."""
+        return None if self.sink is None else self.sink(what, name)
+
     def record(self, name: str) -> dict:
         return self.claim if name == "claim" else self.member if name == "member" else self.item[name]
 
@@ -198,7 +205,7 @@ class Wave:
         w.out = {f: _lazy(o).take(rows) for f, o in self.out.items()}
         w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
-        w.all, w.failed, w.anys = np.ones(len(rows), bool), False, {}
+        w.all, w.failed, w.anys, w.sink = np.ones(len(rows), bool), False, {}, None
         w.messages = self.messages
         w.memo = {}
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
@@ -873,9 +880,10 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     return paid, room, above
 
 
-def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarray:
+def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding, proven: bool = False) -> np.ndarray:
     """The cost beyond the point where payments reach the room (scale M+R), walking the pieces in order,
-    on the rows where the room limits the payment."""
+    on the rows where the room limits the payment. ``proven``: every part × rate (and the whole parts × a
+    rate) is known to be within int64's safe range (parts within a known bound, rates within 0–100%)."""
     above = np.zeros(w.n, np.int64)
     rows = np.flatnonzero(limited)
     if len(rows):
@@ -887,12 +895,12 @@ def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarra
             part, rate = part[rows], (rate[rows] if np.ndim(rate) else rate)
             exhausted = left <= 0
             beyond += np.where(exhausted, part, 0)
-            amount = _multiply_rows(w, rows, part, rate, f.plan.node)
+            amount = part * rate if proven else _multiply_rows(w, rows, part, rate, f.plan.node)
             splits = ~exhausted & (amount > left)
             num = np.where(splits, amount - left, num)
             den = np.where(splits, np.maximum(rate, 1), den)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-        total = _multiply_rows(w, rows, beyond, den, f.plan.node) + num
+        total = (beyond * den if proven else _multiply_rows(w, rows, beyond, den, f.plan.node)) + num
         above[rows] = rounding(total, den, 0, True)  # total / den is already in units of the money scale (≥ 0)
     return above
 
@@ -982,7 +990,14 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         part = w.subset(rows)
         paid, _ = settle_payment(f, part, part.all, rounding, running, everyone=True)
         for k, v in paid.items():
-            column = np.zeros(w.n, v.dtype)
+            if k == "applied":  # (the rows it applies to: ``active``)
+                out[k] = active
+                continue
+            column = w.into("funds", f.name) if k == "paid" else None
+            if column is None:
+                column = np.zeros(w.n, v.dtype)
+            else:
+                column[:] = 0
             column[rows] = v
             out[k] = column
         if not running:
@@ -993,8 +1008,9 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
         w.merge(rows, part)
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
-            w.acc[acc.accumulator] = _plus(opening[acc.accumulator],
-                                           w.running(out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost"))
+            into = w.into("accs", acc.accumulator) if opening[acc.accumulator] is NONE else None
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(
+                out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost", into=into))
     return out
 
 
@@ -1039,8 +1055,9 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     # 0 ≤ taken ≤ base, so each part is within 0 and base − taken ≤ base; bands one after the other share it
     # out (their parts add up to at most base − taken): with rates within 0–100%, the payment before rounding
     # is at most base × 10^R, and rounded to the fen it stays within the base (no test of it)
-    within_base = not flat and rounding.quantum == 1 and all(
-        a[1] is not None and a[1] <= b[0] for a, b in zip(f.bands, f.bands[1:]))
+    disjoint = not flat and all(a[1] is not None and a[1] <= b[0] for a, b in zip(f.bands, f.bands[1:]))
+    within_base = disjoint and rounding.quantum == 1
+    within_peak = disjoint and top is not None and top * 10 ** R <= LIMIT  # parts (and their sum) × rates
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
@@ -1064,15 +1081,15 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
                             np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
-        paid = np.minimum(would, room)
+        paid = np.minimum(would, room, out=w.into("funds", f.name) if everyone else None)
         if would_room is not None:
             room = np.minimum(room, would_room)
         # 0 ≤ room ≤ the yearly cap: × 10^R cannot leave the exact range when the cap × 10^R does not
         room_r = room * 10 ** R if f.year_cap * 10 ** R <= LIMIT else rescale(room, R, w, active, f.plan.node)
         above = above_cap(f, w, (raw > room_r) if everyone else active & (raw > room_r), room_r, aligned,
-                          rounding) if "above_cap" in f.outputs \
+                          rounding, within_peak) if "above_cap" in f.outputs \
             else None
-        w.acc[acc] = before + paid
+        w.acc[acc] = np.add(before, paid, out=w.into("accs", acc))
         accumulated = {acc}
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
@@ -1085,7 +1102,7 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     else:  # the accumulators whose value before each claim was computed: now after it
         for a in f.plan.accumulates:
             if a.role == "cost":
-                w.acc[a.accumulator] = w.acc[a.accumulator] + counted
+                w.acc[a.accumulator] = np.add(w.acc[a.accumulator], counted, out=w.into("accs", a.accumulator))
             elif a.role == "deductible" and f.plan.deductible.per == "year":
                 w.acc[a.accumulator] = w.acc[a.accumulator] + taken * active
             else:
@@ -1280,7 +1297,7 @@ def _constant(v: V) -> int | None:
     w = Wave.__new__(Wave)
     w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
     w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
-    w.all, w.failed, w.anys = np.ones(1, bool), False, {}
+    w.all, w.failed, w.anys, w.sink = np.ones(1, bool), False, {}, None
     w.hist, w.item = {}, {}
     try:
         return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
@@ -1461,12 +1478,13 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     else:
         joined: dict = {}  # (what, name) -> the whole column, written chunk by chunk (or the value of all)
         for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            handed: dict = {}  # (what, name) -> the slice of the whole column given to the chunk to write in
             got = _settle_chunk(vp, slice(a, b), order, who, year_sorted, len(members), claim_cols, member_cols,
-                                opening, messages, histories)
+                                opening, messages, histories, _sink(joined, handed, a, b, n_claims))
             for what, columns in (("funds", got[0]), ("accs", got[3]),
                                   ("", {"total": got[1], "member_pays": got[2], "error": got[4], "rec": got[5]})):
                 for name, column in columns.items():
-                    if column is not None:
+                    if column is not None and handed.get((what, name)) is not column:  # (else: written there)
                         _put(joined, (what, name), column, a, b, n_claims)
         whole = {k: v if isinstance(v, np.ndarray) else np.broadcast_to(np.array(v[0], v[1]), (n_claims,)) for k, v in joined.items()}
         funds = {name: v for (what, name), v in whole.items() if what == "funds"}
@@ -1520,6 +1538,22 @@ def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
     return np.unique(np.r_[0, np.searchsorted(who, who[wanted]), n])
 
 
+def _sink(joined: dict, handed: dict, a: int, b: int, n: int):
+    """Where the chunk of rows a:b writes a result column (int64) as it computes it: rows a:b of the whole
+    column (made when first asked for; the rows before hold the value they had so far), so that the chunk's
+    column is not copied there afterwards (see ``_put``)."""
+    def sink(what: str, name: str) -> np.ndarray:
+        key = (what, name)
+        have = joined.get(key)
+        if not isinstance(have, np.ndarray) or have.dtype != np.int64:
+            whole = np.empty(n, np.int64)
+            whole[:a] = 0 if have is None else have[0] if not isinstance(have, np.ndarray) else have[:a]
+            joined[key] = have = whole
+        handed[key] = view = have[a:b]
+        return view
+    return sink
+
+
 def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
     """A chunk's column into the whole (rows a:b). A column the same value on every row so far is kept as that
     value (most rulebooks leave some accumulators and the error codes untouched): no column is written."""
@@ -1536,7 +1570,7 @@ def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
 
 
 def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: int, claim_cols: Table,
-                  member_cols: Table, opening, messages: list, histories: dict | None = None):
+                  member_cols: Table, opening, messages: list, histories: dict | None = None, sink=None):
     """The claims ``part`` of the sorted claims (whole members): :func:`settle_rows` on them."""
     index = part if order is None else order[part]
     who = who[part]
@@ -1547,7 +1581,7 @@ def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: i
     for key, values in (opening or {}).items():
         values = np.asarray(values, np.int64)[who]
         starts[key] = np.where(rows.first_year(), values, 0)
-    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages, histories or {})
+    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages, histories or {}, sink=sink)
 
 
 class Rows:
@@ -1611,9 +1645,10 @@ class Rows:
 
 
 def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages,
-                histories: dict | None = None, quota=None):
+                histories: dict | None = None, quota=None, sink=None):
     """Every layer on all claims (in (member, date) order): (paid per fund, total, member pays, accumulators
-    after each claim, error codes)."""
+    after each claim, error codes). ``sink(what, name)``: where a result column of these rows may be written
+    (``what``: "funds", "accs" or ""; a slice of the whole result column), or None."""
     n = rows.n
     outs: dict[str, np.ndarray] = {}
     accs: dict[str, np.ndarray] = {}
@@ -1629,6 +1664,8 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         w.grp, w._starts = getattr(rows, "group_key", rows.group_ids), rows.index  # (households: their own rows)
         w.hist = histories or {}
         w.quota = quota
+        if sink is not None:
+            w.sink = lambda what, name, key=key: sink(what, key(name))
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
@@ -1648,7 +1685,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
                 below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
         if w.failed:
             error = np.where(error == 0, w.error, error)
-    member_pays = total - paid_sum
+    member_pays = np.subtract(total, paid_sum, out=None if sink is None else sink("", "member_pays"))
     recoverable = None
     if vp.layers[-1].recoveries:  # after the claim is settled, on the rulebook's own layer (settle_recover)
         everyone = np.ones(n, bool)
