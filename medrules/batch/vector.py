@@ -222,6 +222,15 @@ def group_index(starts: np.ndarray, n: int) -> tuple:
     return starts, np.repeat(groups, np.diff(np.r_[starts, n])), groups, len(starts)
 
 
+def everywhere(value, n: int) -> np.ndarray:
+    """``value`` on each of ``n`` rows, as a read-only view of one element (what ``np.broadcast_to`` gives, made
+    without its argument handling: it is called for every chunk)."""
+    one = np.array(value)
+    out = np.ndarray((n,), one.dtype, one, 0, (0,))
+    out.flags.writeable = False
+    return out
+
+
 def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
     bad = mask & (np.abs(values) > LIMIT)
     if bad.any():
@@ -1400,11 +1409,12 @@ class Result:
     recoverable: np.ndarray | None = None  # 'recover': what the funds paid first, recoverable (None: no such clause)
 
 
-def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
-    """The first day of the benefit year containing each day (runtime.benefit_year)."""
+def benefit_year_start(days: np.ndarray, starts: tuple[int, int], bounds: tuple[int, int] | None = None) -> np.ndarray:
+    """The first day of the benefit year containing each day (runtime.benefit_year). ``bounds``: the first and
+    the last day, when the caller has them."""
     if not len(days):
         return days.copy()
-    lo, hi = int(days.min()), int(days.max())
+    lo, hi = bounds if bounds is not None else (int(days.min()), int(days.max()))
     if hi - lo < 100_000:  # a table over the days in range: no sort
         table = _year_table(np.arange(lo, hi + 1), starts)
         if table[0] == table[-1]:  # every claim in one benefit year: one value (a view), no column to compare
@@ -1454,13 +1464,14 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     dates = claims.values[vp.dated_by]
     order = None  # None: the claims come in (member, date) order already (checked: no sort, no gathers)
     first_day = dates.min() if n_claims else 0
-    if n_claims and dates.max() - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
+    last_day = dates.max() if n_claims else 0
+    if n_claims and last_day - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
         if not _in_order(member_of, dates, first_day):
             order = np.argsort(member_of << 32 | (dates - first_day), kind="stable")
     elif n_claims > 1 and not ((member_of[1:] > member_of[:-1]) |
                                ((member_of[1:] == member_of[:-1]) & (dates[1:] >= dates[:-1]))).all():
         order = np.lexsort((np.arange(n_claims), dates, member_of))
-    year = benefit_year_start(dates, vp.year_starts)
+    year = benefit_year_start(dates, vp.year_starts, (int(first_day), int(last_day)) if n_claims else None)
     who = member_of if order is None else member_of[order]
     year_sorted = year if order is None or year.strides == (0,) else year[order]
     claim_cols = _only(claims, "claim", vp.reads)
@@ -1677,7 +1688,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         for f in layer.funds:
             outs[key(f.name)] = paid[f.name]
         for a in layer.accumulators:
-            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.broadcast_to(w.acc[a], (n,))  # (a view: no column)
+            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else everywhere(w.acc[a], n)  # (a view: no column)
         paid_sum = layer_paid if paid_sum is None else paid_sum + layer_paid
         if layer is not vp.layers[-1]:
             below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
