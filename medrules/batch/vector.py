@@ -128,8 +128,8 @@ class Wave:
     def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False,
                 bound: int | None = None, into=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
-        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
-        group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
+        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` (from 0, one longer) less
+        its value at each row's group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
         beyond the exact range is refused row by row. ``bound``: |x| ≤ bound on every row not refused, known
         (no reduction)."""
         if callable(self._starts):
@@ -140,17 +140,19 @@ class Wave:
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
             self._starts = group_index(np.flatnonzero(first), len(g))
-        # where each group starts; each row's slot in a table of the groups; each group's slot; the table's size
-        starts, slot, group_slot, size = self._starts
+        starts, first_row = self._starts  # where each group starts; each row's group's first row
         if not (np.ndim(x) and len(x) == self.n):
             x = np.broadcast_to(x, (self.n,))
-        out = np.cumsum(x, dtype=np.int64, out=into)
         if len(starts) > 1:
-            offset = np.zeros(size, np.int64)  # the sum before each group's first row, by slot
-            offset[group_slot[1:]] = out[starts[1:] - 1]
-            out -= np.take(offset, slot)
-        if not inclusive:
-            out -= x
+            total = np.empty(self.n + 1, np.int64)  # total[i]: the sum of the rows before row i
+            total[0] = 0
+            np.cumsum(x, dtype=np.int64, out=total[1:])
+            before = np.take(total, first_row)  # the sum before each row's group
+            out = np.subtract(total[1:] if inclusive else total[:-1], before, out=before if into is None else into)
+        else:
+            out = np.cumsum(x, dtype=np.int64, out=into)
+            if not inclusive:
+                out -= x
         if bound is not None and bound * len(x) <= LIMIT:
             pass  # no group's sum can leave the exact range
         elif (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a sum
@@ -216,10 +218,9 @@ class Wave:
 
 
 def group_index(starts: np.ndarray, n: int) -> tuple:
-    """(starts, each row's group 0, 1, …, each group's number, the number of groups) of ``n`` rows whose groups
-    start at ``starts`` (a repeat: a cumulative sum of a mask is several times slower)."""
-    groups = np.arange(len(starts), dtype=np.intp)
-    return starts, np.repeat(groups, np.diff(np.r_[starts, n])), groups, len(starts)
+    """(starts, each row's group's first row) of ``n`` rows whose groups start at ``starts`` (a repeat: a
+    cumulative sum of a mask is several times slower)."""
+    return starts, np.repeat(starts, np.diff(np.r_[starts, n]))
 
 
 def everywhere(value, n: int) -> np.ndarray:
@@ -1615,7 +1616,7 @@ class Rows:
     def group_ids(self) -> np.ndarray:
         """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = group_index(self.starts, self.n)[1] + 1
+            self._gid = np.repeat(np.arange(1, len(self.starts) + 1, dtype=np.intp), np.diff(np.r_[self.starts, self.n]))
         return self._gid
 
     def group_key(self) -> np.ndarray:
@@ -1624,13 +1625,15 @@ class Rows:
         return self.who if self.new_group is self.new_member else self.group_ids()
 
     def index(self) -> tuple:
-        """For :meth:`Wave.running`: (where each group starts, each row's slot in a table of the groups, each
-        group's slot, the table's size). With one benefit year for all claims a group is a member: the slots are
-        the members' numbers less the first's (no column to compute but a subtraction)."""
+        """For :meth:`Wave.running`: (where each group starts, each row's group's first row). With one benefit
+        year for all claims a group is a member: the first rows are looked up by the member's number (a table
+        as long as the members' numbers span, no repeat)."""
         who = self.who
         if self.new_group is self.new_member and self.n and int(who[-1]) - int(who[0]) < 2 * self.n + 64:
             first = who[0]
-            return self.starts, who - first, who[self.starts] - first, int(who[-1] - first) + 1
+            table = np.empty(int(who[-1] - first) + 1, np.intp)
+            table[who[self.starts] - first] = self.starts
+            return self.starts, np.take(table, who - first)
         return group_index(self.starts, self.n)
 
     def first_year(self) -> np.ndarray:
