@@ -835,7 +835,9 @@ def settle_rate(f: VFund, w: Wave, active, payable) -> list:
     return [(payable, rate, scale)]
 
 
-def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
+def settle_bands(f: VFund, w: Wave, active, a0, start, end, nonneg: bool = False) -> list:
+    """The pieces (part, rate, scale) of the claim in each band. ``nonneg``: start and end are known to be ≥ 0 on
+    every row not refused (a band from 0 is then clipped at its upper edge only)."""
     adjust = settle_adjust(f, w, active)
     shift = 0 if f.plan.pay.on else a0  # bands without 'on' start at the claim's own zero
     pieces = []
@@ -845,6 +847,9 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
         lo = lower + shift
         if upper is None:
             part = np.maximum(end, lo) - np.maximum(start, lo)
+        elif nonneg and not np.ndim(lo) and lo <= 0:  # (the clip at lo changes nothing)
+            hi = upper + shift
+            part = np.minimum(end, hi) - np.minimum(start, hi)
         else:
             hi = upper + shift
             part = np.clip(end, lo, hi) - np.clip(start, lo, hi)
@@ -1042,6 +1047,7 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     if everyone is None:
         everyone = bool(active.all())
     counted = base if everyone else base * active  # what the cost accumulator adds
+    opening_cost = w.acc[f.plan.cost_acc] if f.plan.cost_acc else None
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
         w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True,
@@ -1055,7 +1061,9 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     if isinstance(pay, ops.Flat):
         pieces = settle_flat(f, w, active, payable)
     elif isinstance(pay, ops.Bands):
-        pieces = settle_bands(f, w, active, a0, start, end)
+        # start and end are ≥ 0 when the base is (0 ≤ taken ≤ base) and the cost axis starts at 0 (no opening)
+        axis_from_0 = not f.plan.cost_acc or (running and opening_cost is NONE)
+        pieces = settle_bands(f, w, active, a0, start, end, nonneg=top is not None and axis_from_0)
     else:
         pieces = settle_rate(f, w, active, payable)
     R = max(p[2] for p in pieces)
