@@ -11,8 +11,9 @@ Every column is wrapped in an ndarray subclass that counts, while the settlement
 (``where``, ``take``, ``flatnonzero``, ``clip``, …) and each gather or scatter by an index array, on
 arrays of at least a tenth of the claims. ``np.ndim``, ``np.size`` and ``np.broadcast_to`` (no pass over
 the data) are not counted; ``np.take`` is counted when its indices are a column (a lookup in a small table).
-Reductions (``min``, ``max``, ``any``, ``sum``, … over a column) are also reported on their own. The computation is ``benchmarks/batch.py``'s (Quzhou 2012, the payments
-reading, realistic claims); the vector backend settles the claims as one chunk.
+Reductions (``min``, ``max``, ``any``, ``sum``, … over a column) are also reported on their own. The
+computation is ``benchmarks/batch.py``'s (Quzhou 2012, the payments reading, realistic claims); the vector
+backend settles the claims as one chunk.
 """
 from __future__ import annotations
 

@@ -129,8 +129,8 @@ class Wave:
                 bound: int | None = None, into=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
         the rows before (``inclusive``: up to and including) each row: one ``cumsum`` (from 0, one longer) less
-        its value at each row's group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
-        beyond the exact range is refused row by row. ``bound``: |x| ≤ bound on every row not refused, known
+        its value at each row's group's first row (int64 wraps of the whole column's sum cancel in the
+        difference); a group's sum beyond the exact range is refused row by row. ``bound``: |x| ≤ bound on every row not refused, known
         (no reduction)."""
         if callable(self._starts):
             self._starts = self._starts()
@@ -1624,7 +1624,8 @@ class Rows:
     def group_ids(self) -> np.ndarray:
         """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = np.repeat(np.arange(1, len(self.starts) + 1, dtype=np.intp), np.diff(np.r_[self.starts, self.n]))
+            groups = np.arange(1, len(self.starts) + 1, dtype=np.intp)
+            self._gid = np.repeat(groups, np.diff(np.r_[self.starts, self.n]))
         return self._gid
 
     def group_key(self) -> np.ndarray:
