@@ -988,7 +988,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     w.out[f.name] = out
     active = settle_applies(f, w, active)
     active = settle_exclude(f, w, active)
-    count = int(active.sum()) if w.any_of(active) else 0
+    count = int(np.count_nonzero(active)) if w.any_of(active) else 0  # (several times faster than a sum)
     if not count:
         return out
     opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
