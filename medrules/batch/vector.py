@@ -1706,7 +1706,7 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
             below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
             for fname, o in w.out.items():
                 below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
-        if w.failed:
+        if w.failed or w.error.any():  # (the flag; the codes too, for a module writing them directly)
             error = np.where(error == 0, w.error, error)
     member_pays = np.subtract(total, paid_sum, out=None if sink is None else sink("", "member_pays"))
     recoverable = None
