@@ -4,13 +4,16 @@ Run (from the repository)::
 
     python benchmarks/array_ops.py              # 32,768 claims (one chunk of the vector backend)
     python benchmarks/array_ops.py --lines      # also where each operation is made
+    python benchmarks/array_ops.py --all        # operations on arrays of any size (a fund settled on a few rows)
 
 Every column is wrapped in an ndarray subclass that counts, while the settlement runs, each ufunc call
 (arithmetic, comparisons, ``min``/``max``/``any``/``sum`` reductions, ``cumsum``), each array function
 (``where``, ``take``, ``flatnonzero``, ``clip``, …) and each gather or scatter by an index array, on
 arrays of at least a tenth of the claims. ``np.ndim``, ``np.size`` and ``np.broadcast_to`` (no pass over
-the data) are not counted. The computation is ``benchmarks/batch.py``'s (Quzhou 2012, the payments
-reading, realistic claims); the vector backend settles the claims as one chunk.
+the data) are not counted; ``np.take`` is counted when its indices are a column (a lookup in a small table).
+Reductions (``min``, ``max``, ``any``, ``sum``, … over a column) are also reported on their own. The
+computation is ``benchmarks/batch.py``'s (Quzhou 2012, the payments reading, realistic claims); the vector
+backend settles the claims as one chunk.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from medrules.batch.columns import Table  # noqa: E402
 from medrules.batch.vector import compile_vector, settle_columns  # noqa: E402
 
 FREE = {"ndim", "size", "broadcast_to"}  # no pass over the data
+REDUCTIONS = {"min", "max", "amin", "amax", "any", "all", "sum", "count_nonzero"}  # (and every ufunc's .reduce)
 
 
 class Counting:
@@ -105,8 +109,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=32_768)
     parser.add_argument("--lines", action="store_true", help="where each operation is made")
+    parser.add_argument("--all", action="store_true", help="count operations on arrays of any size")
     args = parser.parse_args()
-    COUNTER.n, COUNTER.lines = args.claims, args.lines
+    COUNTER.n, COUNTER.lines = (10 if args.all else args.claims), args.lines
     program = medrules.load(QUZHOU, readings={"cap_axis": "payments"})
     vp = compile_vector(program)
     c = Claims(args.claims)
@@ -116,6 +121,14 @@ def main() -> None:
     for name in ("zeros", "ones", "empty", "full", "arange"):  # new columns count too
         made = getattr(np, name)
         setattr(np, name, (lambda made: lambda *a, **k: _wrap(made(*a, **k)))(made))
+    take = np.take
+
+    def counted_take(a, indices, *rest, **kw):  # np.take dispatches on its first argument only: a small table
+        result = take(_plain(a), _plain(indices), *rest, **kw)  # looked up by a column is counted here
+        if (isinstance(indices, C) or isinstance(a, C)) and np.size(result) >= COUNTER.n // 10:
+            COUNTER.note("take")
+        return _wrap(result)
+    np.take = counted_take
     COUNTER.on = True
     settle_columns(vp, _wrap(c.member), claims, members, chunk=None)
     COUNTER.on = False
@@ -130,7 +143,9 @@ def main() -> None:
 
 
 def report(label: str, args) -> None:
-    print(f"{label}: {sum(COUNTER.count.values())} array operations on {args.claims:,} claims: "
+    reductions = sum(v for k, v in COUNTER.count.items() if k.endswith(".reduce") or k in REDUCTIONS)
+    print(f"{label}: {sum(COUNTER.count.values())} array operations ({reductions} reductions) on {args.claims:,} "
+          f"claims{' (arrays of any size)' if args.all else ''}: "
           + ", ".join(f"{k} {v}" for k, v in COUNTER.count.most_common()))
     if args.lines:
         for (file, line, name), k in sorted(COUNTER.where.items()):

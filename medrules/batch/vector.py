@@ -96,7 +96,7 @@ class Wave:
     """What an expression reads while the k-th claim of every member is settled (``n`` rows)."""
 
     __slots__ = ("n", "claim", "member", "given", "acc", "out", "below", "error", "messages", "grp", "_starts",
-                 "memo", "hist", "item", "quota")
+                 "memo", "hist", "item", "quota", "all", "failed", "anys", "sink")
 
     def __init__(self, n_rows: int, claim: Table, member: Table, acc: dict, messages: list):
         self.n = n_rows
@@ -115,17 +115,23 @@ class Wave:
         self.hist = {}  # history name -> its records (medrules.batch.vhistory.History), the members' lists
         self.item = {}  # history name -> the fields of the record in hand (inside any(NAME, …) and kin)
         self.quota = None  # quotas shared in a household (medrules.batch.vquota.QuotaWave), or None: the own
+        self.all = np.ones(n_rows, bool)  # the mask of every row (``m is w.all``: no row to leave out, no ``&``)
+        self.failed = False  # some row was refused (``error`` is not all 0)
+        self.anys = {}  # id(a memoised mask) -> [the mask, whether it holds anywhere] (see any_of)
+        self.sink = None  # (what, name) -> where a result column of this chunk goes in the whole, or None
 
     def groups(self) -> np.ndarray:
         if callable(self.grp):
             self.grp = self.grp()
         return self.grp
 
-    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False) -> np.ndarray:
+    def running(self, x: np.ndarray, inclusive: bool = False, mask=None, node=None, nonneg: bool = False,
+                bound: int | None = None, into=None) -> np.ndarray:
         """Running sums of ``x`` within each (member, benefit year) group, the rows in date order: the sum of
-        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` less the sum before each
-        group's first row (int64 wraps of the whole column's sum cancel in the difference); a group's sum
-        beyond the exact range is refused row by row."""
+        the rows before (``inclusive``: up to and including) each row: one ``cumsum`` (from 0, one longer) less
+        its value at each row's group's first row (int64 wraps of the whole column's sum cancel in the
+        difference); a group's sum beyond the exact range is refused row by row. ``bound``: |x| ≤ bound on every row not refused, known
+        (no reduction)."""
         if callable(self._starts):
             self._starts = self._starts()
         if self._starts is None:
@@ -133,18 +139,23 @@ class Wave:
             first = np.empty(len(g), bool)
             first[:1] = True
             np.not_equal(g[1:], g[:-1], out=first[1:])
-            self._starts = (np.flatnonzero(first), np.cumsum(first, dtype=np.intp))
-        starts, gid = self._starts  # where each group starts; each row's group (1, 2, …)
-        x = np.broadcast_to(x, (self.n,))
-        out = np.cumsum(x, dtype=np.int64)
-        if len(starts):
-            offset = np.empty(len(starts) + 1, np.int64)  # the sum before each group's first row, by group number
-            offset[:2] = 0
-            offset[2:] = out[starts[1:] - 1]
-            out -= np.take(offset, gid)
-        if not inclusive:
-            out -= x
-        if (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a group's sum
+            self._starts = group_index(np.flatnonzero(first), len(g))
+        starts, first_row = self._starts  # where each group starts; each row's group's first row
+        if not (np.ndim(x) and len(x) == self.n):
+            x = np.broadcast_to(x, (self.n,))
+        if len(starts) > 1:
+            total = np.empty(self.n + 1, np.int64)  # total[i]: the sum of the rows before row i
+            total[0] = 0
+            np.cumsum(x, dtype=np.int64, out=total[1:])
+            before = np.take(total, first_row)  # the sum before each row's group
+            out = np.subtract(total[1:] if inclusive else total[:-1], before, out=before if into is None else into)
+        else:
+            out = np.cumsum(x, dtype=np.int64, out=into)
+            if not inclusive:
+                out -= x
+        if bound is not None and bound * len(x) <= LIMIT:
+            pass  # no group's sum can leave the exact range
+        elif (int(x.max()) if nonneg and np.ndim(x) and len(x) else _largest(x)) * len(x) > LIMIT:  # rarely: a sum
             # could leave the exact range (``nonneg``: x ≥ 0 on every row not refused)
             f = x.astype(np.float64)
             if len(starts) > 1:
@@ -159,6 +170,28 @@ class Wave:
             if message not in self.messages:
                 self.messages.append(message)
             self.error[rows] = self.messages.index(message) + 1
+            self.failed = True
+
+    def merge(self, rows, part: Wave) -> None:
+        """The refusals of a wave on the rows ``rows`` of this one (the first refusal of a row stays)."""
+        if part.failed:
+            self.error[rows] = np.where(self.error[rows] == 0, part.error, self.error[rows])
+            self.failed = True
+
+    def any_of(self, mask) -> bool:
+        """Some row of ``mask`` holds: asked once per wave for a memoised comparison (``claim.kind ==
+        outpatient`` opens three exclusions and a fund's ``applies``)."""
+        seen = self.anys.get(id(mask))
+        if seen is None or seen[0] is not mask:
+            return bool(mask.any())
+        if seen[1] is None:
+            seen[1] = bool(mask.any())
+        return seen[1]
+
+    def into(self, what: str, name: str):
+        """Where the result column (``what``: "funds" or "accs") ``name`` of these rows is to be written (a slice
+        of the whole result column: the chunk's result is computed there, not copied), or None (a new array)."""
+        return None if self.sink is None else self.sink(what, name)
 
     def record(self, name: str) -> dict:
         return self.claim if name == "claim" else self.member if name == "member" else self.item[name]
@@ -174,6 +207,7 @@ class Wave:
         w.out = {f: _lazy(o).take(rows) for f, o in self.out.items()}
         w.below = _lazy(self.below).take(rows)
         w.error = np.zeros(len(rows), np.int32)
+        w.all, w.failed, w.anys, w.sink = np.ones(len(rows), bool), False, {}, None
         w.messages = self.messages
         w.memo = {}
         w.grp = (lambda: self.groups()[rows]) if self.grp is not None else None
@@ -181,6 +215,21 @@ class Wave:
         w.hist, w.item = self.hist, {k: v.take(rows) for k, v in self.item.items()}
         w.quota = self.quota and self.quota.take(rows)
         return w
+
+
+def group_index(starts: np.ndarray, n: int) -> tuple:
+    """(starts, each row's group's first row) of ``n`` rows whose groups start at ``starts`` (a repeat: a
+    cumulative sum of a mask is several times slower)."""
+    return starts, np.repeat(starts, np.diff(np.r_[starts, n]))
+
+
+def everywhere(value, n: int) -> np.ndarray:
+    """``value`` on each of ``n`` rows, as a read-only view of one element (what ``np.broadcast_to`` gives, made
+    without its argument handling: it is called for every chunk)."""
+    one = np.array(value)
+    out = np.ndarray((n,), one.dtype, one, 0, (0,))
+    out.flags.writeable = False
+    return out
 
 
 def _check_range(w: Wave, mask: np.ndarray, values: np.ndarray, node) -> None:
@@ -345,7 +394,7 @@ class Compiler:
             if table.sum() == 1:  # one member: a comparison is cheaper than a lookup
                 code = np.int64(np.flatnonzero(table)[0])
                 return V(self.memo(key, lambda w, m: f(w, m) == code), None, e.node)
-            return V(self.memo(key, lambda w, m: table[f(w, m)]), None, e.node)
+            return V(self.memo(key, lambda w, m: np.take(table, f(w, m))), None, e.node)
         if isinstance(e, c.Not):
             f = self.expr(e.operand)
             return V(lambda w, m: ~f(w, m), None, e.node)
@@ -355,9 +404,13 @@ class Compiler:
             def and_fn(w, m):  # true only inside the mask
                 result = m
                 for f in fs:  # each operand is evaluated only where the ones before it held
-                    if not result.any():  # false wherever it matters: the rest is not evaluated
-                        return NOWHERE
-                    result = result & f(w, result)
+                    if result is not w.all and not w.any_of(result):  # false wherever it matters: the rest is
+                        return NOWHERE  # not evaluated
+                    got = f(w, result)
+                    if result is w.all and np.ndim(got):  # (every row: the operand is the conjunction so far)
+                        result = got
+                    else:
+                        result = result & got
                 return result
             return V(and_fn, None, e.node)
         if isinstance(e, c.Or):
@@ -468,6 +521,8 @@ class Compiler:
             found = w.memo.get(key)
             if found is None:
                 found = w.memo[key] = fn(w, m)
+                if np.ndim(found):
+                    w.anys[id(found)] = [found, None]  # (kept alive by the memo: its id is not reused)
             return found
         return once
 
@@ -665,23 +720,35 @@ def zero_outputs(n_rows: int) -> dict[str, np.ndarray]:
 
 
 def settle_applies(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
-    return active & f.applies(w, active) if f.applies is not None else active
+    if f.applies is None:
+        return active
+    holds = f.applies(w, active)
+    return holds if active is w.all and np.ndim(holds) else active & holds
 
 
 def settle_exclude(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
     for exclusion in f.exclusions:  # the first that holds stops the fund
         hit = exclusion(w, active)
-        if hit.any():
+        if w.any_of(hit):
             active = active & ~hit
     return active
 
 
-def settle_base(f: VFund, w: Wave, active: np.ndarray) -> np.ndarray:
+def settle_base(f: VFund, w: Wave, active: np.ndarray) -> tuple[np.ndarray, int | None]:
+    """The base, refused where it is negative; and a bound: 0 ≤ base ≤ bound on every row (None: not known).
+    One reduction: the largest base read as unsigned (a negative one reads as beyond 2^63) gives both."""
     base = f.base(w, active)
+    if not np.ndim(base):
+        if base >= 0:
+            return base, int(base)
+    elif base.dtype == np.int64 and len(base):
+        top = int(base.view(np.uint64).max())
+        if top <= LIMIT:
+            return base, top
     if _below(base, 0):
         negative = active & (base < 0)
         w.fail(negative, f"fund '{f.name}' would apply to a negative amount ({_where(f.base.node)})")
-    return base
+    return base, None
 
 
 def settle_deductible(f: VFund, w: Wave, active: np.ndarray, base: np.ndarray, running: bool = False) -> np.ndarray:
@@ -714,7 +781,8 @@ def settle_adjust(f: VFund, w: Wave, active) -> list[tuple[str, np.ndarray, np.n
     """(kind, where it holds, amount, its scale, the range of the amount where it holds or None)."""
     out = []
     for kind, amount, when, _op in f.adjusts:
-        on = when(w, active) & active
+        on = when(w, active)
+        on = on if active is w.all and np.ndim(on) else on & active
         out.append((kind, on, amount(w, active), amount.scale, None))
     if out and all(kind == "points" for kind, *_ in out):  # points add: their sum, once for every rate
         scale = max(a[3] for a in out)
@@ -767,7 +835,9 @@ def settle_rate(f: VFund, w: Wave, active, payable) -> list:
     return [(payable, rate, scale)]
 
 
-def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
+def settle_bands(f: VFund, w: Wave, active, a0, start, end, nonneg: bool = False) -> list:
+    """The pieces (part, rate, scale) of the claim in each band. ``nonneg``: start and end are known to be ≥ 0 on
+    every row not refused (a band from 0 is then clipped at its upper edge only)."""
     adjust = settle_adjust(f, w, active)
     shift = 0 if f.plan.pay.on else a0  # bands without 'on' start at the claim's own zero
     pieces = []
@@ -777,6 +847,9 @@ def settle_bands(f: VFund, w: Wave, active, a0, start, end) -> list:
         lo = lower + shift
         if upper is None:
             part = np.maximum(end, lo) - np.maximum(start, lo)
+        elif nonneg and not np.ndim(lo) and lo <= 0:  # (the clip at lo changes nothing)
+            hi = upper + shift
+            part = np.minimum(end, hi) - np.minimum(start, hi)
         else:
             hi = upper + shift
             part = np.clip(end, lo, hi) - np.clip(start, lo, hi)
@@ -822,9 +895,10 @@ def settle_payment_cap(f: VFund, w: Wave, active, pieces, R: int, raw, rounding,
     return paid, room, above
 
 
-def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarray:
+def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding, proven: bool = False) -> np.ndarray:
     """The cost beyond the point where payments reach the room (scale M+R), walking the pieces in order,
-    on the rows where the room limits the payment."""
+    on the rows where the room limits the payment. ``proven``: every part × rate (and the whole parts × a
+    rate) is known to be within int64's safe range (parts within a known bound, rates within 0–100%)."""
     above = np.zeros(w.n, np.int64)
     rows = np.flatnonzero(limited)
     if len(rows):
@@ -836,12 +910,12 @@ def above_cap(f: VFund, w: Wave, limited, room_r, pieces, rounding) -> np.ndarra
             part, rate = part[rows], (rate[rows] if np.ndim(rate) else rate)
             exhausted = left <= 0
             beyond += np.where(exhausted, part, 0)
-            amount = _multiply_rows(w, rows, part, rate, f.plan.node)
+            amount = part * rate if proven else _multiply_rows(w, rows, part, rate, f.plan.node)
             splits = ~exhausted & (amount > left)
             num = np.where(splits, amount - left, num)
             den = np.where(splits, np.maximum(rate, 1), den)
             left = np.where(exhausted, left, np.where(splits, 0, left - amount))
-        total = _multiply_rows(w, rows, beyond, den, f.plan.node) + num
+        total = (beyond * den if proven else _multiply_rows(w, rows, beyond, den, f.plan.node)) + num
         above[rows] = rounding(total, den, 0, True)  # total / den is already in units of the money scale (≥ 0)
     return above
 
@@ -859,11 +933,16 @@ def _multiply_rows(w: Wave, rows: np.ndarray, a: np.ndarray, b, node) -> np.ndar
 
 
 def settle_rounding(f: VFund, w: Wave, active, paid_raw, R: int, room, base, rounding,
-                    nonneg: bool = False) -> np.ndarray:
+                    nonneg: bool = False, within_base: bool = False) -> np.ndarray:
     """The declared rounding; where it would carry the payment above a payment cap's room or the base,
     the largest amount on the grid within that limit (docs/arithmetic.md). ``nonneg``: the raw payment is
-    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%)."""
+    known to be ≥ 0 on the rows that are not refused (parts ≥ 0 at rates checked to be within 0–100%).
+    ``within_base``: the raw payment is known to be at most the base × 10^R and the grid is the money scale's
+    unit, so the rounded payment is within the base, and within the room where the room limited it: no test
+    (on a row outside ``active`` it is not clamped to the room; such rows are not read)."""
     rounded = rounding(paid_raw, 1, R, nonneg)
+    if within_base:
+        return rounded
     limit = base if room is None else np.minimum(room, base)
     over = rounded > limit
     if over.any():
@@ -909,7 +988,7 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     w.out[f.name] = out
     active = settle_applies(f, w, active)
     active = settle_exclude(f, w, active)
-    count = int(active.sum())
+    count = int(np.count_nonzero(active)) if w.any_of(active) else 0  # (several times faster than a sum)
     if not count:
         return out
     opening = {a.accumulator: w.acc[a.accumulator] for a in f.plan.accumulates} if running else None
@@ -924,9 +1003,16 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
     else:
         rows = np.flatnonzero(active)  # a fund that applies to few of the wave's claims: settle those only
         part = w.subset(rows)
-        paid, _ = settle_payment(f, part, np.ones(len(rows), bool), rounding, running, everyone=True)
+        paid, _ = settle_payment(f, part, part.all, rounding, running, everyone=True)
         for k, v in paid.items():
-            column = np.zeros(w.n, v.dtype)
+            if k == "applied":  # (the rows it applies to: ``active``)
+                out[k] = active
+                continue
+            column = w.into("funds", f.name) if k == "paid" else None
+            if column is None:
+                column = np.zeros(w.n, v.dtype)
+            else:
+                column[:] = 0
             column[rows] = v
             out[k] = column
         if not running:
@@ -934,11 +1020,12 @@ def settle_fund(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, runni
                 after = w.acc[acc.accumulator].copy()
                 after[rows] = part.acc[acc.accumulator]
                 w.acc[acc.accumulator] = after
-        w.error[rows] = np.where(w.error[rows] == 0, part.error, w.error[rows])
+        w.merge(rows, part)
     if running:  # the value after each claim: the opening plus the running sum of what the fund added
         for acc in f.plan.accumulates:
-            w.acc[acc.accumulator] = _plus(opening[acc.accumulator],
-                                           w.running(out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost"))
+            into = w.into("accs", acc.accumulator) if opening[acc.accumulator] is NONE else None
+            w.acc[acc.accumulator] = _plus(opening[acc.accumulator], w.running(
+                out[ROLE_OUTPUT[acc.role]], True, nonneg=acc.role != "cost", into=into))
     return out
 
 
@@ -956,13 +1043,15 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     Amounts known to be ≥ 0 on every row not refused (a base, once the negative ones are refused; a band's
     part; a rate checked to be within 0–100%) are not tested again: the range checks that refuse int64
     overflow read one bound (``part.max()``, not ``max`` and ``min`` of both factors)."""
-    base = settle_base(f, w, active)
+    base, top = settle_base(f, w, active)  # top: 0 ≤ base ≤ top on every row (None: not known)
     if everyone is None:
         everyone = bool(active.all())
     counted = base if everyone else base * active  # what the cost accumulator adds
+    opening_cost = w.acc[f.plan.cost_acc] if f.plan.cost_acc else None
     if running and f.plan.cost_acc:
         cost = f.plan.cost_acc
-        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True))
+        w.acc[cost] = _plus(w.acc[cost], w.running(counted, mask=active, node=f.plan.base.node, nonneg=True,
+                                                   bound=top))
     a0 = w.acc[f.plan.cost_acc] if f.plan.cost_acc else np.int64(0)
     taken = settle_deductible(f, w, active, base, running)
     start, end = a0 + taken, a0 + base
@@ -972,48 +1061,57 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     if isinstance(pay, ops.Flat):
         pieces = settle_flat(f, w, active, payable)
     elif isinstance(pay, ops.Bands):
-        pieces = settle_bands(f, w, active, a0, start, end)
+        # start and end are ≥ 0 when the base is (0 ≤ taken ≤ base) and the cost axis starts at 0 (no opening)
+        axis_from_0 = not f.plan.cost_acc or (running and opening_cost is NONE)
+        pieces = settle_bands(f, w, active, a0, start, end, nonneg=top is not None and axis_from_0)
     else:
         pieces = settle_rate(f, w, active, payable)
     R = max(p[2] for p in pieces)
     raw = None
     aligned = []
     flat = isinstance(pay, ops.Flat)  # (a flat amount may be negative: it is refused after rounding)
+    # 0 ≤ taken ≤ base, so each part is within 0 and base − taken ≤ base; bands one after the other share it
+    # out (their parts add up to at most base − taken): with rates within 0–100%, the payment before rounding
+    # is at most base × 10^R, and rounded to the fen it stays within the base (no test of it)
+    disjoint = not flat and all(a[1] is not None and a[1] <= b[0] for a, b in zip(f.bands, f.bands[1:]))
+    within_base = disjoint and rounding.quantum == 1
+    within_peak = disjoint and top is not None and top * 10 ** R <= LIMIT  # parts (and their sum) × rates
     for part, rate, scale in pieces:
         rate = rescale(rate, R - scale)
         aligned.append((part, rate, R))
         if flat or not np.ndim(part):
             product = multiply(w, active, part, rate, f.plan.node)
         else:  # the rate is within 0–10^R (checked by adjusted) and the part ≥ 0: one bound of one factor
-            peak = int(part.max()) if len(part) else 0
+            peak = top if top is not None else int(part.max()) if len(part) else 0
             product = multiply(w, active, part, rate, f.plan.node) if peak * 10 ** R > LIMIT else part * rate
         raw = product if raw is None else raw + product
     if running and f.year_cap is not None:
         # what the fund would pay without its yearly caps; the payments before each claim as a clipped running
         # sum of it; and the payment min(would, cap − paid before), which is the kernel's (the room is on the grid)
         would_raw, would_room, _ = settle_payment_cap(f, w, active, aligned, R, raw, rounding, years=False)
-        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat)
+        would = settle_rounding(f, w, active, would_raw, R, would_room, base, rounding, not flat, within_base)
         if not everyone:
             would = would * active
         acc = f.plan.payments_acc
         opening = w.acc[acc]
-        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat)),
+        before = np.minimum(_plus(opening, w.running(would, mask=active, node=f.plan.node, nonneg=not flat,
+                                                     bound=None if flat else top)),  # (0 ≤ would ≤ base)
                             np.maximum(opening, f.year_cap))
         w.acc[acc] = before
         room = np.maximum(0, f.year_cap - before)
-        paid = np.minimum(would, room)
+        paid = np.minimum(would, room, out=w.into("funds", f.name) if everyone else None)
         if would_room is not None:
             room = np.minimum(room, would_room)
         # 0 ≤ room ≤ the yearly cap: × 10^R cannot leave the exact range when the cap × 10^R does not
         room_r = room * 10 ** R if f.year_cap * 10 ** R <= LIMIT else rescale(room, R, w, active, f.plan.node)
         above = above_cap(f, w, (raw > room_r) if everyone else active & (raw > room_r), room_r, aligned,
-                          rounding) if "above_cap" in f.outputs \
+                          rounding, within_peak) if "above_cap" in f.outputs \
             else None
-        w.acc[acc] = before + paid
+        w.acc[acc] = np.add(before, paid, out=w.into("accs", acc))
         accumulated = {acc}
     else:
         paid_raw, room, above = settle_payment_cap(f, w, active, aligned, R, raw, rounding)
-        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat)
+        paid = settle_rounding(f, w, active, paid_raw, R, room, base, rounding, not flat, within_base)
         if w.quota is not None:
             w.quota.draw(paid * active)
         accumulated = set()
@@ -1022,7 +1120,7 @@ def settle_payment(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ru
     else:  # the accumulators whose value before each claim was computed: now after it
         for a in f.plan.accumulates:
             if a.role == "cost":
-                w.acc[a.accumulator] = w.acc[a.accumulator] + counted
+                w.acc[a.accumulator] = np.add(w.acc[a.accumulator], counted, out=w.into("accs", a.accumulator))
             elif a.role == "deductible" and f.plan.deductible.per == "year":
                 w.acc[a.accumulator] = w.acc[a.accumulator] + taken * active
             else:
@@ -1217,6 +1315,7 @@ def _constant(v: V) -> int | None:
     w = Wave.__new__(Wave)
     w.n, w.claim, w.member, w.given, w.acc, w.out, w.below = 1, {}, {}, {"claim": {}, "member": {}}, {}, {}, {}
     w.error, w.messages, w.grp, w._starts, w.memo = np.zeros(1, np.int32), [], None, None, {}
+    w.all, w.failed, w.anys, w.sink = np.ones(1, bool), False, {}, None
     w.hist, w.item = {}, {}
     try:
         return int(np.reshape(v(w, np.ones(1, bool)), -1)[0])
@@ -1319,11 +1418,12 @@ class Result:
     recoverable: np.ndarray | None = None  # 'recover': what the funds paid first, recoverable (None: no such clause)
 
 
-def benefit_year_start(days: np.ndarray, starts: tuple[int, int]) -> np.ndarray:
-    """The first day of the benefit year containing each day (runtime.benefit_year)."""
+def benefit_year_start(days: np.ndarray, starts: tuple[int, int], bounds: tuple[int, int] | None = None) -> np.ndarray:
+    """The first day of the benefit year containing each day (runtime.benefit_year). ``bounds``: the first and
+    the last day, when the caller has them."""
     if not len(days):
         return days.copy()
-    lo, hi = int(days.min()), int(days.max())
+    lo, hi = bounds if bounds is not None else (int(days.min()), int(days.max()))
     if hi - lo < 100_000:  # a table over the days in range: no sort
         table = _year_table(np.arange(lo, hi + 1), starts)
         if table[0] == table[-1]:  # every claim in one benefit year: one value (a view), no column to compare
@@ -1373,13 +1473,14 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     dates = claims.values[vp.dated_by]
     order = None  # None: the claims come in (member, date) order already (checked: no sort, no gathers)
     first_day = dates.min() if n_claims else 0
-    if n_claims and dates.max() - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
+    last_day = dates.max() if n_claims else 0
+    if n_claims and last_day - first_day < 2 ** 31 and member_of.max() < 2 ** 31:  # one key: faster
         if not _in_order(member_of, dates, first_day):
             order = np.argsort(member_of << 32 | (dates - first_day), kind="stable")
     elif n_claims > 1 and not ((member_of[1:] > member_of[:-1]) |
                                ((member_of[1:] == member_of[:-1]) & (dates[1:] >= dates[:-1]))).all():
         order = np.lexsort((np.arange(n_claims), dates, member_of))
-    year = benefit_year_start(dates, vp.year_starts)
+    year = benefit_year_start(dates, vp.year_starts, (int(first_day), int(last_day)) if n_claims else None)
     who = member_of if order is None else member_of[order]
     year_sorted = year if order is None or year.strides == (0,) else year[order]
     claim_cols = _only(claims, "claim", vp.reads)
@@ -1397,12 +1498,13 @@ def settle_columns(vp: VectorProgram, member_of: np.ndarray, claims: Table, memb
     else:
         joined: dict = {}  # (what, name) -> the whole column, written chunk by chunk (or the value of all)
         for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
+            handed: dict = {}  # (what, name) -> the slice of the whole column given to the chunk to write in
             got = _settle_chunk(vp, slice(a, b), order, who, year_sorted, len(members), claim_cols, member_cols,
-                                opening, messages, histories)
+                                opening, messages, histories, _sink(joined, handed, a, b, n_claims))
             for what, columns in (("funds", got[0]), ("accs", got[3]),
                                   ("", {"total": got[1], "member_pays": got[2], "error": got[4], "rec": got[5]})):
                 for name, column in columns.items():
-                    if column is not None:
+                    if column is not None and handed.get((what, name)) is not column:  # (else: written there)
                         _put(joined, (what, name), column, a, b, n_claims)
         whole = {k: v if isinstance(v, np.ndarray) else np.broadcast_to(np.array(v[0], v[1]), (n_claims,)) for k, v in joined.items()}
         funds = {name: v for (what, name), v in whole.items() if what == "funds"}
@@ -1456,6 +1558,22 @@ def _cuts(who: np.ndarray, chunk: int | None) -> np.ndarray:
     return np.unique(np.r_[0, np.searchsorted(who, who[wanted]), n])
 
 
+def _sink(joined: dict, handed: dict, a: int, b: int, n: int):
+    """Where the chunk of rows a:b writes a result column (int64) as it computes it: rows a:b of the whole
+    column (made when first asked for; the rows before hold the value they had so far), so that the chunk's
+    column is not copied there afterwards (see ``_put``)."""
+    def sink(what: str, name: str) -> np.ndarray:
+        key = (what, name)
+        have = joined.get(key)
+        if not isinstance(have, np.ndarray) or have.dtype != np.int64:
+            whole = np.empty(n, np.int64)
+            whole[:a] = 0 if have is None else have[0] if not isinstance(have, np.ndarray) else have[:a]
+            joined[key] = have = whole
+        handed[key] = view = have[a:b]
+        return view
+    return sink
+
+
 def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
     """A chunk's column into the whole (rows a:b). A column the same value on every row so far is kept as that
     value (most rulebooks leave some accumulators and the error codes untouched): no column is written."""
@@ -1472,7 +1590,7 @@ def _put(joined: dict, key, column: np.ndarray, a: int, b: int, n: int) -> None:
 
 
 def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: int, claim_cols: Table,
-                  member_cols: Table, opening, messages: list, histories: dict | None = None):
+                  member_cols: Table, opening, messages: list, histories: dict | None = None, sink=None):
     """The claims ``part`` of the sorted claims (whole members): :func:`settle_rows` on them."""
     index = part if order is None else order[part]
     who = who[part]
@@ -1483,7 +1601,7 @@ def _settle_chunk(vp: VectorProgram, part: slice, order, who, year, n_members: i
     for key, values in (opening or {}).items():
         values = np.asarray(values, np.int64)[who]
         starts[key] = np.where(rows.first_year(), values, 0)
-    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages, histories or {})
+    return settle_rows(vp, rows, claim_cols, member_cols, starts, messages, histories or {}, sink=sink)
 
 
 class Rows:
@@ -1506,11 +1624,26 @@ class Rows:
     def group_ids(self) -> np.ndarray:
         """Each claim's (member, benefit year) group, numbered in order from 1."""
         if self._gid is None:
-            self._gid = np.cumsum(self.new_group, dtype=np.intp)
+            groups = np.arange(1, len(self.starts) + 1, dtype=np.intp)
+            self._gid = np.repeat(groups, np.diff(np.r_[self.starts, self.n]))
         return self._gid
 
-    def index(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.starts, self.group_ids()
+    def group_key(self) -> np.ndarray:
+        """A number for each claim's (member, benefit year) group, the same on a group's claims and different on
+        the next group's: the members' numbers with one benefit year for all claims (no column to compute)."""
+        return self.who if self.new_group is self.new_member else self.group_ids()
+
+    def index(self) -> tuple:
+        """For :meth:`Wave.running`: (where each group starts, each row's group's first row). With one benefit
+        year for all claims a group is a member: the first rows are looked up by the member's number (a table
+        as long as the members' numbers span, no repeat)."""
+        who = self.who
+        if self.new_group is self.new_member and self.n and int(who[-1]) - int(who[0]) < 2 * self.n + 64:
+            first = who[0]
+            table = np.empty(int(who[-1] - first) + 1, np.intp)
+            table[who[self.starts] - first] = self.starts
+            return self.starts, np.take(table, who - first)
+        return group_index(self.starts, self.n)
 
     def first_year(self) -> np.ndarray:
         """The claims in their member's first benefit year (where opening values count)."""
@@ -1535,9 +1668,10 @@ class Rows:
 
 
 def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: Table, starts: dict, messages,
-                histories: dict | None = None, quota=None):
+                histories: dict | None = None, quota=None, sink=None):
     """Every layer on all claims (in (member, date) order): (paid per fund, total, member pays, accumulators
-    after each claim, error codes)."""
+    after each claim, error codes). ``sink(what, name)``: where a result column of these rows may be written
+    (``what``: "funds", "accs" or ""; a slice of the whole result column), or None."""
     n = rows.n
     outs: dict[str, np.ndarray] = {}
     accs: dict[str, np.ndarray] = {}
@@ -1550,9 +1684,11 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         def key(a, layer=layer):
             return f"{layer.prefix}.{a}" if layer.prefix else a
         w = Wave(n, claim_cols, member_cols, {a: starts.get(key(a), zero) for a in layer.accumulators}, messages)
-        w.grp, w._starts = rows.group_ids, rows.index
+        w.grp, w._starts = getattr(rows, "group_key", rows.group_ids), rows.index  # (households: their own rows)
         w.hist = histories or {}
         w.quota = quota
+        if sink is not None:
+            w.sink = lambda what, name, key=key: sink(what, key(name))
         if below is not None:
             w.below = below
         waves = layer.waves or (_off_grid(layer, w.acc) if starts else None)
@@ -1564,15 +1700,15 @@ def settle_rows(vp: VectorProgram, rows: Rows, claim_cols: Table, member_cols: T
         for f in layer.funds:
             outs[key(f.name)] = paid[f.name]
         for a in layer.accumulators:
-            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else np.broadcast_to(w.acc[a], (n,))  # (a view: no column)
+            accs[key(a)] = w.acc[a] if np.ndim(w.acc[a]) else everywhere(w.acc[a], n)  # (a view: no column)
         paid_sum = layer_paid if paid_sum is None else paid_sum + layer_paid
         if layer is not vp.layers[-1]:
             below = {"total_cost": total, "paid": layer_paid, "member_pays": total - layer_paid}
             for fname, o in w.out.items():
                 below |= {f"{fname}.{k}": v for k, v in o.items() if k != "applied"}
-        if w.error.any():
+        if w.failed or w.error.any():  # (the flag; the codes too, for a module writing them directly)
             error = np.where(error == 0, w.error, error)
-    member_pays = total - paid_sum
+    member_pays = np.subtract(total, paid_sum, out=None if sink is None else sink("", "member_pays"))
     recoverable = None
     if vp.layers[-1].recoveries:  # after the claim is settled, on the rulebook's own layer (settle_recover)
         everyone = np.ones(n, bool)
@@ -1600,7 +1736,7 @@ def _off_grid(layer: VLayer, opening: dict) -> str | None:
 
 
 def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
-    everyone = np.ones(w.n, bool)
+    everyone = w.all
     for record, field, value, when in layer.treatments:
         holds = when(w, everyone)
         if holds.any():
@@ -1613,7 +1749,7 @@ def _treat_and_exclude(layer: VLayer, w: Wave) -> np.ndarray:
     active = everyone
     for exclusion in layer.exclusions:
         hit = exclusion(w, active)
-        if hit.any():  # (most claims meet no exclusion: one reduction, no new mask)
+        if w.any_of(hit):  # (most claims meet no exclusion: one reduction, no new mask)
             active = active & ~hit
     return active
 
@@ -1633,7 +1769,7 @@ def settle_layer(layer: VLayer, w: Wave, rows: Rows):
             layer_paid = out["paid"] if layer_paid is None else layer_paid + out["paid"]
     if layer_paid is None:
         layer_paid = np.zeros(w.n, np.int64)
-    return paid, layer_paid, layer.total(w, np.ones(w.n, bool))
+    return paid, layer_paid, layer.total(w, w.all)
 
 
 def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, rows: Rows) -> dict:
@@ -1651,7 +1787,7 @@ def _fund_in_waves(f: VFund, w: Wave, active: np.ndarray, rounding: Rounding, ro
             out[k][at] = v
         for a in names:
             after[a][at] = part.acc[a]
-        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+        w.merge(at, part)
     w.out[f.name] = out
     w.acc.update(after)
     return out
@@ -1674,14 +1810,14 @@ def settle_layer_in_waves(layer: VLayer, w: Wave, rows: Rows):
             got = settle_fund(f, part, active, layer.rounding)
             paid[f.name][at] = got["paid"]
             layer_paid[at] += got["paid"]
-        total[at] = layer.total(part, np.ones(part.n, bool))
+        total[at] = layer.total(part, part.all)
         for fname, o in part.out.items():
             target = outs.setdefault(fname, {k: np.zeros(w.n, v.dtype) for k, v in o.items()})
             for k, v in o.items():
                 target[k][at] = v
         for a in after:
             after[a][at] = part.acc[a]
-        w.error[at] = np.where(w.error[at] == 0, part.error, w.error[at])
+        w.merge(at, part)
     w.out.update(outs)
     w.acc.update(after)
     return paid, layer_paid, total

@@ -131,6 +131,7 @@ def over_history(comp, e):
             bad = sub.error != 0
             if bad.any():  # a record the condition could not read: the claim's member is refused
                 w.error[rows[bad]] = np.where(w.error[rows[bad]] == 0, sub.error[bad], w.error[rows[bad]])
+                w.failed = True
                 decided[rows[bad]] = True
             k += 1
         if func in ("latest", "earliest"):
