@@ -133,8 +133,9 @@ class QuotaWave:
             value = np.broadcast_to(amount(hw, has), (w.n,))
             key = np.maximum(h, 0) * book.n_years + book.year[self.at]
             room = np.where(has, np.maximum(0, value - drawn[key]), 0)
-            if hw.error.any():
+            if hw.failed or hw.error.any():
                 w.error[:] = np.where(w.error == 0, hw.error, w.error)
+                w.failed = True
             parts.append((has, key, room))
             total += room
         self.pending = (drawn, parts)
