@@ -728,7 +728,18 @@ def plan(rulebook: RulebookArg,
          debug: DebugOpt = False, root: RootOpt = None, reading: ReadingOpt = None) -> None:
     """Print a rulebook's plan: each fund's operations in the order they run (or, with --source, its generated code)."""
     def body(s: _Session):
+        from medrules.diagnostics import MedrulesError
         from medrules.plancmd import plan_text
         s.choose(reading)
-        sys.stdout.write(plan_text(s.program(rulebook), source, not untraced))
+        program = s.program(rulebook)
+        if program.plan.top.memberships and s.readings:  # the router's plan: a scheme's reading is not in it
+            name = next(iter(s.readings))
+            paths = [p for m in program.checked.rulebook.memberships for p in m.paths
+                     if Path(p).stem == name.partition(".")[0]]
+            scheme = Path(rulebook).parent / paths[0] if paths else "SCHEME.mr"
+            raise MedrulesError(error(
+                "reading", f"--reading {name}: 'medrules plan' prints a membership rulebook's routing, which no "
+                "reading changes", None, f"print the scheme's plan under the reading: medrules plan {scheme} "
+                f"--reading {name.partition('.')[2] or name}={s.readings[name]}"))
+        sys.stdout.write(plan_text(program, source, not untraced))
     _run(body, debug, root)

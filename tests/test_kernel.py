@@ -264,6 +264,20 @@ def test_plan_prints_the_operations_and_the_source(monkeypatch):
     assert missing.exit_code == 1 and "Traceback" not in missing.output
 
 
+def test_plan_of_a_membership_rulebook_refuses_a_schemes_reading_and_says_where_it_applies(monkeypatch):
+    # the membership rulebook's plan is its routing; a reading of a scheme (employee-2012.cap_axis) changes
+    # only the scheme's plan: refused (it was silently ignored), with the command that shows it
+    monkeypatch.chdir(ROOT)
+    runner = CliRunner()
+    r = runner.invoke(app, ["plan", "rulebooks/quzhou/membership-2020.mr", "--reading",
+                            "employee-2012.cap_axis=payments"])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert "error[reading]: --reading employee-2012.cap_axis" in r.output
+    assert "medrules plan rulebooks/quzhou/employee-2012.mr --reading cap_axis=payments" in r.output
+    scheme = runner.invoke(app, ["plan", "rulebooks/quzhou/employee-2012.mr", "--reading", "cap_axis=payments"])
+    assert scheme.exit_code == 0 and "fund inpatient_pool" in scheme.stdout
+
+
 def test_the_quzhou_kernels_call_no_closure():
     # every expression of Quzhou 2012 (rates by case, month arithmetic on optional dates in its exclusions) is
     # written inline: no F… (closure) is bound in its source
