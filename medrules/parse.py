@@ -76,9 +76,11 @@ def parser_cache_file(lang: str = "en") -> str | None:
 
 
 @functools.lru_cache(maxsize=None)
-def keywords() -> frozenset[str]:
-    """Terminal names of the words the grammar reserves (``_RATE`` for 'rate', …)."""
-    return frozenset(t.name for t in parser().terminals
+def keywords(lang: str = "en") -> frozenset[str]:
+    """Terminal names of the words the grammar reserves (``_RATE`` for 'rate', …). Both keyword languages
+    have the same terminals (the Chinese words reach the parser through :class:`medrules.zh.PostLex`), so a
+    Chinese rulebook reads them from its own parser and does not load the English one."""
+    return frozenset(t.name for t in parser(lang).terminals
                      if isinstance(t.pattern, PatternStr) and t.pattern.value.isalpha())
 
 
@@ -93,7 +95,7 @@ def _parse_tree(text: str, tokens: list | None = None, lang: str = "en"):
     are not fed): the formatter and the translator work on them.
     """
     ip = parser(lang).parse_interactive(text)
-    state, kws, last = ip.parser_state, keywords(), None
+    state, kws, last = ip.parser_state, keywords(lang), None
     for tok in ip.lexer_thread.lex(state):
         if tok.type == zh.FILLER_TYPE:
             if tokens is not None:
