@@ -407,6 +407,23 @@ class Change:
     text: str  # as the user wrote it
 
 
+class WrapsChange:
+    """A change wrapped with more (whose it is, its JSON value): the wrapped :class:`Change`'s record, field and
+    value, read through (``self.change``)."""
+
+    @property
+    def record(self) -> str:
+        return self.change.record
+
+    @property
+    def field(self) -> str:
+        return self.change.field
+
+    @property
+    def value(self):
+        return self.change.value
+
+
 def parse_change(text: str, checked: CheckedRulebook) -> Change:
     """``member.category=retired``, ``claim.referred=true``, ``claim.compliant_cost=1200.50``."""
 

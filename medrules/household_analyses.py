@@ -30,7 +30,7 @@ import attrs
 
 from medrules.check.context import did_you_mean
 from medrules.diagnostics import MedrulesError, error
-from medrules.facts import Change, parse_change, with_changes
+from medrules.facts import Change, WrapsChange, parse_change, with_changes
 from medrules.household import (HouseholdClaims, HouseholdSettlement, household_lines, household_summary,
                                 load_household_claims, settle_household)
 from medrules.source import Span
@@ -41,23 +41,11 @@ WHAT_IF_SCHEMA = "medrules.household-what-if/1"
 
 # ---------------------------------------------------------------- changes
 @attrs.frozen
-class PersonChange:
+class PersonChange(WrapsChange):
     """A fact changed for one person of the household (``person`` None: for every person)."""
 
     person: str | None
     change: Change
-
-    @property
-    def record(self) -> str:
-        return self.change.record
-
-    @property
-    def field(self) -> str:
-        return self.change.field
-
-    @property
-    def value(self):
-        return self.change.value
 
     @property
     def text(self) -> str:

@@ -33,6 +33,7 @@ from medrules.analyses.whatif import ClaimDifference, StepChange, WhatIf, align
 from medrules.check.context import did_you_mean
 from medrules.diagnostics import MedrulesError, error
 from medrules.evaluate import Settlement
+from medrules.facts import WrapsChange
 from medrules.source import Span, SourceFile
 
 _UNIT_TERMINALS = ("MONEY", "REL_PERCENT", "PERCENT", "POINTS", "DAYS", "MONTHS", "DATE", "NUMBER", "TRUE", "FALSE")
@@ -74,24 +75,12 @@ class HistoryChange:
 
 
 @attrs.frozen
-class FactChange:
+class FactChange(WrapsChange):
     """A fact changed in the facts document (every rulebook involved reads it)."""
 
     change: object  # medrules.facts.Change, converted by the rulebook that declares the fact
     raw: object  # the value as JSON
     text: str
-
-    @property
-    def record(self) -> str:
-        return self.change.record
-
-    @property
-    def field(self) -> str:
-        return self.change.field
-
-    @property
-    def value(self):
-        return self.change.value
 
 
 def _span(text: str) -> Span:

@@ -26,23 +26,9 @@ from medrules.explain.text import to_text
 from medrules.household import load_household_claims, settle_household
 from medrules.household_analyses import (parse_changes, render_what_if, sensitivity, what_if, what_if_json)
 from medrules.source import SourceFile
+from test_quota import EXAMPLE, RULEBOOK, cq, outpatient, person  # noqa: F401 (cq: the module's fixture)
 
-RULEBOOK = ROOT / "rulebooks" / "chongqing" / "residents-2017.mr"
-EXAMPLE = ROOT / "examples" / "households" / "chongqing-quota-2017.json"
 D = Decimal
-
-
-@pytest.fixture(scope="module")
-def cq():
-    return medrules.load(RULEBOOK)
-
-
-def person(pid, claims=(), **member):
-    return {"member": {"id": pid, "tier": "tier1", "paid_on": "2016-10-15", **member}, "claims": list(claims)}
-
-
-def outpatient(cid, date, cost, **more):
-    return {"id": cid, "date": date, "kind": "outpatient", "compliant_cost": cost, **more}
 
 
 def household(program, doc, tmp_path):

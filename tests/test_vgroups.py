@@ -305,18 +305,23 @@ def generated(houses, claims, prefix: str = ""):
     return docs, rows, people
 
 
+def scalar_claims(cq, docs, tmp) -> dict:
+    """Each household file settled on the scalar backend (medrules.household): claim id → its ClaimResult."""
+    expected = {}
+    for n, doc in enumerate(docs):
+        (tmp / f"g{n}.json").write_text(json.dumps(doc), encoding="utf-8")
+        hs = settle_household(cq, load_household_claims(SourceFile.read(tmp / f"g{n}.json"), cq.checked))
+        expected |= {c.id: c for s in hs.settlements for c in s.claims}
+    return expected
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.lists(persons_st, min_size=1, max_size=3), claims_st)
 def test_linked_households_settle_as_the_scalar_household_file_to_the_fen(cq, tmp_path_factory, houses, claims):
     docs, rows, people = generated(houses, claims)
     if not rows:
         return
-    tmp = tmp_path_factory.mktemp("groups")
-    expected = {}
-    for n, doc in enumerate(docs):
-        (tmp / f"g{n}.json").write_text(json.dumps(doc), encoding="utf-8")
-        hs = settle_household(cq, load_household_claims(SourceFile.read(tmp / f"g{n}.json"), cq.checked))
-        expected |= {c.id: c for s in hs.settlements for c in s.claims}
+    expected = scalar_claims(cq, docs, tmp_path_factory.mktemp("groups"))
     results, rejects = settle_table(cq, claims_table(rows), pa.Table.from_pylist(people))
     assert rejects.num_rows == 0, rejects.to_pylist()
     funds = [c[len("paid."):] for c in results.column_names if c.startswith("paid.")]
@@ -468,12 +473,7 @@ def test_linked_households_with_opening_values_settle_as_the_scalar_household_fi
         for entry in doc["members"] + doc["designated"]:
             if opening[entry["member"]["id"]]:
                 entry["opening"] = opening[entry["member"]["id"]]
-    tmp = tmp_path_factory.mktemp("groups-opening")
-    expected = {}
-    for n, doc in enumerate(docs):
-        (tmp / f"g{n}.json").write_text(json.dumps(doc), encoding="utf-8")
-        hs = settle_household(cq, load_household_claims(SourceFile.read(tmp / f"g{n}.json"), cq.checked))
-        expected |= {c.id: c for s in hs.settlements for c in s.claims}
+    expected = scalar_claims(cq, docs, tmp_path_factory.mktemp("groups-opening"))
     names = sorted({k for p in people for k in p})
     members = pa.table({k: pa.array([p.get(k) for p in people], pa.string()) for k in names})
     results, rejects = settle_table(cq, claims_table(rows), members)
