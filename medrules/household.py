@@ -146,7 +146,8 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False,
     from medrules.evaluate.quota import QuotaBook
     from medrules.evaluate.runtime import CONTEXT
     people = hc.people
-    book = QuotaBook.of(program, {p.member_id: p for p in people}, frozenset(m.member_id for m in hc.members))
+    book = QuotaBook.of(program, {p.member_id: p for p in people},
+                        getattr(hc, "houses", None) or frozenset(m.member_id for m in hc.members))
     dated_by = program.plan.dated_by
     with decimal.localcontext(CONTEXT):
         try:

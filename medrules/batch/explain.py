@@ -35,6 +35,8 @@ class FromResults:
     row: dict
     where: str  # 'RESULTS row N'
     source: object = None  # a membership rulebook: the member's facts file, settled by medrules.membership
+    settlement: object = None  # quotas shared by households: the person's, settled with the claim's group
+    household: str | None = None  # … and the claim's household (medrules.batch.hexplain)
 
 
 def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: str, members: Path | None = None,
@@ -66,12 +68,16 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
                                   f"{got[:12]}…): the rules, a parameter or a reading differ", None,
                                   "explain with the rulebook and the --reading choices the batch was settled "
                                   "with, or settle again"))
+    from medrules.evaluate.quota import keeps_quotas
+    if not getattr(vp, "membership", False) and keeps_quotas(vp.program.plan):  # settled with its households
+        from medrules.batch.hexplain import household_found
+        found = household_found(rb, vp, claim_paths, row, claim, members, columns or {}, histories or {}, where)
+        if found is not None:
+            _has_claim(found.facts.claims, claim, row, results, claim_paths)
+            return found
     doc = _member_document(rb, vp, claim_paths, str(row["member_id"]), members, columns or {})
     _add_histories(doc, vp, claim_paths, str(row["member_id"]), histories or {}, columns or {})
-    if not any(str(c.get("id")) == claim for c in doc["claims"]):
-        raise MedrulesError(error("explain", f"claim '{claim}' of member '{row['member_id']}' is in {results} but "
-                                  f"not in the claims input ({', '.join(str(p) for p in claim_paths)})", None,
-                                  "give the claim files the batch settled"))
+    _has_claim([c.get("id") for c in doc["claims"]], claim, row, results, claim_paths)
     from medrules.facts import facts_from_source
     from medrules.source import SourceFile
     text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
@@ -79,6 +85,13 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
     if getattr(vp, "membership", False):  # settled (and checked) by the scheme of each claim's date
         return FromResults(vp.program, None, claim, row, where, source)
     return FromResults(vp.program, facts_from_source(source, vp.program.checked), claim, row, where)
+
+
+def _has_claim(claims, claim: str, row: dict, results, claim_paths) -> None:
+    if not any(str(getattr(c, "id", c)) == claim for c in claims):
+        raise MedrulesError(error("explain", f"claim '{claim}' of member '{row['member_id']}' is in {results} but "
+                                  f"not in the claims input ({', '.join(str(p) for p in claim_paths)})", None,
+                                  "give the claim files the batch settled"))
 
 
 def _checked_all(vp) -> list:
