@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from medrules.cli import app
-from test_vgroups import CLAIMLESS, DESIGNATED, PEOPLE, claims_table, members_table, one_table, seeded
+from test_vgroups import CLAIMLESS, DESIGNATED, PEOPLE, claims_table, members_table, one_table, row, seeded
 
 RULEBOOK = ROOT / "rulebooks" / "chongqing" / "residents-2017.mr"
 runner = CliRunner()
@@ -81,6 +81,22 @@ def test_a_tie_in_date_is_settled_in_input_order_across_households(tmp_path):
     assert "20.00 yuan from the quota of D-1, a relative (same household)" in flat(text.output)
 
 
+# Same-day claims of two persons in the order of their rows, not of their persons: I-1's first row comes first,
+# yet on 06-01 I-2's B1 is the earlier row.
+#   A1 (I-1, 03-01, 10, own): 10 → I-1 left 80 − 10 = 70.
+#   B1 (I-2, 06-01, 50, names I-1): 50 ≤ 70 → 50 from I-1's quota (left 20); I-2 pays 0.
+#   A2 (I-1, 06-01, 50, own): 20 left → 20; I-1 pays 50 − 20 = 30.
+# (Person by person, A2 would come first: 50, then B1 only 20.)
+INTERLEAVED = [row("I-1", "H-1", "A1", "2017-03-01", "10.00"), row("I-2", "H-1", "B1", "2017-06-01", "50.00", "I-1"),
+               row("I-1", "H-1", "A2", "2017-06-01", "50.00")]
+
+
+def test_same_day_claims_of_two_persons_are_settled_row_by_row(tmp_path):
+    results, options = settled(tmp_path, one_table(INTERLEAVED))
+    got = {c: amounts(explain(results, options, c, "--json").output) for c in ("A1", "B1", "A2")}
+    assert got == {"A1": ("10.00", "0.00"), "B1": ("50.00", "0.00"), "A2": ("20.00", "30.00")}
+
+
 # Two tables: I-2 has no claim rows (a holder only, household H-1 in the members table).
 #   C1 (I-1, 03-01, 150, I-1 then I-2): 80 + 70 → 150, I-2 left 10.
 #   C4 (D-1 of H-2, 06-01, 60, names I-2): I-2's last 10 → 10; D-1 pays 60 − 10 = 50.
@@ -113,15 +129,22 @@ def test_what_if_on_a_grouped_claim_is_refused_not_settled_alone(tmp_path):
     assert "--what-if" in r.output and "household H-2" in r.output and "Traceback" not in r.output
 
 
-def test_a_seeded_population_of_linked_households_explains_every_claim(tmp_path):
-    # 25 seeded examples of test_vgroups.py's generator (persons' rows contiguous, holders named across
-    # households, claimless holders in the members table): every claim of the results is explained from them
-    # and its amounts checked against its row (medrules.batch.explain.check raises on any difference).
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_seeded_population_of_linked_households_explains_every_claim(tmp_path, shuffled):
+    # 25 seeded examples of test_vgroups.py's generator (holders named across households, claimless holders in
+    # the members table; the claims of four months, so many same-day claims), as generated (each person's rows
+    # together) and shuffled (same-day rows of different persons interleaved): every claim of the results is
+    # explained from them and its amounts checked against its row (medrules.batch.explain.check raises on any
+    # difference).
+    import random
+
     from medrules.batch.explain import check, from_results
     rows, people = [], []
     for seed in range(25):
         _, r, p = seeded(seed)
         rows, people = rows + r, people + p
+    if shuffled:
+        random.Random(7).shuffle(rows)
     results, _ = settled(tmp_path, claims_table(rows), pa.Table.from_pylist(people))
     table = pacsv.read_csv(results, convert_options=pacsv.ConvertOptions(strings_can_be_null=False))
     ids = [str(x) for x in table.column("claim_id").to_pylist()]

@@ -192,6 +192,16 @@ def _rejected(results: Path, claim: str) -> str | None:
 def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict[str, str]) -> dict:
     """The member's facts document from the claims input, as the batch read it: the member's rows (in file
     order) whose date puts them under this version."""
+    doc = _member_documents(rb, vp, claim_paths, [member_id], members, columns).get(member_id)
+    if doc is None:
+        raise MedrulesError(error("explain", f"member '{member_id}' has no rows in the claims input "
+                                  f"({', '.join(str(p) for p in claim_paths)})", None,
+                                  "give the claim files the batch settled"))
+    return doc
+
+
+def _member_documents(rb, vp, claim_paths, member_ids, members, columns: dict[str, str]) -> dict[str, dict]:
+    """The facts documents of the members (id → document) that have rows in the claims input, in one pass."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -201,7 +211,8 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
     every = _checked_all(vp)  # a membership: the facts of the router and of every scheme
     types = {(kind, name): ck.field_types[field] for ck in reversed(every) for kind, fields in ck.records.items()
              for name, field in fields.items()}
-    doc = None
+    wanted = pa.array([str(m) for m in member_ids], pa.string())
+    docs: dict[str, dict] = {}
     for path in io.expand(claim_paths):
         for table in io.read_batches(path):
             names = {}
@@ -211,35 +222,38 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
             if key is None:
                 raise MedrulesError(error("columns", f"no column of '{path}' gives the member id", None,
                                           "name it member_id or member.id, or map it: --column member.id=COLUMN"))
-            mine = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id))
+            ids = pc.cast(table.column(key), pa.string())
+            mine = table.filter(pc.is_in(ids, value_set=wanted))
             openings = {c: c.split(".", 1)[1] if c.startswith("opening.") else c[len("opening_"):]
                         for c in table.column_names if c.startswith(("opening.", "opening_"))}
             openings |= {column: fact.split(".", 1)[1] for fact, column in columns.items()
                          if fact.startswith("opening.") and column in table.column_names}
-            for row in mine.to_pylist():
+            for row, who in zip(mine.to_pylist(), pc.cast(mine.column(key), pa.string()).to_pylist()):
+                doc = docs.get(who)
                 if doc is None:
-                    doc = {"member": _record(row, names, "member", types), "claims": []}
+                    doc = docs[who] = {"member": _record(row, names, "member", types), "claims": []}
                     opening = {acc: str(row[c]) for c, acc in openings.items() if row.get(c) not in (None, "")}
                     if opening:
                         doc["opening"] = opening
                 doc["claims"].append(_record(row, names, "claim", types))
-    if doc is None:
-        raise MedrulesError(error("explain", f"member '{member_id}' has no rows in the claims input "
-                                  f"({', '.join(str(p) for p in claim_paths)})", None,
-                                  "give the claim files the batch settled"))
-    if members is not None:
+    if members is not None and docs:
         table = read_members(members)
         names = {}
         for ck in reversed(every):
             names |= io.column_names(table.column_names, ck, columns, kinds=("member",))
         key = names.get(("member", "id"))
         if key is not None:
-            rows = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id)).to_pylist()
-            if rows:
-                doc["member"] = _record(rows[0], names, "member", types)
-    if len(rb.versions) > 1:  # a policy-year folder: the claims the batch settled under this version
-        doc["claims"] = [c for c in doc["claims"] if _version(rb, c.get(rb.dated_by)) is vp]
-    return doc
+            ids = pc.cast(table.column(key), pa.string())
+            mine = table.filter(pc.is_in(ids, value_set=pa.array(list(docs), pa.string())))
+            seen: set[str] = set()
+            for row, who in zip(mine.to_pylist(), pc.cast(mine.column(key), pa.string()).to_pylist()):
+                if who not in seen:  # the member's first row of the members table
+                    seen.add(who)
+                    docs[who]["member"] = _record(row, names, "member", types)
+    for doc in docs.values():
+        if len(rb.versions) > 1:  # a policy-year folder: the claims the batch settled under this version
+            doc["claims"] = [c for c in doc["claims"] if _version(rb, c.get(rb.dated_by)) is vp]
+    return docs
 
 
 def _version(rb, day):

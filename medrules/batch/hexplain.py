@@ -12,8 +12,8 @@ on the traced scalar backend, and the claim's settlement is explained and checke
 The group, as the batch builds it: start from the claim's household; add (a) the households whose rows name a
 person of the group and (b) the households of the persons the group's rows name (a holder with no claim rows is
 of the members table's household; with none there, they stand for themselves), until nothing changes.
-The batch breaks date ties by input order: the persons are settled in the order of their first row (claimless
-holders last), which is the batch's order whenever rows of the same date are not interleaved between persons.
+The batch breaks date ties by input order, row by row: the household settlement is given each claim's input row
+(``ties``) and breaks ties by it, whichever person's claims they are.
 """
 from __future__ import annotations
 
@@ -26,35 +26,31 @@ from medrules.household import HouseholdClaims
 
 
 @attrs.frozen
-class _InInputOrder(HouseholdClaims):
-    """A household's persons settled in the input's order (the batch's tie order), whichever are relatives."""
+class _Group(HouseholdClaims):
+    """A group of households as the batch settles it: date ties broken by input row, whichever person's."""
 
-    order: tuple = ()
-    houses: dict = attrs.field(factory=dict)  # person -> household: a draw is a relative's when patient and holder share one
-
-    @property
-    def people(self):
-        rank = {pid: i for i, pid in enumerate(self.order)}
-        return tuple(sorted(self.members + self.designated, key=lambda p: rank.get(p.member_id, len(rank))))
+    ties: dict = attrs.field(factory=dict)  # claim id -> its row in the input (the batch's tie order)
+    houses: dict = attrs.field(factory=dict)  # person -> household: a draw is a relative's when both share one
 
 
 def household_found(rb, vp, claim_paths, row: dict, claim: str, members, columns: dict, histories: dict,
                     where: str):
     """A :class:`medrules.batch.explain.FromResults` whose ``settlement`` is the claim's person's, settled with the
     claim's group of households; None when the input gives no households (the member is settled alone)."""
-    from medrules.batch.explain import FromResults, _add_histories, _member_document
+    from medrules.batch.explain import FromResults, _add_histories, _member_documents
     from medrules.household import load_household_claims, settle_household
     from medrules.source import SourceFile
     member_id = str(row["member_id"])
     scan = _scan(rb, vp, claim_paths, members, columns)
     if scan is None:
         return None
-    rows, house_of, member_rows = scan
+    rows, house_of, member_rows, ties = scan
     start = next((h for m, h, _ in rows if m == member_id and h), None) or house_of.get(member_id)
     if not start:
         return None
     persons, claimless = _group(rows, house_of, start)
     docs = []
+    found = _member_documents(rb, vp, claim_paths, [p for p in persons if p not in claimless], members, columns)
     for pid in persons:
         if pid in claimless:
             if pid not in member_rows:
@@ -63,7 +59,7 @@ def household_found(rb, vp, claim_paths, row: dict, claim: str, members, columns
                                           "give the members table the batch read: --members FILE"))
             doc = {"member": member_rows[pid], "claims": []}
         else:
-            doc = _member_document(rb, vp, claim_paths, pid, members, columns)
+            doc = found[pid]
         _add_histories(doc, vp, claim_paths, pid, histories, columns)
         docs.append((pid, doc))
     mine = {pid for pid in persons if house_of.get(pid) == start}
@@ -72,9 +68,8 @@ def household_found(rb, vp, claim_paths, row: dict, claim: str, members, columns
     text = json.dumps(group, ensure_ascii=False, indent=1, default=str)
     source = SourceFile(f"{claim_paths[0]} (household {start} and the households sharing its quotas)", text)
     hc = load_household_claims(source, vp.program.checked)
-    hs = settle_household(vp.program, _InInputOrder(**attrs.asdict(hc, recurse=False), order=tuple(persons),
-                                                    houses={p: house_of[p] for p in persons if p in house_of}),
-                          trace=True)
+    hs = settle_household(vp.program, _Group(**attrs.asdict(hc, recurse=False), ties=ties,
+                                             houses={p: house_of[p] for p in persons if p in house_of}), trace=True)
     settlement = next(s for s in hs.settlements if s.member_id == member_id)
     facts = next(p for p in hc.people if p.member_id == member_id)
     return FromResults(vp.program, facts, claim, row, where, settlement=settlement, household=start)
@@ -96,7 +91,7 @@ def _scan(rb, vp, claim_paths, members, columns: dict):
     types = {(kind, name): ck.field_types[field] for ck in reversed(every) for kind, fields in ck.records.items()
              for name, field in fields.items()}
     fields = holder_facts(vp)
-    rows, by_rows = [], False
+    rows, by_rows, ties = [], False, {}
 
     def text(table, column):
         return pc.cast(table.column(column), pa.string()).to_pylist()
@@ -112,12 +107,14 @@ def _scan(rb, vp, claim_paths, members, columns: dict):
             who = text(table, key)
             houses = text(table, house) if house else [None] * len(who)
             named = [text(table, names[("claim", f)]) for f in fields if ("claim", f) in names]
+            claim_ids = text(table, names[("claim", "id")]) if ("claim", "id") in names else [None] * len(who)
             days = (text(table, names[("claim", rb.dated_by)])
                     if len(rb.versions) > 1 and ("claim", rb.dated_by) in names else None)
             for i, m in enumerate(who):
                 if days is not None and _version(rb, days[i]) is not vp:
                     continue  # settled under another version of the folder
                 holders = [h[i].strip() for h in named if h[i] is not None and h[i].strip()]
+                ties.setdefault(claim_ids[i], len(ties))
                 rows.append((m, houses[i], [h for n, h in enumerate(holders) if h not in holders[:n]]))
     house_of: dict[str, str] = {}
     member_rows: dict[str, dict] = {}
@@ -140,42 +137,43 @@ def _scan(rb, vp, claim_paths, members, columns: dict):
             if h not in (None, ""):
                 house_of[m] = h
     rows = [(m, house_of.get(m) if not by_rows else (h or None), named) for m, h, named in rows]
-    return rows, house_of, member_rows
+    return rows, house_of, member_rows, ties
 
 
 def _group(rows, house_of: dict, start: str) -> tuple[list[str], set[str]]:
     """The persons of the claim's group in input order (claimless holders after, in the order first named), and
-    which of them have no claim rows."""
+    which of them have no claim rows. The group is the component of ``start`` when every row of household H
+    naming holder P links H to P's node: the household of P's rows, else P's household in the members table,
+    else P (a holder of no household stands for themselves: every household naming them is linked through them)."""
+    from medrules.batch.vgroups import Links
     own: dict[str, str | None] = {}  # a person with claim rows: the household of their rows
     for m, h, _ in rows:
         own.setdefault(m, h)
-    houses, free = {start}, set()  # free: claimless holders of no household (they stand for themselves)
-    changed = True
-    while changed:
-        changed = False
-        inside = {p for p, h in house_of.items() if h in houses} | {m for m, h, _ in rows if h in houses} | free
-        for m, h, named in rows:
-            if h in houses:  # (b) the households of the persons the group's rows name
-                for p in named:
-                    hh = own[p] if p in own else house_of.get(p)
-                    if hh is None and p not in free:
-                        free.add(p)
-                        changed = True
-                    elif hh is not None and hh not in houses:
-                        houses.add(hh)
-                        changed = True
-            elif h is not None and any(p in inside for p in named):  # (a) households naming a person of the group
-                houses.add(h)
-                changed = True
+
+    def node(p):
+        h = own[p] if p in own else house_of.get(p)
+        return ("house", h) if h is not None else ("person", p)
+    links = Links()
+    for _, h, named in rows:
+        if h is not None:
+            for p in named:
+                links.union(("house", h), node(p))
+    root = links.find(("house", start))
+
+    def inside(h) -> bool:
+        return h is not None and links.find(("house", h)) == root
     persons: list[str] = []
+    seen: set[str] = set()
     for m, h, _ in rows:
-        if h in houses and m not in persons:
+        if m not in seen and inside(h):
+            seen.add(m)
             persons.append(m)
     claimless = set()
     for m, h, named in rows:
-        if h in houses:
+        if inside(h):
             for p in named:
-                if p not in persons:
+                if p not in seen:
+                    seen.add(p)
                     persons.append(p)
                     claimless.add(p)
     return persons, claimless
