@@ -348,6 +348,10 @@ def explain(rulebook: RulebookArg,
             if cid not in known:
                 raise MedrulesError(error("facts", f"there is no claim '{cid}' in {facts}",
                                           hint="claims in the file: " + ", ".join(sorted(known))))
+        if what_if and found and found.household is not None:  # said, never silently settled alone
+            raise MedrulesError(error("explain", f"--what-if on claim '{found.claim}' of the results: it was settled "
+                                      f"with household {found.household} and the households sharing its quotas",
+                                      None, "explain it without --what-if"))
         if what_if:
             from medrules.explain.json import what_if_json
             from medrules.explain.text import render_what_if
@@ -365,12 +369,13 @@ def explain(rulebook: RulebookArg,
             else:
                 out.print(render_what_if(w, most, citizen=view is View.citizen))
             return
-        result = settle(program, the_facts, trace=True)
+        grouped = found is not None and found.settlement is not None  # settled with its households (hexplain)
+        result = found.settlement if grouped else settle(program, the_facts, trace=True)
         if found:
             from medrules.batch.explain import check
             check(found, result)
         from medrules.analyses.readings import other_readings
-        notes = other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
+        notes = () if grouped else other_readings(lambda choice: s.program(rulebook, choice), program, the_facts)
         e = explain_settlement(program, result, lang.value, claim, readings=notes)
         if format_ is Format.json:
             print(json.dumps(explanation_json(e), ensure_ascii=False, indent=2))
@@ -380,7 +385,8 @@ def explain(rulebook: RulebookArg,
             print(html_page(e, view.value, letter_for(e, the_facts), template_dir), end="")
         else:
             out.print(render_citizen(e) if view is View.citizen else render_explanation(e))
-            why_nothing(program, the_facts, result, claim, lang.value, citizen=view is View.citizen)
+            if not grouped:  # its sensitivity settles the member alone
+                why_nothing(program, the_facts, result, claim, lang.value, citizen=view is View.citizen)
     _run(body, debug, root, as_json=format_ is Format.json)
 
 

@@ -16,6 +16,7 @@ and :func:`household_json` are the household's view for ``medrules run`` (zh/en,
 from __future__ import annotations
 
 import decimal
+import heapq
 from decimal import Decimal
 
 import attrs
@@ -146,7 +147,8 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False,
     from medrules.evaluate.quota import QuotaBook
     from medrules.evaluate.runtime import CONTEXT
     people = hc.people
-    book = QuotaBook.of(program, {p.member_id: p for p in people}, frozenset(m.member_id for m in hc.members))
+    book = QuotaBook.of(program, {p.member_id: p for p in people},
+                        getattr(hc, "houses", None) or frozenset(m.member_id for m in hc.members))
     dated_by = program.plan.dated_by
     with decimal.localcontext(CONTEXT):
         try:
@@ -154,12 +156,16 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False,
             for person in people:
                 order = sorted(person.claims, key=lambda c: (c.values[dated_by], c.index))
                 queues.append([iter(settle_claims(program, person, trace, in_force_only, book)), order, []])
-            while True:  # the person whose next claim is earliest settles it (its draws come first)
-                ready = [(q[1][len(q[2])].values[dated_by], i) for i, q in enumerate(queues) if len(q[2]) < len(q[1])]
-                if not ready:
-                    break
-                _, i = min(ready)
-                queues[i][2].append(next(queues[i][0]))
+            ties = getattr(hc, "ties", None) or {}  # claim id -> input row (batch/hexplain.py): ties as the batch
+            ready = [(q[1][0].values[dated_by], ties.get(q[1][0].id, 0), i) for i, q in enumerate(queues) if q[1]]
+            heapq.heapify(ready)
+            while ready:  # the person whose next claim is earliest settles it (its draws come first; ties: file order)
+                *_, i = heapq.heappop(ready)
+                q = queues[i]
+                q[2].append(next(q[0]))
+                if len(q[2]) < len(q[1]):
+                    c = q[1][len(q[2])]
+                    heapq.heappush(ready, (c.values[dated_by], ties.get(c.id, 0), i))
         except (ArithmeticError, ValueError, RecursionError) as exc:
             raise out_of_range(exc, people[0]) from None
     settlements = tuple(Settlement(program.checked.id, p.member_id, tuple(q[2])) for p, q in zip(people, queues))

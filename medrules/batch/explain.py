@@ -35,6 +35,8 @@ class FromResults:
     row: dict
     where: str  # 'RESULTS row N'
     source: object = None  # a membership rulebook: the member's facts file, settled by medrules.membership
+    settlement: object = None  # quotas shared by households: the person's, settled with the claim's group
+    household: str | None = None  # … and the claim's household (medrules.batch.hexplain)
 
 
 def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: str, members: Path | None = None,
@@ -66,12 +68,16 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
                                   f"{got[:12]}…): the rules, a parameter or a reading differ", None,
                                   "explain with the rulebook and the --reading choices the batch was settled "
                                   "with, or settle again"))
+    from medrules.evaluate.quota import keeps_quotas
+    if not getattr(vp, "membership", False) and keeps_quotas(vp.program.plan):  # settled with its households
+        from medrules.batch.hexplain import household_found
+        found = household_found(rb, vp, claim_paths, row, claim, members, columns or {}, histories or {}, where)
+        if found is not None:
+            _has_claim(found.facts.claims, claim, row, results, claim_paths)
+            return found
     doc = _member_document(rb, vp, claim_paths, str(row["member_id"]), members, columns or {})
     _add_histories(doc, vp, claim_paths, str(row["member_id"]), histories or {}, columns or {})
-    if not any(str(c.get("id")) == claim for c in doc["claims"]):
-        raise MedrulesError(error("explain", f"claim '{claim}' of member '{row['member_id']}' is in {results} but "
-                                  f"not in the claims input ({', '.join(str(p) for p in claim_paths)})", None,
-                                  "give the claim files the batch settled"))
+    _has_claim([c.get("id") for c in doc["claims"]], claim, row, results, claim_paths)
     from medrules.facts import facts_from_source
     from medrules.source import SourceFile
     text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
@@ -79,6 +85,13 @@ def from_results(rulebook: Path, results: Path, claim_paths: list[Path], claim: 
     if getattr(vp, "membership", False):  # settled (and checked) by the scheme of each claim's date
         return FromResults(vp.program, None, claim, row, where, source)
     return FromResults(vp.program, facts_from_source(source, vp.program.checked), claim, row, where)
+
+
+def _has_claim(claims, claim: str, row: dict, results, claim_paths) -> None:
+    if not any(str(getattr(c, "id", c)) == claim for c in claims):
+        raise MedrulesError(error("explain", f"claim '{claim}' of member '{row['member_id']}' is in {results} but "
+                                  f"not in the claims input ({', '.join(str(p) for p in claim_paths)})", None,
+                                  "give the claim files the batch settled"))
 
 
 def _checked_all(vp) -> list:
@@ -179,6 +192,16 @@ def _rejected(results: Path, claim: str) -> str | None:
 def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict[str, str]) -> dict:
     """The member's facts document from the claims input, as the batch read it: the member's rows (in file
     order) whose date puts them under this version."""
+    doc = _member_documents(rb, vp, claim_paths, [member_id], members, columns).get(member_id)
+    if doc is None:
+        raise MedrulesError(error("explain", f"member '{member_id}' has no rows in the claims input "
+                                  f"({', '.join(str(p) for p in claim_paths)})", None,
+                                  "give the claim files the batch settled"))
+    return doc
+
+
+def _member_documents(rb, vp, claim_paths, member_ids, members, columns: dict[str, str]) -> dict[str, dict]:
+    """The facts documents of the members (id → document) that have rows in the claims input, in one pass."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -188,7 +211,8 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
     every = _checked_all(vp)  # a membership: the facts of the router and of every scheme
     types = {(kind, name): ck.field_types[field] for ck in reversed(every) for kind, fields in ck.records.items()
              for name, field in fields.items()}
-    doc = None
+    wanted = pa.array([str(m) for m in member_ids], pa.string())
+    docs: dict[str, dict] = {}
     for path in io.expand(claim_paths):
         for table in io.read_batches(path):
             names = {}
@@ -198,35 +222,38 @@ def _member_document(rb, vp, claim_paths, member_id: str, members, columns: dict
             if key is None:
                 raise MedrulesError(error("columns", f"no column of '{path}' gives the member id", None,
                                           "name it member_id or member.id, or map it: --column member.id=COLUMN"))
-            mine = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id))
+            ids = pc.cast(table.column(key), pa.string())
+            mine = table.filter(pc.is_in(ids, value_set=wanted))
             openings = {c: c.split(".", 1)[1] if c.startswith("opening.") else c[len("opening_"):]
                         for c in table.column_names if c.startswith(("opening.", "opening_"))}
             openings |= {column: fact.split(".", 1)[1] for fact, column in columns.items()
                          if fact.startswith("opening.") and column in table.column_names}
-            for row in mine.to_pylist():
+            for row, who in zip(mine.to_pylist(), pc.cast(mine.column(key), pa.string()).to_pylist()):
+                doc = docs.get(who)
                 if doc is None:
-                    doc = {"member": _record(row, names, "member", types), "claims": []}
+                    doc = docs[who] = {"member": _record(row, names, "member", types), "claims": []}
                     opening = {acc: str(row[c]) for c, acc in openings.items() if row.get(c) not in (None, "")}
                     if opening:
                         doc["opening"] = opening
                 doc["claims"].append(_record(row, names, "claim", types))
-    if doc is None:
-        raise MedrulesError(error("explain", f"member '{member_id}' has no rows in the claims input "
-                                  f"({', '.join(str(p) for p in claim_paths)})", None,
-                                  "give the claim files the batch settled"))
-    if members is not None:
+    if members is not None and docs:
         table = read_members(members)
         names = {}
         for ck in reversed(every):
             names |= io.column_names(table.column_names, ck, columns, kinds=("member",))
         key = names.get(("member", "id"))
         if key is not None:
-            rows = table.filter(pc.equal(pc.cast(table.column(key), pa.string()), member_id)).to_pylist()
-            if rows:
-                doc["member"] = _record(rows[0], names, "member", types)
-    if len(rb.versions) > 1:  # a policy-year folder: the claims the batch settled under this version
-        doc["claims"] = [c for c in doc["claims"] if _version(rb, c.get(rb.dated_by)) is vp]
-    return doc
+            ids = pc.cast(table.column(key), pa.string())
+            mine = table.filter(pc.is_in(ids, value_set=pa.array(list(docs), pa.string())))
+            seen: set[str] = set()
+            for row, who in zip(mine.to_pylist(), pc.cast(mine.column(key), pa.string()).to_pylist()):
+                if who not in seen:  # the member's first row of the members table
+                    seen.add(who)
+                    docs[who]["member"] = _record(row, names, "member", types)
+    for doc in docs.values():
+        if len(rb.versions) > 1:  # a policy-year folder: the claims the batch settled under this version
+            doc["claims"] = [c for c in doc["claims"] if _version(rb, c.get(rb.dated_by)) is vp]
+    return docs
 
 
 def _version(rb, day):

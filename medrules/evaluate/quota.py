@@ -62,7 +62,7 @@ class QuotaBook:
     member of it), and what was drawn on each quota in each benefit year."""
 
     holders: dict  # holder id -> member facts (a dict of values)
-    household: frozenset  # the ids of the household's members (the others are designated persons)
+    household: frozenset  # the ids of the household's members (the others are designated persons), or a dict
     dated_by: str
     year_starts: tuple
     used: dict = attrs.Factory(dict)  # (cap node id, holder, year label) -> drawn so far
@@ -110,6 +110,8 @@ class QuotaBook:
     def relation(self, patient: str, holder: str) -> str:
         if patient == holder:
             return OWN
+        if isinstance(self.household, dict):  # a group of households (person -> household id, batch/hexplain.py)
+            return HOUSEHOLD if self.household.get(patient, patient) == self.household.get(holder) else DESIGNATED
         return HOUSEHOLD if patient in self.household else DESIGNATED
 
     def balances(self) -> list[tuple[str, str, str, Decimal, Decimal, Decimal]]:
