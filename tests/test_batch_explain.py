@@ -111,6 +111,19 @@ def test_a_claim_not_in_the_results(batch):
     assert r.exit_code == 1 and "there is no claim 'C99' in" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.parametrize("out", ["results.parquet", "results.csv"])
+def test_a_claim_of_a_batch_that_settled_none(batch, out):
+    # every row rejected (M2's 2012-02-30 alone): the results have no rows; the claim's rejection is said (it was
+    # an 'io' error quoting pyarrow: "Must pass at least one table")
+    tmp_path, settle = batch
+    (tmp_path / "claims.csv").write_text(CLAIMS.splitlines()[0] + "\n" + CLAIMS.splitlines()[-1] + "\n",
+                                         encoding="utf-8")
+    results = settle(out)
+    r = explain(tmp_path, results, "C4")
+    assert r.exit_code == 1 and "there is no claim 'C4' in" in r.output and "Traceback" not in r.output
+    assert "the batch rejected it" in r.output and "not a calendar date" in r.output
+
+
 def test_the_request_must_be_complete(batch):
     tmp_path, settle = batch
     results = settle("results.csv")

@@ -151,12 +151,16 @@ def _row(results: Path, claim: str) -> tuple[dict, int]:
                                   "give the --out file of 'medrules settle'"))
     try:
         (path,) = io.expand([results])
-        table = pa.concat_tables(list(io.read_batches(path)), promote_options="permissive")
+        batches = list(io.read_batches(path))
+        table = pa.concat_tables(batches, promote_options="permissive") if batches else None
     except MedrulesError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
         raise MedrulesError(error("io", f"cannot read the results {results}: {exc}", None,
                                   "give the --out file of 'medrules settle' (.parquet or .csv)")) from None
+    if table is None:  # a batch that settled no claim (every row rejected) writes no rows
+        raise MedrulesError(error("explain", f"there is no claim '{claim}' in {results}: it has no claims", None,
+                                  _rejected(results, claim) or "the batch settled no claim: see its rejects file"))
     if "claim_id" not in table.column_names or "member_id" not in table.column_names:
         raise MedrulesError(error("explain", f"{results} is not a results file of 'medrules settle' (no claim_id "
                                   "and member_id columns)", None, "give the --out file of 'medrules settle'"))
