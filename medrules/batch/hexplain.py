@@ -145,7 +145,7 @@ def _group(rows, house_of: dict, start: str) -> tuple[list[str], set[str]]:
     which of them have no claim rows. The group is the component of ``start`` when every row of household H
     naming holder P links H to P's node: the household of P's rows, else P's household in the members table,
     else P (a holder of no household stands for themselves: every household naming them is linked through them)."""
-    from medrules.batch.vgroups import Links
+    from medrules.batch.vgroups import link
     own: dict[str, str | None] = {}  # a person with claim rows: the household of their rows
     for m, h, _ in rows:
         own.setdefault(m, h)
@@ -153,11 +153,7 @@ def _group(rows, house_of: dict, start: str) -> tuple[list[str], set[str]]:
     def node(p):
         h = own[p] if p in own else house_of.get(p)
         return ("house", h) if h is not None else ("person", p)
-    links = Links()
-    for _, h, named in rows:
-        if h is not None:
-            for p in named:
-                links.union(("house", h), node(p))
+    links = link({(("house", h), p) for _, h, named in rows if h is not None for p in named}, node)
     root = links.find(("house", start))
 
     def inside(h) -> bool:
