@@ -36,6 +36,9 @@ class HouseholdClaims:
     values: dict  # the household's facts (when the rulebook declares them)
     members: tuple[Facts, ...]  # the relatives, in the file's order
     designated: tuple[Facts, ...]  # persons a member designated
+    # a group of households rebuilt from a batch's rows (medrules.batch.hexplain), settled as the batch settled it:
+    ties: dict = attrs.field(factory=dict)  # claim id -> its input row: date ties broken by it, whoever's claim
+    houses: dict = attrs.field(factory=dict)  # person -> household: a draw is a relative's when both share one
 
     @property
     def people(self) -> tuple[Facts, ...]:
@@ -148,7 +151,7 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False,
     from medrules.evaluate.runtime import CONTEXT
     people = hc.people
     book = QuotaBook.of(program, {p.member_id: p for p in people},
-                        getattr(hc, "houses", None) or frozenset(m.member_id for m in hc.members))
+                        hc.houses or frozenset(m.member_id for m in hc.members))
     dated_by = program.plan.dated_by
     with decimal.localcontext(CONTEXT):
         try:
@@ -156,7 +159,7 @@ def settle_household(program, hc: HouseholdClaims, trace: bool = False,
             for person in people:
                 order = sorted(person.claims, key=lambda c: (c.values[dated_by], c.index))
                 queues.append([iter(settle_claims(program, person, trace, in_force_only, book)), order, []])
-            ties = getattr(hc, "ties", None) or {}  # claim id -> input row (batch/hexplain.py): ties as the batch
+            ties = hc.ties  # (empty for a household file: ties in the file's order)
             ready = [(q[1][0].values[dated_by], ties.get(q[1][0].id, 0), i) for i, q in enumerate(queues) if q[1]]
             heapq.heapify(ready)
             while ready:  # the person whose next claim is earliest settles it (its draws come first; ties: file order)

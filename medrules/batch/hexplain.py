@@ -22,15 +22,6 @@ import json
 import attrs
 
 from medrules.diagnostics import MedrulesError, error
-from medrules.household import HouseholdClaims
-
-
-@attrs.frozen
-class _Group(HouseholdClaims):
-    """A group of households as the batch settles it: date ties broken by input row, whichever person's."""
-
-    ties: dict = attrs.field(factory=dict)  # claim id -> its row in the input (the batch's tie order)
-    houses: dict = attrs.field(factory=dict)  # person -> household: a draw is a relative's when both share one
 
 
 def household_found(rb, vp, claim_paths, row: dict, claim: str, members, columns: dict, histories: dict,
@@ -68,8 +59,8 @@ def household_found(rb, vp, claim_paths, row: dict, claim: str, members, columns
     text = json.dumps(group, ensure_ascii=False, indent=1, default=str)
     source = SourceFile(f"{claim_paths[0]} (household {start} and the households sharing its quotas)", text)
     hc = load_household_claims(source, vp.program.checked)
-    hs = settle_household(vp.program, _Group(**attrs.asdict(hc, recurse=False), ties=ties,
-                                             houses={p: house_of[p] for p in persons if p in house_of}), trace=True)
+    hc = attrs.evolve(hc, ties=ties, houses={p: house_of[p] for p in persons if p in house_of})
+    hs = settle_household(vp.program, hc, trace=True)
     settlement = next(s for s in hs.settlements if s.member_id == member_id)
     facts = next(p for p in hc.people if p.member_id == member_id)
     return FromResults(vp.program, facts, claim, row, where, settlement=settlement, household=start)
